@@ -1,0 +1,54 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// The layers of design.md §2, one module each; every layer depends only on those above it.
+// LinearAlgebra -> Corpus -> Models -> (Cluster) -> CLI. `Latent` re-exports the library layers.
+let package = Package(
+    name: "Latent",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Latent", targets: ["Latent"]),
+        .executable(name: "latent", targets: ["LatentCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLAPACK",
+            path: "Sources/CLAPACK",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
+        .target(
+            name: "LatentLinearAlgebra",
+            dependencies: ["CLAPACK"],
+            path: "Sources/LinearAlgebra"
+        ),
+        .target(
+            name: "Latent",
+            dependencies: [
+                "LatentLinearAlgebra",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Latent"
+        ),
+        .executableTarget(
+            name: "LatentCLI",
+            dependencies: ["Latent", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/CLI"
+        ),
+        .testTarget(
+            name: "LinearAlgebraTests",
+            dependencies: ["LatentLinearAlgebra"],
+            path: "Tests/LinearAlgebraTests"
+        ),
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["Latent"],
+            path: "Tests/CLITests"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,93 @@
+import CLAPACK
+
+extension Matrix {
+    /// `C = alpha * op(A) * op(B) + beta * C` through BLAS `gemm`, where op transposes when asked.
+    ///
+    /// Costs 2·m·n·k flops; OpenBLAS runs it near the machine's peak on large operands, using
+    /// as many threads as `BLAS.threads` allows.
+    public static func gemm(
+        _ a: Matrix, transposeA: Bool = false,
+        _ b: Matrix, transposeB: Bool = false,
+        alpha: Scalar = 1, beta: Scalar = 0, into c: inout Matrix
+    ) {
+        let m = transposeA ? a.columns : a.rows
+        let k = transposeA ? a.rows : a.columns
+        let kB = transposeB ? b.columns : b.rows
+        let n = transposeB ? b.rows : b.columns
+        precondition(k == kB, "gemm: inner dimensions \(k) and \(kB) differ")
+        precondition(c.rows == m && c.columns == n, "gemm: result is \(c.rows)x\(c.columns), expected \(m)x\(n)")
+        precondition(max(m, n, k) <= Int(Int32.max), "gemm: dimension exceeds LAPACK's 32-bit sizes")
+        if m == 0 || n == 0 { return }
+        if k == 0 {
+            for index in c.storage.indices { c.storage[index] = beta == 0 ? 0 : beta * c.storage[index] }
+            return
+        }
+        a.storage.withUnsafeBufferPointer { pa in
+            b.storage.withUnsafeBufferPointer { pb in
+                c.storage.withUnsafeMutableBufferPointer { pc in
+                    // Non-empty arrays: the base addresses exist.
+                    guard let baseA = pa.baseAddress, let baseB = pb.baseAddress, let baseC = pc.baseAddress else { return }
+                    Scalar.blasGemm(
+                        transposeA: transposeA, transposeB: transposeB,
+                        m: Int32(m), n: Int32(n), k: Int32(k),
+                        alpha: alpha, a: baseA, lda: Int32(max(1, a.rows)),
+                        b: baseB, ldb: Int32(max(1, b.rows)),
+                        beta: beta, c: baseC, ldc: Int32(max(1, m)))
+                }
+            }
+        }
+    }
+
+    /// `op(A) * op(B)` as a new matrix.
+    public static func product(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool = false) -> Matrix {
+        var c = Matrix(rows: transposeA ? a.columns : a.rows, columns: transposeB ? b.rows : b.columns)
+        gemm(a, transposeA: transposeA, b, transposeB: transposeB, into: &c)
+        return c
+    }
+
+    public static func * (lhs: Matrix, rhs: Matrix) -> Matrix {
+        product(lhs, rhs)
+    }
+
+    public static func + (lhs: Matrix, rhs: Matrix) -> Matrix {
+        precondition(lhs.rows == rhs.rows && lhs.columns == rhs.columns, "matrix sum of different shapes")
+        var result = lhs
+        for index in result.storage.indices { result.storage[index] += rhs.storage[index] }
+        return result
+    }
+
+    public static func - (lhs: Matrix, rhs: Matrix) -> Matrix {
+        precondition(lhs.rows == rhs.rows && lhs.columns == rhs.columns, "matrix difference of different shapes")
+        var result = lhs
+        for index in result.storage.indices { result.storage[index] -= rhs.storage[index] }
+        return result
+    }
+}
+
+/// Process-wide settings of the BLAS library (OpenBLAS).
+public enum BLAS {
+    /// The number of threads OpenBLAS uses inside one call. Code that runs several BLAS
+    /// calls at once on its own threads sets this to 1 so that the cores are not
+    /// oversubscribed; the default is OpenBLAS's (all cores, or `OPENBLAS_NUM_THREADS`).
+    public static var threads: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(max(1, min(newValue, 1024)))) }
+    }
+
+    /// OpenBLAS's description of itself: version, build options and the kernel in use.
+    public static var configuration: String {
+        guard let config = openblas_get_config() else { return "unknown BLAS" }
+        var text = String(cString: config)
+        if let core = openblas_get_corename() { text += " (kernel \(String(cString: core)))" }
+        return text.trimmingCharacters(in: " ")
+    }
+}
+
+extension String {
+    fileprivate func trimmingCharacters(in character: Character) -> String {
+        var slice = Substring(self)
+        while slice.first == character { slice.removeFirst() }
+        while slice.last == character { slice.removeLast() }
+        return String(slice)
+    }
+}

@@ -1,0 +1,121 @@
+/// A dense, column-major matrix of `Double` or `Float`: the operand of every BLAS and LAPACK
+/// call in Latent.
+///
+/// Element (i, j) lives at `storage[i + j * rows]`, as LAPACK expects with a leading
+/// dimension of `rows`. The type is a value (copy-on-write through its array), so a matrix
+/// handed to another task cannot change under it.
+///
+/// Shapes passed to the initialisers and operations are the caller's (the program's)
+/// responsibility and are checked with `precondition`: sizes that come from files or the
+/// network must be validated before a matrix is built from them.
+public struct Matrix<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
+    public private(set) var rows: Int
+    public private(set) var columns: Int
+    /// The elements, column after column.
+    public var storage: [Scalar]
+
+    /// A `rows` x `columns` matrix filled with `value`.
+    public init(rows: Int, columns: Int, repeating value: Scalar = 0) {
+        precondition(rows >= 0 && columns >= 0, "matrix dimensions must be non-negative")
+        self.rows = rows
+        self.columns = columns
+        self.storage = Array(repeating: value, count: rows * columns)
+    }
+
+    /// A matrix over existing column-major storage; `storage.count` must be `rows * columns`.
+    public init(rows: Int, columns: Int, columnMajor storage: [Scalar]) {
+        precondition(rows >= 0 && columns >= 0 && storage.count == rows * columns,
+                     "storage holds \(storage.count) elements, a \(rows)x\(columns) matrix needs \(rows * columns)")
+        self.rows = rows
+        self.columns = columns
+        self.storage = storage
+    }
+
+    /// A matrix from rows written out as nested arrays (for tests and small examples).
+    public init(_ rowArrays: [[Scalar]]) {
+        let rowCount = rowArrays.count
+        let columnCount = rowArrays.first?.count ?? 0
+        precondition(rowArrays.allSatisfy { $0.count == columnCount }, "rows of unequal length")
+        var storage = [Scalar](repeating: 0, count: rowCount * columnCount)
+        for (i, row) in rowArrays.enumerated() {
+            for (j, value) in row.enumerated() { storage[i + j * rowCount] = value }
+        }
+        self.init(rows: rowCount, columns: columnCount, columnMajor: storage)
+    }
+
+    /// The `n` x `n` identity.
+    public static func identity(_ n: Int) -> Matrix {
+        var m = Matrix(rows: n, columns: n)
+        for i in 0..<n { m.storage[i + i * n] = 1 }
+        return m
+    }
+
+    public subscript(row: Int, column: Int) -> Scalar {
+        get { storage[row + column * rows] }
+        set { storage[row + column * rows] = newValue }
+    }
+
+    public var isEmpty: Bool { rows == 0 || columns == 0 }
+
+    /// The transpose, as a new matrix.
+    public func transposed() -> Matrix {
+        var result = Matrix(rows: columns, columns: rows)
+        for j in 0..<columns {
+            for i in 0..<rows { result.storage[j + i * columns] = storage[i + j * rows] }
+        }
+        return result
+    }
+
+    /// Column `j` as an array.
+    public func column(_ j: Int) -> [Scalar] {
+        Array(storage[(j * rows)..<((j + 1) * rows)])
+    }
+
+    /// The first `count` columns.
+    public func leadingColumns(_ count: Int) -> Matrix {
+        precondition(count >= 0 && count <= columns)
+        return Matrix(rows: rows, columns: count, columnMajor: Array(storage[0..<(rows * count)]))
+    }
+
+    /// The block of rows `rowRange` and columns `columnRange`.
+    public func submatrix(rows rowRange: Range<Int>, columns columnRange: Range<Int>) -> Matrix {
+        precondition(rowRange.lowerBound >= 0 && rowRange.upperBound <= rows)
+        precondition(columnRange.lowerBound >= 0 && columnRange.upperBound <= columns)
+        var result = Matrix(rows: rowRange.count, columns: columnRange.count)
+        for (jOut, j) in columnRange.enumerated() {
+            let source = j * rows + rowRange.lowerBound
+            let target = jOut * rowRange.count
+            for i in 0..<rowRange.count { result.storage[target + i] = storage[source + i] }
+        }
+        return result
+    }
+
+    /// Whether every element is finite (no NaN, no infinity).
+    public var isFinite: Bool { storage.allSatisfy { $0.isFinite } }
+
+    /// The Frobenius norm, accumulated in `Double`.
+    public var frobeniusNorm: Double {
+        var sum = 0.0
+        for value in storage { let v = Double(value); sum += v * v }
+        return sum.squareRoot()
+    }
+
+    /// The element type changed, e.g. from `Double` to `Float`.
+    public func converted<Other: LinearAlgebraScalar>(to _: Other.Type = Other.self) -> Matrix<Other> {
+        Matrix<Other>(rows: rows, columns: columns, columnMajor: storage.map { Other($0) })
+    }
+}
+
+extension Matrix: CustomStringConvertible {
+    public var description: String {
+        var lines: [String] = ["\(rows)x\(columns) matrix"]
+        for i in 0..<min(rows, 8) {
+            var cells: [String] = []
+            for j in 0..<min(columns, 8) { cells.append("\(self[i, j])") }
+            if columns > 8 { cells.append("...") }
+            lines.append("  [" + cells.joined(separator: ", ") + "]")
+        }
+        if rows > 8 { lines.append("  ...") }
+        return lines.joined(separator: "\n")
+    }
+}

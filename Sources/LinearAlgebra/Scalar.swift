@@ -1,0 +1,126 @@
+import CLAPACK
+
+/// The element types the dense kernels are written for: `Double` (the default everywhere in
+/// Latent) and `Float` (an option that halves memory and traffic).
+///
+/// Each requirement is a thin typed entry to the matching CBLAS or LAPACKE routine, so that
+/// generic code (`Matrix<Scalar>`) calls one spelling and gets `d...` or `s...` underneath.
+/// Leading dimensions and sizes are LAPACK's 32-bit integers; callers check they fit.
+public protocol LinearAlgebraScalar: BinaryFloatingPoint, Sendable, Codable, LosslessStringConvertible
+where RawSignificand: FixedWidthInteger {
+    /// `d` or `s`, as in the LAPACK routine names.
+    static var lapackPrefix: String { get }
+
+    static func blasGemm(
+        transposeA: Bool, transposeB: Bool, m: Int32, n: Int32, k: Int32,
+        alpha: Self, a: UnsafePointer<Self>, lda: Int32,
+        b: UnsafePointer<Self>, ldb: Int32,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int32)
+
+    static func lapackGeqrf(m: Int32, n: Int32, a: UnsafeMutablePointer<Self>, lda: Int32,
+                            tau: UnsafeMutablePointer<Self>) -> Int32
+    static func lapackOrgqr(m: Int32, n: Int32, k: Int32, a: UnsafeMutablePointer<Self>, lda: Int32,
+                            tau: UnsafePointer<Self>) -> Int32
+    static func lapackGesdd(m: Int32, n: Int32, a: UnsafeMutablePointer<Self>, lda: Int32,
+                            s: UnsafeMutablePointer<Self>, u: UnsafeMutablePointer<Self>, ldu: Int32,
+                            vt: UnsafeMutablePointer<Self>, ldvt: Int32) -> Int32
+    static func lapackGesvd(m: Int32, n: Int32, a: UnsafeMutablePointer<Self>, lda: Int32,
+                            s: UnsafeMutablePointer<Self>, u: UnsafeMutablePointer<Self>, ldu: Int32,
+                            vt: UnsafeMutablePointer<Self>, ldvt: Int32,
+                            superb: UnsafeMutablePointer<Self>) -> Int32
+    static func lapackSyevd(n: Int32, a: UnsafeMutablePointer<Self>, lda: Int32,
+                            w: UnsafeMutablePointer<Self>) -> Int32
+}
+
+private let colMajor = Int32(LAPACK_COL_MAJOR)
+
+@inline(__always)
+private func cblasTranspose(_ transpose: Bool) -> CBLAS_TRANSPOSE {
+    transpose ? CblasTrans : CblasNoTrans
+}
+
+extension Double: LinearAlgebraScalar {
+    public static var lapackPrefix: String { "d" }
+
+    public static func blasGemm(
+        transposeA: Bool, transposeB: Bool, m: Int32, n: Int32, k: Int32,
+        alpha: Double, a: UnsafePointer<Double>, lda: Int32,
+        b: UnsafePointer<Double>, ldb: Int32,
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int32
+    ) {
+        cblas_dgemm(CblasColMajor, cblasTranspose(transposeA), cblasTranspose(transposeB),
+                    m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+
+    public static func lapackGeqrf(m: Int32, n: Int32, a: UnsafeMutablePointer<Double>, lda: Int32,
+                                   tau: UnsafeMutablePointer<Double>) -> Int32 {
+        LAPACKE_dgeqrf(colMajor, m, n, a, lda, tau)
+    }
+
+    public static func lapackOrgqr(m: Int32, n: Int32, k: Int32, a: UnsafeMutablePointer<Double>, lda: Int32,
+                                   tau: UnsafePointer<Double>) -> Int32 {
+        LAPACKE_dorgqr(colMajor, m, n, k, a, lda, tau)
+    }
+
+    public static func lapackGesdd(m: Int32, n: Int32, a: UnsafeMutablePointer<Double>, lda: Int32,
+                                   s: UnsafeMutablePointer<Double>, u: UnsafeMutablePointer<Double>, ldu: Int32,
+                                   vt: UnsafeMutablePointer<Double>, ldvt: Int32) -> Int32 {
+        LAPACKE_dgesdd(colMajor, CChar(UInt8(ascii: "S")), m, n, a, lda, s, u, ldu, vt, ldvt)
+    }
+
+    public static func lapackGesvd(m: Int32, n: Int32, a: UnsafeMutablePointer<Double>, lda: Int32,
+                                   s: UnsafeMutablePointer<Double>, u: UnsafeMutablePointer<Double>, ldu: Int32,
+                                   vt: UnsafeMutablePointer<Double>, ldvt: Int32,
+                                   superb: UnsafeMutablePointer<Double>) -> Int32 {
+        LAPACKE_dgesvd(colMajor, CChar(UInt8(ascii: "S")), CChar(UInt8(ascii: "S")),
+                       m, n, a, lda, s, u, ldu, vt, ldvt, superb)
+    }
+
+    public static func lapackSyevd(n: Int32, a: UnsafeMutablePointer<Double>, lda: Int32,
+                                   w: UnsafeMutablePointer<Double>) -> Int32 {
+        LAPACKE_dsyevd(colMajor, CChar(UInt8(ascii: "V")), CChar(UInt8(ascii: "U")), n, a, lda, w)
+    }
+}
+
+extension Float: LinearAlgebraScalar {
+    public static var lapackPrefix: String { "s" }
+
+    public static func blasGemm(
+        transposeA: Bool, transposeB: Bool, m: Int32, n: Int32, k: Int32,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int32,
+        b: UnsafePointer<Float>, ldb: Int32,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int32
+    ) {
+        cblas_sgemm(CblasColMajor, cblasTranspose(transposeA), cblasTranspose(transposeB),
+                    m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+
+    public static func lapackGeqrf(m: Int32, n: Int32, a: UnsafeMutablePointer<Float>, lda: Int32,
+                                   tau: UnsafeMutablePointer<Float>) -> Int32 {
+        LAPACKE_sgeqrf(colMajor, m, n, a, lda, tau)
+    }
+
+    public static func lapackOrgqr(m: Int32, n: Int32, k: Int32, a: UnsafeMutablePointer<Float>, lda: Int32,
+                                   tau: UnsafePointer<Float>) -> Int32 {
+        LAPACKE_sorgqr(colMajor, m, n, k, a, lda, tau)
+    }
+
+    public static func lapackGesdd(m: Int32, n: Int32, a: UnsafeMutablePointer<Float>, lda: Int32,
+                                   s: UnsafeMutablePointer<Float>, u: UnsafeMutablePointer<Float>, ldu: Int32,
+                                   vt: UnsafeMutablePointer<Float>, ldvt: Int32) -> Int32 {
+        LAPACKE_sgesdd(colMajor, CChar(UInt8(ascii: "S")), m, n, a, lda, s, u, ldu, vt, ldvt)
+    }
+
+    public static func lapackGesvd(m: Int32, n: Int32, a: UnsafeMutablePointer<Float>, lda: Int32,
+                                   s: UnsafeMutablePointer<Float>, u: UnsafeMutablePointer<Float>, ldu: Int32,
+                                   vt: UnsafeMutablePointer<Float>, ldvt: Int32,
+                                   superb: UnsafeMutablePointer<Float>) -> Int32 {
+        LAPACKE_sgesvd(colMajor, CChar(UInt8(ascii: "S")), CChar(UInt8(ascii: "S")),
+                       m, n, a, lda, s, u, ldu, vt, ldvt, superb)
+    }
+
+    public static func lapackSyevd(n: Int32, a: UnsafeMutablePointer<Float>, lda: Int32,
+                                   w: UnsafeMutablePointer<Float>) -> Int32 {
+        LAPACKE_ssyevd(colMajor, CChar(UInt8(ascii: "V")), CChar(UInt8(ascii: "U")), n, a, lda, w)
+    }
+}

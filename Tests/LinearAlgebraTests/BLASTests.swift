@@ -1,0 +1,30 @@
+import LatentLinearAlgebra
+import Testing
+
+@Suite("BLAS settings", .serialized)
+struct BLASTests {
+    @Test("the thread count can be set and read back")
+    func threads() {
+        let original = BLAS.threads
+        defer { BLAS.threads = original }
+        BLAS.threads = 1
+        #expect(BLAS.threads == 1)
+        BLAS.threads = 0
+        #expect(BLAS.threads == 1, "a count below 1 is clamped")
+    }
+
+    @Test("the configuration names OpenBLAS")
+    func configuration() {
+        #expect(BLAS.configuration.contains("OpenBLAS"))
+    }
+
+    @Test("the self-check reaches correct products and small residuals")
+    func selfCheck() throws {
+        let check = try LinearAlgebraSelfCheck.run(size: 64, repeats: 1)
+        #expect(check.gemm.count == 2)
+        #expect(check.gemm[0].sampledRelativeError <= 1e-12)
+        #expect(check.gemm[1].sampledRelativeError <= 1e-4)
+        #expect(check.qrResidual <= 1e-13 && check.svdResidual <= 1e-13)
+        #expect(check.report.contains("GFLOPS"))
+    }
+}
