@@ -2,7 +2,7 @@
 #   make run   - install what is missing, build (release), run the main example
 #   make test  - install what is missing, build, run every test
 SWIFT ?= swift
-APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
+APT_PACKAGES := libopenblas-dev liblapacke-dev zlib1g-dev libbz2-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN := .build/release/latent
 

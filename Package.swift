@@ -21,15 +21,25 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
+        .systemLibrary(
+            name: "CCompression",
+            path: "Sources/CCompression",
+            providers: [.apt(["zlib1g-dev", "libbz2-dev"])]
+        ),
         .target(
             name: "LatentLinearAlgebra",
             dependencies: ["CLAPACK"],
             path: "Sources/LinearAlgebra"
         ),
         .target(
+            name: "LatentCorpus",
+            dependencies: ["LatentLinearAlgebra", "CCompression", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Corpus"
+        ),
+        .target(
             name: "Latent",
             dependencies: [
-                "LatentLinearAlgebra",
+                "LatentLinearAlgebra", "LatentCorpus",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Latent"
@@ -43,6 +53,11 @@ let package = Package(
             name: "LinearAlgebraTests",
             dependencies: ["LatentLinearAlgebra"],
             path: "Tests/LinearAlgebraTests"
+        ),
+        .testTarget(
+            name: "CorpusTests",
+            dependencies: ["LatentCorpus"],
+            path: "Tests/CorpusTests"
         ),
         .testTarget(
             name: "CLITests",

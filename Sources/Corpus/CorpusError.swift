@@ -1,0 +1,40 @@
+/// An error in a corpus, vocabulary or model file, or in a document handed to the corpus
+/// layer: it names the file and line (or the field) and says what was expected, so a user
+/// sees `wiki.mm:1042: expected 3 fields, found 2`.
+public struct CorpusError: Error, Sendable, Equatable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+        public var description: String { name }
+
+        /// The file could not be opened, read or written.
+        public static let io = Code("i/o")
+        /// The file is not in the expected format (header, magic, version).
+        public static let format = Code("format")
+        /// A line or record could not be parsed.
+        public static let syntax = Code("syntax")
+        /// A value is out of its allowed range (ids, counts, NaN or infinite weights).
+        public static let outOfRange = Code("out of range")
+        /// The data disagrees with what the file declares (counts, checksum, order).
+        public static let inconsistent = Code("inconsistent")
+    }
+
+    public let code: Code
+    /// The file, or a description of the source when there is no file.
+    public let file: String
+    /// The 1-based line, or the record, where there is one.
+    public let line: Int?
+    public let message: String
+
+    public init(code: Code, file: String, line: Int? = nil, message: String) {
+        self.code = code
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String {
+        if let line { return "\(file):\(line): \(message)" }
+        return "\(file): \(message)"
+    }
+}

@@ -1,0 +1,166 @@
+import Logging
+
+/// Writes corpora in gensim's Matrix Market layout, byte for byte as `MmCorpus.serialize`
+/// does: the header, a stats line of 50 blanks rewritten in place once the counts are known,
+/// then `document term weight` lines (1-based) with the terms of each document sorted and
+/// weights of magnitude 1e-12 or less dropped. Weights that are whole numbers are written as
+/// integers (`1`), others in the shortest form that reads back to the same double (Python's
+/// `repr`). The file is written under a temporary name and renamed; with `index`, the byte
+/// offsets of the documents go to `PATH.index` as gensim's pickle.
+public enum MatrixMarketWriter {
+    static let header = "%%MatrixMarket matrix coordinate real general\n"
+
+    /// Writes `corpus` to `path` and returns what was written.
+    /// - Parameters:
+    ///   - termCount: the number of terms for the stats line (gensim: `len(id2word)`); by
+    ///     default the largest term id written plus one.
+    ///   - index: also write `path + ".index"`.
+    @discardableResult
+    public static func write<C: Corpus>(
+        _ corpus: C, to path: String, termCount: Int? = nil, index: Bool = true, logger: Logger? = nil
+    ) throws -> CorpusStatistics {
+        let file = try AtomicFileWriter(path: path)
+        try file.write(header)
+        let statsOffset = file.offset
+        try file.write(String(repeating: " ", count: 50) + "\n")
+
+        var stats = CorpusStatistics()
+        var offsets: [Int] = []
+        var lastOffset = -1
+        var line: [UInt8] = []
+        line.reserveCapacity(64)
+        var document = 0
+        try corpus.forEachChunk(size: 10_000) { chunk in
+            for j in 0..<chunk.documentCount {
+                if document % 100_000 == 0 { logger?.info("PROGRESS: saving document #\(document)") }
+                if index {
+                    if file.offset == lastOffset { offsets[offsets.count - 1] = -1 }
+                    offsets.append(file.offset)
+                    lastOffset = file.offset
+                }
+                var written = 0
+                for entry in chunk.columnStarts[j]..<chunk.columnStarts[j + 1] {
+                    let weight = chunk.weights[entry]
+                    guard abs(weight) > 1e-12 else { continue }
+                    let term = Int(chunk.termIDs[entry])
+                    line.removeAll(keepingCapacity: true)
+                    appendDecimal(document + 1, to: &line)
+                    line.append(0x20)
+                    appendDecimal(term + 1, to: &line)
+                    line.append(0x20)
+                    appendWeight(weight, to: &line)
+                    line.append(0x0A)
+                    try file.write(bytes: line)
+                    stats.terms = max(stats.terms, term + 1)
+                    written += 1
+                }
+                stats.nonZeros += written
+                if written == 0 { stats.emptyDocuments += 1 }
+                document += 1
+            }
+        }
+        stats.documents = document
+        if let termCount { stats.terms = termCount }
+        let statsText = "\(stats.documents) \(stats.terms) \(stats.nonZeros)"
+        guard statsText.utf8.count <= 50 else {
+            throw CorpusError(code: .outOfRange, file: path, message: "stats '\(statsText)' do not fit gensim's 50-character stats line")
+        }
+        try file.overwrite(at: statsOffset, bytes: Array(statsText.utf8))
+        try file.commit()
+        if index {
+            let indexFile = try AtomicFileWriter(path: path + ".index")
+            try indexFile.write(bytes: PickledOffsets.encode(offsets))
+            try indexFile.commit()
+        }
+        if stats.documents > 0 && stats.terms > 0 {
+            logger?.info("saved \(stats.documents)x\(stats.terms) matrix, density=\(formatPercent(stats.density))% (\(stats.nonZeros)/\(stats.documents * stats.terms))")
+        }
+        return stats
+    }
+
+    @inline(__always)
+    static func appendDecimal(_ value: Int, to line: inout [UInt8]) {
+        if value < 0 {
+            line.append(UInt8(ascii: "-"))
+            appendDecimal(-value, to: &line)
+            return
+        }
+        if value < 10 {
+            line.append(UInt8(48 + value))
+            return
+        }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while rest > 0 {
+                buffer[count] = UInt8(48 + rest % 10)
+                rest /= 10
+                count += 1
+            }
+            for index in stride(from: count - 1, through: 0, by: -1) { line.append(buffer[index]) }
+        }
+    }
+
+    /// A weight as gensim writes it: whole numbers as integers, others as Python's `repr`.
+    static func appendWeight(_ weight: Double, to line: inout [UInt8]) {
+        if weight == weight.rounded() && abs(weight) < 1e15 {
+            appendDecimal(Int(weight), to: &line)
+        } else {
+            line.append(contentsOf: pythonRepr(weight).utf8)
+        }
+    }
+}
+
+/// Python's `repr` of a float: the shortest string that reads back to the same value, in
+/// positional form for decimal exponents from -5 to 15 and scientific otherwise
+/// (`1e-05`, `1.5e+16`), with `.0` on whole numbers.
+public func pythonRepr(_ value: Double) -> String {
+    if value.isNaN { return "nan" }
+    if value.isInfinite { return value < 0 ? "-inf" : "inf" }
+    // Swift's description is also the shortest round-trip digits; only the layout differs.
+    let swift = value.description
+    let negative = swift.hasPrefix("-")
+    let unsigned = negative ? String(swift.dropFirst()) : swift
+    // Split into digits and a decimal exponent: value = 0.d1d2d3... x 10^pointPosition.
+    var mantissaPart = Substring(unsigned)
+    var exponent = 0
+    if let e = unsigned.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+        mantissaPart = unsigned[..<e]
+        exponent = Int(unsigned[unsigned.index(after: e)...]) ?? 0
+    }
+    let pieces = mantissaPart.split(separator: ".", omittingEmptySubsequences: false)
+    let integerDigits = String(pieces[0])
+    let fractionDigits = pieces.count > 1 ? String(pieces[1]) : ""
+    var digits = integerDigits + fractionDigits
+    var pointPosition = integerDigits.count + exponent
+    while digits.hasPrefix("0") && digits.count > 1 {
+        digits.removeFirst()
+        pointPosition -= 1
+    }
+    while digits.hasSuffix("0") && digits.count > 1 { digits.removeLast() }
+    if digits == "0" { return negative ? "-0.0" : "0.0" }
+    let decimalExponent = pointPosition - 1
+    var text: String
+    if decimalExponent < -4 || decimalExponent >= 16 {
+        text = String(digits.first!)
+        if digits.count > 1 { text += "." + digits.dropFirst() }
+        let magnitude = abs(decimalExponent)
+        text += (decimalExponent < 0 ? "e-" : "e+") + (magnitude < 10 ? "0" : "") + String(magnitude)
+    } else if pointPosition <= 0 {
+        text = "0." + String(repeating: "0", count: -pointPosition) + digits
+    } else if pointPosition >= digits.count {
+        text = digits + String(repeating: "0", count: pointPosition - digits.count) + ".0"
+    } else {
+        let split = digits.index(digits.startIndex, offsetBy: pointPosition)
+        text = digits[..<split] + "." + digits[split...]
+    }
+    return negative ? "-" + text : text
+}
+
+func formatPercent(_ fraction: Double) -> String {
+    let scaled = (fraction * 100_000).rounded() / 1000
+    return String(scaled)
+}

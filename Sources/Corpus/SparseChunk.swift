@@ -1,0 +1,125 @@
+/// A block of consecutive documents as a sparse terms x documents matrix in compressed
+/// sparse column form (CSC): column j holds document `firstDocument + j`, its entries are
+/// `termIDs[columnStarts[j] ..< columnStarts[j + 1]]` with the matching `weights`, term ids
+/// ascending within a column. This is the unit the models compute on.
+public struct SparseChunk: Sendable, Equatable {
+    /// Index in the corpus of the first document of the chunk.
+    public var firstDocument: Int
+    /// Offsets into `termIDs` and `weights`; `documentCount + 1` of them, starting at 0.
+    public private(set) var columnStarts: [Int]
+    public private(set) var termIDs: [Int32]
+    public private(set) var weights: [Double]
+
+    public init(firstDocument: Int = 0, reservingDocuments documents: Int = 0, nonZeros: Int = 0) {
+        self.firstDocument = firstDocument
+        columnStarts = [0]
+        columnStarts.reserveCapacity(documents + 1)
+        termIDs = []
+        termIDs.reserveCapacity(nonZeros)
+        weights = []
+        weights.reserveCapacity(nonZeros)
+    }
+
+    public var documentCount: Int { columnStarts.count - 1 }
+    public var nonZeroCount: Int { termIDs.count }
+    public var isEmpty: Bool { documentCount == 0 }
+
+    /// The largest term id plus one (0 for a chunk with no entries).
+    public var termBound: Int { Int((termIDs.max() ?? -1) + 1) }
+
+    /// Appends one entry to the document being built. Ids must ascend within a document:
+    /// readers that cannot promise it call `sortLastDocument()` at the end of the document.
+    @inline(__always)
+    public mutating func appendEntry(term: Int32, weight: Double) {
+        termIDs.append(term)
+        weights.append(weight)
+    }
+
+    /// Closes the document being built (possibly with no entries) as the next column.
+    @inline(__always)
+    public mutating func finishDocument() {
+        columnStarts.append(termIDs.count)
+    }
+
+    /// Appends a whole document as the next column.
+    public mutating func append(_ document: SparseDocument) {
+        termIDs.append(contentsOf: document.termIDs)
+        weights.append(contentsOf: document.weights)
+        finishDocument()
+    }
+
+    /// The entries appended since the last finished document, sorted by term id. Returns the
+    /// first repeated id, if any, so the reader can report it.
+    public mutating func sortOpenDocument() -> Int32? {
+        let start = columnStarts[columnStarts.count - 1]
+        let end = termIDs.count
+        guard end - start > 1 else { return nil }
+        var ascending = true
+        for index in (start + 1)..<end where termIDs[index - 1] >= termIDs[index] {
+            ascending = false
+            break
+        }
+        if ascending { return nil }
+        let pairs = (start..<end).map { (termIDs[$0], weights[$0]) }.sorted { $0.0 < $1.0 }
+        for (offset, pair) in pairs.enumerated() {
+            termIDs[start + offset] = pair.0
+            weights[start + offset] = pair.1
+        }
+        for index in (start + 1)..<end where termIDs[index - 1] == termIDs[index] { return termIDs[index] }
+        return nil
+    }
+
+    /// Document `j` of the chunk.
+    public func document(_ j: Int) -> SparseDocument {
+        let range = columnStarts[j]..<columnStarts[j + 1]
+        return SparseDocument(uncheckedTermIDs: Array(termIDs[range]), weights: Array(weights[range]))
+    }
+
+    /// Every document of the chunk, in order.
+    public var documents: [SparseDocument] { (0..<documentCount).map(document) }
+
+    /// Empties the chunk, keeping its capacity, to be filled from `firstDocument` on.
+    public mutating func removeAll(firstDocument: Int) {
+        self.firstDocument = firstDocument
+        columnStarts.removeAll(keepingCapacity: true)
+        columnStarts.append(0)
+        termIDs.removeAll(keepingCapacity: true)
+        weights.removeAll(keepingCapacity: true)
+    }
+
+    /// Applies `transform` to the weights of each document in place (e.g. TF-IDF); the
+    /// closure sees the term ids and may rewrite the weights.
+    public mutating func transformDocuments(
+        _ transform: (UnsafeBufferPointer<Int32>, UnsafeMutableBufferPointer<Double>) -> Void
+    ) {
+        let starts = columnStarts
+        let documents = documentCount
+        termIDs.withUnsafeBufferPointer { ids in
+            weights.withUnsafeMutableBufferPointer { values in
+                for j in 0..<documents {
+                    let start = starts[j], end = starts[j + 1]
+                    transform(UnsafeBufferPointer(rebasing: ids[start..<end]),
+                              UnsafeMutableBufferPointer(rebasing: values[start..<end]))
+                }
+            }
+        }
+    }
+
+    /// Drops entries for which `keep` is false, compacting the columns.
+    public mutating func removeEntries(where remove: (Int32, Double) -> Bool) {
+        var write = 0
+        var newStarts = [0]
+        newStarts.reserveCapacity(columnStarts.count)
+        for j in 0..<documentCount {
+            for index in columnStarts[j]..<columnStarts[j + 1] where !remove(termIDs[index], weights[index]) {
+                termIDs[write] = termIDs[index]
+                weights[write] = weights[index]
+                write += 1
+            }
+            newStarts.append(write)
+        }
+        termIDs.removeSubrange(write...)
+        weights.removeSubrange(write...)
+        columnStarts = newStarts
+    }
+}
