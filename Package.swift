@@ -37,9 +37,14 @@ let package = Package(
             path: "Sources/Corpus"
         ),
         .target(
+            name: "LatentModels",
+            dependencies: ["LatentLinearAlgebra", "LatentCorpus", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Models"
+        ),
+        .target(
             name: "Latent",
             dependencies: [
-                "LatentLinearAlgebra", "LatentCorpus",
+                "LatentLinearAlgebra", "LatentCorpus", "LatentModels",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Latent"
@@ -58,6 +63,11 @@ let package = Package(
             name: "CorpusTests",
             dependencies: ["LatentCorpus"],
             path: "Tests/CorpusTests"
+        ),
+        .testTarget(
+            name: "InteropTests",
+            dependencies: ["Latent"],
+            path: "Tests/InteropTests"
         ),
         .testTarget(
             name: "CLITests",

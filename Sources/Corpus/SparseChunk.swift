@@ -105,6 +105,21 @@ public struct SparseChunk: Sendable, Equatable {
         }
     }
 
+    /// Replaces the last finished document with what `rewrite` makes of its ids and
+    /// weights (which may drop entries; ids must stay ascending).
+    public mutating func rewriteLastDocument(_ rewrite: (inout [Int32], inout [Double]) -> Void) {
+        guard documentCount > 0 else { return }
+        let start = columnStarts[columnStarts.count - 2]
+        var ids = Array(termIDs[start...])
+        var values = Array(weights[start...])
+        termIDs.removeSubrange(start...)
+        weights.removeSubrange(start...)
+        rewrite(&ids, &values)
+        termIDs.append(contentsOf: ids)
+        weights.append(contentsOf: values)
+        columnStarts[columnStarts.count - 1] = termIDs.count
+    }
+
     /// Drops entries for which `keep` is false, compacting the columns.
     public mutating func removeEntries(where remove: (Int32, Double) -> Bool) {
         var write = 0

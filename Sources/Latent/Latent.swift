@@ -2,6 +2,7 @@
 // layer of design.md §2 that a user of the library needs.
 @_exported import LatentLinearAlgebra
 @_exported import LatentCorpus
+@_exported import LatentModels
 @_exported import Logging
 
 /// The version of Latent, as `latent --version` prints it.

@@ -1,0 +1,225 @@
+import Logging
+
+/// The mapping between tokens and term ids, with document frequencies: gensim's
+/// `corpora.Dictionary`, with the same id assignment, the same filtering and the same text
+/// file (`save_as_text` / `load_from_text`), so that a vocabulary moves between gensim and
+/// Latent unchanged.
+///
+/// Tokens are compared by Unicode code points, as Python does, wherever order matters
+/// (new ids, the sorted text file).
+public struct Vocabulary: Sendable, Equatable {
+    /// Token of each id (nil for an id not in use, which only a loaded file can leave).
+    public private(set) var tokens: [String?] = []
+    private var ids: [String: Int32] = [:]
+    /// Documents each id occurs in.
+    public private(set) var documentFrequencies: [Int] = []
+    /// Occurrences of each id over the corpus (not stored in the text file).
+    public private(set) var collectionFrequencies: [Int] = []
+    /// Documents seen (gensim's `num_docs`).
+    public private(set) var documentCount = 0
+    /// Tokens seen (`num_pos`) and stored entries (`num_nnz`).
+    public private(set) var positionCount = 0
+    public private(set) var nonZeroCount = 0
+    /// Ids in the order gensim's `token2id` dict holds them, which decides ties in
+    /// `filterExtremes`.
+    private var insertionOrder: [Int32] = []
+
+    public init() {}
+
+    /// The number of tokens (gensim's `len(dictionary)`).
+    public var count: Int { ids.count }
+    /// Every term id is below this (the number of rows of a term-document matrix).
+    public var idBound: Int { tokens.count }
+
+    public func id(of token: String) -> Int32? { ids[token] }
+
+    public subscript(id: Int32) -> String? {
+        id >= 0 && Int(id) < tokens.count ? tokens[Int(id)] : nil
+    }
+
+    // MARK: building
+
+    /// The bag-of-words of a token list (gensim's `doc2bow`): counts per known token, ids
+    /// ascending. With `addingNew`, unknown tokens get new ids (in code-point order of the
+    /// tokens, as gensim does) and the frequencies and counts are updated.
+    public mutating func bagOfWords(_ document: [String], addingNew: Bool) -> SparseDocument {
+        var counts: [String: Int] = [:]
+        for token in document { counts[token, default: 0] += 1 }
+        if addingNew {
+            let missing = counts.keys.filter { ids[$0] == nil }.sorted(by: codePointLess)
+            for token in missing { insert(token, id: Int32(ids.count), documentFrequency: 0) }
+        }
+        var entries: [(Int32, Double)] = []
+        entries.reserveCapacity(counts.count)
+        for (token, count) in counts {
+            guard let id = ids[token] else { continue }
+            entries.append((id, Double(count)))
+            if addingNew {
+                documentFrequencies[Int(id)] += 1
+                collectionFrequencies[Int(id)] += count
+            }
+        }
+        if addingNew {
+            documentCount += 1
+            positionCount += document.count
+            nonZeroCount += entries.count
+        }
+        entries.sort { $0.0 < $1.0 }
+        return SparseDocument(uncheckedTermIDs: entries.map(\.0), weights: entries.map(\.1))
+    }
+
+    /// The bag-of-words of a token list over the known tokens; unknown tokens are ignored.
+    public func bagOfWords(_ document: [String]) -> SparseDocument {
+        var copy = self
+        return copy.bagOfWords(document, addingNew: false)
+    }
+
+    /// Adds every document's tokens (gensim's `add_documents`).
+    public mutating func add(documents: [[String]]) {
+        for document in documents { _ = bagOfWords(document, addingNew: true) }
+    }
+
+    private mutating func insert(_ token: String, id: Int32, documentFrequency: Int) {
+        let index = Int(id)
+        if index >= tokens.count {
+            tokens.append(contentsOf: repeatElement(nil, count: index + 1 - tokens.count))
+            documentFrequencies.append(contentsOf: repeatElement(0, count: index + 1 - documentFrequencies.count))
+            collectionFrequencies.append(contentsOf: repeatElement(0, count: index + 1 - collectionFrequencies.count))
+        }
+        tokens[index] = token
+        ids[token] = id
+        documentFrequencies[index] = documentFrequency
+        insertionOrder.append(id)
+    }
+
+    // MARK: filtering
+
+    /// Keeps the tokens found in at least `noBelow` documents and at most `noAbove` (a
+    /// fraction) of them, then the `keepN` most frequent of those, plus the tokens in
+    /// `keep`; then renumbers the ids without gaps. Same result, ids included, as gensim's
+    /// `filter_extremes(no_below, no_above, keep_n, keep_tokens)`.
+    public mutating func filterExtremes(noBelow: Int = 5, noAbove: Double = 0.5, keepN: Int? = 100_000,
+                                        keep: [String] = [], logger: Logger? = nil) {
+        let noAboveAbsolute = Int(noAbove * Double(documentCount))
+        let keepIDs = Set(keep.compactMap { ids[$0] })
+        var good = insertionOrder.filter { id in
+            let df = documentFrequencies[Int(id)]
+            return (noBelow <= df && df <= noAboveAbsolute) || keepIDs.contains(id)
+        }
+        // A stable sort by decreasing frequency, kept tokens counting as in every document.
+        let (documents, frequencies) = (documentCount, documentFrequencies)
+        let rank = { (id: Int32) in keepIDs.contains(id) ? documents : frequencies[Int(id)] }
+        good = good.enumerated().sorted { lhs, rhs in
+            let (a, b) = (rank(lhs.element), rank(rhs.element))
+            return a != b ? a > b : lhs.offset < rhs.offset
+        }.map(\.element)
+        if let keepN, good.count > keepN { good = Array(good.prefix(keepN)) }
+        logger?.info("keeping \(good.count) tokens which were in no less than \(noBelow) and no more than \(noAboveAbsolute) (=\(formatPercent(noAbove))%) documents; discarding \(count - good.count)")
+        filterTokens(keeping: Set(good))
+    }
+
+    /// Keeps only the ids in `keeping`, then renumbers (gensim's `filter_tokens(good_ids)`).
+    public mutating func filterTokens(keeping: Set<Int32>) {
+        insertionOrder = insertionOrder.filter { keeping.contains($0) }
+        compactify()
+    }
+
+    /// Removes the ids in `removing`, then renumbers (gensim's `filter_tokens(bad_ids)`).
+    public mutating func filterTokens(removing: Set<Int32>) {
+        insertionOrder = insertionOrder.filter { !removing.contains($0) }
+        compactify()
+    }
+
+    /// Renumbers the ids in use as 0, 1, 2... keeping their order (gensim's `compactify`).
+    public mutating func compactify() {
+        let inUse = insertionOrder.sorted()
+        var newID = [Int32: Int32](minimumCapacity: inUse.count)
+        for (index, id) in inUse.enumerated() { newID[id] = Int32(index) }
+        var newTokens = [String?](repeating: nil, count: inUse.count)
+        var newDF = [Int](repeating: 0, count: inUse.count)
+        var newCF = [Int](repeating: 0, count: inUse.count)
+        for id in inUse {
+            let target = Int(newID[id]!)
+            newTokens[target] = tokens[Int(id)]
+            newDF[target] = documentFrequencies[Int(id)]
+            newCF[target] = collectionFrequencies[Int(id)]
+        }
+        insertionOrder = insertionOrder.map { newID[$0]! }
+        tokens = newTokens
+        documentFrequencies = newDF
+        collectionFrequencies = newCF
+        ids = [:]
+        for (index, token) in tokens.enumerated() { if let token { ids[token] = Int32(index) } }
+    }
+
+    /// A map from this vocabulary's ids to another's, for re-expressing a corpus after
+    /// filtering (nil for tokens the other lacks).
+    public func idMap(to other: Vocabulary) -> [Int32?] {
+        tokens.map { token in token.flatMap { other.id(of: $0) } }
+    }
+
+    // MARK: files
+
+    /// Reads gensim's `save_as_text` format: the number of documents on the first line
+    /// (optional, as in gensim), then `id<TAB>token<TAB>document frequency` per line.
+    public init(contentsOf path: String) throws {
+        let bytes = try readWholeFile(path: path)
+        var lineNumber = 0
+        var start = 0
+        func fail(_ message: String) -> CorpusError {
+            CorpusError(code: .syntax, file: path, line: lineNumber, message: message)
+        }
+        while start < bytes.count {
+            let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+            lineNumber += 1
+            var lineBytes = bytes[start..<end]
+            start = end + 1
+            if lineBytes.last == 0x0D { lineBytes = lineBytes.dropLast() }
+            guard let line = String(validating: lineBytes, as: UTF8.self) else {
+                throw fail("not valid UTF-8")
+            }
+            if lineNumber == 1, !line.isEmpty, line.allSatisfy(\.isASCIIDigitOrBlank) {
+                guard let documents = Int(line.trimmingBlanks) else { throw fail("expected the number of documents") }
+                documentCount = documents
+                continue
+            }
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard fields.count == 3 else {
+                throw fail("expected 'id<TAB>token<TAB>document frequency', found \(fields.count) field\(fields.count == 1 ? "" : "s")")
+            }
+            guard let id = Int32(fields[0]), id >= 0 else { throw fail("expected a non-negative term id, found '\(fields[0])'") }
+            guard let df = Int(fields[2]), df >= 0 else { throw fail("expected a document frequency, found '\(fields[2])'") }
+            let token = String(fields[1])
+            if let existing = ids[token] { throw fail("token '\(token)' has id \(existing) and id \(id)") }
+            if Int(id) < tokens.count, let other = tokens[Int(id)] { throw fail("id \(id) is used by '\(other)' and '\(token)'") }
+            insert(token, id: id, documentFrequency: df)
+        }
+    }
+
+    /// Writes gensim's `save_as_text` format, tokens sorted by code point; to a temporary
+    /// file renamed into place.
+    public func write(to path: String) throws {
+        let file = try AtomicFileWriter(path: path)
+        try file.write("\(documentCount)\n")
+        let order = ids.sorted { codePointLess($0.key, $1.key) }
+        for (token, id) in order {
+            try file.write("\(id)\t\(token)\t\(documentFrequencies[Int(id)])\n")
+        }
+        try file.commit()
+    }
+}
+
+/// Python's string order: by Unicode code points.
+public func codePointLess(_ a: String, _ b: String) -> Bool {
+    a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars) { $0.value < $1.value }
+}
+
+extension Character {
+    fileprivate var isASCIIDigitOrBlank: Bool { isASCII && (isNumber || self == " ") }
+}
+
+extension String {
+    fileprivate var trimmingBlanks: String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import Latent
+import Testing
+
+/// Files written by gensim 4.4.0 are read by Latent, and Latent's are read by gensim. The
+/// Python side runs in a virtual environment made from PyPI by Tests/Interop/python-env.sh;
+/// when PyPI cannot be reached the test says so loudly and records no result.
+@Suite("gensim interoperability", .serialized)
+struct GensimInteropTests {
+    static let interopFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Interop").path
+
+    /// The venv's python, or nil (with a loud message) when PyPI cannot be reached.
+    static func python() throws -> String? {
+        let result = try run("/bin/bash", [interopFolder + "/python-env.sh"])
+        if result.status == 3 {
+            print("\n*** SKIPPED gensim interoperability: PyPI cannot be reached ***\n\(result.error)")
+            return nil
+        }
+        try #require(result.status == 0, "python-env.sh failed: \(result.error)")
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+
+    @Test("corpus, vocabulary, TF-IDF and filter_extremes agree with gensim, both ways")
+    func roundTrip() throws {
+        guard let python = try Self.python() else { return }
+        let dir = NSTemporaryDirectory() + "latent-interop-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let reference = try Self.run(python, [Self.interopFolder + "/gensim_reference.py", dir])
+        try #require(reference.status == 0, "gensim_reference.py: \(reference.error)")
+
+        // gensim's files, read by Latent and written back byte-identical.
+        let gensimCorpus = try MatrixMarketCorpus(path: dir + "/gensim.mm")
+        let gensimVocab = try Vocabulary(contentsOf: dir + "/gensim.vocab")
+        try MatrixMarketWriter.write(gensimCorpus, to: dir + "/latent.mm", termCount: gensimVocab.count)
+        try gensimVocab.write(to: dir + "/latent.vocab")
+        #expect(FileManager.default.contentsEqual(atPath: dir + "/latent.mm", andPath: dir + "/gensim.mm"))
+        #expect(FileManager.default.contentsEqual(atPath: dir + "/latent.mm.index", andPath: dir + "/gensim.mm.index"))
+        #expect(FileManager.default.contentsEqual(atPath: dir + "/latent.vocab", andPath: dir + "/gensim.vocab"))
+
+        // Latent's own tokenizer and vocabulary on the raw texts give gensim's ids and documents.
+        let source = TextSource.lines(path: dir + "/texts.txt")
+        var vocabulary = try TextCorpus.buildVocabulary(source: source, tokenizer: Tokenizer())
+        #expect(vocabulary.tokens == gensimVocab.tokens && vocabulary.documentCount == gensimVocab.documentCount)
+        #expect(vocabulary.documentFrequencies == gensimVocab.documentFrequencies)
+        let ours = try TextCorpus(source: source, tokenizer: Tokenizer(), vocabulary: vocabulary).allDocuments()
+        #expect(ours == (try gensimCorpus.allDocuments()))
+
+        // TF-IDF weights equal gensim's to 1e-12.
+        let tfidf = try TFIDFModel(corpus: gensimCorpus)
+        let expected = try MatrixMarketCorpus(path: dir + "/gensim.tfidf.mm").allDocuments()
+        let computed = try tfidf.transformed(gensimCorpus).allDocuments()
+        try #require(computed.count == expected.count)
+        for (a, b) in zip(computed, expected) {
+            #expect(a.termIDs == b.termIDs)
+            #expect(zip(a.weights, b.weights).allSatisfy { abs($0 - $1) <= 1e-12 })
+        }
+        try tfidf.save(to: dir + "/latent.tfidf")
+
+        // filter_extremes keeps the same tokens with the same ids.
+        vocabulary.filterExtremes(noBelow: 3, noAbove: 0.4, keepN: 60)
+        try vocabulary.write(to: dir + "/latent.filtered.vocab")
+        #expect(FileManager.default.contentsEqual(atPath: dir + "/latent.filtered.vocab", andPath: dir + "/gensim.filtered.vocab"))
+
+        // And gensim and NumPy read Latent's files.
+        let check = try Self.run(python, [Self.interopFolder + "/gensim_check.py", dir])
+        #expect(check.status == 0, "gensim_check.py: \(check.error)")
+    }
+}
