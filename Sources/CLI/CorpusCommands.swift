@@ -59,17 +59,21 @@ struct TFIDFCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Input corpus (.mm, .mm.gz, .mm.bz2).") var input: String
-    @Option(help: "Output corpus (.mm).") var out: String
+    @Argument(help: "Input corpus (.mm, .mm.gz, .mm.bz2, .lbc).") var input: String
+    @Option(help: "Output corpus (.mm or .lbc).") var out: String
     @Option(help: "Also save the TF-IDF model to this folder.") var model: String?
+
+    private func transform(_ corpus: some Corpus, logger: Logger) throws {
+        let tfidf = try TFIDFModel(corpus: corpus, logger: logger)
+        if let model { try tfidf.save(to: model) }
+        try CorpusFile.write(tfidf.transformed(corpus), to: out, termCount: corpus.termCount)
+    }
 
     func run() async throws {
         let logger = try global.makeLogger(label: "latent.tfidf")
         try reportingErrors {
-            let corpus = try MatrixMarketCorpus(path: input)
-            let tfidf = try TFIDFModel(corpus: corpus, logger: logger)
-            if let model { try tfidf.save(to: model) }
-            try MatrixMarketWriter.write(tfidf.transformed(corpus), to: out, termCount: corpus.termTotal, logger: logger)
+            let corpus = try CorpusFile.open(input)
+            try transform(corpus, logger: logger)
         }
     }
 }
@@ -87,7 +91,7 @@ struct InfoCommand: AsyncParsableCommand {
     func run() async throws {
         _ = try global.makeLogger(label: "latent.info")
         try reportingErrors {
-            let corpus = try MatrixMarketCorpus(path: file)
+            let corpus = try CorpusFile.open(file)
             let stats = try corpus.statistics()
             print("""
                 file: \(file)
@@ -97,6 +101,28 @@ struct InfoCommand: AsyncParsableCommand {
                 density: \(stats.density * 100)%
                 empty documents: \(stats.emptyDocuments)
                 """)
+        }
+    }
+}
+
+struct ConvertCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert a corpus between Matrix Market (.mm, .mm.gz, .mm.bz2) and Latent's binary format (.lbc), by extension.",
+        discussion: "Example: latent convert wiki.tfidf.mm wiki.tfidf.lbc --float32"
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Input corpus.") var input: String
+    @Argument(help: "Output corpus.") var output: String
+    @Flag(help: "Store binary weights as Float32.") var float32 = false
+
+    func run() async throws {
+        let logger = try global.makeLogger(label: "latent.convert")
+        try reportingErrors {
+            let corpus = try CorpusFile.open(input)
+            let stats = try CorpusFile.write(corpus, to: output, termCount: corpus.termCount, float32: float32)
+            logger.info("converted \(input) to \(output): \(stats.documents) documents, \(stats.terms) terms, \(stats.nonZeros) non-zeros")
         }
     }
 }

@@ -17,6 +17,6 @@ struct LatentCommand: AsyncParsableCommand {
             Logging: --log-level or LATENT_LOG_LEVEL (debug, info, warning, error; default info).
             """,
         version: latentVersion,
-        subcommands: [CorpusCommand.self, TFIDFCommand.self, InfoCommand.self, SelfCheckCommand.self]
+        subcommands: [CorpusCommand.self, TFIDFCommand.self, ConvertCommand.self, InfoCommand.self, SelfCheckCommand.self]
     )
 }

@@ -88,6 +88,15 @@ public final class AtomicFileWriter {
         }
     }
 
+    /// Maps what was written, lets `header` compute the bytes to put at the start from it
+    /// (e.g. a checksum), writes them, then commits.
+    public func commitChecksummed(header: (UnsafeRawBufferPointer) -> [UInt8]) throws {
+        try flush()
+        let mapping = try MappedFile(path: temporaryPath)
+        try overwrite(at: 0, bytes: header(mapping.bytes))
+        try commit()
+    }
+
     /// Flushes, syncs and renames the file into place.
     public func commit() throws {
         try flush()

@@ -81,8 +81,10 @@ struct MatrixMarketTests {
     func weightFormatting() throws {
         let samples: [Double] = [1, 2, -3, 0.1, 1.0 / 3.0, 0.5773502691896258, 1e-05, 0.0001, 123456.789,
                                  2.5e-10, 6.02214076e23, -7.0e-7, 0.30000000000000004]
-        var generator = SystemRandomNumberGenerator()
-        let random = (0..<2000).map { _ in Double.random(in: -1...1, using: &generator) * pow(10, Double(Int.random(in: -8...8))) }
+        var generator = SeededByteGenerator(seed: 99)
+        let random = (0..<2000).map { _ in
+            (Double(generator.next() >> 11) * 0x1p-52 - 1) * pow(10, Double(generator.below(17) - 8))
+        }
         let dir = try TemporaryDirectory()
         let docs = (samples + random).map { try! SparseDocument(entries: [(0, $0)]) }
         try MatrixMarketWriter.write(InMemoryCorpus(docs), to: dir.file("w.mm"), index: false)

@@ -1,0 +1,80 @@
+import Foundation
+import LatentCorpus
+import Testing
+
+@Suite("vocabulary, tokenizer, repeat corpus")
+struct VocabularyTests {
+    @Test("ids as gensim assigns them: new tokens of a document in code-point order")
+    func idAssignment() {
+        var vocabulary = Vocabulary()
+        let first = vocabulary.bagOfWords(["zeta", "alpha", "alpha", "Beta"], addingNew: true)
+        #expect(vocabulary.id(of: "Beta") == 0 && vocabulary.id(of: "alpha") == 1 && vocabulary.id(of: "zeta") == 2)
+        #expect(first.termIDs == [0, 1, 2] && first.weights == [1, 2, 1])
+        _ = vocabulary.bagOfWords(["alpha", "omega"], addingNew: true)
+        #expect(vocabulary.id(of: "omega") == 3)
+        #expect(vocabulary.documentFrequencies == [1, 2, 1, 1] && vocabulary.documentCount == 2)
+        #expect(vocabulary.bagOfWords(["omega", "unknown"]).termIDs == [3])
+    }
+
+    @Test("filterExtremes keeps the frequent-enough tokens and renumbers without gaps")
+    func filter() {
+        var vocabulary = Vocabulary()
+        vocabulary.add(documents: [["a", "b", "c"], ["a", "b"], ["a", "d"], ["a", "b", "d"]])
+        vocabulary.filterExtremes(noBelow: 2, noAbove: 0.9, keepN: nil)
+        #expect(vocabulary.tokens == ["b", "d"])
+        #expect(vocabulary.documentFrequencies == [3, 2])
+    }
+
+    @Test("save and load keep ids, frequencies and document count; bad lines name the line")
+    func files() throws {
+        let dir = try TemporaryDirectory()
+        var vocabulary = Vocabulary()
+        vocabulary.add(documents: [["käse", "brot"], ["brot"]])
+        try vocabulary.write(to: dir.file("v.vocab"))
+        #expect(String(decoding: try dir.read("v.vocab"), as: UTF8.self) == "2\n0\tbrot\t2\n1\tkäse\t1\n")
+        let loaded = try Vocabulary(contentsOf: dir.file("v.vocab"))
+        #expect(loaded.tokens == vocabulary.tokens && loaded.documentFrequencies == vocabulary.documentFrequencies)
+        let bad = try dir.write("bad.vocab", "2\n0\tbrot\t2\n1\tkäse\n")
+        #expect { try Vocabulary(contentsOf: bad) } throws: { error in
+            (error as? CorpusError)?.description == "\(bad):3: expected 'id<TAB>token<TAB>document frequency', found 2 fields"
+        }
+        let duplicate = try dir.write("dup.vocab", "2\n0\tbrot\t2\n1\tbrot\t1\n")
+        #expect(throws: CorpusError.self) { try Vocabulary(contentsOf: duplicate) }
+    }
+
+    @Test("tokenizer: lowercase, letters only, 2 to 15 code points, optional accent stripping")
+    func tokenizer() {
+        let tokens = Tokenizer().tokens("Graph minors IV: Widths of trees, 2nd x² _under a supercalifragilisticexpialidocious Café")
+        #expect(tokens == ["graph", "minors", "iv", "widths", "of", "trees", "nd", "x²", "café"])
+        #expect(Tokenizer(stripAccents: true).tokens("Café naïve") == ["cafe", "naive"])
+        #expect(Tokenizer(stopwords: ["of"]).tokens("trees of graph") == ["trees", "graph"])
+    }
+
+    @Test("RepeatCorpus cycles the base to the requested count, cached or streamed")
+    func repeatCorpus() throws {
+        let base = InMemoryCorpus([try SparseDocument(entries: [(0, 1)]), SparseDocument(), try SparseDocument(entries: [(2, 3)])])
+        for cacheLimit in [0, 1000] {
+            let repeated = try RepeatCorpus(base, documents: 8, cacheLimit: cacheLimit)
+            let docs = try repeated.allDocuments()
+            #expect(docs.count == 8)
+            #expect(docs.map(\.count) == [1, 0, 1, 1, 0, 1, 1, 0])
+        }
+        #expect(try RepeatCorpus(InMemoryCorpus([]), documents: 5, cacheLimit: 0).allDocuments().isEmpty)
+    }
+
+    @Test("the prefetcher hands out the same chunks as a plain pass, then nil")
+    func prefetch() throws {
+        let docs = (0..<1000).map { try! SparseDocument(entries: [(Int32($0 % 50), Double($0))]) }
+        let corpus = InMemoryCorpus(docs)
+        let prefetcher = ChunkPrefetcher(corpus, chunkSize: 64, depth: 2)
+        var seen: [SparseDocument] = []
+        var firsts: [Int] = []
+        while let chunk = try prefetcher.next() {
+            firsts.append(chunk.firstDocument)
+            seen += chunk.documents
+        }
+        #expect(seen == docs)
+        #expect(firsts == Array(stride(from: 0, to: 1000, by: 64)))
+        #expect(try prefetcher.next() == nil)
+    }
+}
