@@ -6,7 +6,7 @@ APT_PACKAGES := libopenblas-dev liblapacke-dev zlib1g-dev libbz2-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN := .build/release/latent
 
-.PHONY: run test build release deps clean
+.PHONY: run test build release deps clean bench
 
 deps:
 	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
@@ -30,3 +30,8 @@ test: deps
 
 clean:
 	rm -rf .build
+
+# Benchmarks (release build, side by side with gensim; data generated under bench-data/).
+bench: deps
+	@dpkg -s time >/dev/null 2>&1 || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time
+	Benchmarks/run-corpus-bench.sh

@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+
+/// The `latent` binary run as a user would: real files in, files and exit codes out.
+@Suite("latent command line")
+struct CommandLineTests {
+    /// The built `latent`, beside the test bundle.
+    static var binary: String {
+        let products = Bundle.main.bundleURL.path
+        return products + "/latent"
+    }
+
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+
+    @Test("corpus -> tfidf -> convert -> info on the Deerwester titles")
+    func pipeline() throws {
+        let dir = NSTemporaryDirectory() + "latent-cli-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let titles = """
+            Human machine interface for lab abc computer applications
+            A survey of user opinion of computer system response time
+            The EPS user interface management system
+            System and human system engineering testing of EPS
+            Relation of user perceived response time to error measurement
+            The generation of random binary unordered trees
+            The intersection graph of paths in trees
+            Graph minors IV Widths of trees and well quasi ordering
+            Graph minors A survey
+            """
+        try titles.write(toFile: dir + "/t.txt", atomically: true, encoding: .utf8)
+        try "for\na\nof\nthe\nand\nto\nin\n".write(toFile: dir + "/stop.txt", atomically: true, encoding: .utf8)
+        var result = try Self.run(["corpus", dir + "/t.txt", "--out", dir + "/d", "--stopwords", dir + "/stop.txt",
+                                   "--no-below", "2", "--no-above", "1.0"])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.error.contains(" : INFO : "))
+        let vocab = try String(contentsOfFile: dir + "/d.vocab", encoding: .utf8)
+        #expect(vocab.hasPrefix("9\n") && vocab.split(separator: "\n").count == 13, "\(vocab)")
+        result = try Self.run(["tfidf", dir + "/d.mm", "--out", dir + "/d.tfidf.mm", "--model", dir + "/tfidf"])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/tfidf/idfs.npy"))
+        result = try Self.run(["convert", dir + "/d.tfidf.mm", dir + "/d.lbc"])
+        #expect(result.status == 0, "\(result.error)")
+        result = try Self.run(["info", dir + "/d.lbc"])
+        #expect(result.status == 0)
+        #expect(result.output.contains("documents: 9\nterms: 12\n"), "\(result.output)")
+    }
+
+    @Test("bad input is one clear line and exit code 1; usage errors exit 64")
+    func errors() throws {
+        let dir = NSTemporaryDirectory() + "latent-cli-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "%%MatrixMarket matrix coordinate real general\n2 2 1\n1 3 1\n".write(toFile: dir + "/bad.mm", atomically: true, encoding: .utf8)
+        var result = try Self.run(["info", dir + "/bad.mm"])
+        #expect(result.status == 1)
+        #expect(result.error.contains("latent: error: \(dir)/bad.mm:3: term 3 outside 1...2"), "\(result.error)")
+        result = try Self.run(["info", dir + "/missing.mm"])
+        #expect(result.status == 1 && result.error.contains("cannot open"))
+        result = try Self.run(["selfcheck", "--log-level", "loud"])
+        #expect(result.status == 64 && result.error.contains("unknown level 'loud'"))
+        result = try Self.run(["--version"])
+        #expect(result.status == 0 && !result.output.isEmpty)
+    }
+}
