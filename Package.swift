@@ -54,6 +54,10 @@ let package = Package(
             dependencies: ["Latent", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/CLI"
         ),
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "LinearAlgebraTests",
             dependencies: ["LatentLinearAlgebra"],
@@ -66,12 +70,12 @@ let package = Package(
         ),
         .testTarget(
             name: "InteropTests",
-            dependencies: ["Latent"],
+            dependencies: ["Latent", "TestSupport"],
             path: "Tests/InteropTests"
         ),
         .testTarget(
             name: "CLITests",
-            dependencies: ["Latent"],
+            dependencies: ["Latent", "TestSupport"],
             path: "Tests/CLITests"
         ),
     ],

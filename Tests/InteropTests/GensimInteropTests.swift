@@ -1,5 +1,6 @@
 import Foundation
 import Latent
+import TestSupport
 import Testing
 
 /// Files written by gensim 4.4.0 are read by Latent, and Latent's are read by gensim. The
@@ -21,18 +22,8 @@ struct GensimInteropTests {
         return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    static func run(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
+        try runProcess(executable, arguments)
     }
 
     @Test("corpus, vocabulary, TF-IDF and filter_extremes agree with gensim, both ways")
