@@ -69,6 +69,11 @@ let package = Package(
             path: "Tests/CorpusTests"
         ),
         .testTarget(
+            name: "ModelsTests",
+            dependencies: ["LatentModels"],
+            path: "Tests/ModelsTests"
+        ),
+        .testTarget(
             name: "InteropTests",
             dependencies: ["Latent", "TestSupport"],
             path: "Tests/InteropTests"

@@ -78,3 +78,26 @@ struct VocabularyTests {
         #expect(try prefetcher.next() == nil)
     }
 }
+
+@Suite("text sources")
+struct TextSourceTests {
+    @Test("a folder of .txt files (name order) and JSON lines with a chosen field")
+    func sources() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("b.txt", "Graph minors survey")
+        try dir.write("a.txt", "Human machine interface")
+        try dir.write("skip.md", "not a document")
+        var texts: [String] = []
+        try TextSource.folder(path: dir.path).forEachText { texts.append($0) }
+        #expect(texts == ["Human machine interface", "Graph minors survey"])
+
+        let jsonl = try dir.write("d.jsonl", "{\"body\": \"first text\", \"id\": 1}\n\n{\"body\": \"second\"}\n")
+        texts = []
+        try TextSource.guess(path: jsonl, field: "body").forEachText { texts.append($0) }
+        #expect(texts == ["first text", "second"])
+        let bad = try dir.write("bad.jsonl", "{\"body\": \"ok\"}\n{\"text\": 3}\n")
+        #expect { try TextSource.jsonLines(path: bad, field: "body").forEachText { _ in } } throws: { error in
+            (error as? CorpusError)?.description == "\(bad):2: expected a JSON object with a string field 'body'"
+        }
+    }
+}
