@@ -3,8 +3,8 @@ import Foundation
 import Glibc
 #endif
 
-/// The whole content of a (small) file.
-func readWholeFile(path: String) throws -> [UInt8] {
+/// The whole content of a (small) file, decompressed when named `.gz` or `.bz2`; errors name the file.
+public func readWholeFile(path: String) throws -> [UInt8] {
     let source = try ByteSource(path: path)
     var bytes: [UInt8] = []
     var block = [UInt8](repeating: 0, count: 1 << 16)

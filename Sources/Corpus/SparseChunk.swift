@@ -87,24 +87,6 @@ public struct SparseChunk: Sendable, Equatable {
         weights.removeAll(keepingCapacity: true)
     }
 
-    /// Applies `transform` to the weights of each document in place (e.g. TF-IDF); the
-    /// closure sees the term ids and may rewrite the weights.
-    public mutating func transformDocuments(
-        _ transform: (UnsafeBufferPointer<Int32>, UnsafeMutableBufferPointer<Double>) -> Void
-    ) {
-        let starts = columnStarts
-        let documents = documentCount
-        termIDs.withUnsafeBufferPointer { ids in
-            weights.withUnsafeMutableBufferPointer { values in
-                for j in 0..<documents {
-                    let start = starts[j], end = starts[j + 1]
-                    transform(UnsafeBufferPointer(rebasing: ids[start..<end]),
-                              UnsafeMutableBufferPointer(rebasing: values[start..<end]))
-                }
-            }
-        }
-    }
-
     /// Replaces the last finished document with what `rewrite` makes of its ids and
     /// weights (which may drop entries; ids must stay ascending).
     public mutating func rewriteLastDocument(_ rewrite: (inout [Int32], inout [Double]) -> Void) {
@@ -118,23 +100,5 @@ public struct SparseChunk: Sendable, Equatable {
         termIDs.append(contentsOf: ids)
         weights.append(contentsOf: values)
         columnStarts[columnStarts.count - 1] = termIDs.count
-    }
-
-    /// Drops entries for which `keep` is false, compacting the columns.
-    public mutating func removeEntries(where remove: (Int32, Double) -> Bool) {
-        var write = 0
-        var newStarts = [0]
-        newStarts.reserveCapacity(columnStarts.count)
-        for j in 0..<documentCount {
-            for index in columnStarts[j]..<columnStarts[j + 1] where !remove(termIDs[index], weights[index]) {
-                termIDs[write] = termIDs[index]
-                weights[write] = weights[index]
-                write += 1
-            }
-            newStarts.append(write)
-        }
-        termIDs.removeSubrange(write...)
-        weights.removeSubrange(write...)
-        columnStarts = newStarts
     }
 }

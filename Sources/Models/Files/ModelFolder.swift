@@ -34,7 +34,7 @@ public enum ModelFolder {
         let file = path + "/model.json"
         let object: Any
         do {
-            object = try JSONSerialization.jsonObject(with: Data(readFile(file)))
+            object = try JSONSerialization.jsonObject(with: Data(readWholeFile(path: file)))
         } catch let error as CorpusError {
             throw error
         } catch {
@@ -72,12 +72,4 @@ public enum ModelFolder {
         }
         return array
     }
-}
-
-/// The bytes of a file, with errors naming it.
-func readFile(_ path: String) throws -> [UInt8] {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw CorpusError(code: .io, file: path, message: "cannot read the file")
-    }
-    return [UInt8](data)
 }

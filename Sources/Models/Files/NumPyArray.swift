@@ -52,7 +52,7 @@ public struct NumPyArray: Sendable, Equatable {
     }
 
     public init(contentsOf path: String) throws {
-        try self.init(bytes: try readFile(path), source: path)
+        try self.init(bytes: try readWholeFile(path: path), source: path)
     }
 
     public init(bytes: [UInt8], source: String) throws {
