@@ -29,7 +29,10 @@ let package = Package(
         .target(
             name: "LatentLinearAlgebra",
             dependencies: ["CLAPACK"],
-            path: "Sources/LinearAlgebra"
+            path: "Sources/LinearAlgebra",
+            // The dense x sparse kernel is a SIMD loop that runs ~100x slower unoptimised;
+            // compiling this one layer with -O keeps debug builds (and the tests) usable.
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         .target(
             name: "LatentCorpus",

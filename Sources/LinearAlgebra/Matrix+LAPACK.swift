@@ -39,6 +39,44 @@ extension Matrix {
         return (q, r)
     }
 
+    /// The thin LQ factorisation `A = L Q` (Householder: `gelqf` then `orglq`), the
+    /// transpose of a QR of Aᵀ.
+    ///
+    /// For an m x n matrix with k = min(m, n): `l` is m x k lower triangular (lower
+    /// trapezoidal when m > n) and `q` is k x n with orthonormal rows. Latent keeps tall
+    /// bases transposed (one row per basis vector, see `LSIProjection`), and this is their
+    /// QR. Costs about 4m²n - 4m³/3 flops for m <= n. Rank-deficient input is fine: `q` is
+    /// still orthonormal and `l` has (near-)zero diagonal entries.
+    public func lq() throws -> (l: Matrix, q: Matrix) {
+        let k = min(rows, columns)
+        if k == 0 { return (Matrix(rows: rows, columns: 0), Matrix(rows: 0, columns: columns)) }
+        try checkLAPACKInput(routine: "gelqf")
+        var work = self
+        var tau = [Scalar](repeating: 0, count: k)
+        let lda = Int32(rows)
+        let gelqfInfo = work.storage.withUnsafeMutableBufferPointer { a in
+            tau.withUnsafeMutableBufferPointer { t in
+                Scalar.lapackGelqf(m: Int32(rows), n: Int32(columns), a: a.baseAddress!, lda: lda, tau: t.baseAddress!)
+            }
+        }
+        try Self.check(info: gelqfInfo, routine: "gelqf")
+
+        var l = Matrix(rows: rows, columns: k)
+        for j in 0..<k {
+            for i in j..<rows { l.storage[i + j * rows] = work.storage[i + j * rows] }
+        }
+
+        // orglq builds Q in place over the first k rows of the reflectors.
+        var q = rows == k ? work : work.submatrix(rows: 0..<k, columns: 0..<columns)
+        let orglqInfo = q.storage.withUnsafeMutableBufferPointer { a in
+            tau.withUnsafeBufferPointer { t in
+                Scalar.lapackOrglq(m: Int32(k), n: Int32(columns), k: Int32(k), a: a.baseAddress!, lda: Int32(k), tau: t.baseAddress!)
+            }
+        }
+        try Self.check(info: orglqInfo, routine: "orglq")
+        return (l, q)
+    }
+
     /// The thin singular value decomposition `A = U diag(s) Vᵀ`.
     ///
     /// For an m x n matrix with k = min(m, n): `u` is m x k, `s` holds k non-negative values

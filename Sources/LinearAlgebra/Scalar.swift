@@ -30,6 +30,13 @@ where RawSignificand: FixedWidthInteger {
                             superb: UnsafeMutablePointer<Self>) -> Int32
     static func lapackSyevd(n: Int32, a: UnsafeMutablePointer<Self>, lda: Int32,
                             w: UnsafeMutablePointer<Self>) -> Int32
+    static func lapackGelqf(m: Int32, n: Int32, a: UnsafeMutablePointer<Self>, lda: Int32,
+                            tau: UnsafeMutablePointer<Self>) -> Int32
+    static func lapackOrglq(m: Int32, n: Int32, k: Int32, a: UnsafeMutablePointer<Self>, lda: Int32,
+                            tau: UnsafePointer<Self>) -> Int32
+
+    /// The dense x sparse kernel behind `Matrix.product(_:_:)`, one specialised copy per type.
+    static func denseTimesSparse(_ dense: Matrix<Self>, _ sparse: SparseColumns<Self>) -> Matrix<Self>
 }
 
 private let colMajor = Int32(LAPACK_COL_MAJOR)
@@ -80,6 +87,16 @@ extension Double: LinearAlgebraScalar {
                                    w: UnsafeMutablePointer<Double>) -> Int32 {
         LAPACKE_dsyevd(colMajor, CChar(UInt8(ascii: "V")), CChar(UInt8(ascii: "U")), n, a, lda, w)
     }
+
+    public static func lapackGelqf(m: Int32, n: Int32, a: UnsafeMutablePointer<Double>, lda: Int32,
+                                   tau: UnsafeMutablePointer<Double>) -> Int32 {
+        LAPACKE_dgelqf(colMajor, m, n, a, lda, tau)
+    }
+
+    public static func lapackOrglq(m: Int32, n: Int32, k: Int32, a: UnsafeMutablePointer<Double>, lda: Int32,
+                                   tau: UnsafePointer<Double>) -> Int32 {
+        LAPACKE_dorglq(colMajor, m, n, k, a, lda, tau)
+    }
 }
 
 extension Float: LinearAlgebraScalar {
@@ -122,5 +139,15 @@ extension Float: LinearAlgebraScalar {
     public static func lapackSyevd(n: Int32, a: UnsafeMutablePointer<Float>, lda: Int32,
                                    w: UnsafeMutablePointer<Float>) -> Int32 {
         LAPACKE_ssyevd(colMajor, CChar(UInt8(ascii: "V")), CChar(UInt8(ascii: "U")), n, a, lda, w)
+    }
+
+    public static func lapackGelqf(m: Int32, n: Int32, a: UnsafeMutablePointer<Float>, lda: Int32,
+                                   tau: UnsafeMutablePointer<Float>) -> Int32 {
+        LAPACKE_sgelqf(colMajor, m, n, a, lda, tau)
+    }
+
+    public static func lapackOrglq(m: Int32, n: Int32, k: Int32, a: UnsafeMutablePointer<Float>, lda: Int32,
+                                   tau: UnsafePointer<Float>) -> Int32 {
+        LAPACKE_sorglq(colMajor, m, n, k, a, lda, tau)
     }
 }

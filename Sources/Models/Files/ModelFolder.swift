@@ -6,8 +6,10 @@ import LatentCorpus
 public enum ModelFolder {
     public static let formatVersion = 1
 
-    /// Writes `metadata` and `arrays` (file name without `.npy` -> array) to `path`.
-    public static func write(to path: String, metadata: [String: Any], arrays: [String: NumPyArray]) throws {
+    /// Writes `metadata` and `arrays` (file name without `.npy` -> array) to `path`, and
+    /// each of `files` (file name -> a function writing that path), e.g. a vocabulary.
+    public static func write(to path: String, metadata: [String: Any], arrays: [String: NumPyArray],
+                             files: [String: (String) throws -> Void] = [:]) throws {
         let fileManager = FileManager.default
         let temporary = path + ".tmp-\(getpid())"
         try? fileManager.removeItem(atPath: temporary)
@@ -18,6 +20,7 @@ public enum ModelFolder {
             let json = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
             try json.write(to: URL(fileURLWithPath: temporary + "/model.json"))
             for (name, array) in arrays { try array.write(to: temporary + "/\(name).npy") }
+            for (name, writeFile) in files { try writeFile(temporary + "/" + name) }
             if fileManager.fileExists(atPath: path) { try fileManager.removeItem(atPath: path) }
             try fileManager.moveItem(atPath: temporary, toPath: path)
         } catch let error as CorpusError {
@@ -59,6 +62,22 @@ public enum ModelFolder {
     public static func integer(_ metadata: [String: Any], _ name: String, in path: String) throws -> Int {
         guard let value = metadata[name] as? Int else {
             throw CorpusError(code: .format, file: path + "/model.json", message: "field '\(name)': expected an integer")
+        }
+        return value
+    }
+
+    /// A string field of `model.json`, or a clear error.
+    public static func string(_ metadata: [String: Any], _ name: String, in path: String) throws -> String {
+        guard let value = metadata[name] as? String else {
+            throw CorpusError(code: .format, file: path + "/model.json", message: "field '\(name)': expected a string")
+        }
+        return value
+    }
+
+    /// A number field of `model.json`, or a clear error.
+    public static func number(_ metadata: [String: Any], _ name: String, in path: String) throws -> Double {
+        guard let value = metadata[name] as? Double ?? (metadata[name] as? Int).map(Double.init), value.isFinite else {
+            throw CorpusError(code: .format, file: path + "/model.json", message: "field '\(name)': expected a number")
         }
         return value
     }

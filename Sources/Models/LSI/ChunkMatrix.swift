@@ -1,0 +1,94 @@
+import LatentCorpus
+import LatentLinearAlgebra
+
+/// A chunk of documents as a sparse matrix over only the terms it contains.
+///
+/// A chunk of c documents touches at most nnz of the model's m terms; decomposing it over
+/// those rows keeps every dense intermediate (Y = AΩ, Q) at |terms| x l instead of m x l.
+/// Checking the chunk against the model (term ids inside the vocabulary, finite weights)
+/// happens here, once, with errors that name the document.
+struct ChunkMatrix<Scalar: LinearAlgebraScalar>: Sendable {
+    /// The model's term ids of the rows, ascending.
+    let terms: [Int32]
+    /// |terms| x documents.
+    let matrix: SparseColumns<Scalar>
+    let firstDocument: Int
+    let termCount: Int
+
+    var documentCount: Int { matrix.columns }
+
+    init(_ chunk: SparseChunk, termCount: Int) throws {
+        firstDocument = chunk.firstDocument
+        self.termCount = termCount
+        let ids = chunk.termIDs
+        for j in 0..<chunk.documentCount {
+            for entry in chunk.columnStarts[j]..<chunk.columnStarts[j + 1] {
+                let id = ids[entry], weight = chunk.weights[entry]
+                guard id >= 0 && Int(id) < termCount else {
+                    throw ModelError(code: .invalidInput, message:
+                        "document #\(chunk.firstDocument + j): term id \(id) is outside the model's \(termCount) terms")
+                }
+                guard weight.isFinite && Scalar(weight).isFinite else {
+                    throw ModelError(code: .invalidInput, message:
+                        "document #\(chunk.firstDocument + j): weight \(weight) of term \(id) is not a finite \(Scalar.self)")
+                }
+            }
+        }
+        // Local row numbers: a marker array over all terms for big chunks (linear time), a
+        // sorted set for small ones (so a chunk of one document does not cost O(terms)).
+        var localIDs = [Int32](repeating: 0, count: ids.count)
+        let distinct: [Int32]
+        if ids.count * 8 >= termCount {
+            var local = [Int32](repeating: -1, count: termCount)
+            for id in ids { local[Int(id)] = 0 }
+            var list: [Int32] = []
+            for term in 0..<termCount where local[term] == 0 {
+                local[term] = Int32(list.count)
+                list.append(Int32(term))
+            }
+            for (entry, id) in ids.enumerated() { localIDs[entry] = local[Int(id)] }
+            distinct = list
+        } else {
+            distinct = Array(Set(ids)).sorted()
+            var local: [Int32: Int32] = [:]
+            for (row, id) in distinct.enumerated() { local[id] = Int32(row) }
+            for (entry, id) in ids.enumerated() { localIDs[entry] = local[id] ?? 0 }
+        }
+        terms = distinct
+        matrix = SparseColumns(rows: distinct.count, columns: chunk.documentCount, columnStarts: chunk.columnStarts,
+                               rowIndices: localIDs, values: chunk.weights.map { Scalar($0) })
+    }
+
+    /// `local` (r x |terms|) spread over all the model's terms (r x termCount), zero elsewhere.
+    func expand(_ local: Matrix<Scalar>) -> Matrix<Scalar> {
+        var global = Matrix<Scalar>(rows: local.rows, columns: termCount)
+        let r = local.rows
+        for (row, term) in terms.enumerated() {
+            for i in 0..<r { global.storage[i + Int(term) * r] = local.storage[i + row * r] }
+        }
+        return global
+    }
+
+    /// The columns of `global` (r x termCount) for this chunk's terms.
+    func restrict(_ global: Matrix<Scalar>) -> Matrix<Scalar> {
+        var local = Matrix<Scalar>(rows: global.rows, columns: terms.count)
+        let r = global.rows
+        for (row, term) in terms.enumerated() {
+            for i in 0..<r { local.storage[i + row * r] = global.storage[i + Int(term) * r] }
+        }
+        return local
+    }
+}
+
+/// The Gaussian test matrices of the randomized SVDs, reproducible from the model's seed, the
+/// pass and the chunk index alone, so that a job gives the same result on any thread or
+/// worker.
+func gaussianSketch<Scalar: LinearAlgebraScalar>(
+    rows: Int, columns: Int, seed: UInt64, pass: Int, chunk: Int
+) -> Matrix<Scalar> {
+    var mixer = SeededGenerator(seed: seed)
+    let streamSeed = mixer.next() ^ (UInt64(truncatingIfNeeded: pass) &* 0x9E37_79B9_7F4A_7C15)
+        ^ (UInt64(truncatingIfNeeded: chunk) &* 0xD1B5_4A32_D192_ED03)
+    var generator = SeededGenerator(seed: streamSeed)
+    return Matrix.gaussian(rows: rows, columns: columns, using: &generator)
+}

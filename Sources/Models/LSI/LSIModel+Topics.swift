@@ -1,0 +1,70 @@
+import Foundation
+import LatentCorpus
+import LatentLinearAlgebra
+
+/// A term and its weight in a topic.
+public struct TopicTerm: Sendable, Equatable {
+    public var termID: Int
+    /// The vocabulary's word, or the id written out when the model has no vocabulary.
+    public var term: String
+    public var weight: Double
+}
+
+extension LSIModel {
+    /// Topics kept: at most `parameters.topics`, fewer when the corpus has lower rank.
+    public var topicCount: Int { storage.rank }
+
+    /// The singular values, largest first (gensim's `projection.s`).
+    public var singularValues: [Double] {
+        switch storage {
+        case .float64(let p): p.singularValues
+        case .float32(let p): p.singularValues.map(Double.init)
+        }
+    }
+
+    /// U, terms x topics (gensim's `projection.u`), as Float64.
+    public var leftSingularVectors: Matrix<Double> {
+        switch storage {
+        case .float64(let p): p.basis.transposed()
+        case .float32(let p): p.basis.converted(to: Double.self).transposed()
+        }
+    }
+
+    /// Weight of `term` in topic `topic`; both in range.
+    func weight(topic: Int, term: Int) -> Double {
+        switch storage {
+        case .float64(let p): p.basis[topic, term]
+        case .float32(let p): Double(p.basis[topic, term])
+        }
+    }
+
+    /// The `top` terms of topic `topic` by magnitude of weight (gensim's `show_topic`).
+    /// Weights that agree to 6 decimals (as "response" and "time" do in the 9-document
+    /// example, up to rounding) are ordered by term id, so that the listing is stable.
+    public func topic(_ topic: Int, top: Int = 10) throws -> [TopicTerm] {
+        guard topic >= 0 && topic < topicCount else {
+            throw ModelError(code: .invalidParameter, message: "topic \(topic): the model has topics 0 to \(topicCount - 1)")
+        }
+        let ranked = (0..<termCount).map { term -> (key: Int64, term: Int) in
+            (Int64((Swift.abs(weight(topic: topic, term: term)) * 1e6).rounded()), term)
+        }.sorted { $0.key != $1.key ? $0.key > $1.key : $0.term < $1.term }
+        return ranked.prefix(max(0, top)).map { entry in
+            TopicTerm(termID: entry.term, term: termName(entry.term), weight: weight(topic: topic, term: entry.term))
+        }
+    }
+
+    /// Topic `topic` as gensim prints it: `0.644*"system" + 0.404*"user" + ...`.
+    public func formattedTopic(_ topic: Int, top: Int = 10) throws -> String {
+        try self.topic(topic, top: top).map { String(format: "%.3f", $0.weight) + "*\"" + $0.term + "\"" }
+            .joined(separator: " + ")
+    }
+
+    /// The first `count` topics (all by default), formatted (gensim's `print_topics`).
+    public func formattedTopics(count: Int? = nil, top: Int = 10) throws -> [String] {
+        try (0..<min(count ?? topicCount, topicCount)).map { try formattedTopic($0, top: top) }
+    }
+
+    func termName(_ term: Int) -> String {
+        vocabulary?[Int32(term)] ?? String(term)
+    }
+}

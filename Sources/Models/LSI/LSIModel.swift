@@ -1,0 +1,195 @@
+import Foundation
+import LatentCorpus
+import LatentLinearAlgebra
+import Logging
+
+/// Latent Semantic Indexing (gensim's `LsiModel`): a truncated SVD of the terms x documents
+/// matrix of a corpus, computed in bounded memory from a stream of documents.
+///
+/// Training reads the corpus in chunks of `chunkSize` documents. With `.onePass` (the
+/// default) each chunk is decomposed by a randomized SVD and the decompositions are merged;
+/// with `.multiPass` the corpus is read 2 + `powerIterations` times for a randomized SVD of
+/// the whole matrix, which is more accurate. Both run their chunk jobs through a
+/// `ChunkExecutor`: by default on every core of this machine.
+///
+/// Memory: the model is terms x topics values; training adds about chunkSize x (topics +
+/// oversampling) values per job thread, and for multi-pass one terms x (topics +
+/// oversampling) sum. It never depends on the number of documents.
+///
+/// ```swift
+/// let corpus = try MatrixMarketCorpus(path: "deerwester.mm")
+/// let vocab = try Vocabulary(contentsOf: "deerwester.vocab")
+/// let lsi = try await LSIModel(corpus: corpus, vocabulary: vocab, topics: 200, chunkSize: 1)
+/// print(lsi.formattedTopic(0, top: 5))   // 0.644*"system" + 0.404*"user" + ...
+/// ```
+public struct LSIModel: Sendable {
+    public let parameters: LSIParameters
+    /// Every term id of a document must be below it: the vocabulary's id bound.
+    public let termCount: Int
+    /// Names the terms in topics; without it terms print as their ids.
+    public var vocabulary: Vocabulary?
+    /// Documents seen so far, by training and `addDocuments`.
+    public var documentsProcessed: Int { storage.documents }
+
+    var storage: Storage
+
+    enum Storage: Sendable {
+        case float64(LSIProjection<Double>)
+        case float32(LSIProjection<Float>)
+
+        var documents: Int {
+            switch self {
+            case .float64(let p): p.documents
+            case .float32(let p): p.documents
+            }
+        }
+        var chunks: Int {
+            switch self {
+            case .float64(let p): p.chunks
+            case .float32(let p): p.chunks
+            }
+        }
+        var rank: Int {
+            switch self {
+            case .float64(let p): p.rank
+            case .float32(let p): p.rank
+            }
+        }
+    }
+
+    /// Trains a model on `corpus` with the given settings (gensim's `LsiModel(corpus, ...)`).
+    ///
+    /// - Parameters:
+    ///   - vocabulary: names of the terms; its id bound is the model's term count.
+    ///   - termCount: the term count when there is no vocabulary; otherwise the corpus's own.
+    ///   - executor: where the chunk jobs run; by default every core of this machine.
+    ///   - progress: called as jobs finish; when nil, progress goes to `logger` as gensim's
+    ///     "processed documents up to #N" lines.
+    public init<C: Corpus>(
+        corpus: C, vocabulary: Vocabulary? = nil, termCount: Int? = nil, parameters: LSIParameters = LSIParameters(),
+        executor: any ChunkExecutor = InProcessExecutor(), logger: Logger? = nil,
+        progress: (@Sendable (TrainingProgress) -> Void)? = nil
+    ) async throws {
+        try parameters.validate()
+        guard let terms = vocabulary?.idBound ?? termCount ?? corpus.termCount else {
+            throw ModelError(code: .invalidParameter, message:
+                "the number of terms is unknown: give a vocabulary or a term count")
+        }
+        if let vocabulary, let termCount, termCount != vocabulary.idBound {
+            throw ModelError(code: .invalidParameter, message:
+                "term count \(termCount) differs from the vocabulary's \(vocabulary.idBound) term ids")
+        }
+        self.parameters = parameters
+        self.termCount = terms
+        self.vocabulary = vocabulary
+        switch parameters.precision {
+        case .float64: storage = .float64(.empty(terms: terms))
+        case .float32: storage = .float32(.empty(terms: terms))
+        }
+        logger?.info("using \(parameters.algorithm.rawValue) LSI (\(executor.description)) for \(parameters.topics) topics over \(terms) terms, chunks of \(parameters.chunkSize) documents")
+        try await addDocuments(corpus, executor: executor, logger: logger, progress: progress)
+    }
+
+    /// Trains with individual settings; see `LSIParameters` for each.
+    public init<C: Corpus>(
+        corpus: C, vocabulary: Vocabulary? = nil, termCount: Int? = nil,
+        topics: Int = 200, chunkSize: Int = 20_000, decay: Double = 1.0, powerIterations: Int = 2,
+        oversampling: Int = 100, algorithm: LSIAlgorithm = .onePass, precision: Precision = .float64,
+        seed: UInt64 = 0, executor: any ChunkExecutor = InProcessExecutor(), logger: Logger? = nil,
+        progress: (@Sendable (TrainingProgress) -> Void)? = nil
+    ) async throws {
+        let parameters = LSIParameters(topics: topics, chunkSize: chunkSize, decay: decay, powerIterations: powerIterations,
+                                       oversampling: oversampling, algorithm: algorithm, precision: precision, seed: seed)
+        try await self.init(corpus: corpus, vocabulary: vocabulary, termCount: termCount, parameters: parameters,
+                            executor: executor, logger: logger, progress: progress)
+    }
+
+    init(parameters: LSIParameters, termCount: Int, vocabulary: Vocabulary?, storage: Storage) {
+        self.parameters = parameters
+        self.termCount = termCount
+        self.vocabulary = vocabulary
+        self.storage = storage
+    }
+
+    /// Folds more documents into the model (gensim's `add_documents`): an online update.
+    /// The existing decomposition is weighed by `decay` (the model's, unless given) once
+    /// per new chunk, so old documents fade when decay < 1. With `.multiPass` the new
+    /// corpus is decomposed in several passes and merged once, as gensim does.
+    public mutating func addDocuments<C: Corpus>(
+        _ corpus: C, decay: Double? = nil, executor: any ChunkExecutor = InProcessExecutor(),
+        logger: Logger? = nil, progress: (@Sendable (TrainingProgress) -> Void)? = nil
+    ) async throws {
+        let decay = decay ?? parameters.decay
+        guard decay.isFinite, decay > 0, decay <= 1 else {
+            throw ModelError(code: .invalidParameter, message: "decay: expected a value in (0, 1], got \(decay)")
+        }
+        let report = progress ?? logger.map { Self.logProgress(to: $0) }
+        let started = Date()
+        switch storage {
+        case .float64(let current):
+            storage = .float64(try await update(current, corpus, decay: decay, executor: executor, progress: report))
+        case .float32(let current):
+            storage = .float32(try await update(current, corpus, decay: decay, executor: executor, progress: report))
+        }
+        let seconds = Date().timeIntervalSince(started)
+        logger?.info("LSI model now has \(topicCount) topics from \(documentsProcessed) documents (\(String(format: "%.2f", seconds)) s)")
+    }
+
+    private func update<Scalar: LinearAlgebraScalar, C: Corpus>(
+        _ current: LSIProjection<Scalar>, _ corpus: C, decay: Double, executor: any ChunkExecutor,
+        progress: (@Sendable (TrainingProgress) -> Void)?
+    ) async throws -> LSIProjection<Scalar> {
+        let sketchSize = parameters.topics + parameters.oversampling
+        let update: LSIProjection<Scalar>?
+        switch parameters.algorithm {
+        case .onePass:
+            let job = OnePassDecomposition<Scalar>(
+                termCount: termCount, sketchSize: sketchSize, keep: sketchSize,
+                powerIterations: parameters.powerIterations, decay: decay, seed: parameters.seed, firstChunk: current.chunks)
+            update = try await executor.run(job, over: corpus, chunkSize: parameters.chunkSize, progress: progress)
+        case .multiPass:
+            update = try await multiPass(Scalar.self, corpus, executor: executor, progress: progress)
+        }
+        guard let update else { return current }
+        let merged = try current.merged(with: update, decay: decay, keep: sketchSize)
+        return merged.canonical(topics: parameters.topics)
+    }
+
+    private func multiPass<Scalar: LinearAlgebraScalar, C: Corpus>(
+        _: Scalar.Type, _ corpus: C, executor: any ChunkExecutor,
+        progress: (@Sendable (TrainingProgress) -> Void)?
+    ) async throws -> LSIProjection<Scalar>? {
+        typealias Passes = MultiPassDecomposition
+        let sketchSize = min(parameters.topics + parameters.oversampling, termCount)
+        let passes = 2 + parameters.powerIterations
+        func labelled(_ pass: Int) -> (@Sendable (TrainingProgress) -> Void)? {
+            guard let progress else { return nil }
+            return { var p = $0; p.pass = pass; p.passes = passes; progress(p) }
+        }
+        let sketch = Passes.SketchPass<Scalar>(termCount: termCount, sketchSize: sketchSize, seed: parameters.seed)
+        guard let y = try await executor.run(sketch, over: corpus, chunkSize: parameters.chunkSize, progress: labelled(1)),
+              y.documents > 0 else { return nil }
+        let documents = y.documents
+        var basis = try y.full(termCount: termCount).lq().q
+        for iteration in 0..<parameters.powerIterations {
+            let power = Passes.PowerPass<Scalar>(termCount: termCount, basis: basis)
+            guard let y = try await executor.run(power, over: corpus, chunkSize: parameters.chunkSize,
+                                                 progress: labelled(2 + iteration)) else { return nil }
+            basis = try y.full(termCount: termCount).lq().q
+        }
+        let final = Passes.FinalPass<Scalar>(termCount: termCount, basis: basis)
+        guard let factor = try await executor.run(final, over: corpus, chunkSize: parameters.chunkSize,
+                                                  progress: labelled(passes)) else { return nil }
+        let (u, s) = try leftSingularPairs(of: factor.l)
+        let kept = retainedRank(s, limit: sketchSize)
+        let rotated = Matrix.product(u.leadingColumns(kept), transposeA: true, basis)
+        return LSIProjection(basis: rotated, singularValues: Array(s.prefix(kept)), chunks: 1, documents: documents)
+    }
+
+    private static func logProgress(to logger: Logger) -> @Sendable (TrainingProgress) -> Void {
+        { progress in
+            let pass = progress.passes > 1 ? " (pass \(progress.pass) of \(progress.passes))" : ""
+            logger.info("processed documents up to #\(progress.documentsUpTo)\(pass)")
+        }
+    }
+}

@@ -1,0 +1,68 @@
+/// The settings of an LSI model. Names follow gensim's `LsiModel` arguments (given in each
+/// comment) so that a gensim user can carry settings over; defaults are gensim's.
+public struct LSIParameters: Sendable, Equatable, Codable {
+    /// The rank of the decomposition kept: gensim's `num_topics` (200). A corpus of lower
+    /// rank keeps only its rank (factors carrying no energy are dropped).
+    public var topics: Int
+    /// Documents per job: gensim's `chunksize` (20,000). Larger chunks are more accurate in
+    /// one-pass mode and use more memory (about chunkSize x (topics + oversampling) values).
+    public var chunkSize: Int
+    /// How much the existing decomposition weighs when new documents are merged in:
+    /// gensim's `decay` (1.0, no forgetting). Applied once per chunk merged after it.
+    public var decay: Double
+    /// Power iterations of each randomized SVD: gensim's `power_iters` (2).
+    public var powerIterations: Int
+    /// Extra columns sampled beyond `topics`: gensim's `extra_samples` (100).
+    public var oversampling: Int
+    /// One pass over the corpus (default) or several: gensim's `onepass` (True).
+    public var algorithm: LSIAlgorithm
+    /// Float64 (default) or Float32, held end to end: gensim's `dtype` (float64).
+    public var precision: Precision
+    /// Seeds every random projection: gensim's `random_seed`. The same seed, corpus and
+    /// thread count give a bit-identical model.
+    public var seed: UInt64
+
+    public init(topics: Int = 200, chunkSize: Int = 20_000, decay: Double = 1.0, powerIterations: Int = 2,
+                oversampling: Int = 100, algorithm: LSIAlgorithm = .onePass, precision: Precision = .float64,
+                seed: UInt64 = 0) {
+        self.topics = topics
+        self.chunkSize = chunkSize
+        self.decay = decay
+        self.powerIterations = powerIterations
+        self.oversampling = oversampling
+        self.algorithm = algorithm
+        self.precision = precision
+        self.seed = seed
+    }
+
+    /// Throws `ModelError.invalidParameter` naming the first setting out of range.
+    public func validate() throws {
+        func fail(_ message: String) -> ModelError { ModelError(code: .invalidParameter, message: message) }
+        guard topics >= 1 else { throw fail("topics: expected at least 1, got \(topics)") }
+        guard chunkSize >= 1 else { throw fail("chunk size: expected at least 1, got \(chunkSize)") }
+        guard decay.isFinite, decay > 0, decay <= 1 else { throw fail("decay: expected a value in (0, 1], got \(decay)") }
+        guard powerIterations >= 0, powerIterations <= 100 else {
+            throw fail("power iterations: expected 0 to 100, got \(powerIterations)")
+        }
+        guard oversampling >= 0 else { throw fail("oversampling: expected at least 0, got \(oversampling)") }
+        guard topics <= 100_000, topics + oversampling <= 200_000 else {
+            throw fail("topics + oversampling: \(topics + oversampling) is beyond what a dense decomposition can hold")
+        }
+    }
+}
+
+/// How the decomposition is computed.
+public enum LSIAlgorithm: String, Sendable, Equatable, Codable, CaseIterable {
+    /// One pass: each chunk is decomposed by a randomized SVD and the decompositions are
+    /// merged (Brand 2006). Works on a stream that can be read only once.
+    case onePass = "one-pass"
+    /// 2 + q passes over a re-readable corpus: a randomized SVD of the whole matrix
+    /// (Halko, Martinsson, Tropp 2011). More accurate; every pass is a sum over chunks.
+    case multiPass = "multi-pass"
+}
+
+/// The floating-point type a model computes and stores in.
+public enum Precision: String, Sendable, Equatable, Codable, CaseIterable {
+    case float64
+    case float32
+}

@@ -1,0 +1,70 @@
+import LatentCorpus
+import LatentLinearAlgebra
+
+/// One-pass LSI as a chunked computation: each job decomposes one chunk by a randomized
+/// SVD, and partial states merge by `LSIProjection.merged(with:decay:keep:)`.
+struct OnePassDecomposition<Scalar: LinearAlgebraScalar>: ChunkedComputation {
+    let termCount: Int
+    /// Columns of each chunk's sketch: topics + oversampling.
+    let sketchSize: Int
+    /// Factors kept in partial states. More than the topics asked for, so that energy in
+    /// the tail of one chunk is not lost before the next chunk can reinforce it.
+    let keep: Int
+    let powerIterations: Int
+    let decay: Double
+    let seed: UInt64
+    /// Index of this run's first chunk among all chunks the model has seen, so that the
+    /// chunks of `addDocuments` draw fresh test matrices.
+    let firstChunk: Int
+
+    var name: String { "LSI chunk decomposition" }
+
+    func process(_ chunk: SparseChunk, index: Int) throws -> LSIProjection<Scalar> {
+        let local = try ChunkMatrix<Scalar>(chunk, termCount: termCount)
+        var decomposition = try decompose(local, chunkIndex: firstChunk + index)
+        decomposition.chunks = 1
+        decomposition.documents = chunk.documentCount
+        decomposition.checkInvariants()
+        return decomposition
+    }
+
+    func merge(_ earlier: LSIProjection<Scalar>, _ later: LSIProjection<Scalar>) throws -> LSIProjection<Scalar> {
+        try earlier.merged(with: later, decay: decay, keep: keep)
+    }
+
+    /// The decomposition of one chunk A (|terms| x c), over all the model's terms.
+    ///
+    /// When A has no more rows or columns than the sketch would, a sketch cannot save work:
+    /// the SVD of A itself is exact and no bigger. Otherwise the randomized SVD of design §3:
+    /// Y = AΩ; Q = orth(Y); q times Q = orth(A orth(AᵀQ)); B = QᵀA; the SVD of the small B;
+    /// U = Q U_B. Tall matrices are held transposed, so orth is an LQ factorisation.
+    func decompose(_ local: ChunkMatrix<Scalar>, chunkIndex: Int) throws -> LSIProjection<Scalar> {
+        let a = local.matrix
+        let empty = LSIProjection<Scalar>.empty(terms: termCount)
+        if a.nonZeroCount == 0 { return empty }
+        let small: Matrix<Scalar>
+        let rotation: Matrix<Scalar>?
+        if min(a.rows, a.columns) <= sketchSize {
+            small = a.dense()
+            rotation = nil
+        } else {
+            let aT = a.transposed()
+            let omegaT: Matrix<Scalar> = gaussianSketch(rows: sketchSize, columns: a.columns, seed: seed,
+                                                         pass: 0, chunk: chunkIndex)
+            var qT = try Matrix.product(omegaT, aT).lq().q
+            for _ in 0..<powerIterations {
+                let zT = try Matrix.product(qT, a).lq().q
+                qT = try Matrix.product(zT, aT).lq().q
+            }
+            small = Matrix.product(qT, a)
+            rotation = qT
+        }
+        let (u, s) = try leftSingularPairs(of: small)
+        let kept = retainedRank(s, limit: keep)
+        guard kept > 0 else { return empty }
+        let leading = u.leadingColumns(kept)
+        let localBasis = rotation.map { Matrix.product(leading, transposeA: true, $0) } ?? leading.transposed()
+        return LSIProjection(basis: local.expand(localBasis), singularValues: Array(s.prefix(kept)), chunks: 1,
+                             documents: a.columns)
+    }
+}

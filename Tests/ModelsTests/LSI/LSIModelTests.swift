@@ -1,0 +1,163 @@
+import Foundation
+import LatentCorpus
+import LatentLinearAlgebra
+@testable import LatentModels
+import Testing
+
+@Suite("LSI model")
+struct LSIModelTests {
+    static let topic0 = "0.644*\"system\" + 0.404*\"user\" + 0.301*\"eps\" + 0.265*\"response\" + 0.265*\"time\""
+    static let topic1 = "0.623*\"graph\" + 0.490*\"trees\" + 0.451*\"minors\" + 0.274*\"survey\" + -0.167*\"system\""
+
+    /// The topic string with every weight's sign flipped: a topic is defined up to sign.
+    static func negated(_ topic: String) -> String {
+        topic.components(separatedBy: " + ").map { $0.hasPrefix("-") ? String($0.dropFirst()) : "-" + $0 }
+            .joined(separator: " + ")
+    }
+
+    static func matchesUpToSign(_ actual: String, _ expected: String) -> Bool {
+        actual == expected || actual == negated(expected)
+    }
+
+    @Test("the 9-document example gives gensim's topics and keeps its 9 factors",
+          arguments: [1, 2, 4, 9], LSIAlgorithm.allCases)
+    func deerwester(chunkSize: Int, algorithm: LSIAlgorithm) async throws {
+        let (vocabulary, corpus) = DeerwesterExample.corpus()
+        #expect(vocabulary.idBound == 12)
+        let exact = try corpus.denseMatrix(terms: 12).svd().s
+        for precision in Precision.allCases {
+            let model = try await LSIModel(corpus: corpus, vocabulary: vocabulary, topics: 200, chunkSize: chunkSize,
+                                           algorithm: algorithm, precision: precision)
+            #expect(model.topicCount == 9, "\(precision)")
+            #expect(Self.matchesUpToSign(try model.formattedTopic(0, top: 5), Self.topic0), "\(precision)")
+            #expect(Self.matchesUpToSign(try model.formattedTopic(1, top: 5), Self.topic1), "\(precision)")
+            let tolerance = precision == .float64 ? 1e-10 : 1e-5
+            #expect(worstRelativeError(exact, model.singularValues, k: 9) <= tolerance, "\(precision)")
+            #expect(model.documentsProcessed == 9)
+        }
+    }
+
+    @Test("one-pass and multi-pass match an exact SVD of a planted-structure corpus", arguments: [500, 1250, 5000])
+    func accuracy(chunkSize: Int) async throws {
+        let planted = PlantedCorpus.shared
+        let (exactU, exactS) = try planted.exact
+        let k = 10
+        let onePass = try await LSIModel(corpus: planted.corpus, termCount: planted.terms, topics: k, chunkSize: chunkSize, seed: 1)
+        #expect(worstRelativeError(exactS, onePass.singularValues, k: k) <= 0.01)
+        #expect(subspaceSimilarity(exactU, onePass.leftSingularVectors, k: k) >= 0.99)
+
+        let multiPass = try await LSIModel(corpus: planted.corpus, termCount: planted.terms, topics: k, chunkSize: chunkSize,
+                                           algorithm: .multiPass, seed: 1)
+        #expect(worstRelativeError(exactS, multiPass.singularValues, k: k) <= 0.001)
+        #expect(subspaceSimilarity(exactU, multiPass.leftSingularVectors, k: k) >= 0.99)
+    }
+
+    @Test("training in two halves with addDocuments matches training on the whole", arguments: LSIAlgorithm.allCases)
+    func onlineUpdate(algorithm: LSIAlgorithm) async throws {
+        let planted = PlantedCorpus.shared
+        let (exactU, exactS) = try planted.exact
+        let k = 10
+        let documents = planted.corpus.documents
+        let first = InMemoryCorpus(Array(documents[..<2500]), termCount: planted.terms)
+        let second = InMemoryCorpus(Array(documents[2500...]), termCount: planted.terms)
+        var model = try await LSIModel(corpus: first, termCount: planted.terms, topics: k, chunkSize: 1000,
+                                       algorithm: algorithm, seed: 3)
+        try await model.addDocuments(second)
+        #expect(model.documentsProcessed == 5000)
+        let tolerance = algorithm == .onePass ? 0.01 : 0.001
+        #expect(worstRelativeError(exactS, model.singularValues, k: k) <= tolerance)
+        #expect(subspaceSimilarity(exactU, model.leftSingularVectors, k: k) >= 0.99)
+    }
+
+    @Test("decay weighs each earlier chunk once per later chunk, as a sequence of merges")
+    func decay() async throws {
+        let (_, corpus) = DeerwesterExample.corpus()
+        let decay = 0.5
+        // Chunks of 3 documents: the first is weighed 0.25, the second 0.5, the last 1.
+        var weighted = corpus.denseMatrix(terms: 12)
+        for j in 0..<9 { for i in 0..<12 { weighted[i, j] *= Foundation.pow(decay, Double(2 - j / 3)) } }
+        let exact = try weighted.svd().s
+        for algorithm in [LSIAlgorithm.onePass] {
+            let model = try await LSIModel(corpus: corpus, termCount: 12, topics: 200, chunkSize: 3, decay: decay,
+                                           algorithm: algorithm)
+            #expect(worstRelativeError(exact, model.singularValues, k: model.topicCount) <= 1e-10)
+        }
+    }
+
+    @Test("one thread and two give the same subspace; the same seed and threads give bit-identical models")
+    func determinism() async throws {
+        let planted = PlantedCorpus.shared
+        func train(threads: Int) async throws -> LSIModel {
+            try await LSIModel(corpus: planted.corpus, termCount: planted.terms, topics: 10, chunkSize: 700, seed: 11,
+                               executor: InProcessExecutor(threads: threads))
+        }
+        let one = try await train(threads: 1)
+        let two = try await train(threads: 2)
+        let again = try await train(threads: 2)
+        #expect(subspaceSimilarity(one.leftSingularVectors, two.leftSingularVectors, k: 10) >= 0.9999)
+        #expect(worstRelativeError(one.singularValues, two.singularValues, k: 10) <= 1e-10)
+        #expect(two.leftSingularVectors == again.leftSingularVectors && two.singularValues == again.singularValues)
+        let otherSeed = try await LSIModel(corpus: planted.corpus, termCount: planted.terms, topics: 10, chunkSize: 700,
+                                           seed: 12, executor: InProcessExecutor(threads: 2))
+        #expect(otherSeed.leftSingularVectors != two.leftSingularVectors, "the seed reaches the random projections")
+    }
+
+    @Test("projection is Uᵀx, or S⁻¹Uᵀx when scaled, for a document and a streamed corpus")
+    func projection() async throws {
+        let (vocabulary, corpus) = DeerwesterExample.corpus()
+        let model = try await LSIModel(corpus: corpus, vocabulary: vocabulary, topics: 2, chunkSize: 9)
+        let u = model.leftSingularVectors
+        let dense = corpus.denseMatrix(terms: 12)
+        let expected = Matrix.product(u, transposeA: true, dense)
+        let projected = try model.projected(corpus).allDocuments()
+        #expect(projected.count == 9)
+        for (j, document) in corpus.documents.enumerated() {
+            let vector = try model.project(document)
+            let scaled = try model.project(document, scaled: true)
+            for t in 0..<2 {
+                #expect(abs(vector[t] - expected[t, j]) <= 1e-12)
+                #expect(abs(scaled[t] - expected[t, j] / model.singularValues[t]) <= 1e-12)
+                let streamed = zip(projected[j].termIDs, projected[j].weights).first { $0.0 == Int32(t) }?.1 ?? 0
+                #expect(abs(streamed - expected[t, j]) <= 1e-12)
+            }
+        }
+        #expect(throws: ModelError.self) { try model.project(try SparseDocument(entries: [(12, 1)])) }
+    }
+
+    @Test("a document outside the vocabulary or with a NaN weight is an error naming the document")
+    func badInput() async throws {
+        let documents = [try SparseDocument(entries: [(0, 1), (1, 2)]), try SparseDocument(entries: [(0, 1), (5, 1)])]
+        await #expect { try await LSIModel(corpus: InMemoryCorpus(documents), termCount: 3, topics: 2) } throws: {
+            ($0 as? ModelError)?.message == "document #1: term id 5 is outside the model's 3 terms"
+        }
+        let nan = [SparseDocument(uncheckedTermIDs: [0], weights: [.nan])]
+        await #expect { try await LSIModel(corpus: InMemoryCorpus(nan), termCount: 3, topics: 2) } throws: {
+            ($0 as? ModelError)?.message.hasPrefix("document #0: weight nan of term 0 is not a finite") == true
+        }
+        await #expect { try await LSIModel(corpus: InMemoryCorpus(documents), termCount: 6, topics: 0) } throws: {
+            ($0 as? ModelError)?.message == "topics: expected at least 1, got 0"
+        }
+        await #expect { try await LSIModel(corpus: InMemoryCorpus(documents), termCount: 6, decay: 1.5) } throws: {
+            ($0 as? ModelError)?.message == "decay: expected a value in (0, 1], got 1.5"
+        }
+    }
+}
+
+extension PlantedCorpus {
+    /// One planted corpus and its exact SVD, shared by the tests (building it is the slow part).
+    static let shared = PlantedCorpus()
+    var exact: (u: Matrix<Double>, s: [Double]) {
+        get throws { try Self.exactShared.get() }
+    }
+    private static let exactShared = Result { try shared.computeExact() }
+}
+
+extension InMemoryCorpus {
+    func denseMatrix(terms: Int) -> Matrix<Double> {
+        var dense = Matrix<Double>(rows: terms, columns: documents.count)
+        for (j, document) in documents.enumerated() {
+            for (term, weight) in zip(document.termIDs, document.weights) { dense[Int(term), j] = weight }
+        }
+        return dense
+    }
+}
