@@ -1,5 +1,6 @@
 # Two commands do everything on a fresh machine (Debian, as root or with sudo):
-#   make run   - install what is missing, build (release), run the main example
+#   make run   - install what is missing, build (release), run the main example (LSI of the
+#                9-document corpus, then of 1,000,000 documents)
 #   make test  - install what is missing, build, run every test
 SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev liblapacke-dev zlib1g-dev libbz2-dev pkg-config
@@ -22,8 +23,10 @@ release: deps
 	$(SWIFT) build -c release --product latent
 
 run: release
-	$(RELEASE_BIN) selfcheck
+	$(RELEASE_BIN) example
 
+# Tests run one at a time: they are BLAS-heavy, and on two cores parallel suites mostly
+# fight over the cores (10x slower) and over OpenBLAS's process-wide thread count.
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel

@@ -3,6 +3,11 @@ import PackageDescription
 
 // The layers of design.md §2, one module each; every layer depends only on those above it.
 // LinearAlgebra -> Corpus -> Models -> (Cluster) -> CLI. `Latent` re-exports the library layers.
+
+/// Release builds let the layers' generic code (Matrix<Scalar>, the LSI numerics) be
+/// specialised across module boundaries; without it every element access from Models into
+/// LinearAlgebra goes through generic witnesses.
+let crossModuleOptimization: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
 let package = Package(
     name: "Latent",
     platforms: [.macOS(.v15)],
@@ -26,23 +31,27 @@ let package = Package(
             path: "Sources/CCompression",
             providers: [.apt(["zlib1g-dev", "libbz2-dev"])]
         ),
+        // glibc's allocator settings (mallopt), for the command line's tuning.
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .target(
             name: "LatentLinearAlgebra",
             dependencies: ["CLAPACK"],
             path: "Sources/LinearAlgebra",
             // The dense x sparse kernel is a SIMD loop that runs ~100x slower unoptimised;
             // compiling this one layer with -O keeps debug builds (and the tests) usable.
-            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))] + crossModuleOptimization
         ),
         .target(
             name: "LatentCorpus",
             dependencies: ["LatentLinearAlgebra", "CCompression", .product(name: "Logging", package: "swift-log")],
-            path: "Sources/Corpus"
+            path: "Sources/Corpus",
+            swiftSettings: crossModuleOptimization
         ),
         .target(
             name: "LatentModels",
             dependencies: ["LatentLinearAlgebra", "LatentCorpus", .product(name: "Logging", package: "swift-log")],
-            path: "Sources/Models"
+            path: "Sources/Models",
+            swiftSettings: crossModuleOptimization
         ),
         .target(
             name: "Latent",
@@ -54,7 +63,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "LatentCLI",
-            dependencies: ["Latent", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Latent", "CMalloc", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/CLI"
         ),
         .target(

@@ -6,10 +6,26 @@ import Latent
 func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
-    } catch let error as CorpusError {
-        throw CleanExit.message("latent: error: \(error)", code: 1)
-    } catch let error as LinearAlgebraError {
-        throw CleanExit.message("latent: error: \(error)", code: 1)
+    } catch {
+        throw rendered(error)
+    }
+}
+
+/// `reportingErrors` for async bodies.
+func reportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch {
+        throw rendered(error)
+    }
+}
+
+private func rendered(_ error: any Error) -> any Error {
+    switch error {
+    case let error as CorpusError: CleanExit.message("latent: error: \(error)", code: 1)
+    case let error as LinearAlgebraError: CleanExit.message("latent: error: \(error)", code: 1)
+    case let error as ModelError: CleanExit.message("latent: error: \(error)", code: 1)
+    default: error
     }
 }
 

@@ -10,6 +10,10 @@ struct LatentCommand: AsyncParsableCommand {
             Examples:
               latent corpus texts/ --out wiki       # text -> wiki.mm (+ .index) and wiki.vocab
               latent tfidf wiki.mm --out wiki.tfidf.mm
+              latent lsi wiki.tfidf.mm --vocab wiki.vocab --topics 400 --out wiki.lsi
+              latent topics wiki.lsi --top 5        # topic #0(3.341): 0.644*"system" + ...
+              latent project wiki.lsi wiki.tfidf.mm --out wiki.lsi.mm
+              latent example                        # the 9-document example, then 1,000,000 documents
               latent info wiki.tfidf.mm
               latent selfcheck                      # BLAS in use and the speed it reaches
               latent selfcheck --size 1000 --log-level debug
@@ -17,6 +21,12 @@ struct LatentCommand: AsyncParsableCommand {
             Logging: --log-level or LATENT_LOG_LEVEL (debug, info, warning, error; default info).
             """,
         version: latentVersion,
-        subcommands: [CorpusCommand.self, TFIDFCommand.self, ConvertCommand.self, InfoCommand.self, SelfCheckCommand.self]
+        subcommands: [CorpusCommand.self, TFIDFCommand.self, LSICommand.self, TopicsCommand.self, ProjectCommand.self,
+                      ConvertCommand.self, InfoCommand.self, ExampleCommand.self, SelfCheckCommand.self]
     )
+
+    static func main() async {
+        Allocator.keepFreedMemory()
+        await main(nil)
+    }
 }

@@ -48,26 +48,11 @@ extension Matrix {
     /// QR. Costs about 4m²n - 4m³/3 flops for m <= n. Rank-deficient input is fine: `q` is
     /// still orthonormal and `l` has (near-)zero diagonal entries.
     public func lq() throws -> (l: Matrix, q: Matrix) {
-        let k = min(rows, columns)
-        if k == 0 { return (Matrix(rows: rows, columns: 0), Matrix(rows: 0, columns: columns)) }
-        try checkLAPACKInput(routine: "gelqf")
-        var work = self
-        var tau = [Scalar](repeating: 0, count: k)
-        let lda = Int32(rows)
-        let gelqfInfo = work.storage.withUnsafeMutableBufferPointer { a in
-            tau.withUnsafeMutableBufferPointer { t in
-                Scalar.lapackGelqf(m: Int32(rows), n: Int32(columns), a: a.baseAddress!, lda: lda, tau: t.baseAddress!)
-            }
-        }
-        try Self.check(info: gelqfInfo, routine: "gelqf")
-
-        var l = Matrix(rows: rows, columns: k)
-        for j in 0..<k {
-            for i in j..<rows { l.storage[i + j * rows] = work.storage[i + j * rows] }
-        }
-
+        let (l, reflectors, tau) = try lowerFactorAndReflectors()
+        let k = tau.count
+        if k == 0 { return (l, Matrix(rows: 0, columns: columns)) }
         // orglq builds Q in place over the first k rows of the reflectors.
-        var q = rows == k ? work : work.submatrix(rows: 0..<k, columns: 0..<columns)
+        var q = rows == k ? reflectors : reflectors.submatrix(rows: 0..<k, columns: 0..<columns)
         let orglqInfo = q.storage.withUnsafeMutableBufferPointer { a in
             tau.withUnsafeBufferPointer { t in
                 Scalar.lapackOrglq(m: Int32(k), n: Int32(columns), k: Int32(k), a: a.baseAddress!, lda: Int32(k), tau: t.baseAddress!)
@@ -75,6 +60,31 @@ extension Matrix {
         }
         try Self.check(info: orglqInfo, routine: "orglq")
         return (l, q)
+    }
+
+    /// The L factor of `lq()` alone, for callers that only need A Aᵀ = L Lᵀ (the singular
+    /// values and left singular vectors of a wide matrix): half the work, Q never formed.
+    public func lowerFactor() throws -> Matrix {
+        try lowerFactorAndReflectors().l
+    }
+
+    private func lowerFactorAndReflectors() throws -> (l: Matrix, reflectors: Matrix, tau: [Scalar]) {
+        let k = min(rows, columns)
+        if k == 0 { return (Matrix(rows: rows, columns: 0), self, []) }
+        try checkLAPACKInput(routine: "gelqf")
+        var work = self
+        var tau = [Scalar](repeating: 0, count: k)
+        let gelqfInfo = work.storage.withUnsafeMutableBufferPointer { a in
+            tau.withUnsafeMutableBufferPointer { t in
+                Scalar.lapackGelqf(m: Int32(rows), n: Int32(columns), a: a.baseAddress!, lda: Int32(rows), tau: t.baseAddress!)
+            }
+        }
+        try Self.check(info: gelqfInfo, routine: "gelqf")
+        var l = Matrix(rows: rows, columns: k)
+        for j in 0..<k {
+            for i in j..<rows { l.storage[i + j * rows] = work.storage[i + j * rows] }
+        }
+        return (l, work, tau)
     }
 
     /// The thin singular value decomposition `A = U diag(s) Vᵀ`.

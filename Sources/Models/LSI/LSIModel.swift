@@ -189,7 +189,7 @@ public struct LSIModel: Sendable {
     private static func logProgress(to logger: Logger) -> @Sendable (TrainingProgress) -> Void {
         { progress in
             let pass = progress.passes > 1 ? " (pass \(progress.pass) of \(progress.passes))" : ""
-            logger.info("processed documents up to #\(progress.documentsUpTo)\(pass)")
+            logger.info("processed documents up to #\(progress.documentsDone)\(pass)")
         }
     }
 }

@@ -119,7 +119,7 @@ struct LSIProjection<Scalar: LinearAlgebraScalar>: Sendable {
 /// rows x rows values instead of rows x columns, and V, which LSI never needs, is not formed.
 func leftSingularPairs<Scalar: LinearAlgebraScalar>(of b: Matrix<Scalar>) throws -> (u: Matrix<Scalar>, s: [Scalar]) {
     if b.columns > b.rows {
-        let (u, s, _) = try b.lq().l.svd()
+        let (u, s, _) = try b.lowerFactor().svd()
         return (u, s)
     }
     let (u, s, _) = try b.svd()

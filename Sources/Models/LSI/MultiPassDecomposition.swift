@@ -63,6 +63,8 @@ enum MultiPassDecomposition {
 
         var name: String { "LSI range sketch" }
 
+        @_specialize(where Scalar == Double)
+        @_specialize(where Scalar == Float)
         func process(_ chunk: SparseChunk, index: Int) throws -> TermSum<Scalar> {
             let local = try ChunkMatrix<Scalar>(chunk, termCount: termCount)
             let omegaT: Matrix<Scalar> = gaussianSketch(rows: sketchSize, columns: local.documentCount, seed: seed,
@@ -71,6 +73,8 @@ enum MultiPassDecomposition {
                            documents: local.documentCount)
         }
 
+        @_specialize(where Scalar == Double)
+        @_specialize(where Scalar == Float)
         func merge(_ earlier: TermSum<Scalar>, _ later: TermSum<Scalar>) -> TermSum<Scalar> {
             earlier.adding(later, termCount: termCount)
         }
@@ -83,6 +87,8 @@ enum MultiPassDecomposition {
 
         var name: String { "LSI power iteration" }
 
+        @_specialize(where Scalar == Double)
+        @_specialize(where Scalar == Float)
         func process(_ chunk: SparseChunk, index: Int) throws -> TermSum<Scalar> {
             let local = try ChunkMatrix<Scalar>(chunk, termCount: termCount)
             let zT = Matrix.product(local.restrict(basis), local.matrix)
@@ -90,6 +96,8 @@ enum MultiPassDecomposition {
                            documents: local.documentCount)
         }
 
+        @_specialize(where Scalar == Double)
+        @_specialize(where Scalar == Float)
         func merge(_ earlier: TermSum<Scalar>, _ later: TermSum<Scalar>) -> TermSum<Scalar> {
             earlier.adding(later, termCount: termCount)
         }
@@ -107,17 +115,21 @@ enum MultiPassDecomposition {
             var documents: Int
         }
 
+        @_specialize(where Scalar == Double)
+        @_specialize(where Scalar == Float)
         func process(_ chunk: SparseChunk, index: Int) throws -> Factor {
             let local = try ChunkMatrix<Scalar>(chunk, termCount: termCount)
             let block = Matrix.product(local.restrict(basis), local.matrix)
-            return Factor(l: try block.lq().l, documents: local.documentCount)
+            return Factor(l: try block.lowerFactor(), documents: local.documentCount)
         }
 
+        @_specialize(where Scalar == Double)
+        @_specialize(where Scalar == Float)
         func merge(_ earlier: Factor, _ later: Factor) throws -> Factor {
             let rows = earlier.l.rows
             let stacked = Matrix(rows: rows, columns: earlier.l.columns + later.l.columns,
                                  columnMajor: earlier.l.storage + later.l.storage)
-            return Factor(l: try stacked.lq().l, documents: earlier.documents + later.documents)
+            return Factor(l: try stacked.lowerFactor(), documents: earlier.documents + later.documents)
         }
     }
 }

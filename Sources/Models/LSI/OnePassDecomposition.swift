@@ -19,6 +19,8 @@ struct OnePassDecomposition<Scalar: LinearAlgebraScalar>: ChunkedComputation {
 
     var name: String { "LSI chunk decomposition" }
 
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     func process(_ chunk: SparseChunk, index: Int) throws -> LSIProjection<Scalar> {
         let local = try ChunkMatrix<Scalar>(chunk, termCount: termCount)
         var decomposition = try decompose(local, chunkIndex: firstChunk + index)
@@ -28,6 +30,8 @@ struct OnePassDecomposition<Scalar: LinearAlgebraScalar>: ChunkedComputation {
         return decomposition
     }
 
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     func merge(_ earlier: LSIProjection<Scalar>, _ later: LSIProjection<Scalar>) throws -> LSIProjection<Scalar> {
         try earlier.merged(with: later, decay: decay, keep: keep)
     }

@@ -41,25 +41,22 @@ public protocol ChunkExecutor: Sendable {
 
 /// How far a pass over a corpus has come.
 public struct TrainingProgress: Sendable, Equatable {
-    /// Documents whose jobs have finished in this pass.
+    /// Documents whose jobs have finished in this pass: gensim's "processed documents up
+    /// to #N". Jobs finish out of order, so these are not always the first N documents.
     public var documentsDone: Int
     /// Documents in the pass, when the corpus knows its size.
     public var documentsTotal: Int?
     /// Jobs finished in this pass.
     public var chunksDone: Int
-    /// The highest document index (plus one) among finished jobs: gensim's
-    /// "processed documents up to #N".
-    public var documentsUpTo: Int
     /// Which pass this is (1-based) and how many the computation needs (multi-pass LSI
     /// makes 2 + q passes; one-pass LSI makes one).
     public var pass: Int
     public var passes: Int
 
-    public init(documentsDone: Int, documentsTotal: Int?, chunksDone: Int, documentsUpTo: Int, pass: Int, passes: Int) {
+    public init(documentsDone: Int, documentsTotal: Int?, chunksDone: Int, pass: Int, passes: Int) {
         self.documentsDone = documentsDone
         self.documentsTotal = documentsTotal
         self.chunksDone = chunksDone
-        self.documentsUpTo = documentsUpTo
         self.pass = pass
         self.passes = passes
     }

@@ -27,14 +27,6 @@ public struct InProcessExecutor: ChunkExecutor {
         _ computation: Computation, over corpus: C, chunkSize: Int,
         progress: (@Sendable (TrainingProgress) -> Void)?
     ) async throws -> Computation.PartialState? {
-        try await run(computation, over: corpus, chunkSize: chunkSize, pass: 1, of: 1, progress: progress)
-    }
-
-    /// As `run(_:over:chunkSize:progress:)`, reporting the pass as `pass` of `passes`.
-    public func run<Computation: ChunkedComputation, C: Corpus>(
-        _ computation: Computation, over corpus: C, chunkSize: Int, pass: Int, of passes: Int,
-        progress: (@Sendable (TrainingProgress) -> Void)?
-    ) async throws -> Computation.PartialState? {
         let chunkSize = max(1, chunkSize)
         let expectedChunks = corpus.documentCount.map { max(1, ($0 + chunkSize - 1) / chunkSize) }
         let jobThreads = max(1, min(threads, expectedChunks ?? threads))
@@ -42,7 +34,7 @@ public struct InProcessExecutor: ChunkExecutor {
 
         let prefetcher = ChunkPrefetcher(corpus, chunkSize: chunkSize, depth: jobThreads + 1)
         let run = RunState<Computation.PartialState>(
-            threads: jobThreads, total: corpus.documentCount, pass: pass, passes: passes, progress: progress)
+            threads: jobThreads, total: corpus.documentCount, progress: progress)
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 run.onFinish(continuation)
@@ -103,10 +95,10 @@ private final class RunState<State>: @unchecked Sendable {
     private var progress: TrainingProgress
     private let report: (@Sendable (TrainingProgress) -> Void)?
 
-    init(threads: Int, total: Int?, pass: Int, passes: Int, progress: (@Sendable (TrainingProgress) -> Void)?) {
+    init(threads: Int, total: Int?, progress: (@Sendable (TrainingProgress) -> Void)?) {
         running = threads
         self.progress = TrainingProgress(documentsDone: 0, documentsTotal: total, chunksDone: 0,
-                                         documentsUpTo: 0, pass: pass, passes: passes)
+                                         pass: 1, passes: 1)
         report = progress
     }
 
@@ -125,7 +117,6 @@ private final class RunState<State>: @unchecked Sendable {
         let snapshot = lock.withLock {
             progress.documentsDone += chunk.documentCount
             progress.chunksDone += 1
-            progress.documentsUpTo = max(progress.documentsUpTo, chunk.firstDocument + chunk.documentCount)
             return progress
         }
         report?(snapshot)

@@ -49,7 +49,7 @@ struct PlantedCorpus: Sendable {
     /// LAPACK's SVD of the dense matrix: the exact reference.
     func computeExact() throws -> (u: Matrix<Double>, s: [Double]) {
         // A = L Q with Q orthonormal: A and the square L share U and s, and V is not formed.
-        let (u, s, _) = try dense.lq().l.svd()
+        let (u, s, _) = try dense.lowerFactor().svd()
         return (u, s)
     }
 }
