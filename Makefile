@@ -38,3 +38,4 @@ clean:
 bench: deps
 	@dpkg -s time >/dev/null 2>&1 || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time
 	Benchmarks/run-corpus-bench.sh
+	Benchmarks/run-example-bench.sh

@@ -62,7 +62,7 @@ struct LSICommand: AsyncParsableCommand {
                 logger.info("topic #\(line.offset)(\(String(format: "%.3f", model.singularValues[line.offset]))): \(line.element)")
             }
             try model.save(to: out)
-            logger.info("saved LSI model with \(model.topicCount) topics to \(out)")
+            logger.info("saved LSI model with \(model.topicCount) topics to \(out); \(PeakMemory.description)")
         }
     }
 
@@ -148,7 +148,13 @@ struct ExampleCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "Documents in the repeated corpus.") var documents: Int = 1_000_000
+    @Option(help: "Documents per job for the repeated corpus.") var chunkSize: Int = 20_000
     @Option(help: "Cores to use (default: all).") var threads: Int?
+
+    func validate() throws {
+        if documents < 1 { throw ValidationError("--documents must be at least 1, got \(documents)") }
+        if chunkSize < 1 { throw ValidationError("--chunk-size must be at least 1, got \(chunkSize)") }
+    }
 
     func run() async throws {
         let logger = try global.makeLogger(label: "latent.example")
@@ -162,12 +168,13 @@ struct ExampleCommand: AsyncParsableCommand {
 
             let repeated = try RepeatCorpus(corpus, documents: documents)
             let started = Date()
-            let big = try await LSIModel(corpus: repeated, vocabulary: vocabulary, topics: 200, executor: executor)
+            let big = try await LSIModel(corpus: repeated, vocabulary: vocabulary, topics: 200, chunkSize: chunkSize,
+                                         executor: executor)
             let seconds = Date().timeIntervalSince(started)
-            print("\(documents) documents (the 9 repeated), chunks of 20000: kept \(big.topicCount) topics")
+            print("\(documents) documents (the 9 repeated), chunks of \(chunkSize): kept \(big.topicCount) topics")
             print(try topicLines(big, count: 2, top: 5).joined(separator: "\n"))
             print(String(format: "trained in %.3f s (", seconds) + ProgressDisplay.rate(Double(documents) / seconds)
-                  + ", \(executor.description))")
+                  + ", \(executor.description)); " + PeakMemory.description)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Latent
 import TestSupport
 import Testing
 
@@ -20,17 +21,7 @@ struct CommandLineTests {
         let dir = NSTemporaryDirectory() + "latent-cli-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let titles = """
-            Human machine interface for lab abc computer applications
-            A survey of user opinion of computer system response time
-            The EPS user interface management system
-            System and human system engineering testing of EPS
-            Relation of user perceived response time to error measurement
-            The generation of random binary unordered trees
-            The intersection graph of paths in trees
-            Graph minors IV Widths of trees and well quasi ordering
-            Graph minors A survey
-            """
+        let titles = DeerwesterExample.titles.joined(separator: "\n")
         try titles.write(toFile: dir + "/t.txt", atomically: true, encoding: .utf8)
         try "for\na\nof\nthe\nand\nto\nin\n".write(toFile: dir + "/stop.txt", atomically: true, encoding: .utf8)
         var result = try Self.run(["corpus", dir + "/t.txt", "--out", dir + "/d", "--stopwords", dir + "/stop.txt",

@@ -13,18 +13,10 @@ from gensim.corpora import Dictionary, MmCorpus
 from gensim.models import TfidfModel
 from gensim.utils import simple_preprocess
 
+from deerwester import TITLES
+
 out = sys.argv[1]
-deerwester = [
-    "Human machine interface for lab abc computer applications",
-    "A survey of user opinion of computer system response time",
-    "The EPS user interface management system",
-    "System and human system engineering testing of EPS",
-    "Relation of user perceived response time to error measurement",
-    "The generation of random binary unordered trees",
-    "The intersection graph of paths in trees",
-    "Graph minors IV Widths of trees and well quasi ordering",
-    "Graph minors A survey",
-]
+deerwester = TITLES
 unicode_lines = [
     "Café naïve résumé Über STRASSE straße ωμέγα Ωμέγα 東京 x² ½ 2nd _under score_ a1b2c3",
     "",

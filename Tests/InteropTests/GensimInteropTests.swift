@@ -72,4 +72,35 @@ struct GensimInteropTests {
         let check = try Self.run(python, [Self.interopFolder + "/gensim_check.py", dir])
         #expect(check.status == 0, "gensim_check.py: \(check.error)")
     }
+
+    @Test("NumPy loads Latent's LSI model and finds its exact SVD; gensim prints the same Deerwester topics")
+    func lsiModel() async throws {
+        guard let python = try Self.python() else { return }
+        let dir = NSTemporaryDirectory() + "latent-interop-lsi-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let reference = try Self.run(python, [Self.interopFolder + "/gensim_reference.py", dir])
+        try #require(reference.status == 0, "gensim_reference.py: \(reference.error)")
+        let corpus = try MatrixMarketCorpus(path: dir + "/gensim.mm")
+        let vocabulary = try Vocabulary(contentsOf: dir + "/gensim.vocab")
+        let model = try await LSIModel(corpus: corpus, vocabulary: vocabulary, topics: 10, algorithm: .multiPass)
+        try model.save(to: dir + "/latent.lsi")
+        try DeerwesterExample.texts.map { $0.joined(separator: " ") }.joined(separator: "\n")
+            .write(toFile: dir + "/deerwester.txt", atomically: true, encoding: .utf8)
+
+        let check = try Self.run(python, [Self.interopFolder + "/lsi_check.py", dir])
+        #expect(check.status == 0, "lsi_check.py: \(check.error)")
+        let gensimTopics = check.output.split(separator: "\n").map(String.init)
+        let (deerwesterVocabulary, deerwester) = DeerwesterExample.corpus()
+        let ours = try await LSIModel(corpus: deerwester, vocabulary: deerwesterVocabulary, topics: 2)
+        for (number, topic) in gensimTopics.enumerated() {
+            // As sets of terms: gensim orders the tie between "response" and "time" by rounding noise.
+            let latent = try ours.formattedTopic(number, top: 5)
+            let terms = Set(latent.components(separatedBy: " + "))
+            let negated = Set(terms.map { $0.hasPrefix("-") ? String($0.dropFirst()) : "-" + $0 })
+            let theirs = Set(topic.components(separatedBy: " + "))
+            #expect(theirs == terms || theirs == negated, "gensim: \(topic)\nLatent: \(latent)")
+        }
+        #expect(gensimTopics.count == 2)
+    }
 }

@@ -21,6 +21,8 @@ enum MultiPassDecomposition {
 
         /// `self + other` over every term. Addition commutes exactly in floating point, so
         /// the order the blocks meet in changes nothing; the tree fixes the grouping.
+        @_specialize(where Scalar == Double)
+        @_specialize(where Scalar == Float)
         func adding(_ other: TermSum, termCount: Int) -> TermSum {
             var (total, part) = terms == nil ? (self, other) : (other, self)
             if total.terms != nil {
@@ -55,8 +57,14 @@ enum MultiPassDecomposition {
         func full(termCount: Int) -> Matrix<Scalar> { expand(self, termCount: termCount) }
     }
 
+    /// A pass whose partial states are `TermSum`s, added.
+    protocol SumPass: ChunkedComputation where PartialState == TermSum<Scalar> {
+        associatedtype Scalar: LinearAlgebraScalar
+        var termCount: Int { get }
+    }
+
     /// Pass 1: Yᵀ = Σ_c Ω_cᵀ A_cᵀ, kept transposed (l x m).
-    struct SketchPass<Scalar: LinearAlgebraScalar>: ChunkedComputation {
+    struct SketchPass<Scalar: LinearAlgebraScalar>: SumPass {
         let termCount: Int
         let sketchSize: Int
         let seed: UInt64
@@ -72,16 +80,10 @@ enum MultiPassDecomposition {
             return TermSum(terms: local.terms, values: Matrix.product(omegaT, local.matrix.transposed()),
                            documents: local.documentCount)
         }
-
-        @_specialize(where Scalar == Double)
-        @_specialize(where Scalar == Float)
-        func merge(_ earlier: TermSum<Scalar>, _ later: TermSum<Scalar>) -> TermSum<Scalar> {
-            earlier.adding(later, termCount: termCount)
-        }
     }
 
     /// A power iteration: Yᵀ = Σ_c (Qᵀ A_c) A_cᵀ for the current Qᵀ (l x m).
-    struct PowerPass<Scalar: LinearAlgebraScalar>: ChunkedComputation {
+    struct PowerPass<Scalar: LinearAlgebraScalar>: SumPass {
         let termCount: Int
         let basis: Matrix<Scalar>
 
@@ -94,12 +96,6 @@ enum MultiPassDecomposition {
             let zT = Matrix.product(local.restrict(basis), local.matrix)
             return TermSum(terms: local.terms, values: Matrix.product(zT, local.matrix.transposed()),
                            documents: local.documentCount)
-        }
-
-        @_specialize(where Scalar == Double)
-        @_specialize(where Scalar == Float)
-        func merge(_ earlier: TermSum<Scalar>, _ later: TermSum<Scalar>) -> TermSum<Scalar> {
-            earlier.adding(later, termCount: termCount)
         }
     }
 
@@ -131,5 +127,11 @@ enum MultiPassDecomposition {
                                  columnMajor: earlier.l.storage + later.l.storage)
             return Factor(l: try stacked.lowerFactor(), documents: earlier.documents + later.documents)
         }
+    }
+}
+
+extension MultiPassDecomposition.SumPass {
+    func merge(_ earlier: PartialState, _ later: PartialState) -> PartialState {
+        earlier.adding(later, termCount: termCount)
     }
 }
