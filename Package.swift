@@ -3,11 +3,6 @@ import PackageDescription
 
 // The layers of design.md §2, one module each; every layer depends only on those above it.
 // LinearAlgebra -> Corpus -> Models -> (Cluster) -> CLI. `Latent` re-exports the library layers.
-
-/// Release builds let the layers' generic code (Matrix<Scalar>, the LSI numerics) be
-/// specialised across module boundaries; without it every element access from Models into
-/// LinearAlgebra goes through generic witnesses.
-let crossModuleOptimization: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
 let package = Package(
     name: "Latent",
     platforms: [.macOS(.v15)],
@@ -39,19 +34,17 @@ let package = Package(
             path: "Sources/LinearAlgebra",
             // The dense x sparse kernel is a SIMD loop that runs ~100x slower unoptimised;
             // compiling this one layer with -O keeps debug builds (and the tests) usable.
-            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))] + crossModuleOptimization
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         .target(
             name: "LatentCorpus",
             dependencies: ["LatentLinearAlgebra", "CCompression", .product(name: "Logging", package: "swift-log")],
-            path: "Sources/Corpus",
-            swiftSettings: crossModuleOptimization
+            path: "Sources/Corpus"
         ),
         .target(
             name: "LatentModels",
             dependencies: ["LatentLinearAlgebra", "LatentCorpus", .product(name: "Logging", package: "swift-log")],
-            path: "Sources/Models",
-            swiftSettings: crossModuleOptimization
+            path: "Sources/Models"
         ),
         .target(
             name: "Latent",

@@ -49,6 +49,8 @@ extension Matrix {
         product(lhs, rhs)
     }
 
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     public static func + (lhs: Matrix, rhs: Matrix) -> Matrix {
         precondition(lhs.rows == rhs.rows && lhs.columns == rhs.columns, "matrix sum of different shapes")
         var result = lhs
@@ -56,6 +58,8 @@ extension Matrix {
         return result
     }
 
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     public static func - (lhs: Matrix, rhs: Matrix) -> Matrix {
         precondition(lhs.rows == rhs.rows && lhs.columns == rhs.columns, "matrix difference of different shapes")
         var result = lhs

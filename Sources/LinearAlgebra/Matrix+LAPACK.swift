@@ -9,82 +9,82 @@ extension Matrix {
     ///
     /// For an m x n matrix with k = min(m, n): `q` is m x k with orthonormal columns and `r`
     /// is k x n upper triangular (upper trapezoidal when n > m). Costs about 4mn² - 4n³/3 flops.
+    /// Rank-deficient input is fine: `q` is still orthonormal and `r` has (near-)zero
+    /// diagonal entries.
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     public func qr() throws -> (q: Matrix, r: Matrix) {
-        let k = min(rows, columns)
-        if k == 0 { return (Matrix(rows: rows, columns: 0), Matrix(rows: 0, columns: columns)) }
-        try checkLAPACKInput(routine: "geqrf")
-        var work = self
-        var tau = [Scalar](repeating: 0, count: k)
-        let lda = Int32(rows)
-        let geqrfInfo = work.storage.withUnsafeMutableBufferPointer { a in
-            tau.withUnsafeMutableBufferPointer { t in
-                Scalar.lapackGeqrf(m: Int32(rows), n: Int32(columns), a: a.baseAddress!, lda: lda, tau: t.baseAddress!)
-            }
-        }
-        try Self.check(info: geqrfInfo, routine: "geqrf")
-
-        var r = Matrix(rows: k, columns: columns)
-        for j in 0..<columns {
-            for i in 0...min(j, k - 1) { r.storage[i + j * k] = work.storage[i + j * rows] }
-        }
-
+        let (r, reflectors, tau) = try upperFactorAndReflectors()
+        let k = tau.count
+        if k == 0 { return (Matrix(rows: rows, columns: 0), r) }
         // orgqr builds Q in place over the first k columns of the reflectors.
-        var q = work.leadingColumns(k)
+        var q = reflectors.leadingColumns(k)
         let orgqrInfo = q.storage.withUnsafeMutableBufferPointer { a in
             tau.withUnsafeBufferPointer { t in
-                Scalar.lapackOrgqr(m: Int32(rows), n: Int32(k), k: Int32(k), a: a.baseAddress!, lda: lda, tau: t.baseAddress!)
+                Scalar.lapackOrgqr(m: Int32(rows), n: Int32(k), k: Int32(k), a: a.baseAddress!, lda: Int32(rows), tau: t.baseAddress!)
             }
         }
         try Self.check(info: orgqrInfo, routine: "orgqr")
         return (q, r)
     }
 
-    /// The thin LQ factorisation `A = L Q` (Householder: `gelqf` then `orglq`), the
-    /// transpose of a QR of Aᵀ.
+    /// The R factor of `qr()` alone (AᵀA = RᵀR): half the work, Q never formed.
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    public func upperFactor() throws -> Matrix {
+        try upperFactorAndReflectors().r
+    }
+
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    private func upperFactorAndReflectors() throws -> (r: Matrix, reflectors: Matrix, tau: [Scalar]) {
+        let k = min(rows, columns)
+        if k == 0 { return (Matrix(rows: 0, columns: columns), self, []) }
+        try checkLAPACKInput(routine: "geqrf")
+        var work = self
+        var tau = [Scalar](repeating: 0, count: k)
+        let geqrfInfo = work.storage.withUnsafeMutableBufferPointer { a in
+            tau.withUnsafeMutableBufferPointer { t in
+                Scalar.lapackGeqrf(m: Int32(rows), n: Int32(columns), a: a.baseAddress!, lda: Int32(rows), tau: t.baseAddress!)
+            }
+        }
+        try Self.check(info: geqrfInfo, routine: "geqrf")
+        var r = Matrix(rows: k, columns: columns)
+        for j in 0..<columns {
+            for i in 0...min(j, k - 1) { r.storage[i + j * k] = work.storage[i + j * rows] }
+        }
+        return (r, work, tau)
+    }
+
+    /// The thin LQ factorisation `A = L Q`: L lower triangular, Q with orthonormal rows.
     ///
     /// For an m x n matrix with k = min(m, n): `l` is m x k lower triangular (lower
     /// trapezoidal when m > n) and `q` is k x n with orthonormal rows. Latent keeps tall
     /// bases transposed (one row per basis vector, see `LSIProjection`), and this is their
-    /// QR. Costs about 4m²n - 4m³/3 flops for m <= n. Rank-deficient input is fine: `q` is
-    /// still orthonormal and `l` has (near-)zero diagonal entries.
+    /// QR. Wide matrices go through Cholesky QR (`choleskyLQ()`, BLAS-3, many times faster)
+    /// when it is accurate, and through Householder (`householderLQ()`) otherwise.
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     public func lq() throws -> (l: Matrix, q: Matrix) {
-        let (l, reflectors, tau) = try lowerFactorAndReflectors()
-        let k = tau.count
-        if k == 0 { return (l, Matrix(rows: 0, columns: columns)) }
-        // orglq builds Q in place over the first k rows of the reflectors.
-        var q = rows == k ? reflectors : reflectors.submatrix(rows: 0..<k, columns: 0..<columns)
-        let orglqInfo = q.storage.withUnsafeMutableBufferPointer { a in
-            tau.withUnsafeBufferPointer { t in
-                Scalar.lapackOrglq(m: Int32(k), n: Int32(columns), k: Int32(k), a: a.baseAddress!, lda: Int32(k), tau: t.baseAddress!)
-            }
-        }
-        try Self.check(info: orglqInfo, routine: "orglq")
-        return (l, q)
+        if let factors = try choleskyLQ() { return factors }
+        return try householderLQ()
     }
 
-    /// The L factor of `lq()` alone, for callers that only need A Aᵀ = L Lᵀ (the singular
-    /// values and left singular vectors of a wide matrix): half the work, Q never formed.
+    /// `lq()` by Householder reflections, whatever the conditioning: the QR of Aᵀ, because
+    /// LAPACK's own `gelqf` applies row reflectors to column-major storage, striding through
+    /// memory, and runs several times slower than the two transposes this costs.
+    public func householderLQ() throws -> (l: Matrix, q: Matrix) {
+        let (q, r) = try transposed().qr()
+        return (r.transposed(), q.transposed())
+    }
+
+    /// The L factor of `lq()` alone (A Aᵀ = L Lᵀ: the singular values and left singular
+    /// vectors of a wide matrix).
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     public func lowerFactor() throws -> Matrix {
-        try lowerFactorAndReflectors().l
-    }
-
-    private func lowerFactorAndReflectors() throws -> (l: Matrix, reflectors: Matrix, tau: [Scalar]) {
-        let k = min(rows, columns)
-        if k == 0 { return (Matrix(rows: rows, columns: 0), self, []) }
-        try checkLAPACKInput(routine: "gelqf")
-        var work = self
-        var tau = [Scalar](repeating: 0, count: k)
-        let gelqfInfo = work.storage.withUnsafeMutableBufferPointer { a in
-            tau.withUnsafeMutableBufferPointer { t in
-                Scalar.lapackGelqf(m: Int32(rows), n: Int32(columns), a: a.baseAddress!, lda: Int32(rows), tau: t.baseAddress!)
-            }
-        }
-        try Self.check(info: gelqfInfo, routine: "gelqf")
-        var l = Matrix(rows: rows, columns: k)
-        for j in 0..<k {
-            for i in j..<rows { l.storage[i + j * rows] = work.storage[i + j * rows] }
-        }
-        return (l, work, tau)
+        if let (l, _) = try choleskyLQ() { return l }
+        return try transposed().upperFactor().transposed()
     }
 
     /// The thin singular value decomposition `A = U diag(s) Vᵀ`.
@@ -92,6 +92,8 @@ extension Matrix {
     /// For an m x n matrix with k = min(m, n): `u` is m x k, `s` holds k non-negative values
     /// in non-increasing order, `vt` is k x n. Uses the divide-and-conquer `gesdd` and, in
     /// the rare case it fails to converge, the QR-iteration `gesvd` on a fresh copy.
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     public func svd() throws -> (u: Matrix, s: [Scalar], vt: Matrix) {
         let k = min(rows, columns)
         if k == 0 { return (Matrix(rows: rows, columns: 0), [], Matrix(rows: 0, columns: columns)) }
@@ -136,6 +138,8 @@ extension Matrix {
     ///
     /// Returns the eigenvalues in non-increasing order and the matching orthonormal
     /// eigenvectors as columns. The matrix must be square.
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     public func symmetricEigen() throws -> (values: [Scalar], vectors: Matrix) {
         guard rows == columns else {
             throw LinearAlgebraError(code: .shapeMismatch, routine: Scalar.lapackPrefix + "syevd",
@@ -161,6 +165,8 @@ extension Matrix {
         return (values.reversed(), descending)
     }
 
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     private func checkLAPACKInput(routine: String) throws {
         guard max(rows, columns) <= Int(Int32.max) else {
             throw LinearAlgebraError(code: .shapeMismatch, routine: Scalar.lapackPrefix + routine,

@@ -30,10 +30,14 @@ where RawSignificand: FixedWidthInteger {
                             superb: UnsafeMutablePointer<Self>) -> Int32
     static func lapackSyevd(n: Int32, a: UnsafeMutablePointer<Self>, lda: Int32,
                             w: UnsafeMutablePointer<Self>) -> Int32
-    static func lapackGelqf(m: Int32, n: Int32, a: UnsafeMutablePointer<Self>, lda: Int32,
-                            tau: UnsafeMutablePointer<Self>) -> Int32
-    static func lapackOrglq(m: Int32, n: Int32, k: Int32, a: UnsafeMutablePointer<Self>, lda: Int32,
-                            tau: UnsafePointer<Self>) -> Int32
+    /// C = A Aᵀ (n x n, upper triangle written) for an n x k matrix A: half a gemm.
+    static func blasSyrkUpper(n: Int32, k: Int32, a: UnsafePointer<Self>, lda: Int32,
+                              c: UnsafeMutablePointer<Self>, ldc: Int32)
+    /// The Cholesky factor U (upper, A = UᵀU) in place; info > 0 when A is not positive definite.
+    static func lapackPotrfUpper(n: Int32, a: UnsafeMutablePointer<Self>, lda: Int32) -> Int32
+    /// B = U⁻ᵀ B for an upper triangular n x n U and an n x m B.
+    static func blasSolveUpperTransposed(n: Int32, m: Int32, u: UnsafePointer<Self>, ldu: Int32,
+                                         b: UnsafeMutablePointer<Self>, ldb: Int32)
 
     /// The dense x sparse kernel behind `Matrix.product(_:_:)`, one specialised copy per type.
     static func denseTimesSparse(_ dense: Matrix<Self>, _ sparse: SparseColumns<Self>) -> Matrix<Self>
@@ -88,14 +92,18 @@ extension Double: LinearAlgebraScalar {
         LAPACKE_dsyevd(colMajor, CChar(UInt8(ascii: "V")), CChar(UInt8(ascii: "U")), n, a, lda, w)
     }
 
-    public static func lapackGelqf(m: Int32, n: Int32, a: UnsafeMutablePointer<Double>, lda: Int32,
-                                   tau: UnsafeMutablePointer<Double>) -> Int32 {
-        LAPACKE_dgelqf(colMajor, m, n, a, lda, tau)
+    public static func blasSyrkUpper(n: Int32, k: Int32, a: UnsafePointer<Double>, lda: Int32,
+                                     c: UnsafeMutablePointer<Double>, ldc: Int32) {
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, n, k, 1, a, lda, 0, c, ldc)
     }
 
-    public static func lapackOrglq(m: Int32, n: Int32, k: Int32, a: UnsafeMutablePointer<Double>, lda: Int32,
-                                   tau: UnsafePointer<Double>) -> Int32 {
-        LAPACKE_dorglq(colMajor, m, n, k, a, lda, tau)
+    public static func lapackPotrfUpper(n: Int32, a: UnsafeMutablePointer<Double>, lda: Int32) -> Int32 {
+        LAPACKE_dpotrf(colMajor, CChar(UInt8(ascii: "U")), n, a, lda)
+    }
+
+    public static func blasSolveUpperTransposed(n: Int32, m: Int32, u: UnsafePointer<Double>, ldu: Int32,
+                                                b: UnsafeMutablePointer<Double>, ldb: Int32) {
+        cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, n, m, 1, u, ldu, b, ldb)
     }
 }
 
@@ -141,13 +149,17 @@ extension Float: LinearAlgebraScalar {
         LAPACKE_ssyevd(colMajor, CChar(UInt8(ascii: "V")), CChar(UInt8(ascii: "U")), n, a, lda, w)
     }
 
-    public static func lapackGelqf(m: Int32, n: Int32, a: UnsafeMutablePointer<Float>, lda: Int32,
-                                   tau: UnsafeMutablePointer<Float>) -> Int32 {
-        LAPACKE_sgelqf(colMajor, m, n, a, lda, tau)
+    public static func blasSyrkUpper(n: Int32, k: Int32, a: UnsafePointer<Float>, lda: Int32,
+                                     c: UnsafeMutablePointer<Float>, ldc: Int32) {
+        cblas_ssyrk(CblasColMajor, CblasUpper, CblasNoTrans, n, k, 1, a, lda, 0, c, ldc)
     }
 
-    public static func lapackOrglq(m: Int32, n: Int32, k: Int32, a: UnsafeMutablePointer<Float>, lda: Int32,
-                                   tau: UnsafePointer<Float>) -> Int32 {
-        LAPACKE_sorglq(colMajor, m, n, k, a, lda, tau)
+    public static func lapackPotrfUpper(n: Int32, a: UnsafeMutablePointer<Float>, lda: Int32) -> Int32 {
+        LAPACKE_spotrf(colMajor, CChar(UInt8(ascii: "U")), n, a, lda)
+    }
+
+    public static func blasSolveUpperTransposed(n: Int32, m: Int32, u: UnsafePointer<Float>, ldu: Int32,
+                                                b: UnsafeMutablePointer<Float>, ldb: Int32) {
+        cblas_strsm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, n, m, 1, u, ldu, b, ldb)
     }
 }

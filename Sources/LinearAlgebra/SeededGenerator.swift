@@ -59,6 +59,8 @@ import Darwin
 
 extension Matrix {
     /// A matrix of independent standard normal entries drawn from `generator`.
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     public static func gaussian(rows: Int, columns: Int, using generator: inout SeededGenerator) -> Matrix {
         var m = Matrix(rows: rows, columns: columns)
         for index in m.storage.indices { m.storage[index] = Scalar(generator.nextGaussian()) }

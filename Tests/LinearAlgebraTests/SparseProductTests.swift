@@ -1,3 +1,4 @@
+import Foundation
 import LatentLinearAlgebra
 import Testing
 
@@ -59,5 +60,41 @@ struct SparseProductTests {
         let (l, q) = try a.lq()
         #expect(orthonormalityError(q.transposed()) <= 1e-12)
         #expect(maxAbsDifference(l * q, a) <= 1e-11)
+    }
+}
+
+@Suite("Cholesky QR")
+struct CholeskyQRTests {
+    @Test("Cholesky LQ is accurate up to κ ~ 1e7 and declines rank-deficient input; lq() then falls back")
+    func conditioning() throws {
+        for exponent in [0, 3, 7] {
+            // Rows of very different lengths and a condition number of 10^exponent.
+            var generator = SeededGenerator(seed: UInt64(exponent))
+            var a = Matrix<Double>.gaussian(rows: 20, columns: 300, using: &generator)
+            let (u, _, vt) = try a.svd()
+            var s = Matrix<Double>(rows: 20, columns: 20)
+            for i in 0..<20 { s[i, i] = Foundation.pow(10, -Double(exponent) * Double(i) / 19) }
+            a = u * s * vt
+            for i in 0..<20 { for j in 0..<300 { a[i, j] *= Double(i + 1) * 100 } }
+            let (l, q) = try #require(try a.choleskyLQ(), "κ = 1e\(exponent)")
+            #expect(orthonormalityError(q.transposed()) <= 1e-13, "κ = 1e\(exponent)")
+            #expect(maxAbsDifference(l * q, a) <= 1e-10 * a.frobeniusNorm, "κ = 1e\(exponent)")
+            for j in 0..<20 { for i in 0..<j { #expect(l[i, j] == 0) } }
+        }
+        let deficient = lowRank(rows: 10, columns: 80, rank: 4, seed: 2)
+        #expect(try deficient.choleskyLQ() == nil)
+        let (l, q) = try deficient.lq()
+        #expect(orthonormalityError(q.transposed()) <= 1e-12)
+        #expect(maxAbsDifference(l * q, deficient) <= 1e-11)
+        #expect(try Matrix<Double>(rows: 3, columns: 5).choleskyLQ() == nil, "zero rows")
+    }
+
+    @Test("Float32 Cholesky LQ to 1e-5 on well-conditioned input")
+    func float32() throws {
+        var generator = SeededGenerator(seed: 4)
+        let a = Matrix<Float>.gaussian(rows: 30, columns: 500, using: &generator)
+        let (l, q) = try #require(try a.choleskyLQ())
+        #expect(orthonormalityError(q.transposed()) <= 1e-5)
+        #expect(maxAbsDifference(l * q, a) <= 1e-4)
     }
 }

@@ -32,6 +32,8 @@ public struct SparseColumns<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
 
     /// The transpose, still in CSC form (so the CSR form of the receiver). Row indices of
     /// the result ascend within each column because the entries are visited column by column.
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     public func transposed() -> SparseColumns {
         var starts = [Int](repeating: 0, count: rows + 1)
         for row in rowIndices { starts[Int(row) + 1] += 1 }
@@ -51,6 +53,8 @@ public struct SparseColumns<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
     }
 
     /// The same matrix, dense.
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     public func dense() -> Matrix<Scalar> {
         var result = Matrix<Scalar>(rows: rows, columns: columns)
         for j in 0..<columns {

@@ -40,7 +40,7 @@ struct OnePassDecomposition<Scalar: LinearAlgebraScalar>: ChunkedComputation {
     ///
     /// When A has no more rows or columns than the sketch would, a sketch cannot save work:
     /// the SVD of A itself is exact and no bigger. Otherwise the randomized SVD of design §3:
-    /// Y = AΩ; Q = orth(Y); q times Q = orth(A orth(AᵀQ)); B = QᵀA; the SVD of the small B;
+    /// Y = AΩ; q times Y = A orth(AᵀY); Q = orth(Y); B = QᵀA; the SVD of the small B;
     /// U = Q U_B. Tall matrices are held transposed, so orth is an LQ factorisation.
     func decompose(_ local: ChunkMatrix<Scalar>, chunkIndex: Int) throws -> LSIProjection<Scalar> {
         let a = local.matrix
@@ -55,11 +55,16 @@ struct OnePassDecomposition<Scalar: LinearAlgebraScalar>: ChunkedComputation {
             let aT = a.transposed()
             let omegaT: Matrix<Scalar> = gaussianSketch(rows: sketchSize, columns: a.columns, seed: seed,
                                                          pass: 0, chunk: chunkIndex)
-            var qT = try Matrix.product(omegaT, aT).lq().q
+            // Only the document-side iterates Z (c x l) are orthonormalised between
+            // products: each Y = AZ then spans the same subspace as in the textbook scheme,
+            // with a condition number no worse than A's, and the costly term-side
+            // orthonormalisation (|terms| x l) happens once, for the final Q.
+            var yT = Matrix.product(omegaT, aT)
             for _ in 0..<powerIterations {
-                let zT = try Matrix.product(qT, a).lq().q
-                qT = try Matrix.product(zT, aT).lq().q
+                let zT = try Matrix.product(yT, a).lq().q
+                yT = Matrix.product(zT, aT)
             }
+            let qT = try yT.lq().q
             small = Matrix.product(qT, a)
             rotation = qT
         }
