@@ -5,7 +5,7 @@ import Latent
 /// Settings of `latent lsi` that map onto `LSIParameters` (gensim's names in the help).
 struct LSIOptions: ParsableArguments {
     @Option(help: "Topics to keep (gensim's num_topics).") var topics: Int = 200
-    @Option(help: "Documents per job (gensim's chunksize).") var chunkSize: Int = 20_000
+    @Option(help: "Documents per job (gensim's chunksize; its default is 20000).") var chunkSize: Int = LSIParameters().chunkSize
     @Option(help: "Weight of the existing model per new chunk, in (0, 1] (gensim's decay).") var decay: Double = 1.0
     @Option(help: "Power iterations per randomized SVD (gensim's power_iters).") var powerIters: Int = 2
     @Option(help: "Extra sampled dimensions (gensim's extra_samples).") var oversampling: Int = 100

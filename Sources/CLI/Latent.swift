@@ -26,6 +26,11 @@ struct LatentCommand: AsyncParsableCommand {
     )
 
     static func main() async {
+        do {
+            try CPUCheck.requireAVX2()
+        } catch {
+            exit(withError: error)
+        }
         Allocator.keepFreedMemory()
         await main(nil)
     }

@@ -16,7 +16,9 @@ extension Matrix {
     /// accurate (then use `householderLQ()`). For a wide matrix (rows <= columns) only.
     @_specialize(where Scalar == Double)
     @_specialize(where Scalar == Float)
-    public func choleskyLQ() throws -> (l: Matrix, q: Matrix)? {
+    /// `passes: 1` stops after one pass when the factorisation succeeds: Q is then a basis
+    /// of the row space orthonormal only to about ε·κ(A)², enough between power iterations.
+    public func choleskyLQ(passes: Int = 3) throws -> (l: Matrix, q: Matrix)? {
         let r = rows, n = columns
         guard r <= n else { return nil }
         if r == 0 { return (Matrix(rows: 0, columns: 0), Matrix(rows: 0, columns: n)) }
@@ -47,7 +49,7 @@ extension Matrix {
             }
             // The input of this pass is near-orthonormal (‖DGD - I‖₂ <= r·max < 1/2 bounds its
             // condition number by √3), so this pass's output is orthonormal to rounding.
-            let last = pass > 1 && Scalar(r) * departure <= 0.5
+            let last = passes == 1 || (pass > 1 && Scalar(r) * departure <= 0.5)
             if pass == 3 && !last { return nil }
             let info = gram.storage.withUnsafeMutableBufferPointer { a in
                 Scalar.lapackPotrfUpper(n: Int32(r), a: a.baseAddress!, lda: Int32(r))
@@ -68,5 +70,15 @@ extension Matrix {
             if last { return (l, q) }
         }
         return nil
+    }
+
+    /// Rows spanning the row space of this wide matrix, orthonormal to about ε·κ²: one pass
+    /// of Cholesky QR (half the cost of `lq()`), or Householder when that fails. For the
+    /// iterates of a power iteration, which only need to be well conditioned.
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    public func rowSpaceBasis() throws -> Matrix {
+        if let (_, q) = try choleskyLQ(passes: 1) { return q }
+        return try householderLQ().q
     }
 }

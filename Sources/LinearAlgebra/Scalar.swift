@@ -39,8 +39,10 @@ where RawSignificand: FixedWidthInteger {
     static func blasSolveUpperTransposed(n: Int32, m: Int32, u: UnsafePointer<Self>, ldu: Int32,
                                          b: UnsafeMutablePointer<Self>, ldb: Int32)
 
-    /// The dense x sparse kernel behind `Matrix.product(_:_:)`, one specialised copy per type.
+    /// The dense x sparse kernels behind `Matrix.product(_:_:)` and
+    /// `Matrix.product(_:transposed:)`, one specialised copy per type.
     static func denseTimesSparse(_ dense: Matrix<Self>, _ sparse: SparseColumns<Self>) -> Matrix<Self>
+    static func denseTimesSparseTransposed(_ dense: Matrix<Self>, _ sparse: SparseColumns<Self>) -> Matrix<Self>
 }
 
 private let colMajor = Int32(LAPACK_COL_MAJOR)

@@ -19,6 +19,8 @@ public struct LinearAlgebraSelfCheck: Sendable {
     public let gemm: [GemmFigure]
     public let qrResidual: Double
     public let svdResidual: Double
+    /// The dense x sparse kernel: (description, seconds, GFLOPS) per shape.
+    public let sparse: [(shape: String, seconds: Double, gflops: Double)]
 
     /// Runs the check; a `size` x `size` gemm in each precision (best of `repeats`).
     public static func run(size: Int = 2000, repeats: Int = 3, seed: UInt64 = 42) throws -> LinearAlgebraSelfCheck {
@@ -34,8 +36,13 @@ public struct LinearAlgebraSelfCheck: Sendable {
         var us = u
         for j in 0..<s.count { for i in 0..<us.rows { us[i, j] *= s[j] } }
         let svdResidual = (us * vt - small).frobeniusNorm / small.frobeniusNorm
+        // LSI's shapes: 500 rows (400 topics + 100 oversampling) times a chunk of 20,000
+        // documents with 150 terms each, gathering from documents and from 100,000 terms.
+        let sparse = [(20_000, 20_000), (100_000, 20_000)].map { p, q in
+            measureSparse(rows: 500, inner: p, columns: q, perColumn: 150, repeats: repeats, generator: &generator)
+        }
         return LinearAlgebraSelfCheck(blas: BLAS.configuration, threads: BLAS.threads, gemm: figures,
-                                      qrResidual: qrResidual, svdResidual: svdResidual)
+                                      qrResidual: qrResidual, svdResidual: svdResidual, sparse: sparse)
     }
 
     private static func measureGemm<S: LinearAlgebraScalar>(
@@ -64,6 +71,32 @@ public struct LinearAlgebraSelfCheck: Sendable {
                           sampledRelativeError: maxEntry > 0 ? maxError / maxEntry : 0)
     }
 
+    private static func measureSparse(
+        rows: Int, inner: Int, columns: Int, perColumn: Int, repeats: Int, generator: inout SeededGenerator
+    ) -> (shape: String, seconds: Double, gflops: Double) {
+        let dense = Matrix<Double>.gaussian(rows: rows, columns: inner, using: &generator)
+        var starts = [0], indices: [Int32] = [], values: [Double] = []
+        for _ in 0..<columns {
+            let picked = Set((0..<perColumn).map { _ in Int32(generator.next() % UInt64(inner)) }).sorted()
+            indices += picked
+            values += picked.map { _ in generator.nextGaussian() }
+            starts.append(indices.count)
+        }
+        let sparse = SparseColumns(rows: inner, columns: columns, columnStarts: starts, rowIndices: indices, values: values)
+        // Gather from the smaller side, scatter into it from the larger (as LSI does).
+        let transposed = inner > columns ? sparse.transposed() : sparse
+        let clock = ContinuousClock()
+        var best = Double.infinity
+        for _ in 0..<max(1, repeats) {
+            let elapsed = clock.measure {
+                _ = inner > columns ? Matrix.product(dense, transposed: transposed) : Matrix.product(dense, sparse)
+            }
+            best = min(best, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+        }
+        let shape = "\(rows)x\(inner) · sparse \(inner)x\(columns) (\(sparse.nonZeroCount) non-zeros)"
+        return (shape, best, 2 * Double(rows) * Double(sparse.nonZeroCount) / best / 1e9)
+    }
+
     /// The report as printed by `latent selfcheck`.
     public var report: String {
         var lines = ["BLAS: \(blas)", "BLAS threads: \(threads)"]
@@ -74,6 +107,9 @@ public struct LinearAlgebraSelfCheck: Sendable {
         }
         lines.append(String(format: "QR of 300x120: relative residual %.1e", qrResidual))
         lines.append(String(format: "SVD of 300x120: relative residual %.1e", svdResidual))
+        for figure in sparse {
+            lines.append("dense x sparse \(figure.shape), \(threads) thread(s): " + String(format: "%.3f s, %.1f GFLOPS", figure.seconds, figure.gflops))
+        }
         return lines.joined(separator: "\n")
     }
 }

@@ -98,3 +98,23 @@ struct CholeskyQRTests {
         #expect(maxAbsDifference(l * q, a) <= 1e-4)
     }
 }
+
+@Suite("Dense x sparse, scattered")
+struct ScatterProductTests {
+    @Test("D·Sᵀ by scattering matches the dense product for every small shape", arguments: [0, 1, 2, 3, 5, 31, 32, 33, 70])
+    func scatter(height: Int) {
+        for (p, q) in shapes {
+            var generator = SeededGenerator(seed: UInt64(height * 977 + p * 13 + q))
+            let d = Matrix<Double>.gaussian(rows: height, columns: p, using: &generator)
+            let s: SparseColumns<Double> = randomSparse(rows: q, columns: p, density: 0.4, seed: UInt64(p * 17 + q))
+            let product = Matrix.product(d, transposed: s)
+            #expect(product.rows == height && product.columns == q)
+            #expect(maxAbsDifference(product, naiveProduct(d, s.dense().transposed())) <= 1e-12, "\(height)x\(p) · (\(q)x\(p))ᵀ")
+            #expect(maxAbsDifference(product, Matrix.product(d, s.transposed())) <= 1e-12)
+        }
+        var generator = SeededGenerator(seed: 1)
+        let d = Matrix<Float>.gaussian(rows: 40, columns: 50, using: &generator)
+        let s: SparseColumns<Float> = randomSparse(rows: 30, columns: 50, density: 0.3, seed: 2)
+        #expect(maxAbsDifference(Matrix.product(d, transposed: s), naiveProduct(d, s.dense().transposed())) <= 1e-5)
+    }
+}

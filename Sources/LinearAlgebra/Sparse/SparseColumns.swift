@@ -1,3 +1,4 @@
+import Dispatch
 /// A sparse matrix in compressed sparse column form (CSC): column j holds the entries
 /// `rowIndices[columnStarts[j] ..< columnStarts[j + 1]]` with the matching `values`, row
 /// indices ascending within a column.
@@ -77,6 +78,19 @@ extension Matrix {
         precondition(dense.columns == sparse.rows, "dense x sparse: inner dimensions \(dense.columns) and \(sparse.rows) differ")
         return Scalar.denseTimesSparse(dense, sparse)
     }
+
+    /// `D · Sᵀ` for a dense r x p matrix D and a sparse q x p matrix S, as a dense r x q matrix.
+    ///
+    /// The same product as `product(D, Sᵀ)`, computed the other way round: each column i of S
+    /// scatters column i of D, scaled, into the result columns its entries name. D is read
+    /// once, in order, and the random accesses go to the result instead. Prefer this form
+    /// when the result is the smaller side (q < p): its panels then stay in cache where
+    /// D's would not (for LSI, 20,000 documents gathering from 100,000 terms runs about
+    /// five times faster this way).
+    public static func product(_ dense: Matrix, transposed sparse: SparseColumns<Scalar>) -> Matrix {
+        precondition(dense.columns == sparse.columns, "dense x sparseᵀ: inner dimensions \(dense.columns) and \(sparse.columns) differ")
+        return Scalar.denseTimesSparseTransposed(dense, sparse)
+    }
 }
 
 // The conformances' entries to the kernel live in this file: without whole-module
@@ -85,17 +99,66 @@ extension Double {
     public static func denseTimesSparse(_ dense: Matrix<Double>, _ sparse: SparseColumns<Double>) -> Matrix<Double> {
         gatherProduct(dense, sparse)
     }
+
+    public static func denseTimesSparseTransposed(_ dense: Matrix<Double>, _ sparse: SparseColumns<Double>) -> Matrix<Double> {
+        scatterProduct(dense, sparse)
+    }
 }
 
 extension Float {
     public static func denseTimesSparse(_ dense: Matrix<Float>, _ sparse: SparseColumns<Float>) -> Matrix<Float> {
         gatherProduct(dense, sparse)
     }
+
+    public static func denseTimesSparseTransposed(_ dense: Matrix<Float>, _ sparse: SparseColumns<Float>) -> Matrix<Float> {
+        scatterProduct(dense, sparse)
+    }
 }
 
 /// Rows of D handled per sweep over the sparse entries: 32 values are 4 (Float) or 8
 /// (Double) 32-byte vectors, few enough to stay in registers as accumulators.
 private let panelHeight = 32
+
+/// Columns of the cached side (the packed panel of a gather, the accumulator of a scatter)
+/// handled at a time: 32,768 x 32 Float64 values are 8 MiB, which stays in the last-level
+/// cache with one such block per thread. Larger sides are swept in blocks.
+private let blockWidth = 32_768
+
+/// Runs `body(top, worker)` for the top row of every panel of `rows` rows. Panels write
+/// disjoint rows of the result, so they run on `BLAS.threads` threads at once: the executor
+/// sets that to 1 while jobs run side by side, and to every core for a job that runs alone.
+/// `worker` (below the thread count) selects the caller's per-thread scratch buffer.
+@inline(__always)
+private func forEachPanel(rows: Int, workers: Int, _ body: (_ top: Int, _ worker: Int) -> Void) {
+    let panels = (rows + panelHeight - 1) / panelHeight
+    if workers <= 1 {
+        for panel in 0..<panels { body(panel * panelHeight, 0) }
+        return
+    }
+    withoutActuallyEscaping(body) { body in
+        let shared = UncheckedSendable(body)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var panel = worker
+            while panel < panels {
+                shared.value(panel * panelHeight, worker)
+                panel += workers
+            }
+        }
+    }
+}
+
+/// Hands a value the compiler cannot prove thread-safe to `concurrentPerform`. Used only
+/// where the threads touch disjoint memory (one panel of rows each).
+private struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// The number of panel threads for a product with `rows` rows.
+@inline(__always)
+private func panelWorkers(rows: Int) -> Int {
+    max(1, min(BLAS.threads, (rows + panelHeight - 1) / panelHeight))
+}
 
 /// The dense x sparse product, written once and specialised per scalar type by the
 /// `LinearAlgebraScalar` conformances.
@@ -110,52 +173,174 @@ func gatherProduct<Scalar: LinearAlgebraScalar & SIMDScalar>(
     let r = dense.rows, p = dense.columns, q = sparse.columns
     var result = Matrix<Scalar>(rows: r, columns: q)
     if r == 0 || q == 0 || p == 0 || sparse.nonZeroCount == 0 { return result }
-    var panel = [Scalar](repeating: 0, count: panelHeight * p)
+    let workers = panelWorkers(rows: r)
+    let block = min(p, blockWidth)
+    var scratch = [Scalar](repeating: 0, count: workers * panelHeight * block)
+    var cursors = [Int](repeating: 0, count: workers * q)
     let stride = MemoryLayout<Scalar>.stride
     dense.storage.withUnsafeBufferPointer { denseBuffer in
         sparse.columnStarts.withUnsafeBufferPointer { starts in
             sparse.rowIndices.withUnsafeBufferPointer { indices in
                 sparse.values.withUnsafeBufferPointer { values in
                     result.storage.withUnsafeMutableBufferPointer { out in
-                        panel.withUnsafeMutableBufferPointer { packed in
-                            // All buffers are non-empty here (r, p, q and nnz are positive).
-                            guard let d = denseBuffer.baseAddress, let o = out.baseAddress,
-                                  let block = packed.baseAddress else { return }
-                            let raw = UnsafeRawPointer(block)
-                            var top = 0
-                            while top < r {
-                                let height = min(panelHeight, r - top)
-                                for i in 0..<p {
-                                    let source = d + top + i * r
-                                    let target = block + i * panelHeight
-                                    for t in 0..<height { target[t] = source[t] }
-                                    for t in height..<panelHeight { target[t] = 0 }
-                                }
-                                for j in 0..<q {
-                                    var a0 = SIMD8<Scalar>(), a1 = SIMD8<Scalar>()
-                                    var a2 = SIMD8<Scalar>(), a3 = SIMD8<Scalar>()
-                                    for entry in starts[j]..<starts[j + 1] {
-                                        let v = SIMD8<Scalar>(repeating: values[entry])
-                                        let piece = raw + Int(indices[entry]) * panelHeight * stride
-                                        a0 += v * piece.loadUnaligned(as: SIMD8<Scalar>.self)
-                                        a1 += v * piece.loadUnaligned(fromByteOffset: 8 * stride, as: SIMD8<Scalar>.self)
-                                        a2 += v * piece.loadUnaligned(fromByteOffset: 16 * stride, as: SIMD8<Scalar>.self)
-                                        a3 += v * piece.loadUnaligned(fromByteOffset: 24 * stride, as: SIMD8<Scalar>.self)
-                                    }
-                                    let target = o + top + j * r
-                                    if height == panelHeight {
-                                        let rawTarget = UnsafeMutableRawPointer(target)
-                                        rawTarget.storeBytes(of: a0, as: SIMD8<Scalar>.self)
-                                        rawTarget.storeBytes(of: a1, toByteOffset: 8 * stride, as: SIMD8<Scalar>.self)
-                                        rawTarget.storeBytes(of: a2, toByteOffset: 16 * stride, as: SIMD8<Scalar>.self)
-                                        rawTarget.storeBytes(of: a3, toByteOffset: 24 * stride, as: SIMD8<Scalar>.self)
-                                    } else {
-                                        for t in 0..<height {
-                                            target[t] = t < 8 ? a0[t] : t < 16 ? a1[t - 8] : t < 24 ? a2[t - 16] : a3[t - 24]
+                        scratch.withUnsafeMutableBufferPointer { scratchBuffer in
+                            cursors.withUnsafeMutableBufferPointer { cursorBuffer in
+                                // All buffers are non-empty here (r, p, q and nnz are positive).
+                                guard let d = denseBuffer.baseAddress, let o = out.baseAddress,
+                                      let blocks = scratchBuffer.baseAddress, let allCursors = cursorBuffer.baseAddress
+                                else { return }
+                                forEachPanel(rows: r, workers: workers) { top, worker in
+                                    let packed = blocks + worker * panelHeight * block
+                                    let cursor = allCursors + worker * q
+                                    for j in 0..<q { cursor[j] = starts[j] }
+                                    let height = min(panelHeight, r - top)
+                                    // Columns of D in blocks of `block`, so that the packed
+                                    // panel stays in cache; each column of S resumes where the
+                                    // previous block left it (row indices ascend).
+                                    var first = 0
+                                    while first < p {
+                                        let last = min(first + block, p)
+                                        for i in first..<last {
+                                            let source = d + top + i * r
+                                            let target = packed + (i - first) * panelHeight
+                                            for t in 0..<height { target[t] = source[t] }
+                                            for t in height..<panelHeight { target[t] = 0 }
                                         }
+                                        let raw = UnsafeRawPointer(packed) - first * panelHeight * stride
+                                        for j in 0..<q {
+                                            var entry = cursor[j]
+                                            let end = starts[j + 1]
+                                            guard entry < end && Int(indices[entry]) < last else { continue }
+                                            var a0 = SIMD8<Scalar>(), a1 = SIMD8<Scalar>()
+                                            var a2 = SIMD8<Scalar>(), a3 = SIMD8<Scalar>()
+                                            while entry < end {
+                                                let index = Int(indices[entry])
+                                                if index >= last { break }
+                                                let v = SIMD8<Scalar>(repeating: values[entry])
+                                                let piece = raw + index * panelHeight * stride
+                                                a0 += v * piece.loadUnaligned(as: SIMD8<Scalar>.self)
+                                                a1 += v * piece.loadUnaligned(fromByteOffset: 8 * stride, as: SIMD8<Scalar>.self)
+                                                a2 += v * piece.loadUnaligned(fromByteOffset: 16 * stride, as: SIMD8<Scalar>.self)
+                                                a3 += v * piece.loadUnaligned(fromByteOffset: 24 * stride, as: SIMD8<Scalar>.self)
+                                                entry += 1
+                                            }
+                                            cursor[j] = entry
+                                            addPanelColumn(a0, a1, a2, a3, height: height, to: o + top + j * r)
+                                        }
+                                        first = last
                                     }
                                 }
-                                top += panelHeight
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return result
+}
+
+/// Adds the `height` leading values of the four accumulators (32 values) to `target`.
+@inline(__always)
+private func addPanelColumn<Scalar: LinearAlgebraScalar & SIMDScalar>(
+    _ a0: SIMD8<Scalar>, _ a1: SIMD8<Scalar>, _ a2: SIMD8<Scalar>, _ a3: SIMD8<Scalar>,
+    height: Int, to target: UnsafeMutablePointer<Scalar>
+) {
+    let stride = MemoryLayout<Scalar>.stride
+    if height == panelHeight {
+        let raw = UnsafeMutableRawPointer(target)
+        raw.storeBytes(of: raw.loadUnaligned(as: SIMD8<Scalar>.self) + a0, as: SIMD8<Scalar>.self)
+        raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: 8 * stride, as: SIMD8<Scalar>.self) + a1,
+                       toByteOffset: 8 * stride, as: SIMD8<Scalar>.self)
+        raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: 16 * stride, as: SIMD8<Scalar>.self) + a2,
+                       toByteOffset: 16 * stride, as: SIMD8<Scalar>.self)
+        raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: 24 * stride, as: SIMD8<Scalar>.self) + a3,
+                       toByteOffset: 24 * stride, as: SIMD8<Scalar>.self)
+    } else {
+        for t in 0..<height {
+            target[t] += t < 8 ? a0[t] : t < 16 ? a1[t - 8] : t < 24 ? a2[t - 16] : a3[t - 24]
+        }
+    }
+}
+
+/// `D · Sᵀ` by scattering: for each panel of 32 rows of D, a q x 32 accumulator (contiguous)
+/// receives, for every entry (j, i, v) of S, v times the 32 values of column i of D; then
+/// the accumulator is copied into the result. D's columns are read in order.
+@inline(__always)
+func scatterProduct<Scalar: LinearAlgebraScalar & SIMDScalar>(
+    _ dense: Matrix<Scalar>, _ sparse: SparseColumns<Scalar>
+) -> Matrix<Scalar> {
+    let r = dense.rows, p = dense.columns, q = sparse.rows
+    var result = Matrix<Scalar>(rows: r, columns: q)
+    if r == 0 || q == 0 || p == 0 || sparse.nonZeroCount == 0 { return result }
+    let workers = panelWorkers(rows: r)
+    let block = min(q, blockWidth)
+    var scratch = [Scalar](repeating: 0, count: workers * panelHeight * (block + 1))
+    var cursors = [Int](repeating: 0, count: workers * p)
+    let stride = MemoryLayout<Scalar>.stride
+    dense.storage.withUnsafeBufferPointer { denseBuffer in
+        sparse.columnStarts.withUnsafeBufferPointer { starts in
+            sparse.rowIndices.withUnsafeBufferPointer { indices in
+                sparse.values.withUnsafeBufferPointer { values in
+                    result.storage.withUnsafeMutableBufferPointer { out in
+                        scratch.withUnsafeMutableBufferPointer { scratchBuffer in
+                            cursors.withUnsafeMutableBufferPointer { cursorBuffer in
+                                // All buffers are non-empty here (r, p, q and nnz are positive).
+                                guard let d = denseBuffer.baseAddress, let o = out.baseAddress,
+                                      let blocks = scratchBuffer.baseAddress, let allCursors = cursorBuffer.baseAddress
+                                else { return }
+                                forEachPanel(rows: r, workers: workers) { top, worker in
+                                    // `block` accumulator columns, then one for D's current piece.
+                                    let acc = blocks + worker * panelHeight * (block + 1)
+                                    let piece = acc + panelHeight * block
+                                    let rawPiece = UnsafeRawPointer(piece)
+                                    let cursor = allCursors + worker * p
+                                    for i in 0..<p { cursor[i] = starts[i] }
+                                    let height = min(panelHeight, r - top)
+                                    for t in 0..<panelHeight { piece[t] = 0 }
+                                    // Result columns in blocks of `block`, so that the
+                                    // accumulator stays in cache; each column of S resumes where
+                                    // the previous block left it (row indices ascend).
+                                    var first = 0
+                                    while first < q {
+                                        let last = min(first + block, q)
+                                        for index in 0..<(panelHeight * block) { acc[index] = 0 }
+                                        let rawAcc = UnsafeMutableRawPointer(acc) - first * panelHeight * stride
+                                        for i in 0..<p {
+                                            var entry = cursor[i]
+                                            let end = starts[i + 1]
+                                            guard entry < end && Int(indices[entry]) < last else { continue }
+                                            let source = d + top + i * r
+                                            for t in 0..<height { piece[t] = source[t] }
+                                            let x0 = rawPiece.loadUnaligned(as: SIMD8<Scalar>.self)
+                                            let x1 = rawPiece.loadUnaligned(fromByteOffset: 8 * stride, as: SIMD8<Scalar>.self)
+                                            let x2 = rawPiece.loadUnaligned(fromByteOffset: 16 * stride, as: SIMD8<Scalar>.self)
+                                            let x3 = rawPiece.loadUnaligned(fromByteOffset: 24 * stride, as: SIMD8<Scalar>.self)
+                                            while entry < end {
+                                                let index = Int(indices[entry])
+                                                if index >= last { break }
+                                                let v = SIMD8<Scalar>(repeating: values[entry])
+                                                let target = rawAcc + index * panelHeight * stride
+                                                target.storeBytes(of: target.loadUnaligned(as: SIMD8<Scalar>.self) + v * x0,
+                                                                  as: SIMD8<Scalar>.self)
+                                                target.storeBytes(of: target.loadUnaligned(fromByteOffset: 8 * stride, as: SIMD8<Scalar>.self) + v * x1,
+                                                                  toByteOffset: 8 * stride, as: SIMD8<Scalar>.self)
+                                                target.storeBytes(of: target.loadUnaligned(fromByteOffset: 16 * stride, as: SIMD8<Scalar>.self) + v * x2,
+                                                                  toByteOffset: 16 * stride, as: SIMD8<Scalar>.self)
+                                                target.storeBytes(of: target.loadUnaligned(fromByteOffset: 24 * stride, as: SIMD8<Scalar>.self) + v * x3,
+                                                                  toByteOffset: 24 * stride, as: SIMD8<Scalar>.self)
+                                                entry += 1
+                                            }
+                                            cursor[i] = entry
+                                        }
+                                        for j in first..<last {
+                                            let source = acc + (j - first) * panelHeight
+                                            let target = o + top + j * r
+                                            for t in 0..<height { target[t] = source[t] }
+                                        }
+                                        first = last
+                                    }
+                                }
                             }
                         }
                     }

@@ -1,3 +1,4 @@
+import Dispatch
 import LatentCorpus
 import LatentLinearAlgebra
 
@@ -17,6 +18,8 @@ struct ChunkMatrix<Scalar: LinearAlgebraScalar>: Sendable {
 
     var documentCount: Int { matrix.columns }
 
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     init(_ chunk: SparseChunk, termCount: Int) throws {
         firstDocument = chunk.firstDocument
         self.termCount = termCount
@@ -60,6 +63,8 @@ struct ChunkMatrix<Scalar: LinearAlgebraScalar>: Sendable {
     }
 
     /// `local` (r x |terms|) spread over all the model's terms (r x termCount), zero elsewhere.
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     func expand(_ local: Matrix<Scalar>) -> Matrix<Scalar> {
         var global = Matrix<Scalar>(rows: local.rows, columns: termCount)
         let r = local.rows
@@ -70,6 +75,8 @@ struct ChunkMatrix<Scalar: LinearAlgebraScalar>: Sendable {
     }
 
     /// The columns of `global` (r x termCount) for this chunk's terms.
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     func restrict(_ global: Matrix<Scalar>) -> Matrix<Scalar> {
         var local = Matrix<Scalar>(rows: global.rows, columns: terms.count)
         let r = global.rows
@@ -82,13 +89,36 @@ struct ChunkMatrix<Scalar: LinearAlgebraScalar>: Sendable {
 
 /// The Gaussian test matrices of the randomized SVDs, reproducible from the model's seed, the
 /// pass and the chunk index alone, so that a job gives the same result on any thread or
-/// worker.
+/// worker. Blocks of 4,096 columns draw from streams of their own, filled in parallel (a
+/// sketch for 100,000 documents is 50 million values); the result does not depend on how
+/// many threads fill it.
+@_specialize(where Scalar == Double)
+@_specialize(where Scalar == Float)
 func gaussianSketch<Scalar: LinearAlgebraScalar>(
     rows: Int, columns: Int, seed: UInt64, pass: Int, chunk: Int
 ) -> Matrix<Scalar> {
     var mixer = SeededGenerator(seed: seed)
     let streamSeed = mixer.next() ^ (UInt64(truncatingIfNeeded: pass) &* 0x9E37_79B9_7F4A_7C15)
         ^ (UInt64(truncatingIfNeeded: chunk) &* 0xD1B5_4A32_D192_ED03)
-    var generator = SeededGenerator(seed: streamSeed)
-    return Matrix.gaussian(rows: rows, columns: columns, using: &generator)
+    var sketch = Matrix<Scalar>(rows: rows, columns: columns)
+    let blockColumns = 4096
+    let blocks = (columns + blockColumns - 1) / blockColumns
+    let total = rows * columns
+    sketch.storage.withUnsafeMutableBufferPointer { buffer in
+        guard let base = buffer.baseAddress else { return }
+        let target = SendablePointer(base)
+        DispatchQueue.concurrentPerform(iterations: blocks) { block in
+            var generator = SeededGenerator(seed: streamSeed &+ UInt64(block) &* 0xA076_1D64_78BD_642F)
+            for index in (block * blockColumns * rows)..<min(total, (block + 1) * blockColumns * rows) {
+                target.pointer[index] = Scalar(generator.nextGaussian())
+            }
+        }
+    }
+    return sketch
+}
+
+/// A pointer shared with `concurrentPerform` workers that write disjoint ranges through it.
+struct SendablePointer<Pointee>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Pointee>
+    init(_ pointer: UnsafeMutablePointer<Pointee>) { self.pointer = pointer }
 }

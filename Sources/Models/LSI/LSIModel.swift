@@ -93,7 +93,7 @@ public struct LSIModel: Sendable {
     /// Trains with individual settings; see `LSIParameters` for each.
     public init<C: Corpus>(
         corpus: C, vocabulary: Vocabulary? = nil, termCount: Int? = nil,
-        topics: Int = 200, chunkSize: Int = 20_000, decay: Double = 1.0, powerIterations: Int = 2,
+        topics: Int = 200, chunkSize: Int = 100_000, decay: Double = 1.0, powerIterations: Int = 2,
         oversampling: Int = 100, algorithm: LSIAlgorithm = .onePass, precision: Precision = .float64,
         seed: UInt64 = 0, executor: any ChunkExecutor = InProcessExecutor(), logger: Logger? = nil,
         progress: (@Sendable (TrainingProgress) -> Void)? = nil

@@ -35,6 +35,8 @@ struct LSIProjection<Scalar: LinearAlgebraScalar>: Sendable {
     /// K = [[w·S1, C S2], [0, R S2]], and the SVD of the small K gives the merged factors.
     /// w = decay^(later.chunks) so that a tree of merges weighs every chunk as a sequence
     /// of merges would.
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     func merged(with later: LSIProjection, decay: Double, keep: Int) throws -> LSIProjection {
         let weight = Scalar(decay == 1 ? 1 : Foundation.pow(decay, Double(later.chunks)))
         let chunks = self.chunks + later.chunks
@@ -78,16 +80,21 @@ struct LSIProjection<Scalar: LinearAlgebraScalar>: Sendable {
 
     /// The first `topics` factors with canonical signs: the entry of largest magnitude in
     /// each basis vector is positive (so `0.644*"system" + ...` rather than its negation).
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     func canonical(topics: Int) -> LSIProjection {
         let kept = min(topics, rank)
         var truncated = kept == rank ? basis : basis.submatrix(rows: 0..<kept, columns: 0..<termCount)
-        for i in 0..<kept {
-            var largest: Scalar = 0
-            for term in 0..<termCount where Swift.abs(truncated[i, term]) > Swift.abs(largest) {
-                largest = truncated[i, term]
+        // One sweep over the terms (the storage order) finds each row's largest entry.
+        var largest = [Scalar](repeating: 0, count: kept)
+        truncated.storage.withUnsafeMutableBufferPointer { values in
+            for term in 0..<termCount {
+                for i in 0..<kept where Swift.abs(values[i + term * kept]) > Swift.abs(largest[i]) {
+                    largest[i] = values[i + term * kept]
+                }
             }
-            if largest < 0 {
-                for term in 0..<termCount { truncated[i, term] = -truncated[i, term] }
+            for term in 0..<termCount {
+                for i in 0..<kept where largest[i] < 0 { values[i + term * kept] = -values[i + term * kept] }
             }
         }
         return LSIProjection(basis: truncated, singularValues: Array(singularValues.prefix(kept)),
@@ -117,6 +124,8 @@ struct LSIProjection<Scalar: LinearAlgebraScalar>: Sendable {
 /// The left singular vectors and values of `b` (rows x columns). A wide matrix is first
 /// reduced to its square L factor (B = L Q, so B and L share U and s): the SVD then runs on
 /// rows x rows values instead of rows x columns, and V, which LSI never needs, is not formed.
+@_specialize(where Scalar == Double)
+@_specialize(where Scalar == Float)
 func leftSingularPairs<Scalar: LinearAlgebraScalar>(of b: Matrix<Scalar>) throws -> (u: Matrix<Scalar>, s: [Scalar]) {
     if b.columns > b.rows {
         let (u, s, _) = try b.lowerFactor().svd()
@@ -130,6 +139,8 @@ func leftSingularPairs<Scalar: LinearAlgebraScalar>(of b: Matrix<Scalar>) throws
 /// `limit`. A value at or below √ε times the largest is rounding noise from a
 /// rank-deficient input (the 9-document corpus has rank 9, whatever the topics asked) and
 /// is dropped, as gensim drops such factors.
+@_specialize(where Scalar == Double)
+@_specialize(where Scalar == Float)
 func retainedRank<Scalar: LinearAlgebraScalar>(_ s: [Scalar], limit: Int) -> Int {
     guard let largest = s.first, largest > 0 else { return 0 }
     let floor = largest * Scalar.ulpOfOne.squareRoot()

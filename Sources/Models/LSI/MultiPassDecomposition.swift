@@ -54,6 +54,8 @@ enum MultiPassDecomposition {
             return full
         }
 
+        @_specialize(where Scalar == Double)
+        @_specialize(where Scalar == Float)
         func full(termCount: Int) -> Matrix<Scalar> { expand(self, termCount: termCount) }
     }
 
@@ -93,9 +95,9 @@ enum MultiPassDecomposition {
         @_specialize(where Scalar == Float)
         func process(_ chunk: SparseChunk, index: Int) throws -> TermSum<Scalar> {
             let local = try ChunkMatrix<Scalar>(chunk, termCount: termCount)
-            let zT = Matrix.product(local.restrict(basis), local.matrix)
-            return TermSum(terms: local.terms, values: Matrix.product(zT, local.matrix.transposed()),
-                           documents: local.documentCount)
+            let aT = local.matrix.transposed()
+            let zT = Matrix.product(local.restrict(basis), transposed: aT)
+            return TermSum(terms: local.terms, values: Matrix.product(zT, aT), documents: local.documentCount)
         }
     }
 
@@ -115,7 +117,7 @@ enum MultiPassDecomposition {
         @_specialize(where Scalar == Float)
         func process(_ chunk: SparseChunk, index: Int) throws -> Factor {
             let local = try ChunkMatrix<Scalar>(chunk, termCount: termCount)
-            let block = Matrix.product(local.restrict(basis), local.matrix)
+            let block = Matrix.product(local.restrict(basis), transposed: local.matrix.transposed())
             return Factor(l: try block.lowerFactor(), documents: local.documentCount)
         }
 

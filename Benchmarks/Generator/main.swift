@@ -1,0 +1,92 @@
+import Foundation
+import LatentCorpus
+import LatentModels
+
+/// latent-generate: writes a Wikipedia-shaped synthetic corpus for the benchmarks.
+///
+///     latent-generate --out PREFIX [--documents N] [--terms V] [--topics K]
+///                     [--mean-length L] [--seed S] [--raw] [--binary]
+///
+/// Writes PREFIX.mm (or PREFIX.lbc with --binary) holding TF-IDF weights (raw counts with
+/// --raw), and PREFIX.vocab (gensim's save_as_text format, words w0 ... w{V-1}). The
+/// defaults are the benchmarks' wiki-small: 100,000 documents x 100,000 terms, 500 latent
+/// topics, 180 tokens per document on average, which gives about 150 distinct terms each.
+struct Options {
+    var out = ""
+    var documents = 100_000
+    var terms = 100_000
+    var topics = 500
+    var meanLength = 180.0
+    var seed: UInt64 = 1
+    var raw = false
+    var binary = false
+
+    static func parse(_ arguments: [String]) throws -> Options {
+        var options = Options()
+        var index = 0
+        func value(_ name: String) throws -> String {
+            index += 1
+            guard index < arguments.count else { throw UsageError(message: "\(name) needs a value") }
+            return arguments[index]
+        }
+        func integer(_ name: String) throws -> Int {
+            let text = try value(name)
+            guard let number = Int(text.replacingOccurrences(of: "_", with: "")), number > 0 else {
+                throw UsageError(message: "\(name): expected a positive integer, got '\(text)'")
+            }
+            return number
+        }
+        while index < arguments.count {
+            switch arguments[index] {
+            case "--out": options.out = try value("--out")
+            case "--documents": options.documents = try integer("--documents")
+            case "--terms": options.terms = try integer("--terms")
+            case "--topics": options.topics = try integer("--topics")
+            case "--mean-length":
+                let text = try value("--mean-length")
+                guard let length = Double(text), length > 0 else { throw UsageError(message: "--mean-length: expected a positive number, got '\(text)'") }
+                options.meanLength = length
+            case "--seed": options.seed = UInt64(try integer("--seed"))
+            case "--raw": options.raw = true
+            case "--binary": options.binary = true
+            case let other: throw UsageError(message: "unknown argument '\(other)'")
+            }
+            index += 1
+        }
+        guard !options.out.isEmpty else { throw UsageError(message: "--out PREFIX is required") }
+        return options
+    }
+}
+
+struct UsageError: Error { var message: String }
+
+func writeVocabulary(_ path: String, documents: Int, frequencies: [Int]) throws {
+    let file = try AtomicFileWriter(path: path)
+    try file.write("\(documents)\n")
+    // gensim sorts by word; "w10" < "w2" in code-point order, as Python sorts.
+    let order = frequencies.indices.map { ("w\($0)", $0) }.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+    for (word, id) in order { try file.write("\(id)\t\(word)\t\(frequencies[id])\n") }
+    try file.commit()
+}
+
+do {
+    let options = try Options.parse(Array(CommandLine.arguments.dropFirst()))
+    let started = Date()
+    let corpus = SyntheticCorpus(documents: options.documents, terms: options.terms, topics: options.topics,
+                                 meanLength: options.meanLength, seed: options.seed)
+    let tfidf = try TFIDFModel(corpus: corpus)
+    try writeVocabulary(options.out + ".vocab", documents: options.documents, frequencies: tfidf.documentFrequencies)
+    let path = options.out + (options.binary ? ".lbc" : ".mm")
+    let stats = options.raw
+        ? try CorpusFile.write(corpus, to: path, termCount: options.terms)
+        : try CorpusFile.write(tfidf.transformed(corpus), to: path, termCount: options.terms)
+    let seconds = Date().timeIntervalSince(started)
+    print("\(path): \(stats.documents) documents x \(stats.terms) terms, \(stats.nonZeros) non-zeros "
+          + String(format: "(%.1f per document), written in %.1f s", Double(stats.nonZeros) / Double(max(1, stats.documents)), seconds))
+} catch let error as UsageError {
+    FileHandle.standardError.write(Data("latent-generate: \(error.message)\n".utf8))
+    exit(64)
+} catch {
+    FileHandle.standardError.write(Data("latent-generate: error: \(error)\n".utf8))
+    exit(1)
+}
