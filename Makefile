@@ -21,6 +21,7 @@ build: deps
 
 release: deps
 	$(SWIFT) build -c release --product latent
+	$(SWIFT) build -c release --product latent-generate
 
 run: release
 	$(RELEASE_BIN) example
@@ -39,3 +40,4 @@ bench: deps
 	@dpkg -s time >/dev/null 2>&1 || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time
 	Benchmarks/run-corpus-bench.sh
 	Benchmarks/run-example-bench.sh
+	Benchmarks/run-lsi-bench.sh

@@ -18,7 +18,9 @@ extension Matrix {
     @_specialize(where Scalar == Float)
     /// `passes: 1` stops after one pass when the factorisation succeeds: Q is then a basis
     /// of the row space orthonormal only to about ε·κ(A)², enough between power iterations.
-    public func choleskyLQ(passes: Int = 3) throws -> (l: Matrix, q: Matrix)? {
+    /// With `formQ: false` the last pass skips its triangular solve and `q` is not the
+    /// orthonormal factor (for callers that want L alone).
+    public func choleskyLQ(passes: Int = 3, formQ: Bool = true) throws -> (l: Matrix, q: Matrix)? {
         let r = rows, n = columns
         guard r <= n else { return nil }
         if r == 0 { return (Matrix(rows: 0, columns: 0), Matrix(rows: 0, columns: n)) }
@@ -58,6 +60,8 @@ extension Matrix {
             for j in 0..<r {
                 for i in 0..<r { gram[i, j] = i <= j ? gram[i, j] * scale[j] : 0 }
             }
+            l = Matrix.product(l, gram, transposeB: true)
+            if last && !formQ { return (l, q) }
             // q = U⁻ᵀ q; and A = L_old q_old = L_old Uᵀ q_new.
             gram.storage.withUnsafeBufferPointer { u in
                 q.storage.withUnsafeMutableBufferPointer { b in
@@ -65,7 +69,6 @@ extension Matrix {
                                                     b: b.baseAddress!, ldb: Int32(r))
                 }
             }
-            l = Matrix.product(l, gram, transposeB: true)
             guard q.isFinite else { return nil }
             if last { return (l, q) }
         }

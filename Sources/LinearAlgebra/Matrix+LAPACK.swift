@@ -83,7 +83,7 @@ extension Matrix {
     @_specialize(where Scalar == Double)
     @_specialize(where Scalar == Float)
     public func lowerFactor() throws -> Matrix {
-        if let (l, _) = try choleskyLQ() { return l }
+        if let (l, _) = try choleskyLQ(formQ: false) { return l }
         return try transposed().upperFactor().transposed()
     }
 

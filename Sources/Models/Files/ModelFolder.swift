@@ -74,14 +74,6 @@ public enum ModelFolder {
         return value
     }
 
-    /// A number field of `model.json`, or a clear error.
-    public static func number(_ metadata: [String: Any], _ name: String, in path: String) throws -> Double {
-        guard let value = metadata[name] as? Double ?? (metadata[name] as? Int).map(Double.init), value.isFinite else {
-            throw CorpusError(code: .format, file: path + "/model.json", message: "field '\(name)': expected a number")
-        }
-        return value
-    }
-
     /// `name.npy` of the folder, checked to have `shape`.
     public static func array(_ name: String, in path: String, shape: [Int]) throws -> NumPyArray {
         let file = path + "/\(name).npy"

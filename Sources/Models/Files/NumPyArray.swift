@@ -36,11 +36,19 @@ public struct NumPyArray: Sendable, Equatable {
         let length = UInt16(header.utf8.count)
         bytes += [UInt8(length & 0xFF), UInt8(length >> 8)]
         bytes += Array(header.utf8)
-        bytes.reserveCapacity(bytes.count + values.count * element.size)
-        switch element {
-        case .float64: for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 } }
-        case .float32: for v in values { withUnsafeBytes(of: Float(v).bitPattern.littleEndian) { bytes += $0 } }
-        case .int64: for v in values { withUnsafeBytes(of: Int64(v).littleEndian) { bytes += $0 } }
+        let start = bytes.count
+        bytes += [UInt8](repeating: 0, count: values.count * element.size)
+        bytes.withUnsafeMutableBytes { raw in
+            // Whole values stored at their offsets: this runs over hundreds of megabytes.
+            let data = raw.baseAddress! + start
+            switch element {
+            case .float64:
+                for (i, v) in values.enumerated() { data.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: 8 * i, as: UInt64.self) }
+            case .float32:
+                for (i, v) in values.enumerated() { data.storeBytes(of: Float(v).bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
+            case .int64:
+                for (i, v) in values.enumerated() { data.storeBytes(of: Int64(v).littleEndian, toByteOffset: 8 * i, as: Int64.self) }
+            }
         }
         return bytes
     }
