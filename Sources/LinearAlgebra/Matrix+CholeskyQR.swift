@@ -14,24 +14,30 @@
 extension Matrix {
     /// `A = L Q` with Q's rows orthonormal, by Cholesky QR, or nil when that would not be
     /// accurate (then use `householderLQ()`). For a wide matrix (rows <= columns) only.
-    @_specialize(where Scalar == Double)
-    @_specialize(where Scalar == Float)
     /// `passes: 1` stops after one pass when the factorisation succeeds: Q is then a basis
     /// of the row space orthonormal only to about ε·κ(A)², enough between power iterations.
-    /// With `formQ: false` the last pass skips its triangular solve and `q` is not the
-    /// orthonormal factor (for callers that want L alone).
-    public func choleskyLQ(passes: Int = 3, formQ: Bool = true) throws -> (l: Matrix, q: Matrix)? {
-        let r = rows, n = columns
-        guard r <= n else { return nil }
-        if r == 0 { return (Matrix(rows: 0, columns: 0), Matrix(rows: 0, columns: n)) }
-        guard max(r, n) <= Int(Int32.max), isFinite else { return nil }
+    public func choleskyLQ(passes: Int = 3) throws -> (l: Matrix, q: Matrix)? {
+        guard rows <= columns else { return nil }
         var q = self
+        let (l, completed) = Matrix.choleskyFactorRows(&q, passes: passes, formQ: true)
+        return completed ? (l, q) : nil
+    }
+
+    /// The work of Cholesky QR, in place: on return `a` holds Q (or, when a Cholesky failed,
+    /// the rows reached so far, which still span the same space) and `l` the factor with
+    /// A_in = l · a. Working in place lets a caller that owns its matrix skip a copy of
+    /// hundreds of megabytes; `completed` says whether `a` is orthonormal.
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    static func choleskyFactorRows(_ a: inout Matrix, passes: Int, formQ: Bool) -> (l: Matrix, completed: Bool) {
+        let r = a.rows, n = a.columns
         var l = Matrix.identity(r)
+        guard r <= n, r > 0, max(r, n) <= Int(Int32.max), a.isFinite else { return (l, r == 0) }
         for pass in 1...3 {
             var gram = Matrix(rows: r, columns: r)
-            q.storage.withUnsafeBufferPointer { a in
+            a.storage.withUnsafeBufferPointer { q in
                 gram.storage.withUnsafeMutableBufferPointer { c in
-                    Scalar.blasSyrkUpper(n: Int32(r), k: Int32(n), a: a.baseAddress!, lda: Int32(r),
+                    Scalar.blasSyrkUpper(n: Int32(r), k: Int32(n), a: q.baseAddress!, lda: Int32(r),
                                          c: c.baseAddress!, ldc: Int32(r))
                 }
             }
@@ -39,7 +45,7 @@ extension Matrix {
             var scale = [Scalar](repeating: 0, count: r)
             for i in 0..<r {
                 let diagonal = gram[i, i]
-                guard diagonal > 0, diagonal.isFinite else { return nil }
+                guard diagonal > 0, diagonal.isFinite else { return (l, false) }
                 scale[i] = diagonal.squareRoot()
             }
             var departure: Scalar = 0
@@ -52,36 +58,38 @@ extension Matrix {
             // The input of this pass is near-orthonormal (‖DGD - I‖₂ <= r·max < 1/2 bounds its
             // condition number by √3), so this pass's output is orthonormal to rounding.
             let last = passes == 1 || (pass > 1 && Scalar(r) * departure <= 0.5)
-            if pass == 3 && !last { return nil }
-            let info = gram.storage.withUnsafeMutableBufferPointer { a in
-                Scalar.lapackPotrfUpper(n: Int32(r), a: a.baseAddress!, lda: Int32(r))
+            if pass == 3 && !last { return (l, false) }
+            let info = gram.storage.withUnsafeMutableBufferPointer { g in
+                Scalar.lapackPotrfUpper(n: Int32(r), a: g.baseAddress!, lda: Int32(r))
             }
-            guard info == 0 else { return nil }
+            guard info == 0 else { return (l, false) }
             for j in 0..<r {
                 for i in 0..<r { gram[i, j] = i <= j ? gram[i, j] * scale[j] : 0 }
             }
+            // a = U⁻ᵀ a; and A = L_old a_old = L_old Uᵀ a_new.
             l = Matrix.product(l, gram, transposeB: true)
-            if last && !formQ { return (l, q) }
-            // q = U⁻ᵀ q; and A = L_old q_old = L_old Uᵀ q_new.
+            if last && !formQ { return (l, true) }
             gram.storage.withUnsafeBufferPointer { u in
-                q.storage.withUnsafeMutableBufferPointer { b in
+                a.storage.withUnsafeMutableBufferPointer { b in
                     Scalar.blasSolveUpperTransposed(n: Int32(r), m: Int32(n), u: u.baseAddress!, ldu: Int32(r),
                                                     b: b.baseAddress!, ldb: Int32(r))
                 }
             }
-            guard q.isFinite else { return nil }
-            if last { return (l, q) }
+            guard a.isFinite else { return (l, false) }
+            if last { return (l, true) }
         }
-        return nil
+        return (l, false)
     }
 
     /// Rows spanning the row space of this wide matrix, orthonormal to about ε·κ²: one pass
-    /// of Cholesky QR (half the cost of `lq()`), or Householder when that fails. For the
+    /// of Cholesky QR (half the cost of `lq()`), Householder where it fails. For the
     /// iterates of a power iteration, which only need to be well conditioned.
     @_specialize(where Scalar == Double)
     @_specialize(where Scalar == Float)
-    public func rowSpaceBasis() throws -> Matrix {
-        if let (_, q) = try choleskyLQ(passes: 1) { return q }
-        return try householderLQ().q
+    public consuming func rowSpaceBasis() throws -> Matrix {
+        var q = self
+        if q.rows > q.columns { return try q.householderLQ().q }
+        let (_, completed) = Matrix.choleskyFactorRows(&q, passes: 1, formQ: true)
+        return completed ? q : try q.householderLQ().q
     }
 }

@@ -61,13 +61,19 @@ extension Matrix {
     /// For an m x n matrix with k = min(m, n): `l` is m x k lower triangular (lower
     /// trapezoidal when m > n) and `q` is k x n with orthonormal rows. Latent keeps tall
     /// bases transposed (one row per basis vector, see `LSIProjection`), and this is their
-    /// QR. Wide matrices go through Cholesky QR (`choleskyLQ()`, BLAS-3, many times faster)
-    /// when it is accurate, and through Householder (`householderLQ()`) otherwise.
+    /// QR. Wide matrices go through Cholesky QR (BLAS-3, many times faster) as far as it is
+    /// accurate, and Householder (`householderLQ()`) finishes the job when a Cholesky fails
+    /// (rank deficiency, extreme conditioning): A = L₁ Q₁ and Q₁ = L₂ Q give A = (L₁L₂) Q.
+    /// Consuming: a receiver the caller no longer needs is factored in place, without a copy.
     @_specialize(where Scalar == Double)
     @_specialize(where Scalar == Float)
-    public func lq() throws -> (l: Matrix, q: Matrix) {
-        if let factors = try choleskyLQ() { return factors }
-        return try householderLQ()
+    public consuming func lq() throws -> (l: Matrix, q: Matrix) {
+        var q = self
+        if q.rows > q.columns { return try q.householderLQ() }
+        let (l, completed) = Matrix.choleskyFactorRows(&q, passes: 3, formQ: true)
+        if completed { return (l, q) }
+        let (lh, qh) = try q.householderLQ()
+        return (Matrix.product(l, lh), qh)
     }
 
     /// `lq()` by Householder reflections, whatever the conditioning: the QR of Aᵀ, because
@@ -79,12 +85,15 @@ extension Matrix {
     }
 
     /// The L factor of `lq()` alone (A Aᵀ = L Lᵀ: the singular values and left singular
-    /// vectors of a wide matrix).
+    /// vectors of a wide matrix); the last Cholesky pass skips forming Q.
     @_specialize(where Scalar == Double)
     @_specialize(where Scalar == Float)
-    public func lowerFactor() throws -> Matrix {
-        if let (l, _) = try choleskyLQ(formQ: false) { return l }
-        return try transposed().upperFactor().transposed()
+    public consuming func lowerFactor() throws -> Matrix {
+        var q = self
+        if q.rows > q.columns { return try q.transposed().upperFactor().transposed() }
+        let (l, completed) = Matrix.choleskyFactorRows(&q, passes: 3, formQ: false)
+        if completed { return l }
+        return Matrix.product(l, try q.transposed().upperFactor().transposed())
     }
 
     /// The thin singular value decomposition `A = U diag(s) Vᵀ`.

@@ -86,6 +86,12 @@ struct CholeskyQRTests {
         let (l, q) = try deficient.lq()
         #expect(orthonormalityError(q.transposed()) <= 1e-12)
         #expect(maxAbsDifference(l * q, deficient) <= 1e-11)
+        let lower = try deficient.lowerFactor()
+        let gram = Matrix.product(deficient, deficient, transposeB: true)
+        #expect(maxAbsDifference(Matrix.product(lower, lower, transposeB: true), gram) <= 1e-9 * gram.frobeniusNorm)
+        var basis = deficient
+        basis = try basis.rowSpaceBasis()
+        #expect(orthonormalityError(basis.transposed()) <= 1e-12, "rank-deficient input falls back to Householder")
         #expect(try Matrix<Double>(rows: 3, columns: 5).choleskyLQ() == nil, "zero rows")
     }
 

@@ -126,7 +126,7 @@ struct LSIProjection<Scalar: LinearAlgebraScalar>: Sendable {
 /// rows x rows values instead of rows x columns, and V, which LSI never needs, is not formed.
 @_specialize(where Scalar == Double)
 @_specialize(where Scalar == Float)
-func leftSingularPairs<Scalar: LinearAlgebraScalar>(of b: Matrix<Scalar>) throws -> (u: Matrix<Scalar>, s: [Scalar]) {
+func leftSingularPairs<Scalar: LinearAlgebraScalar>(of b: consuming Matrix<Scalar>) throws -> (u: Matrix<Scalar>, s: [Scalar]) {
     if b.columns > b.rows {
         let (u, s, _) = try b.lowerFactor().svd()
         return (u, s)
