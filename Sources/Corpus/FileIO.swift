@@ -61,21 +61,32 @@ public final class AtomicFileWriter {
     }
 
     public func write(raw: UnsafeRawBufferPointer) throws {
+        if raw.count >= bufferLimit {
+            // Large blocks (arrays of a model) go straight to the file, not through the buffer.
+            try flush()
+            try writeFully(raw)
+            offset += raw.count
+            return
+        }
         buffer.append(contentsOf: raw)
         offset += raw.count
         if buffer.count >= bufferLimit { try flush() }
     }
 
-    public func flush() throws {
+    private func writeFully(_ raw: UnsafeRawBufferPointer) throws {
         var written = 0
-        while written < buffer.count {
-            let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
+        while written < raw.count {
+            let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw CorpusError(code: .io, file: path, message: "write failed: \(String(cString: strerror(errno)))")
             }
             written += n
         }
+    }
+
+    public func flush() throws {
+        try buffer.withUnsafeBytes { try writeFully($0) }
         buffer.removeAll(keepingCapacity: true)
     }
 

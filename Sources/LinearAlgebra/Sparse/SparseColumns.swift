@@ -175,65 +175,51 @@ func gatherProduct<Scalar: LinearAlgebraScalar & SIMDScalar>(
     if r == 0 || q == 0 || p == 0 || sparse.nonZeroCount == 0 { return result }
     let workers = panelWorkers(rows: r)
     let block = min(p, blockWidth)
-    var scratch = [Scalar](repeating: 0, count: workers * panelHeight * block)
-    var cursors = [Int](repeating: 0, count: workers * q)
+    let scratch = workers * panelHeight * block
+    let cursors = workers * q
     let stride = MemoryLayout<Scalar>.stride
-    dense.storage.withUnsafeBufferPointer { denseBuffer in
-        sparse.columnStarts.withUnsafeBufferPointer { starts in
-            sparse.rowIndices.withUnsafeBufferPointer { indices in
-                sparse.values.withUnsafeBufferPointer { values in
-                    result.storage.withUnsafeMutableBufferPointer { out in
-                        scratch.withUnsafeMutableBufferPointer { scratchBuffer in
-                            cursors.withUnsafeMutableBufferPointer { cursorBuffer in
-                                // All buffers are non-empty here (r, p, q and nnz are positive).
-                                guard let d = denseBuffer.baseAddress, let o = out.baseAddress,
-                                      let blocks = scratchBuffer.baseAddress, let allCursors = cursorBuffer.baseAddress
-                                else { return }
-                                forEachPanel(rows: r, workers: workers) { top, worker in
-                                    let packed = blocks + worker * panelHeight * block
-                                    let cursor = allCursors + worker * q
-                                    for j in 0..<q { cursor[j] = starts[j] }
-                                    let height = min(panelHeight, r - top)
-                                    // Columns of D in blocks of `block`, so that the packed
-                                    // panel stays in cache; each column of S resumes where the
-                                    // previous block left it (row indices ascend).
-                                    var first = 0
-                                    while first < p {
-                                        let last = min(first + block, p)
-                                        for i in first..<last {
-                                            let source = d + top + i * r
-                                            let target = packed + (i - first) * panelHeight
-                                            for t in 0..<height { target[t] = source[t] }
-                                            for t in height..<panelHeight { target[t] = 0 }
-                                        }
-                                        let raw = UnsafeRawPointer(packed) - first * panelHeight * stride
-                                        for j in 0..<q {
-                                            var entry = cursor[j]
-                                            let end = starts[j + 1]
-                                            guard entry < end && Int(indices[entry]) < last else { continue }
-                                            var a0 = SIMD8<Scalar>(), a1 = SIMD8<Scalar>()
-                                            var a2 = SIMD8<Scalar>(), a3 = SIMD8<Scalar>()
-                                            while entry < end {
-                                                let index = Int(indices[entry])
-                                                if index >= last { break }
-                                                let v = SIMD8<Scalar>(repeating: values[entry])
-                                                let piece = raw + index * panelHeight * stride
-                                                a0 += v * piece.loadUnaligned(as: SIMD8<Scalar>.self)
-                                                a1 += v * piece.loadUnaligned(fromByteOffset: 8 * stride, as: SIMD8<Scalar>.self)
-                                                a2 += v * piece.loadUnaligned(fromByteOffset: 16 * stride, as: SIMD8<Scalar>.self)
-                                                a3 += v * piece.loadUnaligned(fromByteOffset: 24 * stride, as: SIMD8<Scalar>.self)
-                                                entry += 1
-                                            }
-                                            cursor[j] = entry
-                                            addPanelColumn(a0, a1, a2, a3, height: height, to: o + top + j * r)
-                                        }
-                                        first = last
-                                    }
-                                }
-                            }
-                        }
-                    }
+    withKernelBuffers(dense, sparse, into: &result, scratch: scratch, cursors: cursors) { buffers in
+        let (d, starts, indices, values, o) = (buffers.dense, buffers.starts, buffers.indices, buffers.values, buffers.out)
+        let (blocks, allCursors) = (buffers.scratch, buffers.cursors)
+        forEachPanel(rows: r, workers: workers) { top, worker in
+            let packed = blocks + worker * panelHeight * block
+            let cursor = allCursors + worker * q
+            for j in 0..<q { cursor[j] = starts[j] }
+            let height = min(panelHeight, r - top)
+            // Columns of D in blocks of `block`, so that the packed
+            // panel stays in cache; each column of S resumes where the
+            // previous block left it (row indices ascend).
+            var first = 0
+            while first < p {
+                let last = min(first + block, p)
+                for i in first..<last {
+                    let source = d + top + i * r
+                    let target = packed + (i - first) * panelHeight
+                    for t in 0..<height { target[t] = source[t] }
+                    for t in height..<panelHeight { target[t] = 0 }
                 }
+                let raw = UnsafeRawPointer(packed) - first * panelHeight * stride
+                for j in 0..<q {
+                    var entry = cursor[j]
+                    let end = starts[j + 1]
+                    guard entry < end && Int(indices[entry]) < last else { continue }
+                    var a0 = SIMD8<Scalar>(), a1 = SIMD8<Scalar>()
+                    var a2 = SIMD8<Scalar>(), a3 = SIMD8<Scalar>()
+                    while entry < end {
+                        let index = Int(indices[entry])
+                        if index >= last { break }
+                        let v = SIMD8<Scalar>(repeating: values[entry])
+                        let piece = raw + index * panelHeight * stride
+                        a0 += v * piece.loadUnaligned(as: SIMD8<Scalar>.self)
+                        a1 += v * piece.loadUnaligned(fromByteOffset: 8 * stride, as: SIMD8<Scalar>.self)
+                        a2 += v * piece.loadUnaligned(fromByteOffset: 16 * stride, as: SIMD8<Scalar>.self)
+                        a3 += v * piece.loadUnaligned(fromByteOffset: 24 * stride, as: SIMD8<Scalar>.self)
+                        entry += 1
+                    }
+                    cursor[j] = entry
+                    addPanelColumn(a0, a1, a2, a3, height: height, to: o + top + j * r)
+                }
+                first = last
             }
         }
     }
@@ -275,9 +261,89 @@ func scatterProduct<Scalar: LinearAlgebraScalar & SIMDScalar>(
     if r == 0 || q == 0 || p == 0 || sparse.nonZeroCount == 0 { return result }
     let workers = panelWorkers(rows: r)
     let block = min(q, blockWidth)
-    var scratch = [Scalar](repeating: 0, count: workers * panelHeight * (block + 1))
-    var cursors = [Int](repeating: 0, count: workers * p)
+    let scratch = workers * panelHeight * (block + 1)
+    let cursors = workers * p
     let stride = MemoryLayout<Scalar>.stride
+    withKernelBuffers(dense, sparse, into: &result, scratch: scratch, cursors: cursors) { buffers in
+        let (d, starts, indices, values, o) = (buffers.dense, buffers.starts, buffers.indices, buffers.values, buffers.out)
+        let (blocks, allCursors) = (buffers.scratch, buffers.cursors)
+        forEachPanel(rows: r, workers: workers) { top, worker in
+            // `block` accumulator columns, then one for D's current piece.
+            let acc = blocks + worker * panelHeight * (block + 1)
+            let piece = acc + panelHeight * block
+            let rawPiece = UnsafeRawPointer(piece)
+            let cursor = allCursors + worker * p
+            for i in 0..<p { cursor[i] = starts[i] }
+            let height = min(panelHeight, r - top)
+            for t in 0..<panelHeight { piece[t] = 0 }
+            // Result columns in blocks of `block`, so that the
+            // accumulator stays in cache; each column of S resumes where
+            // the previous block left it (row indices ascend).
+            var first = 0
+            while first < q {
+                let last = min(first + block, q)
+                for index in 0..<(panelHeight * block) { acc[index] = 0 }
+                let rawAcc = UnsafeMutableRawPointer(acc) - first * panelHeight * stride
+                for i in 0..<p {
+                    var entry = cursor[i]
+                    let end = starts[i + 1]
+                    guard entry < end && Int(indices[entry]) < last else { continue }
+                    let source = d + top + i * r
+                    for t in 0..<height { piece[t] = source[t] }
+                    let x0 = rawPiece.loadUnaligned(as: SIMD8<Scalar>.self)
+                    let x1 = rawPiece.loadUnaligned(fromByteOffset: 8 * stride, as: SIMD8<Scalar>.self)
+                    let x2 = rawPiece.loadUnaligned(fromByteOffset: 16 * stride, as: SIMD8<Scalar>.self)
+                    let x3 = rawPiece.loadUnaligned(fromByteOffset: 24 * stride, as: SIMD8<Scalar>.self)
+                    while entry < end {
+                        let index = Int(indices[entry])
+                        if index >= last { break }
+                        let v = SIMD8<Scalar>(repeating: values[entry])
+                        let target = rawAcc + index * panelHeight * stride
+                        target.storeBytes(of: target.loadUnaligned(as: SIMD8<Scalar>.self) + v * x0,
+                                          as: SIMD8<Scalar>.self)
+                        target.storeBytes(of: target.loadUnaligned(fromByteOffset: 8 * stride, as: SIMD8<Scalar>.self) + v * x1,
+                                          toByteOffset: 8 * stride, as: SIMD8<Scalar>.self)
+                        target.storeBytes(of: target.loadUnaligned(fromByteOffset: 16 * stride, as: SIMD8<Scalar>.self) + v * x2,
+                                          toByteOffset: 16 * stride, as: SIMD8<Scalar>.self)
+                        target.storeBytes(of: target.loadUnaligned(fromByteOffset: 24 * stride, as: SIMD8<Scalar>.self) + v * x3,
+                                          toByteOffset: 24 * stride, as: SIMD8<Scalar>.self)
+                        entry += 1
+                    }
+                    cursor[i] = entry
+                }
+                for j in first..<last {
+                    let source = acc + (j - first) * panelHeight
+                    let target = o + top + j * r
+                    for t in 0..<height { target[t] = source[t] }
+                }
+                first = last
+            }
+        }
+    }
+    return result
+}
+
+/// The raw buffers one kernel call works on.
+private struct KernelBuffers<Scalar> {
+    let dense: UnsafePointer<Scalar>
+    let starts: UnsafeBufferPointer<Int>
+    let indices: UnsafeBufferPointer<Int32>
+    let values: UnsafeBufferPointer<Scalar>
+    let out: UnsafeMutablePointer<Scalar>
+    let scratch: UnsafeMutablePointer<Scalar>
+    let cursors: UnsafeMutablePointer<Int>
+}
+
+/// Opens the operands, the result and fresh scratch space (`scratch` values, `cursors`
+/// positions) for a kernel. Callers have checked that every dimension and the entry count
+/// are positive, so every buffer has a base address.
+@inline(__always)
+private func withKernelBuffers<Scalar: LinearAlgebraScalar>(
+    _ dense: Matrix<Scalar>, _ sparse: SparseColumns<Scalar>, into result: inout Matrix<Scalar>,
+    scratch scratchCount: Int, cursors cursorCount: Int, _ body: (KernelBuffers<Scalar>) -> Void
+) {
+    var scratch = [Scalar](repeating: 0, count: scratchCount)
+    var cursors = [Int](repeating: 0, count: cursorCount)
     dense.storage.withUnsafeBufferPointer { denseBuffer in
         sparse.columnStarts.withUnsafeBufferPointer { starts in
             sparse.rowIndices.withUnsafeBufferPointer { indices in
@@ -285,62 +351,11 @@ func scatterProduct<Scalar: LinearAlgebraScalar & SIMDScalar>(
                     result.storage.withUnsafeMutableBufferPointer { out in
                         scratch.withUnsafeMutableBufferPointer { scratchBuffer in
                             cursors.withUnsafeMutableBufferPointer { cursorBuffer in
-                                // All buffers are non-empty here (r, p, q and nnz are positive).
                                 guard let d = denseBuffer.baseAddress, let o = out.baseAddress,
-                                      let blocks = scratchBuffer.baseAddress, let allCursors = cursorBuffer.baseAddress
+                                      let work = scratchBuffer.baseAddress, let positions = cursorBuffer.baseAddress
                                 else { return }
-                                forEachPanel(rows: r, workers: workers) { top, worker in
-                                    // `block` accumulator columns, then one for D's current piece.
-                                    let acc = blocks + worker * panelHeight * (block + 1)
-                                    let piece = acc + panelHeight * block
-                                    let rawPiece = UnsafeRawPointer(piece)
-                                    let cursor = allCursors + worker * p
-                                    for i in 0..<p { cursor[i] = starts[i] }
-                                    let height = min(panelHeight, r - top)
-                                    for t in 0..<panelHeight { piece[t] = 0 }
-                                    // Result columns in blocks of `block`, so that the
-                                    // accumulator stays in cache; each column of S resumes where
-                                    // the previous block left it (row indices ascend).
-                                    var first = 0
-                                    while first < q {
-                                        let last = min(first + block, q)
-                                        for index in 0..<(panelHeight * block) { acc[index] = 0 }
-                                        let rawAcc = UnsafeMutableRawPointer(acc) - first * panelHeight * stride
-                                        for i in 0..<p {
-                                            var entry = cursor[i]
-                                            let end = starts[i + 1]
-                                            guard entry < end && Int(indices[entry]) < last else { continue }
-                                            let source = d + top + i * r
-                                            for t in 0..<height { piece[t] = source[t] }
-                                            let x0 = rawPiece.loadUnaligned(as: SIMD8<Scalar>.self)
-                                            let x1 = rawPiece.loadUnaligned(fromByteOffset: 8 * stride, as: SIMD8<Scalar>.self)
-                                            let x2 = rawPiece.loadUnaligned(fromByteOffset: 16 * stride, as: SIMD8<Scalar>.self)
-                                            let x3 = rawPiece.loadUnaligned(fromByteOffset: 24 * stride, as: SIMD8<Scalar>.self)
-                                            while entry < end {
-                                                let index = Int(indices[entry])
-                                                if index >= last { break }
-                                                let v = SIMD8<Scalar>(repeating: values[entry])
-                                                let target = rawAcc + index * panelHeight * stride
-                                                target.storeBytes(of: target.loadUnaligned(as: SIMD8<Scalar>.self) + v * x0,
-                                                                  as: SIMD8<Scalar>.self)
-                                                target.storeBytes(of: target.loadUnaligned(fromByteOffset: 8 * stride, as: SIMD8<Scalar>.self) + v * x1,
-                                                                  toByteOffset: 8 * stride, as: SIMD8<Scalar>.self)
-                                                target.storeBytes(of: target.loadUnaligned(fromByteOffset: 16 * stride, as: SIMD8<Scalar>.self) + v * x2,
-                                                                  toByteOffset: 16 * stride, as: SIMD8<Scalar>.self)
-                                                target.storeBytes(of: target.loadUnaligned(fromByteOffset: 24 * stride, as: SIMD8<Scalar>.self) + v * x3,
-                                                                  toByteOffset: 24 * stride, as: SIMD8<Scalar>.self)
-                                                entry += 1
-                                            }
-                                            cursor[i] = entry
-                                        }
-                                        for j in first..<last {
-                                            let source = acc + (j - first) * panelHeight
-                                            let target = o + top + j * r
-                                            for t in 0..<height { target[t] = source[t] }
-                                        }
-                                        first = last
-                                    }
-                                }
+                                body(KernelBuffers(dense: d, starts: starts, indices: indices, values: values, out: o,
+                                                   scratch: work, cursors: positions))
                             }
                         }
                     }
@@ -348,5 +363,4 @@ func scatterProduct<Scalar: LinearAlgebraScalar & SIMDScalar>(
             }
         }
     }
-    return result
 }

@@ -27,7 +27,8 @@ public struct NumPyArray: Sendable, Equatable {
 
     public var count: Int { values.count }
 
-    public func encoded() -> [UInt8] {
+    /// The magic, version and header dictionary, padded so the data starts at a multiple of 64.
+    private func encodedHeader() -> [UInt8] {
         let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
         var header = "{'descr': '\(element.rawValue)', 'fortran_order': False, 'shape': \(shapeText), }"
         let unpadded = 10 + header.utf8.count + 1
@@ -36,6 +37,11 @@ public struct NumPyArray: Sendable, Equatable {
         let length = UInt16(header.utf8.count)
         bytes += [UInt8(length & 0xFF), UInt8(length >> 8)]
         bytes += Array(header.utf8)
+        return bytes
+    }
+
+    public func encoded() -> [UInt8] {
+        var bytes = encodedHeader()
         let start = bytes.count
         bytes += [UInt8](repeating: 0, count: values.count * element.size)
         bytes.withUnsafeMutableBytes { raw in
@@ -55,7 +61,13 @@ public struct NumPyArray: Sendable, Equatable {
 
     public func write(to path: String) throws {
         let file = try AtomicFileWriter(path: path)
-        try file.write(bytes: encoded())
+        if element == .float64 && 1.littleEndian == 1 {
+            // Little-endian doubles are already the file's bytes: write them as they lie.
+            try file.write(bytes: encodedHeader())
+            try values.withUnsafeBytes { try file.write(raw: $0) }
+        } else {
+            try file.write(bytes: encoded())
+        }
         try file.commit()
     }
 

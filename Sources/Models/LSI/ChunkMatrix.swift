@@ -66,6 +66,7 @@ struct ChunkMatrix<Scalar: LinearAlgebraScalar>: Sendable {
     @_specialize(where Scalar == Double)
     @_specialize(where Scalar == Float)
     func expand(_ local: Matrix<Scalar>) -> Matrix<Scalar> {
+        if terms.count == termCount { return local }  // every term present: already global
         var global = Matrix<Scalar>(rows: local.rows, columns: termCount)
         let r = local.rows
         for (row, term) in terms.enumerated() {
@@ -78,6 +79,7 @@ struct ChunkMatrix<Scalar: LinearAlgebraScalar>: Sendable {
     @_specialize(where Scalar == Double)
     @_specialize(where Scalar == Float)
     func restrict(_ global: Matrix<Scalar>) -> Matrix<Scalar> {
+        if terms.count == termCount { return global }
         var local = Matrix<Scalar>(rows: global.rows, columns: terms.count)
         let r = global.rows
         for (row, term) in terms.enumerated() {

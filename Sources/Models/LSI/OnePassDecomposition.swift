@@ -55,19 +55,19 @@ struct OnePassDecomposition<Scalar: LinearAlgebraScalar>: ChunkedComputation {
             let aT = a.transposed()
             let omegaT: Matrix<Scalar> = gaussianSketch(rows: sketchSize, columns: a.columns, seed: seed,
                                                          pass: 0, chunk: chunkIndex)
-            // Products that produce document-side matrices scatter through Aᵀ's columns, those
-            // that produce term-side ones gather through them (see Matrix.product(_:transposed:)).
+            // Products gather (Matrix.product(_:_:)) over the columns of A (into documents)
+            // or of Aᵀ (into terms); the kernel blocks the side it gathers from.
             // Only the document-side iterates Z (c x l) are orthonormalised between
             // products: each Y = AZ then spans the same subspace as in the textbook scheme,
             // with a condition number no worse than A's, and the costly term-side
             // orthonormalisation (|terms| x l) happens once, for the final Q.
             var yT = Matrix.product(omegaT, aT)
             for _ in 0..<powerIterations {
-                let zT = try Matrix.product(yT, transposed: aT).rowSpaceBasis()
+                let zT = try Matrix.product(yT, a).rowSpaceBasis()
                 yT = Matrix.product(zT, aT)
             }
             let qT = try yT.lq().q
-            small = Matrix.product(qT, transposed: aT)
+            small = Matrix.product(qT, a)
             rotation = qT
         }
         let (u, s) = try leftSingularPairs(of: small)
