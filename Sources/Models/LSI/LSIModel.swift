@@ -170,12 +170,18 @@ public struct LSIModel: Sendable {
         guard let y = try await executor.run(sketch, over: corpus, chunkSize: parameters.chunkSize, progress: labelled(1)),
               y.documents > 0 else { return nil }
         let documents = y.documents
-        var basis = try y.full(termCount: termCount).lq().q
+        // Iterates between passes only need to be well conditioned (one Cholesky QR pass);
+        // the basis the last pass projects onto must be orthonormal (as many as it takes).
+        func orthonormalised(_ sum: Passes.TermSum<Scalar>, last: Bool) throws -> Matrix<Scalar> {
+            let full = sum.full(termCount: termCount)
+            return last ? try full.lq().q : try full.rowSpaceBasis()
+        }
+        var basis = try orthonormalised(y, last: parameters.powerIterations == 0)
         for iteration in 0..<parameters.powerIterations {
             let power = Passes.PowerPass<Scalar>(termCount: termCount, basis: basis)
             guard let y = try await executor.run(power, over: corpus, chunkSize: parameters.chunkSize,
                                                  progress: labelled(2 + iteration)) else { return nil }
-            basis = try y.full(termCount: termCount).lq().q
+            basis = try orthonormalised(y, last: iteration == parameters.powerIterations - 1)
         }
         let final = Passes.FinalPass<Scalar>(termCount: termCount, basis: basis)
         guard let factor = try await executor.run(final, over: corpus, chunkSize: parameters.chunkSize,

@@ -46,6 +46,7 @@ enum MultiPassDecomposition {
 
         private func expand(_ sum: TermSum, termCount: Int) -> Matrix<Scalar> {
             guard let terms = sum.terms else { return sum.values }
+            if terms.count == termCount { return sum.values }  // every term present, in order
             let r = sum.values.rows
             var full = Matrix<Scalar>(rows: r, columns: termCount)
             for (column, term) in terms.enumerated() {
