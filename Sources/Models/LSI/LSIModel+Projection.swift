@@ -30,8 +30,7 @@ extension LSIModel {
         _ chunk: SparseChunk, onto projection: LSIProjection<Scalar>, scaled: Bool
     ) throws -> Matrix<Scalar> {
         let local = try ChunkMatrix<Scalar>(chunk, termCount: projection.termCount)
-        // Scatter into the documents (the smaller side), see Matrix.product(_:transposed:).
-        var block = Matrix.product(local.restrict(projection.basis), transposed: local.matrix.transposed())
+        var block = Matrix.product(local.restrict(projection.basis), local.matrix)
         if scaled {
             let k = block.rows
             for j in 0..<block.columns {

@@ -26,7 +26,7 @@ enum MultiPassDecomposition {
         func adding(_ other: TermSum, termCount: Int) -> TermSum {
             var (total, part) = terms == nil ? (self, other) : (other, self)
             if total.terms != nil {
-                total = TermSum(terms: nil, values: expand(total, termCount: termCount), documents: total.documents)
+                total = TermSum(terms: nil, values: total.full(termCount: termCount), documents: total.documents)
             }
             let r = total.values.rows
             total.values.storage.withUnsafeMutableBufferPointer { target in
@@ -44,20 +44,19 @@ enum MultiPassDecomposition {
             return total
         }
 
-        private func expand(_ sum: TermSum, termCount: Int) -> Matrix<Scalar> {
-            guard let terms = sum.terms else { return sum.values }
-            if terms.count == termCount { return sum.values }  // every term present, in order
-            let r = sum.values.rows
+        /// The sum over every term (zero columns for terms it does not cover).
+        @_specialize(where Scalar == Double)
+        @_specialize(where Scalar == Float)
+        func full(termCount: Int) -> Matrix<Scalar> {
+            guard let terms else { return values }
+            if terms.count == termCount { return values }  // every term present, in order
+            let r = values.rows
             var full = Matrix<Scalar>(rows: r, columns: termCount)
             for (column, term) in terms.enumerated() {
-                for i in 0..<r { full.storage[i + Int(term) * r] = sum.values.storage[i + column * r] }
+                for i in 0..<r { full.storage[i + Int(term) * r] = values.storage[i + column * r] }
             }
             return full
         }
-
-        @_specialize(where Scalar == Double)
-        @_specialize(where Scalar == Float)
-        func full(termCount: Int) -> Matrix<Scalar> { expand(self, termCount: termCount) }
     }
 
     /// A pass whose partial states are `TermSum`s, added.
@@ -80,7 +79,7 @@ enum MultiPassDecomposition {
             let local = try ChunkMatrix<Scalar>(chunk, termCount: termCount)
             let omegaT: Matrix<Scalar> = gaussianSketch(rows: sketchSize, columns: local.documentCount, seed: seed,
                                                          pass: 1, chunk: index)
-            return TermSum(terms: local.terms, values: Matrix.product(omegaT, local.matrix.transposed()),
+            return TermSum(terms: local.terms, values: Matrix.product(omegaT, local.matrix.transposed(), transpose: local.matrix),
                            documents: local.documentCount)
         }
     }
@@ -96,9 +95,9 @@ enum MultiPassDecomposition {
         @_specialize(where Scalar == Float)
         func process(_ chunk: SparseChunk, index: Int) throws -> TermSum<Scalar> {
             let local = try ChunkMatrix<Scalar>(chunk, termCount: termCount)
-            let aT = local.matrix.transposed()
-            let zT = Matrix.product(local.restrict(basis), transposed: aT)
-            return TermSum(terms: local.terms, values: Matrix.product(zT, aT), documents: local.documentCount)
+            let a = local.matrix, aT = a.transposed()
+            let zT = Matrix.product(local.restrict(basis), a, transpose: aT)
+            return TermSum(terms: local.terms, values: Matrix.product(zT, aT, transpose: a), documents: local.documentCount)
         }
     }
 
@@ -118,7 +117,7 @@ enum MultiPassDecomposition {
         @_specialize(where Scalar == Float)
         func process(_ chunk: SparseChunk, index: Int) throws -> Factor {
             let local = try ChunkMatrix<Scalar>(chunk, termCount: termCount)
-            let block = Matrix.product(local.restrict(basis), transposed: local.matrix.transposed())
+            let block = Matrix.product(local.restrict(basis), local.matrix)
             return Factor(l: try block.lowerFactor(), documents: local.documentCount)
         }
 

@@ -23,9 +23,7 @@ struct OnePassDecomposition<Scalar: LinearAlgebraScalar>: ChunkedComputation {
     @_specialize(where Scalar == Float)
     func process(_ chunk: SparseChunk, index: Int) throws -> LSIProjection<Scalar> {
         let local = try ChunkMatrix<Scalar>(chunk, termCount: termCount)
-        var decomposition = try decompose(local, chunkIndex: firstChunk + index)
-        decomposition.chunks = 1
-        decomposition.documents = chunk.documentCount
+        let decomposition = try decompose(local, chunkIndex: firstChunk + index)
         decomposition.checkInvariants()
         return decomposition
     }
@@ -36,7 +34,8 @@ struct OnePassDecomposition<Scalar: LinearAlgebraScalar>: ChunkedComputation {
         try earlier.merged(with: later, decay: decay, keep: keep)
     }
 
-    /// The decomposition of one chunk A (|terms| x c), over all the model's terms.
+    /// The decomposition of one chunk A (|terms| x c), over all the model's terms, counted as
+    /// one chunk of c documents.
     ///
     /// When A has no more rows or columns than the sketch would, a sketch cannot save work:
     /// the SVD of A itself is exact and no bigger. Otherwise the randomized SVD of design §3:
@@ -44,7 +43,10 @@ struct OnePassDecomposition<Scalar: LinearAlgebraScalar>: ChunkedComputation {
     /// U = Q U_B. Tall matrices are held transposed, so orth is an LQ factorisation.
     func decompose(_ local: ChunkMatrix<Scalar>, chunkIndex: Int) throws -> LSIProjection<Scalar> {
         let a = local.matrix
-        let empty = LSIProjection<Scalar>.empty(terms: termCount)
+        // A chunk with no energy still counts, as a chunk (for decay) and as documents.
+        var empty = LSIProjection<Scalar>.empty(terms: termCount)
+        empty.chunks = 1
+        empty.documents = a.columns
         if a.nonZeroCount == 0 { return empty }
         let small: Matrix<Scalar>
         let rotation: Matrix<Scalar>?
@@ -55,19 +57,19 @@ struct OnePassDecomposition<Scalar: LinearAlgebraScalar>: ChunkedComputation {
             let aT = a.transposed()
             let omegaT: Matrix<Scalar> = gaussianSketch(rows: sketchSize, columns: a.columns, seed: seed,
                                                          pass: 0, chunk: chunkIndex)
-            // Products gather (Matrix.product(_:_:)) over the columns of A (into documents)
-            // or of Aᵀ (into terms); the kernel blocks the side it gathers from.
+            // Products into documents go through A, into terms through Aᵀ; each is handed
+            // the other form so the kernel can pick its faster way without a transpose.
             // Only the document-side iterates Z (c x l) are orthonormalised between
             // products: each Y = AZ then spans the same subspace as in the textbook scheme,
             // with a condition number no worse than A's, and the costly term-side
             // orthonormalisation (|terms| x l) happens once, for the final Q.
-            var yT = Matrix.product(omegaT, aT)
+            var yT = Matrix.product(omegaT, aT, transpose: a)
             for _ in 0..<powerIterations {
-                let zT = try Matrix.product(yT, a).rowSpaceBasis()
-                yT = Matrix.product(zT, aT)
+                let zT = try Matrix.product(yT, a, transpose: aT).rowSpaceBasis()
+                yT = Matrix.product(zT, aT, transpose: a)
             }
             let qT = try yT.lq().q
-            small = Matrix.product(qT, a)
+            small = Matrix.product(qT, a, transpose: aT)
             rotation = qT
         }
         let (u, s) = try leftSingularPairs(of: small)

@@ -77,11 +77,8 @@ struct LSIModelTests {
         var weighted = corpus.denseMatrix(terms: 12)
         for j in 0..<9 { for i in 0..<12 { weighted[i, j] *= Foundation.pow(decay, Double(2 - j / 3)) } }
         let exact = try weighted.svd().s
-        for algorithm in [LSIAlgorithm.onePass] {
-            let model = try await LSIModel(corpus: corpus, termCount: 12, topics: 200, chunkSize: 3, decay: decay,
-                                           algorithm: algorithm)
-            #expect(worstRelativeError(exact, model.singularValues, k: model.topicCount) <= 1e-10)
-        }
+        let model = try await LSIModel(corpus: corpus, termCount: 12, topics: 200, chunkSize: 3, decay: decay)
+        #expect(worstRelativeError(exact, model.singularValues, k: model.topicCount) <= 1e-10)
     }
 
     @Test("one thread and two give the same subspace; the same seed and threads give bit-identical models")
