@@ -14,6 +14,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .systemLibrary(
@@ -52,10 +56,25 @@ let package = Package(
             dependencies: ["LatentLinearAlgebra", "LatentCorpus", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Models"
         ),
+        // The cluster (design §4): dispatcher, worker and client executor over gRPC. The code
+        // in Sources/Cluster/Wire is generated from latent.proto by scripts/regenerate-protos.sh.
+        .target(
+            name: "LatentCluster",
+            dependencies: [
+                "LatentLinearAlgebra", "LatentCorpus", "LatentModels",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Sources/Cluster",
+            exclude: ["Wire/latent.proto"]
+        ),
         .target(
             name: "Latent",
             dependencies: [
-                "LatentLinearAlgebra", "LatentCorpus", "LatentModels",
+                "LatentLinearAlgebra", "LatentCorpus", "LatentModels", "LatentCluster",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Latent"
@@ -94,6 +113,11 @@ let package = Package(
             name: "InteropTests",
             dependencies: ["Latent", "TestSupport"],
             path: "Tests/InteropTests"
+        ),
+        .testTarget(
+            name: "ClusterTests",
+            dependencies: ["Latent", "LatentCluster", "TestSupport"],
+            path: "Tests/ClusterTests"
         ),
         .testTarget(
             name: "CLITests",

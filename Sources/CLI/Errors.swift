@@ -1,4 +1,5 @@
 import ArgumentParser
+import LatentCluster
 import Latent
 
 /// Runs `body`, turning the layers' errors into one clear line on standard error and exit
@@ -25,6 +26,8 @@ private func rendered(_ error: any Error) -> any Error {
     case let error as CorpusError: CleanExit.message("latent: error: \(error)", code: 1)
     case let error as LinearAlgebraError: CleanExit.message("latent: error: \(error)", code: 1)
     case let error as ModelError: CleanExit.message("latent: error: \(error)", code: 1)
+    case let error as ClusterError: CleanExit.message("latent: error: \(error)", code: 1)
+    case let error as PortableEncodingError: CleanExit.message("latent: error: \(error)", code: 1)
     default: error
     }
 }

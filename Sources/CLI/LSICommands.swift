@@ -49,6 +49,7 @@ struct LSICommand: AsyncParsableCommand {
     @Option(help: "Vocabulary (gensim's save_as_text format), to name the terms.") var vocab: String?
     @Option(help: "Output model folder.") var out: String
     @OptionGroup var options: LSIOptions
+    @OptionGroup var execution: ExecutionOptions
 
     func run() async throws {
         let logger = try global.makeLogger(label: "latent.lsi")
@@ -69,7 +70,7 @@ struct LSICommand: AsyncParsableCommand {
     private func train(_ corpus: some Corpus, vocabulary: Vocabulary?, logger: Logger,
                        progress: ProgressDisplay) async throws -> LSIModel {
         try await LSIModel(corpus: corpus, vocabulary: vocabulary, parameters: options.parameters,
-                           executor: InProcessExecutor(threads: options.threads), logger: logger,
+                           executor: try execution.executor(threads: options.threads, logger: logger), logger: logger,
                            progress: progress.handler)
     }
 }
@@ -150,6 +151,7 @@ struct ExampleCommand: AsyncParsableCommand {
     @Option(help: "Documents in the repeated corpus.") var documents: Int = 1_000_000
     @Option(help: "Documents per job for the repeated corpus.") var chunkSize: Int = 20_000
     @Option(help: "Cores to use (default: all).") var threads: Int?
+    @OptionGroup var execution: ExecutionOptions
 
     func validate() throws {
         if documents < 1 { throw ValidationError("--documents must be at least 1, got \(documents)") }
@@ -160,7 +162,7 @@ struct ExampleCommand: AsyncParsableCommand {
         let logger = try global.makeLogger(label: "latent.example")
         try await reportingErrors {
             let (vocabulary, corpus) = DeerwesterExample.corpus()
-            let executor = InProcessExecutor(threads: threads)
+            let executor = try execution.executor(threads: threads, logger: logger)
             let small = try await LSIModel(corpus: corpus, vocabulary: vocabulary, topics: 200, chunkSize: 1,
                                            executor: executor, logger: logger)
             print("9 documents, \(vocabulary.count) terms, 200 topics asked, chunks of 1 document: kept \(small.topicCount) topics")
@@ -174,7 +176,7 @@ struct ExampleCommand: AsyncParsableCommand {
             print("\(documents) documents (the 9 repeated), chunks of \(chunkSize): kept \(big.topicCount) topics")
             print(try topicLines(big, count: 2, top: 5).joined(separator: "\n"))
             print(String(format: "trained in %.3f s (", seconds) + ProgressDisplay.rate(Double(documents) / seconds)
-                  + ", \(executor.description)); " + PeakMemory.description)
+                  + ", \(executor.local.description)); " + PeakMemory.description)
         }
     }
 }

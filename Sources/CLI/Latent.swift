@@ -18,11 +18,19 @@ struct LatentCommand: AsyncParsableCommand {
               latent selfcheck                      # BLAS in use and the speed it reaches
               latent selfcheck --size 1000 --log-level debug
 
+            Cluster (the same lsi command then trains on the workers):
+              latent dispatcher --listen 0.0.0.0:7950 --token secret &
+              latent worker --dispatcher 10.0.0.5:7950 --token secret &     # on every worker machine
+              latent lsi wiki.tfidf.mm --vocab wiki.vocab --topics 400 --out wiki.lsi --distributed required \\
+                  --dispatcher 10.0.0.5:7950 --token secret
+              latent status --dispatcher 10.0.0.5:7950 --token secret
+
             Logging: --log-level or LATENT_LOG_LEVEL (debug, info, warning, error; default info).
             """,
         version: latentVersion,
         subcommands: [CorpusCommand.self, TFIDFCommand.self, LSICommand.self, TopicsCommand.self, ProjectCommand.self,
-                      ConvertCommand.self, InfoCommand.self, ExampleCommand.self, SelfCheckCommand.self]
+                      ConvertCommand.self, InfoCommand.self, ExampleCommand.self, SelfCheckCommand.self,
+                      DispatcherCommand.self, WorkerCommand.self, StatusCommand.self]
     )
 
     static func main() async {

@@ -3,6 +3,7 @@
 @_exported import LatentLinearAlgebra
 @_exported import LatentCorpus
 @_exported import LatentModels
+@_exported import LatentCluster
 @_exported import Logging
 
 /// The version of Latent, as `latent --version` prints it.

@@ -6,7 +6,7 @@ import CLAPACK
 /// Each requirement is a thin typed entry to the matching CBLAS or LAPACKE routine, so that
 /// generic code (`Matrix<Scalar>`) calls one spelling and gets `d...` or `s...` underneath.
 /// Leading dimensions and sizes are LAPACK's 32-bit integers; callers check they fit.
-public protocol LinearAlgebraScalar: BinaryFloatingPoint, Sendable, Codable, LosslessStringConvertible
+public protocol LinearAlgebraScalar: BinaryFloatingPoint, Sendable, Codable, LosslessStringConvertible, BitwiseCopyable
 where RawSignificand: FixedWidthInteger {
     /// `d` or `s`, as in the LAPACK routine names.
     static var lapackPrefix: String { get }

@@ -125,11 +125,16 @@ public struct LSIModel: Sendable {
         }
         let report = progress ?? logger.map { Self.logProgress(to: $0) }
         let started = Date()
-        switch storage {
-        case .float64(let current):
-            storage = .float64(try await update(current, corpus, decay: decay, executor: executor, progress: report))
-        case .float32(let current):
-            storage = .float32(try await update(current, corpus, decay: decay, executor: executor, progress: report))
+        var described = parameters
+        described.decay = decay
+        let model = self
+        storage = try await executor.session(.lsi(described, termCount: termCount)) { executor in
+            switch model.storage {
+            case .float64(let current):
+                .float64(try await model.update(current, corpus, decay: decay, executor: executor, progress: report))
+            case .float32(let current):
+                .float32(try await model.update(current, corpus, decay: decay, executor: executor, progress: report))
+            }
         }
         let seconds = Date().timeIntervalSince(started)
         logger?.info("LSI model now has \(topicCount) topics from \(documentsProcessed) documents (\(String(format: "%.2f", seconds)) s)")

@@ -37,6 +37,14 @@ public protocol ChunkExecutor: Sendable {
         _ computation: Computation, over corpus: C, chunkSize: Int,
         progress: (@Sendable (TrainingProgress) -> Void)?
     ) async throws -> Computation.PartialState?
+
+    /// Runs `body`, which makes one or more calls to `run` (a multi-pass model makes one per
+    /// pass), as one training run described by `description`. A cluster executor opens a
+    /// run at its dispatcher for it, so that passes of one model are never mixed with
+    /// another client's; the default just calls `body` with this executor.
+    func session<Result: Sendable>(
+        _ description: TrainingDescription, _ body: (any ChunkExecutor) async throws -> Result
+    ) async throws -> Result
 }
 
 /// How far a pass over a corpus has come.

@@ -1,0 +1,145 @@
+import ArgumentParser
+import Foundation
+import Latent
+import LatentCluster
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The token and certificates every cluster command takes.
+struct ClusterSecurityOptions: ParsableArguments {
+    @Option(help: "Cluster token checked on every call (default: LATENT_CLUSTER_TOKEN).") var token: String?
+    @Option(help: "PEM CA certificate: on clients and workers, turns TLS on and checks the dispatcher's certificate; on the dispatcher, requires client certificates signed by it (mutual TLS).")
+    var tlsCa: String?
+    @Option(help: "PEM certificate: the dispatcher's (turns TLS on), or a client's or worker's own for mutual TLS.")
+    var tlsCert: String?
+    @Option(help: "PEM private key of --tls-cert.") var tlsKey: String?
+
+    var security: ClusterSecurity {
+        ClusterSecurity(token: ClusterSecurity.token(flag: token), certificatePath: tlsCert, privateKeyPath: tlsKey,
+                        trustRootsPath: tlsCa)
+    }
+}
+
+/// How `latent lsi` and `latent example` choose where to train.
+struct ExecutionOptions: ParsableArguments {
+    @Option(help: "auto (the cluster if a dispatcher with workers answers within 1 s, else in-process), off (in-process), or required (the cluster, or fail).")
+    var distributed: String = "auto"
+    @Option(help: "Dispatcher HOST:PORT (default: LATENT_DISPATCHER, else 127.0.0.1:7950).") var dispatcher: String?
+    @OptionGroup var cluster: ClusterSecurityOptions
+
+    func validate() throws {
+        guard ["auto", "off", "required"].contains(distributed) else {
+            throw ValidationError("--distributed: expected auto, off or required, got '\(distributed)'")
+        }
+    }
+
+    func executor(threads: Int?, logger: Logger) throws -> ClusterExecutor {
+        let execution: Execution = switch distributed {
+        case "off": .serial
+        case "required": .distributed
+        default: .automatic
+        }
+        return ClusterExecutor(execution: execution, dispatcher: try ClusterAddress.dispatcher(flag: dispatcher),
+                               security: cluster.security, local: InProcessExecutor(threads: threads), logger: logger)
+    }
+}
+
+struct DispatcherCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dispatcher",
+        abstract: "Run the cluster's dispatcher: workers register with it, clients send it their runs.",
+        discussion: """
+            Without a token it listens on loopback only, unless --insecure is given. With --tls-cert and \
+            --tls-key it speaks TLS; adding --tls-ca requires client certificates (mutual TLS). It prints \
+            "latent dispatcher listening on HOST:PORT" once it listens (with --listen HOST:0 the port is \
+            chosen by the system).
+
+            Examples:
+              latent dispatcher                                     # 127.0.0.1:7950
+              LATENT_CLUSTER_TOKEN=secret latent dispatcher --listen 0.0.0.0:7950
+              latent dispatcher --listen 0.0.0.0:7950 --token secret --tls-cert cert.pem --tls-key key.pem
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "HOST:PORT to listen on.") var listen: String = ClusterAddress.defaultDispatcher.description
+    @OptionGroup var cluster: ClusterSecurityOptions
+    @Flag(help: "Allow listening beyond loopback without a token (trusted networks only).") var insecure = false
+    @Option(help: "Seconds without a heartbeat after which a worker is dropped and its jobs requeued.")
+    var heartbeatTimeout: Double = 4
+
+    func validate() throws {
+        guard heartbeatTimeout.isFinite, heartbeatTimeout >= 0.5, heartbeatTimeout <= 3600 else {
+            throw ValidationError("--heartbeat-timeout: expected 0.5 to 3600 seconds, got \(heartbeatTimeout)")
+        }
+    }
+
+    func run() async throws {
+        let logger = try global.makeLogger(label: "latent.dispatcher")
+        try await reportingErrors {
+            let address = try ClusterAddress(parsing: listen, field: "--listen")
+            let timeout = Duration.milliseconds(Int(heartbeatTimeout * 1000))
+            let options = Dispatcher.Options(listen: address, security: cluster.security, insecure: insecure,
+                                             heartbeatTimeout: timeout, heartbeatInterval: min(.milliseconds(500), timeout / 4))
+            let dispatcher = try Dispatcher(options: options, logger: logger)
+            try await dispatcher.run { bound in
+                // Unbuffered, so a supervising process (or a test) sees it at once.
+                FileHandle.standardOutput.write(Data("latent dispatcher listening on \(bound)\n".utf8))
+            }
+        }
+    }
+}
+
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run a cluster worker: take jobs from the dispatcher until stopped.",
+        discussion: """
+            A worker serves any number of runs, one after another, and registers again by itself when the \
+            dispatcher restarts.
+
+            Examples:
+              latent worker                                   # dispatcher at 127.0.0.1:7950
+              latent worker --dispatcher 10.0.0.5:7950 --threads 8 --token secret
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Dispatcher HOST:PORT (default: LATENT_DISPATCHER, else 127.0.0.1:7950).") var dispatcher: String?
+    @Option(help: "Jobs to run at once (default: all cores).") var threads: Int?
+    @Option(help: "How the dispatcher's logs name this worker (default: host name and process id).") var name: String?
+    @OptionGroup var cluster: ClusterSecurityOptions
+
+    func run() async throws {
+        let logger = try global.makeLogger(label: "latent.worker")
+        try await reportingErrors {
+            let options = Worker.Options(
+                dispatcher: try ClusterAddress.dispatcher(flag: dispatcher), security: cluster.security,
+                threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
+                name: name ?? "\(ProcessInfo.processInfo.hostName) pid \(ProcessInfo.processInfo.processIdentifier)")
+            try await Worker(options: options, logger: logger).run()
+        }
+    }
+}
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the dispatcher's workers, the run in progress, its jobs and throughput."
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Dispatcher HOST:PORT (default: LATENT_DISPATCHER, else 127.0.0.1:7950).") var dispatcher: String?
+    @OptionGroup var cluster: ClusterSecurityOptions
+
+    func run() async throws {
+        _ = try global.makeLogger(label: "latent.status")
+        try await reportingErrors {
+            let address = try ClusterAddress.dispatcher(flag: dispatcher)
+            let status = try await ClusterStatus.fetch(from: address, security: cluster.security)
+            print(status.rendered())
+        }
+    }
+}

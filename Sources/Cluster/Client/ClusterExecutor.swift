@@ -1,0 +1,354 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import LatentCorpus
+import LatentModels
+import Logging
+
+/// Where training runs: gensim's `distributed` flag, with a third choice.
+public enum Execution: String, Sendable, CaseIterable {
+    /// The cluster when a dispatcher answers (within 1 s) with at least one worker, else
+    /// in-process; the log says which was chosen.
+    case automatic
+    /// In-process on this machine's cores; never contacts a cluster.
+    case serial
+    /// The cluster, required: fails with a clear error when no dispatcher with workers answers.
+    case distributed
+}
+
+/// The executor of the cluster, seen from the client: the model's jobs go to the
+/// dispatcher's workers, and partial states come back merged. With `.automatic` or
+/// `.serial` it may run in-process instead (`local`). Model code is the same either way.
+public struct ClusterExecutor: ChunkExecutor {
+    public var execution: Execution
+    public var dispatcher: ClusterAddress
+    public var security: ClusterSecurity
+    /// Runs the jobs when the cluster is not used.
+    public var local: InProcessExecutor
+    /// How the dispatcher's logs name this client.
+    public var clientName: String
+    public var logger: Logger
+
+    public init(execution: Execution = .automatic, dispatcher: ClusterAddress = .defaultDispatcher,
+                security: ClusterSecurity = ClusterSecurity(), local: InProcessExecutor = InProcessExecutor(),
+                clientName: String = "\(ProcessInfo.processInfo.hostName) pid \(ProcessInfo.processInfo.processIdentifier)",
+                logger: Logger = Logger(label: "latent.cluster")) {
+        self.execution = execution
+        self.dispatcher = dispatcher
+        self.security = security
+        self.local = local
+        self.clientName = clientName
+        self.logger = logger
+    }
+
+    public var description: String {
+        switch execution {
+        case .serial: local.description
+        case .automatic: "cluster at \(dispatcher) if one answers, else \(local.description)"
+        case .distributed: "cluster at \(dispatcher)"
+        }
+    }
+
+    public func run<Computation: ChunkedComputation, C: Corpus>(
+        _ computation: Computation, over corpus: C, chunkSize: Int,
+        progress: (@Sendable (TrainingProgress) -> Void)?
+    ) async throws -> Computation.PartialState? {
+        try await session(.computation(computation.name)) { executor in
+            try await executor.run(computation, over: corpus, chunkSize: chunkSize, progress: progress)
+        }
+    }
+
+    public func session<Result: Sendable>(
+        _ description: TrainingDescription, _ body: (any ChunkExecutor) async throws -> Result
+    ) async throws -> Result {
+        if execution == .serial {
+            logger.info("running in-process (\(local.description))")
+            return try await local.session(description, body)
+        }
+        let transport = try Transport.client(dispatcher, security: security)
+        let interceptors: [any ClientInterceptor] = security.token.map { [TokenSender(token: $0)] } ?? []
+        return try await withGRPCClient(transport: transport, interceptors: interceptors) { grpc in
+            let client = DispatcherClient(wrapping: grpc)
+            let workers: Int
+            do {
+                let status = try await client.status(.init(), options: Transport.callOptions(timeout: .seconds(1)))
+                workers = status.workers.count
+            } catch {
+                let reason = "no dispatcher answered at \(dispatcher) within 1 s (\(Worker.reason(error)))"
+                guard execution == .automatic else {
+                    throw ClusterError(.unavailable, "distributed mode: \(reason). Start `latent dispatcher` and workers, set --dispatcher or LATENT_DISPATCHER, or use --distributed auto or off")
+                }
+                logger.info("\(reason): running in-process (\(local.description))")
+                return try await local.session(description, body)
+            }
+            guard workers > 0 else {
+                let reason = "the dispatcher at \(dispatcher) has no workers"
+                guard execution == .automatic else {
+                    throw ClusterError(.unavailable, "distributed mode: \(reason). Start `latent worker --dispatcher \(dispatcher)`, or use --distributed auto or off")
+                }
+                logger.info("\(reason): running in-process (\(local.description))")
+                return try await local.session(description, body)
+            }
+            logger.info("using distributed version with \(workers) worker\(workers == 1 ? "" : "s") (dispatcher \(dispatcher))")
+            return try await distributed(client, description, body)
+        }
+    }
+
+    private func distributed<Result: Sendable>(
+        _ client: DispatcherClient, _ description: TrainingDescription,
+        _ body: (any ChunkExecutor) async throws -> Result
+    ) async throws -> Result {
+        let run = ClientRun(dispatcher: dispatcher, logger: logger)
+        let request = Latent_Cluster_V1_OpenRunRequest.with {
+            $0.client = clientName
+            switch description {
+            case .lsi(let p, let termCount):
+                $0.lsi = .with {
+                    $0.topics = UInt32(p.topics); $0.chunkSize = UInt32(clamping: p.chunkSize); $0.decay = p.decay
+                    $0.powerIterations = UInt32(p.powerIterations); $0.oversampling = UInt32(p.oversampling)
+                    $0.algorithm = p.algorithm.rawValue; $0.precision = p.precision.rawValue; $0.seed = p.seed
+                    $0.termCount = UInt64(termCount)
+                }
+            case .computation(let name):
+                $0.computation = name
+            }
+        }
+        let address = dispatcher
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    try await client.openRun(request, options: Transport.callOptions()) { response in
+                        for try await event in response.messages { run.receive(event) }
+                    }
+                    run.fail(ClusterError(.unavailable, "the dispatcher at \(address) ended the run"))
+                } catch {
+                    run.fail(ClientRun.mapped(error, address: address))
+                }
+            }
+            do {
+                let id = try await run.opened()
+                let result = try await body(RunExecutor(client: client, run: run, runID: id, logger: logger))
+                group.cancelAll()
+                return result
+            } catch {
+                group.cancelAll()
+                // An RPC's own error may be less telling than the run's (a lost dispatcher).
+                throw run.failure ?? ClientRun.mapped(error, address: address)
+            }
+        }
+    }
+}
+
+/// The executor handed to the model during a distributed run: each `run` is one pass.
+struct RunExecutor: ChunkExecutor {
+    let client: DispatcherClient
+    let run: ClientRun
+    let runID: UInt64
+    let logger: Logger
+
+    var description: String { "cluster at \(run.dispatcher), run #\(runID)" }
+
+    func session<Result: Sendable>(
+        _ description: TrainingDescription, _ body: (any ChunkExecutor) async throws -> Result
+    ) async throws -> Result {
+        try await body(self)
+    }
+
+    func run<Computation: ChunkedComputation, C: Corpus>(
+        _ computation: Computation, over corpus: C, chunkSize: Int,
+        progress: (@Sendable (TrainingProgress) -> Void)?
+    ) async throws -> Computation.PartialState? {
+        guard let portable = computation as? any PortableComputation else {
+            throw ClusterError(.invalidConfiguration, "\(computation.name) cannot run on a cluster (it has no portable encoding)")
+        }
+        let state = try await pass(portable, corpus, chunkSize: chunkSize, progress: progress)
+        guard let state else { return nil }
+        guard let typed = state as? Computation.PartialState else {
+            throw ClusterError(.protocolViolation, "\(computation.name): the merged state has another type")
+        }
+        return typed
+    }
+
+    private func pass<P: PortableComputation, C: Corpus>(
+        _ computation: P, _ corpus: C, chunkSize: Int, progress: (@Sendable (TrainingProgress) -> Void)?
+    ) async throws -> P.PartialState? {
+        let stage = run.nextStage(total: corpus.documentCount, progress: progress)
+        let parameters = computation.parameterBytes()
+        _ = try await client.startStage(options: Transport.callOptions(timeout: .seconds(600))) { writer in
+            try await writer.write(.with {
+                $0.header = .with { $0.runID = runID; $0.stage = stage; $0.computation = P.kind; $0.size = UInt64(parameters.count) }
+            })
+            for block in blocks(of: parameters) { try await writer.write(.with { $0.block = Data(block) }) }
+        }
+        let chunkSize = max(1, chunkSize)
+        let prefetcher = ChunkPrefetcher(corpus, chunkSize: chunkSize, depth: 2)
+        defer { prefetcher.cancel() }
+        var chunks = 0
+        while let chunk = try await onThread({ try prefetcher.next() }) {
+            let payload = chunk.portableBytes()
+            let index = chunk.firstDocument / chunkSize
+            _ = try await client.submitChunk(options: Transport.callOptions()) { writer in
+                try await writer.write(.with {
+                    $0.header = .with {
+                        $0.runID = runID; $0.stage = stage; $0.chunkIndex = UInt64(index)
+                        $0.firstDocument = UInt64(chunk.firstDocument); $0.documents = UInt64(chunk.documentCount)
+                        $0.size = UInt64(payload.count)
+                    }
+                })
+                for block in blocks(of: payload) { try await writer.write(.with { $0.block = Data(block) }) }
+            }
+            chunks += 1
+            logger.info("dispatched documents up to #\(chunk.firstDocument + chunk.documentCount)")
+            if let failure = run.failure { throw failure }
+        }
+        _ = try await client.endStage(.with { $0.runID = runID; $0.stage = stage; $0.chunks = UInt64(chunks) },
+                                      options: Transport.callOptions(timeout: .seconds(60)))
+        let size = try await run.completion(of: stage)
+        guard size > 0 else { return nil }
+        let bytes = try await client.fetchResult(.with { $0.runID = runID; $0.stage = stage },
+                                                 options: Transport.callOptions()) { response in
+            var assembler: PayloadAssembler?
+            for try await part in response.messages {
+                switch part.part {
+                case .header(let header)?:
+                    guard assembler == nil, header.size == size else {
+                        throw ClusterError(.protocolViolation, "pass \(stage): a result of \(header.size) bytes, \(size) announced")
+                    }
+                    assembler = try PayloadAssembler(declared: header.size, what: "result of pass \(stage)")
+                case .block(let block)?:
+                    try assembler?.append(block)
+                case nil:
+                    break
+                }
+            }
+            guard let assembler else { throw ClusterError(.protocolViolation, "pass \(stage): no result") }
+            return try assembler.finish()
+        }
+        return try await onThread { try computation.state(fromBytes: bytes) }
+    }
+}
+
+/// What the client knows of its run, fed by the dispatcher's stream of events.
+final class ClientRun: @unchecked Sendable {
+    let dispatcher: ClusterAddress
+    let logger: Logger
+    // Everything below is guarded by `lock`.
+    private let lock = NSLock()
+    private var runID: UInt64?
+    private var failed: (any Error)?
+    private var openWaiters: [CheckedContinuation<UInt64, any Error>] = []
+    private var stages: [UInt32: StageProgress] = [:]
+    private var lastStage: UInt32 = 0
+
+    private struct StageProgress {
+        var progress: TrainingProgress
+        var report: (@Sendable (TrainingProgress) -> Void)?
+        var completedSize: UInt64?
+        var waiter: CheckedContinuation<UInt64, any Error>?
+    }
+
+    init(dispatcher: ClusterAddress, logger: Logger) {
+        self.dispatcher = dispatcher
+        self.logger = logger
+    }
+
+    var failure: (any Error)? { lock.withLock { failed } }
+
+    func opened() async throws -> UInt64 {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready: Result<UInt64, any Error>? = lock.withLock {
+                if let failed { return .failure(failed) }
+                if let runID { return .success(runID) }
+                openWaiters.append(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(with: ready) }
+        }
+    }
+
+    func nextStage(total: Int?, progress: (@Sendable (TrainingProgress) -> Void)?) -> UInt32 {
+        lock.withLock {
+            lastStage += 1
+            stages[lastStage] = StageProgress(
+                progress: TrainingProgress(documentsDone: 0, documentsTotal: total, chunksDone: 0, pass: 1, passes: 1),
+                report: progress)
+            return lastStage
+        }
+    }
+
+    /// Waits for the dispatcher to report the pass complete; returns its result's size.
+    func completion(of stage: UInt32) async throws -> UInt64 {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready: Result<UInt64, any Error>? = lock.withLock {
+                if let failed { return .failure(failed) }
+                if let size = stages[stage]?.completedSize { return .success(size) }
+                stages[stage]?.waiter = continuation
+                return nil
+            }
+            if let ready { continuation.resume(with: ready) }
+        }
+    }
+
+    func receive(_ event: Latent_Cluster_V1_RunEvent) {
+        switch event.event {
+        case .opened(let opened)?:
+            let waiters = lock.withLock {
+                runID = opened.runID
+                defer { openWaiters = [] }
+                return openWaiters
+            }
+            logger.info("run #\(opened.runID) opened at the dispatcher \(dispatcher)")
+            for waiter in waiters { waiter.resume(returning: opened.runID) }
+        case .finished(let job)?:
+            let update: (TrainingProgress, (@Sendable (TrainingProgress) -> Void)?)? = lock.withLock {
+                guard var stage = stages[job.stage] else { return nil }
+                stage.progress.documentsDone += Int(job.documents)
+                stage.progress.chunksDone += 1
+                stages[job.stage] = stage
+                return (stage.progress, stage.report)
+            }
+            if let (progress, report) = update { report?(progress) }
+        case .complete(let complete)?:
+            let waiter = lock.withLock {
+                stages[complete.stage]?.completedSize = complete.size
+                defer { stages[complete.stage]?.waiter = nil }
+                return stages[complete.stage]?.waiter
+            }
+            waiter?.resume(returning: complete.size)
+        case .requeued(let requeued)?:
+            logger.warning("worker #\(requeued.workerID) was dropped (\(requeued.reason)); its jobs \(requeued.jobIds.map { "#\($0)" }.joined(separator: ", ")) were requeued")
+        case .failed(let failed)?:
+            fail(ClusterError(.runFailed, "the distributed run failed: \(failed.message)"))
+        case nil:
+            break
+        }
+    }
+
+    func fail(_ error: any Error) {
+        let waiters: [CheckedContinuation<UInt64, any Error>] = lock.withLock {
+            guard failed == nil else { return [] }
+            failed = error
+            var all = openWaiters
+            openWaiters = []
+            for key in stages.keys {
+                if let waiter = stages[key]?.waiter { all.append(waiter) }
+                stages[key]?.waiter = nil
+            }
+            return all
+        }
+        for waiter in waiters { waiter.resume(throwing: error) }
+    }
+
+    /// An RPC failure as the user should read it.
+    static func mapped(_ error: any Error, address: ClusterAddress) -> any Error {
+        guard let rpc = error as? RPCError else { return error }
+        switch rpc.code {
+        case .unavailable, .cancelled, .deadlineExceeded, .unknown, .internalError:
+            return ClusterError(.unavailable, "lost the dispatcher at \(address): \(rpc.code): \(rpc.message)")
+        case .unauthenticated, .resourceExhausted, .permissionDenied:
+            return ClusterError(.refused, "the dispatcher at \(address) refused the run: \(rpc.message)")
+        default:
+            return ClusterError(.protocolViolation, "the dispatcher at \(address): \(rpc.code): \(rpc.message)")
+        }
+    }
+}

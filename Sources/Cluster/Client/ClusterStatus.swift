@@ -1,0 +1,66 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+
+/// What `latent status` shows: the dispatcher's workers and the run in progress.
+public struct ClusterStatus: Sendable {
+    public struct WorkerEntry: Sendable {
+        public var id: UInt64
+        public var name: String
+        public var peer: String
+        public var threads: Int
+        public var jobsLeased: Int
+        public var jobsDone: UInt64
+        public var secondsSinceHeartbeat: Double
+    }
+
+    public var dispatcher: ClusterAddress
+    public var workers: [WorkerEntry]
+    public var runID: UInt64?
+    public var runClient: String
+    public var jobsQueued: UInt64
+    public var jobsLeased: UInt64
+    public var jobsDone: UInt64
+    public var documentsDone: UInt64
+    public var documentsPerSecond: Double
+    public var uptimeSeconds: Double
+
+    /// Asks the dispatcher, failing within 2 s when it does not answer.
+    public static func fetch(from address: ClusterAddress, security: ClusterSecurity) async throws -> ClusterStatus {
+        let transport = try Transport.client(address, security: security)
+        let interceptors: [any ClientInterceptor] = security.token.map { [TokenSender(token: $0)] } ?? []
+        let reply: Latent_Cluster_V1_StatusReply
+        do {
+            reply = try await withGRPCClient(transport: transport, interceptors: interceptors) { grpc in
+                try await DispatcherClient(wrapping: grpc).status(.init(), options: Transport.callOptions(timeout: .seconds(2)))
+            }
+        } catch {
+            throw ClusterError(.unavailable, "no dispatcher answered at \(address) (\(Worker.reason(error)))")
+        }
+        return ClusterStatus(
+            dispatcher: address,
+            workers: reply.workers.map {
+                WorkerEntry(id: $0.id, name: $0.name, peer: $0.peer, threads: Int($0.threads), jobsLeased: Int($0.jobsLeased),
+                            jobsDone: $0.jobsDone, secondsSinceHeartbeat: $0.secondsSinceHeartbeat)
+            },
+            runID: reply.runID == 0 ? nil : reply.runID, runClient: reply.runClient, jobsQueued: reply.jobsQueued,
+            jobsLeased: reply.jobsLeased, jobsDone: reply.jobsDone, documentsDone: reply.documentsDone,
+            documentsPerSecond: reply.documentsPerSecond, uptimeSeconds: reply.uptimeSeconds)
+    }
+
+    /// A few lines of text: the run, then one line per worker.
+    public func rendered() -> String {
+        var lines = ["dispatcher \(dispatcher), up \(String(format: "%.0f", uptimeSeconds)) s, \(workers.count) worker\(workers.count == 1 ? "" : "s")"]
+        if let runID {
+            lines.append("run #\(runID) of \(runClient): \(jobsQueued) jobs queued, \(jobsLeased) leased, \(jobsDone) done; \(documentsDone) documents, \(String(format: "%.0f", documentsPerSecond)) documents/s")
+        } else {
+            lines.append("no run in progress")
+        }
+        lines.append("worker  threads  leased  done  last heartbeat  name (address)")
+        for worker in workers {
+            lines.append(String(format: "#%-6llu %7d  %6d  %4llu  %12.1f s  ", worker.id, worker.threads, worker.jobsLeased,
+                                worker.jobsDone, worker.secondsSinceHeartbeat) + "\(worker.name) (\(worker.peer))")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

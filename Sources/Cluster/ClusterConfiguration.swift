@@ -1,0 +1,126 @@
+import Foundation
+
+/// Where a dispatcher listens or is found: `HOST:PORT`, with IPv6 hosts in brackets.
+public struct ClusterAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    /// The dispatcher's default address (design §4).
+    public static let defaultDispatcher = ClusterAddress(host: "127.0.0.1", port: 7950)
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `HOST:PORT` or `[IPV6]:PORT`; `field` names the source in errors.
+    public init(parsing text: String, field: String) throws {
+        func fail(_ why: String) -> ClusterError {
+            ClusterError(.invalidConfiguration, "\(field): \(why); expected HOST:PORT, e.g. 127.0.0.1:7950, got '\(text)'")
+        }
+        let host: Substring, portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[close...].hasPrefix("]:") else { throw fail("unclosed IPv6 host") }
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { throw fail("no port") }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        guard !host.isEmpty else { throw fail("no host") }
+        guard let port = Int(portText), (0...65535).contains(port) else { throw fail("the port must be 0 to 65535") }
+        self.init(host: String(host), port: port)
+    }
+
+    /// The address from `--dispatcher`, else `LATENT_DISPATCHER`, else 127.0.0.1:7950.
+    public static func dispatcher(flag: String?) throws -> ClusterAddress {
+        if let flag { return try ClusterAddress(parsing: flag, field: "--dispatcher") }
+        if let value = ProcessInfo.processInfo.environment["LATENT_DISPATCHER"], !value.isEmpty {
+            return try ClusterAddress(parsing: value, field: "LATENT_DISPATCHER")
+        }
+        return .defaultDispatcher
+    }
+
+    /// Loopback hosts: the only ones a dispatcher without a token may listen on.
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    var isIPv6: Bool { host.contains(":") }
+
+    public var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// The shared secret and certificates of a cluster. Every call carries the token when one
+/// is set; TLS applies when certificates are given (mutual TLS when the server also has a
+/// CA to check clients against).
+public struct ClusterSecurity: Sendable, Equatable {
+    /// The cluster token; nil for none.
+    public var token: String?
+    /// PEM certificate chain: the server's on a dispatcher, the client's own for mutual TLS.
+    public var certificatePath: String?
+    /// PEM private key of `certificatePath`.
+    public var privateKeyPath: String?
+    /// PEM CA: on clients and workers the roots that the dispatcher's certificate must
+    /// chain to (TLS is on when it is given); on a dispatcher, the roots of client
+    /// certificates, which turns on mutual TLS.
+    public var trustRootsPath: String?
+
+    public init(token: String? = nil, certificatePath: String? = nil, privateKeyPath: String? = nil,
+                trustRootsPath: String? = nil) {
+        self.token = token
+        self.certificatePath = certificatePath
+        self.privateKeyPath = privateKeyPath
+        self.trustRootsPath = trustRootsPath
+    }
+
+    /// A token from the flag, else `LATENT_CLUSTER_TOKEN`, else none.
+    public static func token(flag: String?) -> String? {
+        if let flag, !flag.isEmpty { return flag }
+        if let value = ProcessInfo.processInfo.environment["LATENT_CLUSTER_TOKEN"], !value.isEmpty { return value }
+        return nil
+    }
+
+    func check() throws {
+        if (certificatePath == nil) != (privateKeyPath == nil) {
+            throw ClusterError(.invalidConfiguration, "--tls-cert and --tls-key go together: give both or neither")
+        }
+        for path in [certificatePath, privateKeyPath, trustRootsPath].compactMap({ $0 })
+        where !FileManager.default.isReadableFile(atPath: path) {
+            throw ClusterError(.invalidConfiguration, "\(path): no such readable file (TLS certificate or key)")
+        }
+    }
+}
+
+/// Sizes and timings of the protocol.
+public enum ClusterLimits {
+    /// Large payloads travel in blocks of this size.
+    public static let blockSize = 1 << 20
+    /// Largest message either side accepts: a block plus its framing.
+    public static let maxMessageSize = 4 << 20
+    /// Largest payload (a chunk, a computation's parameters, a partial state) accepted.
+    public static let maxPayloadSize = 16 << 30
+}
+
+/// An error of the cluster layer: a misconfiguration, a dispatcher that cannot be reached
+/// or went away, or a peer that broke the protocol.
+public struct ClusterError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable {
+        case invalidConfiguration
+        case unavailable
+        case refused
+        case protocolViolation
+        case runFailed
+    }
+
+    public let kind: Kind
+    public let message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}

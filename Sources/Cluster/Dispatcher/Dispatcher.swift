@@ -1,0 +1,79 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import LatentLinearAlgebra
+import Logging
+
+/// `latent dispatcher`: the one process workers and clients connect to. It keeps the
+/// registry of workers, the queue of jobs of the run in progress and their leases, and
+/// merges the partial states as they arrive.
+public struct Dispatcher: Sendable {
+    public struct Options: Sendable {
+        public var listen: ClusterAddress
+        public var security: ClusterSecurity
+        /// Listen beyond loopback without a token (a trusted network only).
+        public var insecure: Bool
+        /// A worker silent for longer is dropped and its jobs requeued.
+        public var heartbeatTimeout: Duration
+        /// How often workers send heartbeats.
+        public var heartbeatInterval: Duration
+
+        public init(listen: ClusterAddress = .defaultDispatcher, security: ClusterSecurity = ClusterSecurity(),
+                    insecure: Bool = false, heartbeatTimeout: Duration = .seconds(4),
+                    heartbeatInterval: Duration = .milliseconds(500)) {
+            self.listen = listen
+            self.security = security
+            self.insecure = insecure
+            self.heartbeatTimeout = heartbeatTimeout
+            self.heartbeatInterval = heartbeatInterval
+        }
+    }
+
+    public let options: Options
+    let logger: Logger
+
+    /// Checks the options: without a token the dispatcher listens on loopback only, unless
+    /// `insecure` says otherwise.
+    public init(options: Options, logger: Logger) throws {
+        if options.security.token == nil, !options.listen.isLoopback, !options.insecure {
+            throw ClusterError(.invalidConfiguration, "refusing to listen on \(options.listen) without a token: anyone who can reach it could use the cluster. Set --token (or LATENT_CLUSTER_TOKEN), or pass --insecure on a trusted network")
+        }
+        guard options.heartbeatTimeout > options.heartbeatInterval, options.heartbeatInterval > .zero else {
+            throw ClusterError(.invalidConfiguration, "--heartbeat-timeout must be longer than the heartbeat interval")
+        }
+        try options.security.check()
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Serves until the task is cancelled. `onListening` gets the bound address (the port
+    /// is chosen by the system when 0 was asked for).
+    public func run(onListening: @escaping @Sendable (ClusterAddress) -> Void = { _ in }) async throws {
+        BLAS.threads = 1
+        let state = DispatcherState(heartbeatTimeout: options.heartbeatTimeout, logger: logger)
+        let service = DispatcherService(state: state, heartbeatInterval: options.heartbeatInterval, logger: logger)
+        let transport = try Transport.server(options.listen, security: options.security)
+        let interceptors: [any ServerInterceptor] = options.security.token.map { [TokenCheck(token: $0)] } ?? []
+        let server = GRPCServer(transport: transport, services: [service], interceptors: interceptors)
+        let listen = options.listen
+        let secure = options.security.certificatePath != nil
+        let mutual = options.security.trustRootsPath != nil
+        let token = options.security.token != nil
+        let logger = self.logger
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await server.serve() }
+            group.addTask {
+                let address = try await transport.listeningAddress
+                let port = address.ipv4?.port ?? address.ipv6?.port ?? listen.port
+                let bound = ClusterAddress(host: listen.host, port: port)
+                logger.info("dispatcher listening on \(bound) (\(secure ? (mutual ? "mutual TLS" : "TLS") : "plaintext"), \(token ? "token required" : "no token"))")
+                onListening(bound)
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .milliseconds(250))
+                    await state.sweep()
+                }
+            }
+        }
+    }
+}

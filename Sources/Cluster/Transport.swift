@@ -1,0 +1,159 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+
+// How the cluster's processes reach each other: gRPC over HTTP/2 (NIO), plaintext or TLS,
+// a token on every call, and large payloads cut into blocks.
+
+typealias DispatcherClient = Latent_Cluster_V1_Dispatcher.Client<HTTP2ClientTransport.Posix>
+
+enum Transport {
+    /// The dispatcher's server transport on `address`.
+    static func server(_ address: ClusterAddress, security: ClusterSecurity) throws -> HTTP2ServerTransport.Posix {
+        try security.check()
+        let socket: GRPCNIOTransportCore.SocketAddress = address.isIPv6
+            ? .ipv6(host: address.host, port: address.port)
+            : .ipv4(host: address.host == "localhost" ? "127.0.0.1" : address.host, port: address.port)
+        var transportSecurity = HTTP2ServerTransport.Posix.TransportSecurity.plaintext
+        if let certificate = security.certificatePath, let key = security.privateKeyPath {
+            let chain: [TLSConfig.CertificateSource] = [.file(path: certificate, format: .pem)]
+            let privateKey = TLSConfig.PrivateKeySource.file(path: key, format: .pem)
+            if let roots = security.trustRootsPath {
+                transportSecurity = .mTLS(certificateChain: chain, privateKey: privateKey) { config in
+                    config.trustRoots = .certificates([.file(path: roots, format: .pem)])
+                    config.clientCertificateVerification = .noHostnameVerification
+                }
+            } else {
+                transportSecurity = .tls(certificateChain: chain, privateKey: privateKey)
+            }
+        }
+        let config = HTTP2ServerTransport.Posix.Config.defaults { config in
+            config.rpc.maxRequestPayloadSize = ClusterLimits.maxMessageSize
+            // Clients ping every few seconds to notice a dead dispatcher; allow it.
+            config.connection.keepalive.clientBehavior.allowWithoutCalls = true
+            config.connection.keepalive.clientBehavior.minPingIntervalWithoutCalls = .seconds(1)
+            config.connection.keepalive.time = .seconds(5)
+            config.connection.keepalive.timeout = .seconds(5)
+        }
+        return HTTP2ServerTransport.Posix(address: socket, transportSecurity: transportSecurity, config: config)
+    }
+
+    /// A client transport to the dispatcher at `address`. Keepalive pings every 2 s with a
+    /// 3 s timeout notice a dispatcher that stopped answering within 5 s even when the
+    /// connection is not closed; reconnection backs off to at most 1 s.
+    static func client(_ address: ClusterAddress, security: ClusterSecurity) throws -> HTTP2ClientTransport.Posix {
+        try security.check()
+        let target: any ResolvableTarget = address.isIPv6
+            ? .ipv6(host: address.host, port: address.port)
+            : (address.host.first?.isNumber == true ? .ipv4(host: address.host, port: address.port)
+                                                    : .dns(host: address.host, port: address.port))
+        var transportSecurity = HTTP2ClientTransport.Posix.TransportSecurity.plaintext
+        if let roots = security.trustRootsPath {
+            transportSecurity = .tls { config in
+                config.trustRoots = .certificates([.file(path: roots, format: .pem)])
+                config.serverCertificateVerification = .fullVerification
+                if let certificate = security.certificatePath, let key = security.privateKeyPath {
+                    config.certificateChain = [.file(path: certificate, format: .pem)]
+                    config.privateKey = .file(path: key, format: .pem)
+                }
+            }
+        }
+        let config = HTTP2ClientTransport.Posix.Config.defaults { config in
+            config.connection.keepalive = .init(time: .seconds(2), timeout: .seconds(3), allowWithoutCalls: true)
+            config.backoff.initial = .milliseconds(100)
+            config.backoff.max = .seconds(1)
+            config.backoff.multiplier = 2
+            config.connection.maxIdleTime = nil
+        }
+        return try HTTP2ClientTransport.Posix(target: target, transportSecurity: transportSecurity, config: config)
+    }
+
+    /// Options of every call: the message limit on what is sent and received.
+    static func callOptions(timeout: Duration? = nil) -> CallOptions {
+        var options = CallOptions.defaults
+        options.maxRequestMessageBytes = ClusterLimits.maxMessageSize
+        options.maxResponseMessageBytes = ClusterLimits.maxMessageSize
+        options.timeout = timeout
+        options.waitForReady = false
+        return options
+    }
+}
+
+/// Adds the cluster token to every call a client makes.
+struct TokenSender: ClientInterceptor {
+    let token: String
+
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingClientRequest<Input>, context: ClientContext,
+        next: (StreamingClientRequest<Input>, ClientContext) async throws -> StreamingClientResponse<Output>
+    ) async throws -> StreamingClientResponse<Output> {
+        var request = request
+        request.metadata.addString("Bearer \(token)", forKey: "authorization")
+        return try await next(request, context)
+    }
+}
+
+/// Rejects every call whose token is not the cluster's, comparing in constant time.
+struct TokenCheck: ServerInterceptor {
+    let expected: [UInt8]
+
+    init(token: String) { expected = Array("Bearer \(token)".utf8) }
+
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingServerRequest<Input>, context: ServerContext,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
+        let presented = request.metadata[stringValues: "authorization"].first(where: { _ in true }).map { Array($0.utf8) }
+        guard let presented, Self.constantTimeEqual(presented, expected) else {
+            throw RPCError(code: .unauthenticated, message: "wrong or missing cluster token (set --token or LATENT_CLUSTER_TOKEN)")
+        }
+        return try await next(request, context)
+    }
+
+    /// Equal bytes, in time that depends only on the lengths.
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
+        for index in 0..<max(a.count, b.count) {
+            let x = index < a.count ? a[index] : 0
+            let y = index < b.count ? b[index] : 0
+            difference |= x ^ y
+        }
+        return difference == 0
+    }
+}
+
+/// Cuts a payload into blocks of at most `ClusterLimits.blockSize` bytes.
+func blocks(of payload: [UInt8]) -> [ArraySlice<UInt8>] {
+    stride(from: 0, to: payload.count, by: ClusterLimits.blockSize).map {
+        payload[$0..<min($0 + ClusterLimits.blockSize, payload.count)]
+    }
+}
+
+/// Reassembles a payload from blocks, holding the sender to its declared size.
+struct PayloadAssembler {
+    let declared: Int
+    let what: String
+    private(set) var bytes: [UInt8] = []
+
+    init(declared: UInt64, what: String, limit: Int = ClusterLimits.maxPayloadSize) throws {
+        guard declared <= UInt64(limit) else {
+            throw RPCError(code: .invalidArgument, message: "\(what): declared size \(declared) bytes is over the limit of \(limit)")
+        }
+        self.declared = Int(declared)
+        self.what = what
+        bytes.reserveCapacity(min(self.declared, 64 << 20))
+    }
+
+    mutating func append(_ block: some Collection<UInt8>) throws {
+        guard block.count <= ClusterLimits.blockSize, bytes.count + block.count <= declared else {
+            throw RPCError(code: .invalidArgument, message: "\(what): more bytes than the declared \(declared), or a block over \(ClusterLimits.blockSize) bytes")
+        }
+        bytes.append(contentsOf: block)
+    }
+
+    func finish() throws -> [UInt8] {
+        guard bytes.count == declared else {
+            throw RPCError(code: .invalidArgument, message: "\(what): \(bytes.count) bytes arrived, \(declared) were declared")
+        }
+        return bytes
+    }
+}

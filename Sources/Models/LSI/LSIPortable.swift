@@ -1,0 +1,196 @@
+import LatentLinearAlgebra
+
+// The portable encodings of the LSI computations (see `PortableComputation`): how their
+// jobs run on a cluster's workers. Decoders check every bound, so a hostile payload gets
+// an error naming its field rather than a crash or an absurd allocation.
+
+private let maxTerms = Int(Int32.max)
+private let maxSketch = 200_000
+
+private func precisionName<Scalar: LinearAlgebraScalar>(_: Scalar.Type) -> String {
+    Scalar.self == Float.self ? "float32" : "float64"
+}
+
+extension LSIProjection {
+    func encode(into writer: inout PortableWriter) {
+        writer.write(chunks)
+        writer.write(documents)
+        writer.write(array: singularValues)
+        writer.write(basis)
+    }
+
+    /// Checks what `LSIProjection`'s invariants promise: non-negative, non-increasing
+    /// singular values, one per basis row, and an orthonormal basis (in full when small,
+    /// by row norms otherwise).
+    static func decode(_ reader: inout PortableReader, termCount: Int) throws -> LSIProjection {
+        let chunks = try reader.readInt("chunks", in: 0...Int(Int32.max))
+        let documents = try reader.readInt("documents", in: 0...Int(Int64.max / 2))
+        let values: [Scalar] = try reader.readArray("singular values", maxCount: maxSketch)
+        for (i, value) in values.enumerated() where !(value.isFinite && value >= 0 && (i == 0 || value <= values[i - 1])) {
+            throw reader.error("singular values", "finite, non-negative and non-increasing values, got \(value) at \(i)")
+        }
+        let basis: Matrix<Scalar> = try reader.readMatrix("basis", maxRows: maxSketch, maxColumns: maxTerms)
+        guard basis.rows == values.count, basis.columns == termCount else {
+            throw reader.error("basis", "\(values.count) x \(termCount) (factors x terms), got \(basis.rows) x \(basis.columns)")
+        }
+        let tolerance = Scalar(1e-3)
+        if basis.rows * basis.rows * basis.columns <= 20_000_000 {
+            let gram = Matrix.product(basis, basis, transposeB: true)
+            for i in 0..<basis.rows {
+                for j in 0..<basis.rows where Swift.abs(gram[i, j] - (i == j ? 1 : 0)) > tolerance {
+                    throw reader.error("basis", "orthonormal rows, row \(i) . row \(j) = \(gram[i, j])")
+                }
+            }
+        } else {
+            for i in 0..<basis.rows {
+                var norm: Scalar = 0
+                for j in 0..<basis.columns { norm += basis[i, j] * basis[i, j] }
+                guard Swift.abs(norm - 1) <= tolerance else {
+                    throw reader.error("basis", "rows of unit norm, row \(i) has squared norm \(norm)")
+                }
+            }
+        }
+        return LSIProjection(basis: basis, singularValues: values, chunks: chunks, documents: documents)
+    }
+}
+
+extension OnePassDecomposition: PortableComputation, TermBounded {
+    static var kind: String { "lsi.one-pass.\(precisionName(Scalar.self))" }
+
+    func encodeParameters(into writer: inout PortableWriter) {
+        writer.write(termCount)
+        writer.write(sketchSize)
+        writer.write(keep)
+        writer.write(powerIterations)
+        writer.write(decay)
+        writer.write(seed)
+        writer.write(firstChunk)
+    }
+
+    init(parameters reader: inout PortableReader) throws {
+        termCount = try reader.readInt("term count", in: 1...maxTerms)
+        sketchSize = try reader.readInt("sketch size", in: 1...maxSketch)
+        keep = try reader.readInt("factors kept", in: 1...maxSketch)
+        powerIterations = try reader.readInt("power iterations", in: 0...100)
+        decay = try reader.readDouble("decay")
+        guard decay > 0, decay <= 1 else { throw reader.error("decay", "a value in (0, 1], got \(decay)") }
+        seed = try reader.readUInt64("seed")
+        firstChunk = try reader.readInt("first chunk", in: 0...Int(Int32.max))
+    }
+
+    func encode(_ state: LSIProjection<Scalar>, into writer: inout PortableWriter) { state.encode(into: &writer) }
+
+    func decodeState(_ reader: inout PortableReader) throws -> LSIProjection<Scalar> {
+        let state = try LSIProjection<Scalar>.decode(&reader, termCount: termCount)
+        guard state.rank <= keep else { throw reader.error("basis", "at most \(keep) factors, got \(state.rank)") }
+        return state
+    }
+}
+
+extension MultiPassDecomposition.TermSum {
+    func encode(into writer: inout PortableWriter) {
+        writer.write(documents)
+        writer.write(terms == nil ? 0 : 1)
+        if let terms { writer.write(array: terms) }
+        writer.write(values)
+    }
+
+    static func decode(_ reader: inout PortableReader, termCount: Int, rows: Int) throws -> Self {
+        let documents = try reader.readInt("documents", in: 0...Int(Int64.max / 2))
+        let restricted = try reader.readInt("term list flag", in: 0...1) == 1
+        var terms: [Int32]?
+        if restricted {
+            let list: [Int32] = try reader.readArray("terms", maxCount: termCount)
+            var previous: Int32 = -1
+            for term in list {
+                guard term > previous, Int(term) < termCount else {
+                    throw reader.error("terms", "ascending ids below \(termCount), got \(term)")
+                }
+                previous = term
+            }
+            terms = list
+        }
+        let values: Matrix<Scalar> = try reader.readMatrix("sum", maxRows: maxSketch, maxColumns: maxTerms)
+        let columns = terms?.count ?? termCount
+        guard values.rows == rows, values.columns == columns else {
+            throw reader.error("sum", "\(rows) x \(columns), got \(values.rows) x \(values.columns)")
+        }
+        return Self(terms: terms, values: values, documents: documents)
+    }
+}
+
+extension MultiPassDecomposition.SketchPass: PortableComputation, TermBounded {
+    static var kind: String { "lsi.multi-pass.sketch.\(precisionName(Scalar.self))" }
+
+    func encodeParameters(into writer: inout PortableWriter) {
+        writer.write(termCount)
+        writer.write(sketchSize)
+        writer.write(seed)
+    }
+
+    init(parameters reader: inout PortableReader) throws {
+        termCount = try reader.readInt("term count", in: 1...maxTerms)
+        sketchSize = try reader.readInt("sketch size", in: 1...maxSketch)
+        seed = try reader.readUInt64("seed")
+    }
+
+    func encode(_ state: PartialState, into writer: inout PortableWriter) { state.encode(into: &writer) }
+
+    func decodeState(_ reader: inout PortableReader) throws -> PartialState {
+        try .decode(&reader, termCount: termCount, rows: sketchSize)
+    }
+}
+
+extension MultiPassDecomposition.PowerPass: PortableComputation, TermBounded {
+    static var kind: String { "lsi.multi-pass.power.\(precisionName(Scalar.self))" }
+
+    func encodeParameters(into writer: inout PortableWriter) {
+        writer.write(termCount)
+        writer.write(basis)
+    }
+
+    init(parameters reader: inout PortableReader) throws {
+        termCount = try reader.readInt("term count", in: 1...maxTerms)
+        basis = try reader.readMatrix("basis", maxRows: maxSketch, maxColumns: maxTerms)
+        guard basis.columns == termCount else {
+            throw reader.error("basis", "\(termCount) columns (terms), got \(basis.columns)")
+        }
+    }
+
+    func encode(_ state: PartialState, into writer: inout PortableWriter) { state.encode(into: &writer) }
+
+    func decodeState(_ reader: inout PortableReader) throws -> PartialState {
+        try .decode(&reader, termCount: termCount, rows: basis.rows)
+    }
+}
+
+extension MultiPassDecomposition.FinalPass: PortableComputation, TermBounded {
+    static var kind: String { "lsi.multi-pass.final.\(precisionName(Scalar.self))" }
+
+    func encodeParameters(into writer: inout PortableWriter) {
+        writer.write(termCount)
+        writer.write(basis)
+    }
+
+    init(parameters reader: inout PortableReader) throws {
+        termCount = try reader.readInt("term count", in: 1...maxTerms)
+        basis = try reader.readMatrix("basis", maxRows: maxSketch, maxColumns: maxTerms)
+        guard basis.columns == termCount else {
+            throw reader.error("basis", "\(termCount) columns (terms), got \(basis.columns)")
+        }
+    }
+
+    func encode(_ state: Factor, into writer: inout PortableWriter) {
+        writer.write(state.documents)
+        writer.write(state.l)
+    }
+
+    func decodeState(_ reader: inout PortableReader) throws -> Factor {
+        let documents = try reader.readInt("documents", in: 0...Int(Int64.max / 2))
+        let l: Matrix<Scalar> = try reader.readMatrix("L factor", maxRows: maxSketch, maxColumns: maxSketch)
+        guard l.rows == basis.rows, l.columns <= l.rows else {
+            throw reader.error("L factor", "\(basis.rows) rows and at most as many columns, got \(l.rows) x \(l.columns)")
+        }
+        return Factor(l: l, documents: documents)
+    }
+}

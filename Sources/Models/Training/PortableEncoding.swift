@@ -1,0 +1,191 @@
+import LatentCorpus
+import LatentLinearAlgebra
+
+/// Bytes in Latent's portable encoding: what crosses between processes (chunks of documents,
+/// a computation's parameters, partial states). Fixed-width little-endian integers and
+/// IEEE floats, arrays as raw little-endian elements; no self-description, so each reader
+/// knows what it expects and checks every count against the bytes that remain.
+public struct PortableWriter: Sendable {
+    public private(set) var bytes: [UInt8] = []
+
+    public init(reservingCapacity capacity: Int = 0) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    public mutating func write(_ value: UInt64) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    public mutating func write(_ value: Int) { write(UInt64(bitPattern: Int64(value))) }
+
+    public mutating func write(_ value: Double) { write(value.bitPattern) }
+
+    public mutating func write(_ value: String) {
+        write(value.utf8.count)
+        bytes.append(contentsOf: value.utf8)
+    }
+
+    /// A count followed by the raw elements (this code runs on little-endian machines only:
+    /// x86-64 and arm64).
+    public mutating func write<Element: BitwiseCopyable>(array: [Element]) {
+        write(array.count)
+        array.withUnsafeBytes { bytes.append(contentsOf: $0) }
+    }
+
+    public mutating func write<Scalar: LinearAlgebraScalar>(_ matrix: Matrix<Scalar>) {
+        write(matrix.rows)
+        write(matrix.columns)
+        write(array: matrix.storage)
+    }
+}
+
+/// Reads what a `PortableWriter` wrote, failing with `PortableEncodingError` naming the field
+/// on anything short, oversized, out of range or not finite.
+public struct PortableReader {
+    private let bytes: [UInt8]
+    private var offset = 0
+    /// Names the payload in errors: "partial state of LSI chunk decomposition".
+    public let payload: String
+
+    public init(_ bytes: [UInt8], payload: String) {
+        self.bytes = bytes
+        self.payload = payload
+    }
+
+    public var remaining: Int { bytes.count - offset }
+
+    public func error(_ field: String, _ expected: String) -> PortableEncodingError {
+        PortableEncodingError(payload: payload, field: field, expected: expected)
+    }
+
+    public mutating func readUInt64(_ field: String) throws -> UInt64 {
+        guard remaining >= 8 else { throw error(field, "8 more bytes, found \(remaining)") }
+        var value: UInt64 = 0
+        withUnsafeMutableBytes(of: &value) { target in
+            bytes.withUnsafeBytes { source in
+                target.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[offset..<(offset + 8)]))
+            }
+        }
+        offset += 8
+        return UInt64(littleEndian: value)
+    }
+
+    /// An integer in `range`.
+    public mutating func readInt(_ field: String, in range: ClosedRange<Int>) throws -> Int {
+        let value = Int64(bitPattern: try readUInt64(field))
+        guard value >= Int64(range.lowerBound), value <= Int64(range.upperBound) else {
+            throw error(field, "a value in \(range.lowerBound)...\(range.upperBound), got \(value)")
+        }
+        return Int(value)
+    }
+
+    public mutating func readDouble(_ field: String) throws -> Double {
+        let value = Double(bitPattern: try readUInt64(field))
+        guard value.isFinite else { throw error(field, "a finite number, got \(value)") }
+        return value
+    }
+
+    public mutating func readString(_ field: String, maxLength: Int = 4096) throws -> String {
+        let count = try readInt("\(field) length", in: 0...maxLength)
+        guard remaining >= count else { throw error(field, "\(count) bytes, found \(remaining)") }
+        defer { offset += count }
+        return String(decoding: bytes[offset..<(offset + count)], as: UTF8.self)
+    }
+
+    /// An array of at most `maxCount` elements; the count must fit in the bytes that remain.
+    public mutating func readArray<Element: BitwiseCopyable>(_ field: String, of _: Element.Type = Element.self,
+                                                             maxCount: Int = Int(Int32.max)) throws -> [Element] {
+        let size = MemoryLayout<Element>.stride
+        let count = try readInt("\(field) count", in: 0...maxCount)
+        guard count <= remaining / size else {
+            throw error(field, "\(count) elements (\(count * size) bytes), found \(remaining) bytes")
+        }
+        let array = [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
+            bytes.withUnsafeBytes { source in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(
+                    from: UnsafeRawBufferPointer(rebasing: source[offset..<(offset + count * size)]))
+            }
+            initialized = count
+        }
+        offset += count * size
+        return array
+    }
+
+    /// A matrix of finite values whose shape is within the given bounds.
+    public mutating func readMatrix<Scalar: LinearAlgebraScalar>(
+        _ field: String, of _: Scalar.Type = Scalar.self, maxRows: Int, maxColumns: Int
+    ) throws -> Matrix<Scalar> {
+        let rows = try readInt("\(field) rows", in: 0...maxRows)
+        let columns = try readInt("\(field) columns", in: 0...maxColumns)
+        let values: [Scalar] = try readArray(field, maxCount: rows * columns)
+        guard values.count == rows * columns else {
+            throw error(field, "\(rows) x \(columns) = \(rows * columns) values, got \(values.count)")
+        }
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw error(field, "finite values, found \(values[bad]) at (\(bad % max(rows, 1)), \(bad / max(rows, 1)))")
+        }
+        return Matrix(rows: rows, columns: columns, columnMajor: values)
+    }
+
+    /// Fails unless every byte was read.
+    public func finish() throws {
+        guard remaining == 0 else { throw error("end", "no more bytes, found \(remaining) extra") }
+    }
+}
+
+/// A payload from another process that does not decode: it names the payload, the field
+/// and what was expected.
+public struct PortableEncodingError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let payload: String
+    public let field: String
+    public let expected: String
+
+    public var description: String { "\(payload): \(field): expected \(expected)" }
+}
+
+extension SparseChunk {
+    /// The chunk in the portable encoding.
+    public func portableBytes() -> [UInt8] {
+        var writer = PortableWriter(reservingCapacity: 48 + columnStarts.count * 8 + nonZeroCount * 12)
+        writer.write(firstDocument)
+        writer.write(array: columnStarts)
+        writer.write(array: termIDs)
+        writer.write(array: weights)
+        return writer.bytes
+    }
+
+    /// Decodes and checks a chunk: offsets from 0 ascending to the entry count, term ids in
+    /// `0..<termBound` and ascending within each document, finite weights.
+    public init(portableBytes bytes: [UInt8], termBound: Int, payload: String = "chunk") throws {
+        var reader = PortableReader(bytes, payload: payload)
+        let first = try reader.readInt("first document", in: 0...Int(Int64.max / 2))
+        let starts: [Int] = try reader.readArray("document offsets")
+        let terms: [Int32] = try reader.readArray("term ids")
+        let weights: [Double] = try reader.readArray("weights")
+        try reader.finish()
+        guard let firstStart = starts.first, firstStart == 0, starts.last == terms.count else {
+            throw reader.error("document offsets", "offsets from 0 to the \(terms.count) entries")
+        }
+        guard weights.count == terms.count else {
+            throw reader.error("weights", "one per term id (\(terms.count)), got \(weights.count)")
+        }
+        self.init(firstDocument: first, reservingDocuments: starts.count - 1, nonZeros: terms.count)
+        for document in 0..<(starts.count - 1) {
+            let (start, end) = (starts[document], starts[document + 1])
+            guard start <= end else { throw reader.error("document offsets", "ascending offsets, document #\(first + document) ends before it starts") }
+            var previous: Int32 = -1
+            for entry in start..<end {
+                let term = terms[entry], weight = weights[entry]
+                guard term > previous, Int(term) < termBound else {
+                    throw reader.error("term ids", "ascending ids below \(termBound) in document #\(first + document), got \(term)")
+                }
+                guard weight.isFinite else {
+                    throw reader.error("weights", "finite weights, got \(weight) in document #\(first + document)")
+                }
+                appendEntry(term: term, weight: weight)
+                previous = term
+            }
+            finishDocument()
+        }
+    }
+}
