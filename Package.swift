@@ -92,6 +92,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
+            dependencies: ["LatentLinearAlgebra", "LatentCorpus"],
             path: "Tests/TestSupport"
         ),
         .testTarget(
@@ -106,7 +107,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ModelsTests",
-            dependencies: ["LatentModels"],
+            dependencies: ["LatentModels", "TestSupport"],
             path: "Tests/ModelsTests"
         ),
         .testTarget(

@@ -2,6 +2,7 @@ import Foundation
 import LatentCorpus
 import LatentLinearAlgebra
 @testable import LatentModels
+import TestSupport
 import Testing
 
 @Suite("LSI model")

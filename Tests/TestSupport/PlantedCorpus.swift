@@ -1,18 +1,17 @@
 import LatentCorpus
 import LatentLinearAlgebra
-@testable import LatentModels
 
 /// A corpus with planted low-rank structure plus noise, and its exact SVD for reference.
 ///
 /// `topics` latent topics each weigh 60 random terms; every document mixes one or two
 /// topics with random strengths (topic t is drawn less often as t grows, so the singular
 /// values are spread out) and adds 20 noise terms of small weight.
-struct PlantedCorpus: Sendable {
-    let corpus: InMemoryCorpus
-    let terms: Int
-    let dense: Matrix<Double>
+public struct PlantedCorpus: Sendable {
+    public let corpus: InMemoryCorpus
+    public let terms: Int
+    public let dense: Matrix<Double>
 
-    init(terms: Int = 2000, documents: Int = 5000, topics: Int = 12, seed: UInt64 = 7) {
+    public init(terms: Int = 2000, documents: Int = 5000, topics: Int = 12, seed: UInt64 = 7) {
         var generator = SeededGenerator(seed: seed)
         let topicTerms: [[(Int32, Double)]] = (0..<topics).map { _ in
             (0..<60).map { _ in (Int32(generator.next() % UInt64(terms)), 0.2 + generator.nextOpenUnit()) }
@@ -47,7 +46,7 @@ struct PlantedCorpus: Sendable {
     }
 
     /// LAPACK's SVD of the dense matrix: the exact reference.
-    func computeExact() throws -> (u: Matrix<Double>, s: [Double]) {
+    public func computeExact() throws -> (u: Matrix<Double>, s: [Double]) {
         // A = L Q with Q orthonormal: A and the square L share U and s, and V is not formed.
         let (u, s, _) = try dense.lowerFactor().svd()
         return (u, s)
@@ -55,13 +54,13 @@ struct PlantedCorpus: Sendable {
 }
 
 /// ||U_refᵀ U||_F² / k over the first k columns of both: 1 when the spans agree.
-func subspaceSimilarity(_ reference: Matrix<Double>, _ u: Matrix<Double>, k: Int) -> Double {
+public func subspaceSimilarity(_ reference: Matrix<Double>, _ u: Matrix<Double>, k: Int) -> Double {
     let overlap = Matrix.product(reference.leadingColumns(k), transposeA: true, u.leadingColumns(k))
     return overlap.storage.reduce(0) { $0 + $1 * $1 } / Double(k)
 }
 
 /// The largest relative error among the first k singular values.
-func worstRelativeError(_ reference: [Double], _ values: [Double], k: Int) -> Double {
+public func worstRelativeError(_ reference: [Double], _ values: [Double], k: Int) -> Double {
     (0..<k).map { abs(values[$0] - reference[$0]) / reference[$0] }.max() ?? 0
 }
 
