@@ -117,7 +117,11 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterTests",
-            dependencies: ["Latent", "LatentCluster", "TestSupport"],
+            dependencies: [
+                "Latent", "LatentCluster", "TestSupport",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ],
             path: "Tests/ClusterTests"
         ),
         .testTarget(

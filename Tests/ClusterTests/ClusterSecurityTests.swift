@@ -1,0 +1,272 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Latent
+@testable import LatentCluster
+import TestSupport
+import Testing
+
+@Suite("cluster security", .serialized)
+struct ClusterSecurityTests {
+    @Test("a wrong or missing token is rejected on every call; the right one is accepted")
+    func token() throws {
+        let cluster = TestCluster(common: ["--token", "right-token"])
+        defer { cluster.stop() }
+        try cluster.startDispatcher()
+        for arguments in [["--token", "wrong-token"], []] {
+            let status = try runProcess(TestCluster.binary, ["status", "--dispatcher", cluster.address] + arguments)
+            #expect(status.status == 1 && status.error.contains("wrong or missing cluster token"), "\(status.error)")
+        }
+        let worker = try ChildProcess("worker", TestCluster.binary,
+                                      ["worker", "--dispatcher", cluster.address, "--token", "wrong-token"])
+        #expect(worker.waitForExit(timeout: 10) == 1)
+        #expect(worker.output.contains("refused this worker: wrong or missing cluster token"), "\(worker.output)")
+        let run = try runProcess(TestCluster.binary, ["example", "--documents", "100", "--distributed", "required",
+                                                      "--dispatcher", cluster.address, "--token", "wrong-token"])
+        #expect(run.status == 1 && run.error.contains("wrong or missing cluster token"), "\(run.error)")
+
+        try cluster.startWorker(expectedID: 1)
+        let good = try runProcess(TestCluster.binary, ["status", "--dispatcher", cluster.address, "--token", "right-token"])
+        #expect(good.status == 0 && good.output.contains("1 worker"), "\(good.error)")
+    }
+
+    @Test("without a token the dispatcher refuses to listen beyond loopback, unless --insecure")
+    func loopbackOnly() throws {
+        let refused = try runProcess(TestCluster.binary, ["dispatcher", "--listen", "0.0.0.0:0"])
+        #expect(refused.status == 1, "\(refused.error)")
+        #expect(refused.error.contains("refusing to listen on 0.0.0.0:0 without a token"), "\(refused.error)")
+        for extra in [["--insecure"], ["--token", "secret"]] {
+            let dispatcher = try ChildProcess("dispatcher", TestCluster.binary, ["dispatcher", "--listen", "0.0.0.0:0"] + extra)
+            defer { dispatcher.stop() }
+            try dispatcher.waitFor("latent dispatcher listening on 0.0.0.0:")
+        }
+    }
+
+    /// A self-signed certificate for 127.0.0.1, made with openssl.
+    static func makeCertificate(in directory: String) throws -> (certificate: String, key: String) {
+        let certificate = directory + "/cert.pem", key = directory + "/key.pem"
+        let result = try runProcess("/usr/bin/openssl", [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", key, "-out", certificate, "-days", "2", "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ])
+        guard result.status == 0 else { throw ChildProcessError("openssl failed: \(result.error)") }
+        return (certificate, key)
+    }
+
+    @Test("TLS and mutual TLS with a self-signed certificate made by the test")
+    func tls() throws {
+        let directory = NSTemporaryDirectory() + "latent-tls-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (certificate, key) = try Self.makeCertificate(in: directory)
+        let example = ["example", "--documents", "1000", "--chunk-size", "100", "--distributed", "required", "--token", "t"]
+
+        // TLS: clients and workers trust the dispatcher's certificate.
+        do {
+            let cluster = TestCluster(common: ["--token", "t", "--tls-cert", certificate, "--tls-key", key],
+                                      clientCommon: ["--token", "t", "--tls-ca", certificate])
+            defer { cluster.stop() }
+            try cluster.startDispatcher()
+            try cluster.startWorker(expectedID: 1)
+            let run = try runProcess(TestCluster.binary, example + ["--dispatcher", cluster.address, "--tls-ca", certificate])
+            #expect(run.status == 0, "\(run.error)")
+            #expect(run.output.contains(#"0.644*"system" + 0.404*"user""#), "\(run.output)")
+            #expect(run.error.contains("using distributed version with 1 worker"), "\(run.error)")
+            #expect(cluster.dispatcher?.output.contains("(TLS, token required)") == true)
+            let plaintext = try runProcess(TestCluster.binary, example + ["--dispatcher", cluster.address])
+            #expect(plaintext.status == 1 && plaintext.error.contains("no dispatcher answered"), "\(plaintext.error)")
+        }
+
+        // Mutual TLS: the dispatcher also requires a client certificate it trusts.
+        do {
+            let mutual = ["--tls-cert", certificate, "--tls-key", key, "--tls-ca", certificate]
+            let cluster = TestCluster(common: ["--token", "t"] + mutual)
+            defer { cluster.stop() }
+            try cluster.startDispatcher()
+            try cluster.startWorker(expectedID: 1)
+            #expect(cluster.dispatcher?.output.contains("(mutual TLS, token required)") == true)
+            let run = try runProcess(TestCluster.binary, example + ["--dispatcher", cluster.address] + mutual)
+            #expect(run.status == 0, "\(run.error)")
+            #expect(run.output.contains(#"0.623*"graph" + 0.490*"trees""#), "\(run.output)")
+            let anonymous = try runProcess(TestCluster.binary, example + ["--dispatcher", cluster.address, "--tls-ca", certificate])
+            #expect(anonymous.status == 1, "a client without a certificate was let in: \(anonymous.error)")
+        }
+    }
+
+    // MARK: Malformed messages
+
+    /// The parameters of a one-pass LSI stage over 12 terms, in the portable encoding.
+    static func onePassParameters(terms: Int = 12) -> [UInt8] {
+        var writer = PortableWriter()
+        for value in [terms, 10, 10, 2] { writer.write(value) }
+        writer.write(1.0)
+        writer.write(UInt64(0))
+        writer.write(0)
+        return writer.bytes
+    }
+
+    static func chunk(weight: Double = 1, term: Int32 = 3) -> [UInt8] {
+        var chunk = SparseChunk()
+        chunk.appendEntry(term: 1, weight: 0.5)
+        chunk.appendEntry(term: term, weight: weight)
+        chunk.finishDocument()
+        return chunk.portableBytes()
+    }
+
+    /// A partial state: a rank-1 LSI projection over 12 terms with the given values.
+    static func state(singularValue: Double, basisColumns: Int = 12) -> [UInt8] {
+        var writer = PortableWriter()
+        writer.write(1)
+        writer.write(1)
+        writer.write(array: [singularValue])
+        var row = [Double](repeating: 0, count: basisColumns)
+        row[0] = 1
+        writer.write(Matrix<Double>(rows: 1, columns: basisColumns, columnMajor: row))
+        return writer.bytes
+    }
+
+    static func expectRejected(_ what: String, _ code: RPCError.Code = .invalidArgument, containing needle: String,
+                               _ call: () async throws -> Void) async {
+        do {
+            try await call()
+            Issue.record("\(what) was accepted")
+        } catch let error as RPCError {
+            #expect(error.code == code, "\(what): \(error)")
+            #expect(error.message.contains(needle), "\(what): \(error.message)")
+        } catch {
+            Issue.record("\(what): \(error)")
+        }
+    }
+
+    @Test("malformed and hostile messages get error statuses, a second client is refused, and the dispatcher keeps serving")
+    func malformed() async throws {
+        let cluster = TestCluster()
+        defer { cluster.stop() }
+        let dispatcher = try cluster.startDispatcher()
+        let address = ClusterAddress(host: "127.0.0.1", port: cluster.port)
+        let transport = try Transport.client(address, security: ClusterSecurity())
+        try await withGRPCClient(transport: transport) { grpc in
+            let client = DispatcherClient(wrapping: grpc)
+            let options = Transport.callOptions(timeout: .seconds(10))
+            let registration = try await client.register(.with { $0.name = "fake"; $0.threads = 1 }, options: options)
+            let worker = registration.workerID
+            await Self.expectRejected("zero threads", containing: "expected 1 to 4096 threads") {
+                _ = try await client.register(.with { $0.name = "bad"; $0.threads = 0 }, options: options)
+            }
+
+            // A run held open by this test, as a client would.
+            let opened = AsyncStream<UInt64>.makeStream()
+            let run = Task {
+                try await client.openRun(.with {
+                    $0.client = "test"
+                    $0.lsi = .with {
+                        $0.topics = 10; $0.chunkSize = 1; $0.decay = 1; $0.powerIterations = 2; $0.oversampling = 0
+                        $0.algorithm = "one-pass"; $0.precision = "float64"; $0.termCount = 12
+                    }
+                }, options: Transport.callOptions()) { response in
+                    for try await event in response.messages {
+                        if case .opened(let value)? = event.event { opened.continuation.yield(value.runID) }
+                    }
+                }
+            }
+            defer { run.cancel() }
+            var iterator = opened.stream.makeAsyncIterator()
+            let runID = try #require(await iterator.next())
+
+            await Self.expectRejected("a second client", .resourceExhausted, containing: "busy with run #\(runID)") {
+                try await client.openRun(.with { $0.client = "second"; $0.computation = "x" }, options: options) { response in
+                    for try await _ in response.messages {}
+                }
+            }
+            await Self.expectRejected("NaN decay", containing: "parameters out of range") {
+                try await client.openRun(.with { $0.lsi = .with { $0.topics = 1; $0.chunkSize = 1; $0.decay = .nan } },
+                                         options: options) { response in for try await _ in response.messages {} }
+            }
+
+            func startStage(kind: String, parameters: [UInt8], declared: UInt64? = nil) async throws {
+                _ = try await client.startStage(options: options) { writer in
+                    try await writer.write(.with {
+                        $0.header = .with {
+                            $0.runID = runID; $0.stage = 1; $0.computation = kind; $0.size = declared ?? UInt64(parameters.count)
+                        }
+                    })
+                    try await writer.write(.with { $0.block = Data(parameters) })
+                }
+            }
+            await Self.expectRejected("an unknown computation", containing: "expected one of") {
+                try await startStage(kind: "rm -rf", parameters: Self.onePassParameters())
+            }
+            await Self.expectRejected("a huge declared size", containing: "over the limit") {
+                try await startStage(kind: "lsi.one-pass.float64", parameters: [1], declared: 1 << 50)
+            }
+            await Self.expectRejected("zero terms", containing: "term count: expected a value in 1...") {
+                try await startStage(kind: "lsi.one-pass.float64", parameters: Self.onePassParameters(terms: 0))
+            }
+            await Self.expectRejected("truncated parameters", containing: "expected 8 more bytes") {
+                try await startStage(kind: "lsi.one-pass.float64", parameters: Array(Self.onePassParameters().dropLast(3)))
+            }
+            try await startStage(kind: "lsi.one-pass.float64", parameters: Self.onePassParameters())
+
+            func submit(_ payload: [UInt8], documents: UInt64 = 1, declared: UInt64? = nil, index: UInt64 = 0) async throws {
+                _ = try await client.submitChunk(options: options) { writer in
+                    try await writer.write(.with {
+                        $0.header = .with {
+                            $0.runID = runID; $0.stage = 1; $0.chunkIndex = index; $0.documents = documents
+                            $0.size = declared ?? UInt64(payload.count)
+                        }
+                    })
+                    try await writer.write(.with { $0.block = Data(payload) })
+                }
+            }
+            await Self.expectRejected("a NaN weight", containing: "finite weights, got nan") { try await submit(Self.chunk(weight: .nan)) }
+            await Self.expectRejected("a term beyond the vocabulary", containing: "ascending ids below 12") {
+                try await submit(Self.chunk(term: 99))
+            }
+            await Self.expectRejected("a wrong document count", containing: "the header says") { try await submit(Self.chunk(), documents: 5) }
+            await Self.expectRejected("a huge declared chunk", containing: "over the limit") { try await submit(Self.chunk(), declared: 1 << 60) }
+            await Self.expectRejected("fewer bytes than declared", containing: "were declared") {
+                try await submit(Self.chunk(), declared: UInt64(Self.chunk().count + 10))
+            }
+            try await submit(Self.chunk())
+
+            // The fake worker takes the job and returns hostile states.
+            let job = try await client.takeJob(.with { $0.workerID = worker; $0.dispatcherEpoch = registration.dispatcherEpoch },
+                                               options: options) { response in
+                var header: Latent_Cluster_V1_JobHeader?
+                for try await part in response.messages { if case .header(let value)? = part.part { header = value } }
+                return header
+            }
+            let jobID = try #require(job?.jobID)
+            #expect(jobID > 0)
+            func returnState(_ payload: [UInt8]) async throws {
+                _ = try await client.returnResult(options: options) { writer in
+                    try await writer.write(.with {
+                        $0.header = .with {
+                            $0.workerID = worker; $0.runID = runID; $0.stage = 1; $0.jobID = jobID; $0.size = UInt64(payload.count)
+                        }
+                    })
+                    try await writer.write(.with { $0.block = Data(payload) })
+                }
+            }
+            await Self.expectRejected("a NaN singular value", containing: "finite, non-negative") {
+                try await returnState(Self.state(singularValue: .nan))
+            }
+            await Self.expectRejected("a basis of the wrong shape", containing: "1 x 12 (factors x terms), got 1 x 13") {
+                try await returnState(Self.state(singularValue: 1, basisColumns: 13))
+            }
+            await Self.expectRejected("a block before the header", containing: "a block before the header") {
+                _ = try await client.returnResult(options: options) { writer in try await writer.write(.with { $0.block = Data([1]) }) }
+            }
+
+            // Still serving: the status answers and a well-formed state is merged.
+            let status = try await client.status(.init(), options: options)
+            #expect(status.runID == runID && status.jobsLeased == 1)
+            try await returnState(Self.state(singularValue: 2))
+            _ = try await client.endStage(.with { $0.runID = runID; $0.stage = 1; $0.chunks = 1 }, options: options)
+            #expect(try await client.status(.init(), options: options).jobsDone == 1)
+        }
+        #expect(dispatcher.isRunning)
+        #expect(dispatcher.output.contains("pass 1 complete: merged the states of 1 jobs from 1 worker"), "\(dispatcher.output)")
+    }
+}
