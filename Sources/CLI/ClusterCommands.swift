@@ -27,6 +27,8 @@ struct ExecutionOptions: ParsableArguments {
     @Option(help: "auto (the cluster if a dispatcher with workers answers within 1 s, else in-process), off (in-process), or required (the cluster, or fail).")
     var distributed: String = "auto"
     @Option(help: "Dispatcher HOST:PORT (default: LATENT_DISPATCHER, else 127.0.0.1:7950).") var dispatcher: String?
+    @Flag(help: "Workers read the corpus file themselves, at the same path (a .lbc, or a .mm with its .index): jobs carry only document ranges.")
+    var sharedStorage = false
     @OptionGroup var cluster: ClusterSecurityOptions
 
     func validate() throws {
@@ -42,7 +44,8 @@ struct ExecutionOptions: ParsableArguments {
         default: .automatic
         }
         return ClusterExecutor(execution: execution, dispatcher: try ClusterAddress.dispatcher(flag: dispatcher),
-                               security: cluster.security, local: InProcessExecutor(threads: threads), logger: logger)
+                               security: cluster.security, local: InProcessExecutor(threads: threads), logger: logger,
+                               sharedStorage: sharedStorage)
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 
@@ -121,39 +122,47 @@ struct TokenCheck: ServerInterceptor {
     }
 }
 
-/// Cuts a payload into blocks of at most `ClusterLimits.blockSize` bytes.
-func blocks(of payload: [UInt8]) -> [ArraySlice<UInt8>] {
-    stride(from: 0, to: payload.count, by: ClusterLimits.blockSize).map {
-        payload[$0..<min($0 + ClusterLimits.blockSize, payload.count)]
+/// Sends a payload on a stream: the header (with the size filled in), then blocks of at
+/// most `ClusterLimits.blockSize` bytes.
+func sendPayload(_ payload: [UInt8], header: Latent_Cluster_V1_PayloadHeader,
+                 to writer: RPCWriter<Latent_Cluster_V1_Part>) async throws {
+    var header = header
+    header.size = UInt64(payload.count)
+    try await writer.write(.with { $0.header = header })
+    for start in stride(from: 0, to: payload.count, by: ClusterLimits.blockSize) {
+        let block = payload[start..<min(start + ClusterLimits.blockSize, payload.count)]
+        try await writer.write(.with { $0.block = Data(block) })
     }
 }
 
-/// Reassembles a payload from blocks, holding the sender to its declared size.
-struct PayloadAssembler {
-    let declared: Int
-    let what: String
-    private(set) var bytes: [UInt8] = []
-
-    init(declared: UInt64, what: String, limit: Int = ClusterLimits.maxPayloadSize) throws {
-        guard declared <= UInt64(limit) else {
-            throw RPCError(code: .invalidArgument, message: "\(what): declared size \(declared) bytes is over the limit of \(limit)")
+/// Receives a payload from a stream: one header, then blocks adding up to exactly the size
+/// it declares (at most `limit`). `what` names the payload in errors.
+func receivePayload(_ parts: some AsyncSequence<Latent_Cluster_V1_Part, any Error>, what: String,
+                    limit: Int = ClusterLimits.maxPayloadSize) async throws -> (Latent_Cluster_V1_PayloadHeader, [UInt8]) {
+    var header: Latent_Cluster_V1_PayloadHeader?
+    var bytes: [UInt8] = []
+    for try await part in parts {
+        switch part.part {
+        case .header(let value)?:
+            guard header == nil else { throw RPCError(code: .invalidArgument, message: "\(what): a second header") }
+            guard value.size <= UInt64(limit) else {
+                throw RPCError(code: .invalidArgument, message: "\(what): declared size \(value.size) bytes is over the limit of \(limit)")
+            }
+            header = value
+            bytes.reserveCapacity(min(Int(value.size), 64 << 20))
+        case .block(let block)?:
+            guard let header else { throw RPCError(code: .invalidArgument, message: "\(what): a block before the header") }
+            guard block.count <= ClusterLimits.blockSize, UInt64(bytes.count + block.count) <= header.size else {
+                throw RPCError(code: .invalidArgument, message: "\(what): more bytes than the declared \(header.size), or a block over \(ClusterLimits.blockSize) bytes")
+            }
+            bytes.append(contentsOf: block)
+        case nil:
+            throw RPCError(code: .invalidArgument, message: "\(what): an empty message")
         }
-        self.declared = Int(declared)
-        self.what = what
-        bytes.reserveCapacity(min(self.declared, 64 << 20))
     }
-
-    mutating func append(_ block: some Collection<UInt8>) throws {
-        guard block.count <= ClusterLimits.blockSize, bytes.count + block.count <= declared else {
-            throw RPCError(code: .invalidArgument, message: "\(what): more bytes than the declared \(declared), or a block over \(ClusterLimits.blockSize) bytes")
-        }
-        bytes.append(contentsOf: block)
+    guard let header else { throw RPCError(code: .invalidArgument, message: "\(what): no header") }
+    guard UInt64(bytes.count) == header.size else {
+        throw RPCError(code: .invalidArgument, message: "\(what): \(bytes.count) bytes arrived, \(header.size) were declared")
     }
-
-    func finish() throws -> [UInt8] {
-        guard bytes.count == declared else {
-            throw RPCError(code: .invalidArgument, message: "\(what): \(bytes.count) bytes arrived, \(declared) were declared")
-        }
-        return bytes
-    }
+    return (header, bytes)
 }

@@ -188,7 +188,8 @@ struct ClusterSecurityTests {
                 _ = try await client.startStage(options: options) { writer in
                     try await writer.write(.with {
                         $0.header = .with {
-                            $0.runID = runID; $0.stage = 1; $0.computation = kind; $0.size = declared ?? UInt64(parameters.count)
+                            $0.size = declared ?? UInt64(parameters.count)
+                            $0.stage = .with { $0.runID = runID; $0.stage = 1; $0.computation = kind }
                         }
                     })
                     try await writer.write(.with { $0.block = Data(parameters) })
@@ -212,8 +213,8 @@ struct ClusterSecurityTests {
                 _ = try await client.submitChunk(options: options) { writer in
                     try await writer.write(.with {
                         $0.header = .with {
-                            $0.runID = runID; $0.stage = 1; $0.chunkIndex = index; $0.documents = documents
                             $0.size = declared ?? UInt64(payload.count)
+                            $0.chunk = .with { $0.runID = runID; $0.stage = 1; $0.chunkIndex = index; $0.documents = documents }
                         }
                     })
                     try await writer.write(.with { $0.block = Data(payload) })
@@ -234,7 +235,7 @@ struct ClusterSecurityTests {
             let job = try await client.takeJob(.with { $0.workerID = worker; $0.dispatcherEpoch = registration.dispatcherEpoch },
                                                options: options) { response in
                 var header: Latent_Cluster_V1_JobHeader?
-                for try await part in response.messages { if case .header(let value)? = part.part { header = value } }
+                for try await part in response.messages { if case .job(let value)? = part.header.about { header = value } }
                 return header
             }
             let jobID = try #require(job?.jobID)
@@ -243,7 +244,8 @@ struct ClusterSecurityTests {
                 _ = try await client.returnResult(options: options) { writer in
                     try await writer.write(.with {
                         $0.header = .with {
-                            $0.workerID = worker; $0.runID = runID; $0.stage = 1; $0.jobID = jobID; $0.size = UInt64(payload.count)
+                            $0.size = UInt64(payload.count)
+                            $0.result = .with { $0.workerID = worker; $0.runID = runID; $0.stage = 1; $0.jobID = jobID }
                         }
                     })
                     try await writer.write(.with { $0.block = Data(payload) })
@@ -255,7 +257,12 @@ struct ClusterSecurityTests {
             await Self.expectRejected("a basis of the wrong shape", containing: "1 x 12 (factors x terms), got 1 x 13") {
                 try await returnState(Self.state(singularValue: 1, basisColumns: 13))
             }
-            await Self.expectRejected("a block before the header", containing: "a block before the header") {
+            await Self.expectRejected("a chunk's header on a result", containing: "the header does not describe a result") {
+                _ = try await client.returnResult(options: options) { writer in
+                    try await writer.write(.with { $0.header = .with { $0.size = 0; $0.chunk = .with { $0.runID = runID } } })
+                }
+            }
+            await Self.expectRejected("a block before the header", containing: "result: a block before the header") {
                 _ = try await client.returnResult(options: options) { writer in try await writer.write(.with { $0.block = Data([1]) }) }
             }
 

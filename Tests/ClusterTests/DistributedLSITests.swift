@@ -147,4 +147,43 @@ struct DistributedLSITests {
         let serial = try await Self.serialModel(.onePass, chunkSize: 1000)
         #expect(Self.similarity(serial, model) >= 0.999)
     }
+
+    @Test("shared-storage mode: workers read their ranges from the binary file and the indexed Matrix Market file")
+    func sharedStorage() async throws {
+        let directory = NSTemporaryDirectory() + "latent-shared-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let cluster = TestCluster()
+        defer { cluster.stop() }
+        try cluster.startDispatcher()
+        try cluster.startWorker(expectedID: 1)
+        try cluster.startWorker(expectedID: 2)
+        let serial = try await Self.serialModel(.onePass, chunkSize: 500)
+        for name in ["planted.lbc", "planted.mm"] {
+            let path = directory + "/" + name
+            try CorpusFile.write(Self.planted.corpus, to: path, termCount: Self.planted.terms)
+            let log = LogCapture()
+            var executor = cluster.executor(log: log)
+            executor.sharedStorage = true
+            let corpus = try CorpusFile.open(path)
+            let model = try await LSIModel(corpus: corpus, termCount: Self.planted.terms, topics: 10, chunkSize: 500,
+                                           executor: executor)
+            #expect(Self.similarity(serial, model) >= 0.999, "\(name)")
+            #expect(log.text.contains("dispatched documents up to #5000 (read by the workers from \(path))"), "\(log.text)")
+        }
+
+        // A file the workers cannot read fails the run, naming the file, rather than hanging.
+        let path = directory + "/gone.lbc"
+        try CorpusFile.write(Self.planted.corpus, to: path, termCount: Self.planted.terms)
+        let corpus = try BinaryCorpus(path: path)
+        try FileManager.default.removeItem(atPath: path)
+        var executor = cluster.executor(log: LogCapture())
+        executor.sharedStorage = true
+        do {
+            _ = try await LSIModel(corpus: corpus, termCount: Self.planted.terms, topics: 10, chunkSize: 500, executor: executor)
+            Issue.record("the run succeeded without its file")
+        } catch let error as ClusterError {
+            #expect(error.message.contains("failed on worker #") && error.message.contains(path), "\(error.message)")
+        }
+    }
 }

@@ -28,17 +28,22 @@ public struct ClusterExecutor: ChunkExecutor {
     /// How the dispatcher's logs name this client.
     public var clientName: String
     public var logger: Logger
+    /// Shared-storage mode: when every worker can read the corpus file at the same path
+    /// (the binary format, or Matrix Market with its index), jobs carry the path and a
+    /// range of documents instead of the documents.
+    public var sharedStorage: Bool
 
     public init(execution: Execution = .automatic, dispatcher: ClusterAddress = .defaultDispatcher,
                 security: ClusterSecurity = ClusterSecurity(), local: InProcessExecutor = InProcessExecutor(),
                 clientName: String = "\(ProcessInfo.processInfo.hostName) pid \(ProcessInfo.processInfo.processIdentifier)",
-                logger: Logger = Logger(label: "latent.cluster")) {
+                logger: Logger = Logger(label: "latent.cluster"), sharedStorage: Bool = false) {
         self.execution = execution
         self.dispatcher = dispatcher
         self.security = security
         self.local = local
         self.clientName = clientName
         self.logger = logger
+        self.sharedStorage = sharedStorage
     }
 
     public var description: String {
@@ -127,7 +132,8 @@ public struct ClusterExecutor: ChunkExecutor {
             }
             do {
                 let id = try await run.opened()
-                let result = try await body(RunExecutor(client: client, run: run, runID: id, logger: logger))
+                let result = try await body(RunExecutor(client: client, run: run, runID: id, logger: logger,
+                                                        sharedStorage: sharedStorage))
                 group.cancelAll()
                 return result
             } catch {
@@ -145,6 +151,7 @@ struct RunExecutor: ChunkExecutor {
     let run: ClientRun
     let runID: UInt64
     let logger: Logger
+    let sharedStorage: Bool
 
     var description: String { "cluster at \(run.dispatcher), run #\(runID)" }
 
@@ -175,31 +182,37 @@ struct RunExecutor: ChunkExecutor {
         let stage = run.nextStage(total: corpus.documentCount, progress: progress)
         let parameters = computation.parameterBytes()
         _ = try await client.startStage(options: Transport.callOptions(timeout: .seconds(600))) { writer in
-            try await writer.write(.with {
-                $0.header = .with { $0.runID = runID; $0.stage = stage; $0.computation = P.kind; $0.size = UInt64(parameters.count) }
-            })
-            for block in blocks(of: parameters) { try await writer.write(.with { $0.block = Data(block) }) }
+            try await sendPayload(parameters, header: .with {
+                $0.stage = .with { $0.runID = runID; $0.stage = stage; $0.computation = P.kind }
+            }, to: writer)
         }
         let chunkSize = max(1, chunkSize)
-        let prefetcher = ChunkPrefetcher(corpus, chunkSize: chunkSize, depth: 2)
-        defer { prefetcher.cancel() }
         var chunks = 0
-        while let chunk = try await onThread({ try prefetcher.next() }) {
-            let payload = chunk.portableBytes()
-            let index = chunk.firstDocument / chunkSize
+        func submit(index: Int, first: Int, documents: Int, payload: [UInt8], sharedPath: String) async throws {
             _ = try await client.submitChunk(options: Transport.callOptions()) { writer in
-                try await writer.write(.with {
-                    $0.header = .with {
+                try await sendPayload(payload, header: .with {
+                    $0.chunk = .with {
                         $0.runID = runID; $0.stage = stage; $0.chunkIndex = UInt64(index)
-                        $0.firstDocument = UInt64(chunk.firstDocument); $0.documents = UInt64(chunk.documentCount)
-                        $0.size = UInt64(payload.count)
+                        $0.firstDocument = UInt64(first); $0.documents = UInt64(documents); $0.sharedPath = sharedPath
                     }
-                })
-                for block in blocks(of: payload) { try await writer.write(.with { $0.block = Data(block) }) }
+                }, to: writer)
             }
             chunks += 1
-            logger.info("dispatched documents up to #\(chunk.firstDocument + chunk.documentCount)")
+            logger.info("dispatched documents up to #\(first + documents)\(sharedPath.isEmpty ? "" : " (read by the workers from \(sharedPath))")")
             if let failure = run.failure { throw failure }
+        }
+        if let shared = sharedFile(of: corpus) {
+            for first in stride(from: 0, to: shared.documents, by: chunkSize) {
+                try await submit(index: first / chunkSize, first: first, documents: min(chunkSize, shared.documents - first),
+                                 payload: [], sharedPath: shared.path)
+            }
+        } else {
+            let prefetcher = ChunkPrefetcher(corpus, chunkSize: chunkSize, depth: 2)
+            defer { prefetcher.cancel() }
+            while let chunk = try await onThread({ try prefetcher.next() }) {
+                try await submit(index: chunk.firstDocument / chunkSize, first: chunk.firstDocument,
+                                 documents: chunk.documentCount, payload: chunk.portableBytes(), sharedPath: "")
+            }
         }
         _ = try await client.endStage(.with { $0.runID = runID; $0.stage = stage; $0.chunks = UInt64(chunks) },
                                       options: Transport.callOptions(timeout: .seconds(60)))
@@ -207,24 +220,26 @@ struct RunExecutor: ChunkExecutor {
         guard size > 0 else { return nil }
         let bytes = try await client.fetchResult(.with { $0.runID = runID; $0.stage = stage },
                                                  options: Transport.callOptions()) { response in
-            var assembler: PayloadAssembler?
-            for try await part in response.messages {
-                switch part.part {
-                case .header(let header)?:
-                    guard assembler == nil, header.size == size else {
-                        throw ClusterError(.protocolViolation, "pass \(stage): a result of \(header.size) bytes, \(size) announced")
-                    }
-                    assembler = try PayloadAssembler(declared: header.size, what: "result of pass \(stage)")
-                case .block(let block)?:
-                    try assembler?.append(block)
-                case nil:
-                    break
-                }
+            let (header, bytes) = try await receivePayload(response.messages, what: "result of pass \(stage)")
+            guard header.size == size else {
+                throw ClusterError(.protocolViolation, "pass \(stage): a result of \(header.size) bytes, \(size) announced")
             }
-            guard let assembler else { throw ClusterError(.protocolViolation, "pass \(stage): no result") }
-            return try assembler.finish()
+            return bytes
         }
         return try await onThread { try computation.state(fromBytes: bytes) }
+    }
+}
+
+extension RunExecutor {
+    /// In shared-storage mode, the absolute path and document count of a corpus the workers
+    /// can read by range; nil (with a warning) when the corpus cannot be read that way.
+    func sharedFile<C: Corpus>(of corpus: C) -> (path: String, documents: Int)? {
+        guard sharedStorage else { return nil }
+        guard let file = corpus as? any RangeReadableCorpus, file.supportsRanges, let documents = corpus.documentCount else {
+            logger.warning("shared storage: this corpus cannot be read by range of documents (that needs a .lbc file, or an uncompressed .mm with its .index): sending the documents instead")
+            return nil
+        }
+        return (URL(fileURLWithPath: file.path).standardizedFileURL.path, documents)
     }
 }
 

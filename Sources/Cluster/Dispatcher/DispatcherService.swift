@@ -31,7 +31,7 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
         return .with { $0.known = known }
     }
 
-    func takeJob(request: Latent_Cluster_V1_TakeJobRequest, response: RPCWriter<Latent_Cluster_V1_JobPart>,
+    func takeJob(request: Latent_Cluster_V1_TakeJobRequest, response: RPCWriter<Latent_Cluster_V1_Part>,
                  context: ServerContext) async throws {
         let worker = request.workerID
         guard await state.isKnown(worker: worker, epoch: request.dispatcherEpoch) else {
@@ -42,15 +42,14 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
         while ContinuousClock.now < deadline {
             if let (job, run, kind, parametersSize) = await state.lease(to: worker) {
                 do {
-                    try await response.write(.with {
-                        $0.header = .with {
+                    try await sendPayload(job.payload, header: .with {
+                        $0.job = .with {
                             $0.jobID = job.id; $0.runID = run; $0.stage = job.stage; $0.computation = kind
                             $0.stageParametersSize = UInt64(parametersSize); $0.chunkIndex = UInt64(job.chunkIndex)
                             $0.firstDocument = UInt64(job.firstDocument); $0.documents = UInt64(job.documents)
-                            $0.size = UInt64(job.payload.count)
+                            $0.sharedPath = job.sharedPath
                         }
-                    })
-                    for block in blocks(of: job.payload) { try await response.write(.with { $0.block = Data(block) }) }
+                    }, to: response)
                 } catch {
                     await state.leaseFailed(job: job.id, worker: worker)
                     throw error
@@ -59,7 +58,7 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        try await response.write(.with { $0.header = .with { $0.jobID = 0 } })
+        try await sendPayload([], header: .with { $0.job = .with { $0.jobID = 0 } }, to: response)
     }
 
     func fetchStage(request: Latent_Cluster_V1_FetchStageRequest, response: RPCWriter<Latent_Cluster_V1_Part>,
@@ -67,33 +66,20 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
         guard let parameters = await state.stageParameters(run: request.runID, stage: request.stage) else {
             throw RPCError(code: .notFound, message: "run #\(request.runID) has no pass \(request.stage)")
         }
-        try await writePayload(parameters, to: response)
+        try await sendPayload(parameters, header: .init(), to: response)
     }
 
-    func returnResult(request: RPCAsyncSequence<Latent_Cluster_V1_ResultPart, any Error>,
+    func returnResult(request: RPCAsyncSequence<Latent_Cluster_V1_Part, any Error>,
                       context: ServerContext) async throws -> Latent_Cluster_V1_ResultReply {
-        var header: Latent_Cluster_V1_ResultHeader?
-        var assembler: PayloadAssembler?
-        for try await part in request {
-            switch part.part {
-            case .header(let value)?:
-                guard header == nil else { throw RPCError(code: .invalidArgument, message: "result: a second header") }
-                header = value
-                assembler = try PayloadAssembler(declared: value.size, what: "state of job #\(value.jobID)")
-            case .block(let block)?:
-                guard assembler != nil else { throw RPCError(code: .invalidArgument, message: "result: a block before the header") }
-                try assembler?.append(block)
-            case nil:
-                throw RPCError(code: .invalidArgument, message: "result: an empty message")
-            }
+        let (payloadHeader, bytes) = try await receivePayload(request, what: "result")
+        guard case .result(let header)? = payloadHeader.about else {
+            throw RPCError(code: .invalidArgument, message: "result: the header does not describe a result")
         }
-        guard let header, let assembler else { throw RPCError(code: .invalidArgument, message: "result: no header") }
-        let bytes = try assembler.finish()
         guard await state.isKnown(worker: header.workerID, epoch: await state.epoch) else {
             return .with { $0.accepted = false }
         }
         guard let (merger, chunkIndex, documents) = await state.resultTarget(worker: header.workerID, run: header.runID,
-                                                                    stage: header.stage, job: header.jobID) else {
+                                                                               stage: header.stage, job: header.jobID) else {
             return .with { $0.accepted = false }
         }
         if !header.error.isEmpty {
@@ -168,25 +154,12 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
         await state.endRun(id)
     }
 
-    func startStage(request: RPCAsyncSequence<Latent_Cluster_V1_StagePart, any Error>,
+    func startStage(request: RPCAsyncSequence<Latent_Cluster_V1_Part, any Error>,
                     context: ServerContext) async throws -> Latent_Cluster_V1_StageReply {
-        var header: Latent_Cluster_V1_StageHeader?
-        var assembler: PayloadAssembler?
-        for try await part in request {
-            switch part.part {
-            case .header(let value)?:
-                guard header == nil else { throw RPCError(code: .invalidArgument, message: "stage: a second header") }
-                header = value
-                assembler = try PayloadAssembler(declared: value.size, what: "parameters of pass \(value.stage)")
-            case .block(let block)?:
-                guard assembler != nil else { throw RPCError(code: .invalidArgument, message: "stage: a block before the header") }
-                try assembler?.append(block)
-            case nil:
-                throw RPCError(code: .invalidArgument, message: "stage: an empty message")
-            }
+        let (payloadHeader, parameters) = try await receivePayload(request, what: "pass parameters")
+        guard case .stage(let header)? = payloadHeader.about else {
+            throw RPCError(code: .invalidArgument, message: "stage: the header does not describe a pass")
         }
-        guard let header, let assembler else { throw RPCError(code: .invalidArgument, message: "stage: no header") }
-        let parameters = try assembler.finish()
         let computation: any RemoteComputation
         do {
             computation = try await StageMerger.offload { try PortableComputations.make(kind: header.computation, parameters: parameters) }
@@ -198,47 +171,45 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
         return .init()
     }
 
-    func submitChunk(request: RPCAsyncSequence<Latent_Cluster_V1_ChunkPart, any Error>,
+    func submitChunk(request: RPCAsyncSequence<Latent_Cluster_V1_Part, any Error>,
                      context: ServerContext) async throws -> Latent_Cluster_V1_SubmitReply {
-        var header: Latent_Cluster_V1_ChunkHeader?
-        var assembler: PayloadAssembler?
-        for try await part in request {
-            switch part.part {
-            case .header(let value)?:
-                guard header == nil else { throw RPCError(code: .invalidArgument, message: "chunk: a second header") }
-                guard value.documents >= 1, value.documents <= 100_000_000, value.chunkIndex <= UInt64(Int32.max),
-                      value.firstDocument <= UInt64(Int64.max / 2) else {
-                    throw RPCError(code: .invalidArgument, message: "chunk: documents, chunk index or first document out of range")
-                }
-                header = value
-                assembler = try PayloadAssembler(declared: value.size, what: "chunk \(value.chunkIndex)")
-            case .block(let block)?:
-                guard assembler != nil else { throw RPCError(code: .invalidArgument, message: "chunk: a block before the header") }
-                try assembler?.append(block)
-            case nil:
-                throw RPCError(code: .invalidArgument, message: "chunk: an empty message")
-            }
+        let (payloadHeader, payload) = try await receivePayload(request, what: "chunk")
+        guard case .chunk(let header)? = payloadHeader.about else {
+            throw RPCError(code: .invalidArgument, message: "chunk: the header does not describe a chunk")
         }
-        guard let header, let assembler else { throw RPCError(code: .invalidArgument, message: "chunk: no header") }
-        let payload = try assembler.finish()
+        guard header.documents >= 1, header.documents <= 100_000_000, header.chunkIndex <= UInt64(Int32.max),
+              header.firstDocument <= UInt64(Int64.max / 2) else {
+            throw RPCError(code: .invalidArgument, message: "chunk: documents, chunk index or first document out of range")
+        }
         let computation = try await state.computation(run: header.runID, stage: header.stage)
-        // Checked here, so a malformed chunk is refused to the client that sent it rather
-        // than failing on a worker.
-        let chunk: SparseChunk
-        do {
-            chunk = try await StageMerger.offload {
-                try SparseChunk(portableBytes: payload, termBound: computation.termBound, payload: "chunk \(header.chunkIndex)")
+        let firstDocument: Int, documents: Int
+        if header.sharedPath.isEmpty {
+            // Checked here, so a malformed chunk is refused to the client that sent it rather
+            // than failing on a worker.
+            let chunk: SparseChunk
+            do {
+                chunk = try await StageMerger.offload {
+                    try SparseChunk(portableBytes: payload, termBound: computation.termBound, payload: "chunk \(header.chunkIndex)")
+                }
+            } catch {
+                throw RPCError(code: .invalidArgument, message: "\(error)")
             }
-        } catch {
-            throw RPCError(code: .invalidArgument, message: "\(error)")
-        }
-        guard chunk.documentCount == Int(header.documents), chunk.firstDocument == Int(header.firstDocument) else {
-            throw RPCError(code: .invalidArgument, message: "chunk \(header.chunkIndex): holds documents \(chunk.firstDocument)+\(chunk.documentCount), the header says \(header.firstDocument)+\(header.documents)")
+            guard chunk.documentCount == Int(header.documents), chunk.firstDocument == Int(header.firstDocument) else {
+                throw RPCError(code: .invalidArgument, message: "chunk \(header.chunkIndex): holds documents \(chunk.firstDocument)+\(chunk.documentCount), the header says \(header.firstDocument)+\(header.documents)")
+            }
+            (firstDocument, documents) = (chunk.firstDocument, chunk.documentCount)
+        } else {
+            // Shared storage: the workers read the documents; the path must name a file.
+            let path = header.sharedPath
+            guard payload.isEmpty, path.hasPrefix("/"), path.utf8.count <= 4096, !path.contains("\0") else {
+                throw RPCError(code: .invalidArgument, message: "chunk \(header.chunkIndex): a shared-storage chunk has an absolute path of at most 4096 bytes and no bytes of its own")
+            }
+            (firstDocument, documents) = (Int(header.firstDocument), Int(header.documents))
         }
         while true {
             if let job = try await state.enqueue(run: header.runID, stage: header.stage, chunkIndex: Int(header.chunkIndex),
-                                                 firstDocument: chunk.firstDocument, documents: chunk.documentCount,
-                                                 payload: payload) {
+                                                 firstDocument: firstDocument, documents: documents,
+                                                 payload: payload, sharedPath: header.sharedPath) {
                 return .with { $0.jobID = job }
             }
             try await Task.sleep(for: .milliseconds(10))
@@ -256,15 +227,10 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
     func fetchResult(request: Latent_Cluster_V1_FetchResultRequest, response: RPCWriter<Latent_Cluster_V1_Part>,
                      context: ServerContext) async throws {
         let result = try await state.result(run: request.runID, stage: request.stage)
-        try await writePayload(result, to: response)
+        try await sendPayload(result, header: .init(), to: response)
     }
 
     func status(request: Latent_Cluster_V1_StatusRequest, context: ServerContext) async throws -> Latent_Cluster_V1_StatusReply {
         await state.status()
-    }
-
-    private func writePayload(_ payload: [UInt8], to response: RPCWriter<Latent_Cluster_V1_Part>) async throws {
-        try await response.write(.with { $0.header = .with { $0.size = UInt64(payload.count) } })
-        for block in blocks(of: payload) { try await response.write(.with { $0.block = Data(block) }) }
     }
 }

@@ -28,6 +28,8 @@ actor DispatcherState {
         var firstDocument: Int
         var documents: Int
         var payload: [UInt8]
+        /// Shared-storage mode: the file the worker reads the documents from.
+        var sharedPath: String
     }
 
     final class Stage {
@@ -274,7 +276,7 @@ actor DispatcherState {
     /// Queues a chunk's job if the queue has room (one waiting job per worker thread, at
     /// least two); false when it is full and the client must wait: the backpressure.
     func enqueue(run id: UInt64, stage: UInt32, chunkIndex: Int, firstDocument: Int, documents: Int,
-                 payload: [UInt8]) throws -> UInt64? {
+                 payload: [UInt8], sharedPath: String) throws -> UInt64? {
         guard let run, run.id == id else { throw Self.noRun(id) }
         guard let stageRecord = run.stages[stage], stageRecord.expected == nil else {
             throw RPCError(code: .failedPrecondition, message: "run #\(id) has no open pass \(stage)")
@@ -285,7 +287,7 @@ actor DispatcherState {
         let room = max(2, workers.values.reduce(0) { $0 + $1.threads })
         guard run.queue.count < room else { return nil }
         let job = Job(id: nextJob, stage: stage, chunkIndex: chunkIndex, firstDocument: firstDocument,
-                      documents: documents, payload: payload)
+                      documents: documents, payload: payload, sharedPath: sharedPath)
         nextJob += 1
         stageRecord.chunkIndices.insert(chunkIndex)
         stageRecord.submitted += 1

@@ -61,7 +61,7 @@ package enum Latent_Cluster_V1_Dispatcher: Sendable {
             /// Request type for "TakeJob".
             package typealias Input = Latent_Cluster_V1_TakeJobRequest
             /// Response type for "TakeJob".
-            package typealias Output = Latent_Cluster_V1_JobPart
+            package typealias Output = Latent_Cluster_V1_Part
             /// Descriptor for "TakeJob".
             package static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "latent.cluster.v1.Dispatcher"),
@@ -85,7 +85,7 @@ package enum Latent_Cluster_V1_Dispatcher: Sendable {
         /// Namespace for "ReturnResult" metadata.
         package enum ReturnResult: Sendable {
             /// Request type for "ReturnResult".
-            package typealias Input = Latent_Cluster_V1_ResultPart
+            package typealias Input = Latent_Cluster_V1_Part
             /// Response type for "ReturnResult".
             package typealias Output = Latent_Cluster_V1_ResultReply
             /// Descriptor for "ReturnResult".
@@ -111,7 +111,7 @@ package enum Latent_Cluster_V1_Dispatcher: Sendable {
         /// Namespace for "StartStage" metadata.
         package enum StartStage: Sendable {
             /// Request type for "StartStage".
-            package typealias Input = Latent_Cluster_V1_StagePart
+            package typealias Input = Latent_Cluster_V1_Part
             /// Response type for "StartStage".
             package typealias Output = Latent_Cluster_V1_StageReply
             /// Descriptor for "StartStage".
@@ -124,7 +124,7 @@ package enum Latent_Cluster_V1_Dispatcher: Sendable {
         /// Namespace for "SubmitChunk" metadata.
         package enum SubmitChunk: Sendable {
             /// Request type for "SubmitChunk".
-            package typealias Input = Latent_Cluster_V1_ChunkPart
+            package typealias Input = Latent_Cluster_V1_Part
             /// Response type for "SubmitChunk".
             package typealias Output = Latent_Cluster_V1_SubmitReply
             /// Descriptor for "SubmitChunk".
@@ -248,8 +248,8 @@ extension Latent_Cluster_V1_Dispatcher {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Waits up to about a second for a job; streams JobHeader then its chunk's blocks, or
-        /// > a single JobHeader with job_id 0 when there is none.
+        /// > Waits up to about a second for a job; streams the job's header (`job`) then its
+        /// > chunk's blocks, or a header whose job has job_id 0 when there is none.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Latent_Cluster_V1_TakeJobRequest` messages.
@@ -257,11 +257,11 @@ extension Latent_Cluster_V1_Dispatcher {
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A streaming response of `Latent_Cluster_V1_JobPart` messages.
+        /// - Returns: A streaming response of `Latent_Cluster_V1_Part` messages.
         func takeJob(
             request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_TakeJobRequest>,
             context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.StreamingServerResponse<Latent_Cluster_V1_JobPart>
+        ) async throws -> GRPCCore.StreamingServerResponse<Latent_Cluster_V1_Part>
 
         /// Handle the "FetchStage" method.
         ///
@@ -283,15 +283,19 @@ extension Latent_Cluster_V1_Dispatcher {
 
         /// Handle the "ReturnResult" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > header `result`
+        ///
         /// - Parameters:
-        ///   - request: A streaming request of `Latent_Cluster_V1_ResultPart` messages.
+        ///   - request: A streaming request of `Latent_Cluster_V1_Part` messages.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
         /// - Returns: A streaming response of `Latent_Cluster_V1_ResultReply` messages.
         func returnResult(
-            request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_ResultPart>,
+            request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_Part>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Latent_Cluster_V1_ResultReply>
 
@@ -316,15 +320,19 @@ extension Latent_Cluster_V1_Dispatcher {
 
         /// Handle the "StartStage" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > header `stage`
+        ///
         /// - Parameters:
-        ///   - request: A streaming request of `Latent_Cluster_V1_StagePart` messages.
+        ///   - request: A streaming request of `Latent_Cluster_V1_Part` messages.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
         /// - Returns: A streaming response of `Latent_Cluster_V1_StageReply` messages.
         func startStage(
-            request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_StagePart>,
+            request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_Part>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Latent_Cluster_V1_StageReply>
 
@@ -335,14 +343,14 @@ extension Latent_Cluster_V1_Dispatcher {
         /// > Returns once the chunk is queued: the queue is bounded, which is the backpressure.
         ///
         /// - Parameters:
-        ///   - request: A streaming request of `Latent_Cluster_V1_ChunkPart` messages.
+        ///   - request: A streaming request of `Latent_Cluster_V1_Part` messages.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
         /// - Returns: A streaming response of `Latent_Cluster_V1_SubmitReply` messages.
         func submitChunk(
-            request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_ChunkPart>,
+            request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_Part>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Latent_Cluster_V1_SubmitReply>
 
@@ -437,8 +445,8 @@ extension Latent_Cluster_V1_Dispatcher {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Waits up to about a second for a job; streams JobHeader then its chunk's blocks, or
-        /// > a single JobHeader with job_id 0 when there is none.
+        /// > Waits up to about a second for a job; streams the job's header (`job`) then its
+        /// > chunk's blocks, or a header whose job has job_id 0 when there is none.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Latent_Cluster_V1_TakeJobRequest` message.
@@ -446,11 +454,11 @@ extension Latent_Cluster_V1_Dispatcher {
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A streaming response of `Latent_Cluster_V1_JobPart` messages.
+        /// - Returns: A streaming response of `Latent_Cluster_V1_Part` messages.
         func takeJob(
             request: GRPCCore.ServerRequest<Latent_Cluster_V1_TakeJobRequest>,
             context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.StreamingServerResponse<Latent_Cluster_V1_JobPart>
+        ) async throws -> GRPCCore.StreamingServerResponse<Latent_Cluster_V1_Part>
 
         /// Handle the "FetchStage" method.
         ///
@@ -472,15 +480,19 @@ extension Latent_Cluster_V1_Dispatcher {
 
         /// Handle the "ReturnResult" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > header `result`
+        ///
         /// - Parameters:
-        ///   - request: A streaming request of `Latent_Cluster_V1_ResultPart` messages.
+        ///   - request: A streaming request of `Latent_Cluster_V1_Part` messages.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
         /// - Returns: A response containing a single `Latent_Cluster_V1_ResultReply` message.
         func returnResult(
-            request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_ResultPart>,
+            request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_Part>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Latent_Cluster_V1_ResultReply>
 
@@ -505,15 +517,19 @@ extension Latent_Cluster_V1_Dispatcher {
 
         /// Handle the "StartStage" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > header `stage`
+        ///
         /// - Parameters:
-        ///   - request: A streaming request of `Latent_Cluster_V1_StagePart` messages.
+        ///   - request: A streaming request of `Latent_Cluster_V1_Part` messages.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
         /// - Returns: A response containing a single `Latent_Cluster_V1_StageReply` message.
         func startStage(
-            request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_StagePart>,
+            request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_Part>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Latent_Cluster_V1_StageReply>
 
@@ -524,14 +540,14 @@ extension Latent_Cluster_V1_Dispatcher {
         /// > Returns once the chunk is queued: the queue is bounded, which is the backpressure.
         ///
         /// - Parameters:
-        ///   - request: A streaming request of `Latent_Cluster_V1_ChunkPart` messages.
+        ///   - request: A streaming request of `Latent_Cluster_V1_Part` messages.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
         /// - Returns: A response containing a single `Latent_Cluster_V1_SubmitReply` message.
         func submitChunk(
-            request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_ChunkPart>,
+            request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_Part>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Latent_Cluster_V1_SubmitReply>
 
@@ -624,19 +640,19 @@ extension Latent_Cluster_V1_Dispatcher {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Waits up to about a second for a job; streams JobHeader then its chunk's blocks, or
-        /// > a single JobHeader with job_id 0 when there is none.
+        /// > Waits up to about a second for a job; streams the job's header (`job`) then its
+        /// > chunk's blocks, or a header whose job has job_id 0 when there is none.
         ///
         /// - Parameters:
         ///   - request: A `Latent_Cluster_V1_TakeJobRequest` message.
-        ///   - response: A response stream of `Latent_Cluster_V1_JobPart` messages.
+        ///   - response: A response stream of `Latent_Cluster_V1_Part` messages.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
         func takeJob(
             request: Latent_Cluster_V1_TakeJobRequest,
-            response: GRPCCore.RPCWriter<Latent_Cluster_V1_JobPart>,
+            response: GRPCCore.RPCWriter<Latent_Cluster_V1_Part>,
             context: GRPCCore.ServerContext
         ) async throws
 
@@ -661,15 +677,19 @@ extension Latent_Cluster_V1_Dispatcher {
 
         /// Handle the "ReturnResult" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > header `result`
+        ///
         /// - Parameters:
-        ///   - request: A stream of `Latent_Cluster_V1_ResultPart` messages.
+        ///   - request: A stream of `Latent_Cluster_V1_Part` messages.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
         /// - Returns: A `Latent_Cluster_V1_ResultReply` to respond with.
         func returnResult(
-            request: GRPCCore.RPCAsyncSequence<Latent_Cluster_V1_ResultPart, any Swift.Error>,
+            request: GRPCCore.RPCAsyncSequence<Latent_Cluster_V1_Part, any Swift.Error>,
             context: GRPCCore.ServerContext
         ) async throws -> Latent_Cluster_V1_ResultReply
 
@@ -695,15 +715,19 @@ extension Latent_Cluster_V1_Dispatcher {
 
         /// Handle the "StartStage" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > header `stage`
+        ///
         /// - Parameters:
-        ///   - request: A stream of `Latent_Cluster_V1_StagePart` messages.
+        ///   - request: A stream of `Latent_Cluster_V1_Part` messages.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
         /// - Returns: A `Latent_Cluster_V1_StageReply` to respond with.
         func startStage(
-            request: GRPCCore.RPCAsyncSequence<Latent_Cluster_V1_StagePart, any Swift.Error>,
+            request: GRPCCore.RPCAsyncSequence<Latent_Cluster_V1_Part, any Swift.Error>,
             context: GRPCCore.ServerContext
         ) async throws -> Latent_Cluster_V1_StageReply
 
@@ -714,14 +738,14 @@ extension Latent_Cluster_V1_Dispatcher {
         /// > Returns once the chunk is queued: the queue is bounded, which is the backpressure.
         ///
         /// - Parameters:
-        ///   - request: A stream of `Latent_Cluster_V1_ChunkPart` messages.
+        ///   - request: A stream of `Latent_Cluster_V1_Part` messages.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
         /// - Returns: A `Latent_Cluster_V1_SubmitReply` to respond with.
         func submitChunk(
-            request: GRPCCore.RPCAsyncSequence<Latent_Cluster_V1_ChunkPart, any Swift.Error>,
+            request: GRPCCore.RPCAsyncSequence<Latent_Cluster_V1_Part, any Swift.Error>,
             context: GRPCCore.ServerContext
         ) async throws -> Latent_Cluster_V1_SubmitReply
 
@@ -803,7 +827,7 @@ extension Latent_Cluster_V1_Dispatcher.StreamingServiceProtocol {
         router.registerHandler(
             forMethod: Latent_Cluster_V1_Dispatcher.Method.TakeJob.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Latent_Cluster_V1_TakeJobRequest>(),
-            serializer: GRPCProtobuf.ProtobufSerializer<Latent_Cluster_V1_JobPart>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Latent_Cluster_V1_Part>(),
             handler: { request, context in
                 try await self.takeJob(
                     request: request,
@@ -824,7 +848,7 @@ extension Latent_Cluster_V1_Dispatcher.StreamingServiceProtocol {
         )
         router.registerHandler(
             forMethod: Latent_Cluster_V1_Dispatcher.Method.ReturnResult.descriptor,
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Latent_Cluster_V1_ResultPart>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Latent_Cluster_V1_Part>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Latent_Cluster_V1_ResultReply>(),
             handler: { request, context in
                 try await self.returnResult(
@@ -846,7 +870,7 @@ extension Latent_Cluster_V1_Dispatcher.StreamingServiceProtocol {
         )
         router.registerHandler(
             forMethod: Latent_Cluster_V1_Dispatcher.Method.StartStage.descriptor,
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Latent_Cluster_V1_StagePart>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Latent_Cluster_V1_Part>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Latent_Cluster_V1_StageReply>(),
             handler: { request, context in
                 try await self.startStage(
@@ -857,7 +881,7 @@ extension Latent_Cluster_V1_Dispatcher.StreamingServiceProtocol {
         )
         router.registerHandler(
             forMethod: Latent_Cluster_V1_Dispatcher.Method.SubmitChunk.descriptor,
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Latent_Cluster_V1_ChunkPart>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Latent_Cluster_V1_Part>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Latent_Cluster_V1_SubmitReply>(),
             handler: { request, context in
                 try await self.submitChunk(
@@ -930,7 +954,7 @@ extension Latent_Cluster_V1_Dispatcher.ServiceProtocol {
     package func takeJob(
         request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_TakeJobRequest>,
         context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.StreamingServerResponse<Latent_Cluster_V1_JobPart> {
+    ) async throws -> GRPCCore.StreamingServerResponse<Latent_Cluster_V1_Part> {
         let response = try await self.takeJob(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
@@ -950,7 +974,7 @@ extension Latent_Cluster_V1_Dispatcher.ServiceProtocol {
     }
 
     package func returnResult(
-        request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_ResultPart>,
+        request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_Part>,
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Latent_Cluster_V1_ResultReply> {
         let response = try await self.returnResult(
@@ -972,7 +996,7 @@ extension Latent_Cluster_V1_Dispatcher.ServiceProtocol {
     }
 
     package func startStage(
-        request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_StagePart>,
+        request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_Part>,
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Latent_Cluster_V1_StageReply> {
         let response = try await self.startStage(
@@ -983,7 +1007,7 @@ extension Latent_Cluster_V1_Dispatcher.ServiceProtocol {
     }
 
     package func submitChunk(
-        request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_ChunkPart>,
+        request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_Part>,
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Latent_Cluster_V1_SubmitReply> {
         let response = try await self.submitChunk(
@@ -1059,8 +1083,8 @@ extension Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
     package func takeJob(
         request: GRPCCore.ServerRequest<Latent_Cluster_V1_TakeJobRequest>,
         context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.StreamingServerResponse<Latent_Cluster_V1_JobPart> {
-        return GRPCCore.StreamingServerResponse<Latent_Cluster_V1_JobPart>(
+    ) async throws -> GRPCCore.StreamingServerResponse<Latent_Cluster_V1_Part> {
+        return GRPCCore.StreamingServerResponse<Latent_Cluster_V1_Part>(
             metadata: [:],
             producer: { writer in
                 try await self.takeJob(
@@ -1091,7 +1115,7 @@ extension Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
     }
 
     package func returnResult(
-        request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_ResultPart>,
+        request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_Part>,
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Latent_Cluster_V1_ResultReply> {
         return GRPCCore.ServerResponse<Latent_Cluster_V1_ResultReply>(
@@ -1121,7 +1145,7 @@ extension Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
     }
 
     package func startStage(
-        request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_StagePart>,
+        request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_Part>,
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Latent_Cluster_V1_StageReply> {
         return GRPCCore.ServerResponse<Latent_Cluster_V1_StageReply>(
@@ -1134,7 +1158,7 @@ extension Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
     }
 
     package func submitChunk(
-        request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_ChunkPart>,
+        request: GRPCCore.StreamingServerRequest<Latent_Cluster_V1_Part>,
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Latent_Cluster_V1_SubmitReply> {
         return GRPCCore.ServerResponse<Latent_Cluster_V1_SubmitReply>(
@@ -1245,13 +1269,13 @@ extension Latent_Cluster_V1_Dispatcher {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Waits up to about a second for a job; streams JobHeader then its chunk's blocks, or
-        /// > a single JobHeader with job_id 0 when there is none.
+        /// > Waits up to about a second for a job; streams the job's header (`job`) then its
+        /// > chunk's blocks, or a header whose job has job_id 0 when there is none.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Latent_Cluster_V1_TakeJobRequest` message.
         ///   - serializer: A serializer for `Latent_Cluster_V1_TakeJobRequest` messages.
-        ///   - deserializer: A deserializer for `Latent_Cluster_V1_JobPart` messages.
+        ///   - deserializer: A deserializer for `Latent_Cluster_V1_Part` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
@@ -1260,9 +1284,9 @@ extension Latent_Cluster_V1_Dispatcher {
         func takeJob<Result>(
             request: GRPCCore.ClientRequest<Latent_Cluster_V1_TakeJobRequest>,
             serializer: some GRPCCore.MessageSerializer<Latent_Cluster_V1_TakeJobRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Latent_Cluster_V1_JobPart>,
+            deserializer: some GRPCCore.MessageDeserializer<Latent_Cluster_V1_Part>,
             options: GRPCCore.CallOptions,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Latent_Cluster_V1_JobPart>) async throws -> Result
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Latent_Cluster_V1_Part>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "FetchStage" method.
@@ -1290,9 +1314,13 @@ extension Latent_Cluster_V1_Dispatcher {
 
         /// Call the "ReturnResult" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > header `result`
+        ///
         /// - Parameters:
-        ///   - request: A streaming request producing `Latent_Cluster_V1_ResultPart` messages.
-        ///   - serializer: A serializer for `Latent_Cluster_V1_ResultPart` messages.
+        ///   - request: A streaming request producing `Latent_Cluster_V1_Part` messages.
+        ///   - serializer: A serializer for `Latent_Cluster_V1_Part` messages.
         ///   - deserializer: A deserializer for `Latent_Cluster_V1_ResultReply` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
@@ -1300,8 +1328,8 @@ extension Latent_Cluster_V1_Dispatcher {
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
         func returnResult<Result>(
-            request: GRPCCore.StreamingClientRequest<Latent_Cluster_V1_ResultPart>,
-            serializer: some GRPCCore.MessageSerializer<Latent_Cluster_V1_ResultPart>,
+            request: GRPCCore.StreamingClientRequest<Latent_Cluster_V1_Part>,
+            serializer: some GRPCCore.MessageSerializer<Latent_Cluster_V1_Part>,
             deserializer: some GRPCCore.MessageDeserializer<Latent_Cluster_V1_ResultReply>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Latent_Cluster_V1_ResultReply>) async throws -> Result
@@ -1333,9 +1361,13 @@ extension Latent_Cluster_V1_Dispatcher {
 
         /// Call the "StartStage" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > header `stage`
+        ///
         /// - Parameters:
-        ///   - request: A streaming request producing `Latent_Cluster_V1_StagePart` messages.
-        ///   - serializer: A serializer for `Latent_Cluster_V1_StagePart` messages.
+        ///   - request: A streaming request producing `Latent_Cluster_V1_Part` messages.
+        ///   - serializer: A serializer for `Latent_Cluster_V1_Part` messages.
         ///   - deserializer: A deserializer for `Latent_Cluster_V1_StageReply` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
@@ -1343,8 +1375,8 @@ extension Latent_Cluster_V1_Dispatcher {
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
         func startStage<Result>(
-            request: GRPCCore.StreamingClientRequest<Latent_Cluster_V1_StagePart>,
-            serializer: some GRPCCore.MessageSerializer<Latent_Cluster_V1_StagePart>,
+            request: GRPCCore.StreamingClientRequest<Latent_Cluster_V1_Part>,
+            serializer: some GRPCCore.MessageSerializer<Latent_Cluster_V1_Part>,
             deserializer: some GRPCCore.MessageDeserializer<Latent_Cluster_V1_StageReply>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Latent_Cluster_V1_StageReply>) async throws -> Result
@@ -1357,8 +1389,8 @@ extension Latent_Cluster_V1_Dispatcher {
         /// > Returns once the chunk is queued: the queue is bounded, which is the backpressure.
         ///
         /// - Parameters:
-        ///   - request: A streaming request producing `Latent_Cluster_V1_ChunkPart` messages.
-        ///   - serializer: A serializer for `Latent_Cluster_V1_ChunkPart` messages.
+        ///   - request: A streaming request producing `Latent_Cluster_V1_Part` messages.
+        ///   - serializer: A serializer for `Latent_Cluster_V1_Part` messages.
         ///   - deserializer: A deserializer for `Latent_Cluster_V1_SubmitReply` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
@@ -1366,8 +1398,8 @@ extension Latent_Cluster_V1_Dispatcher {
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
         func submitChunk<Result>(
-            request: GRPCCore.StreamingClientRequest<Latent_Cluster_V1_ChunkPart>,
-            serializer: some GRPCCore.MessageSerializer<Latent_Cluster_V1_ChunkPart>,
+            request: GRPCCore.StreamingClientRequest<Latent_Cluster_V1_Part>,
+            serializer: some GRPCCore.MessageSerializer<Latent_Cluster_V1_Part>,
             deserializer: some GRPCCore.MessageDeserializer<Latent_Cluster_V1_SubmitReply>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Latent_Cluster_V1_SubmitReply>) async throws -> Result
@@ -1519,13 +1551,13 @@ extension Latent_Cluster_V1_Dispatcher {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Waits up to about a second for a job; streams JobHeader then its chunk's blocks, or
-        /// > a single JobHeader with job_id 0 when there is none.
+        /// > Waits up to about a second for a job; streams the job's header (`job`) then its
+        /// > chunk's blocks, or a header whose job has job_id 0 when there is none.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Latent_Cluster_V1_TakeJobRequest` message.
         ///   - serializer: A serializer for `Latent_Cluster_V1_TakeJobRequest` messages.
-        ///   - deserializer: A deserializer for `Latent_Cluster_V1_JobPart` messages.
+        ///   - deserializer: A deserializer for `Latent_Cluster_V1_Part` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
@@ -1534,9 +1566,9 @@ extension Latent_Cluster_V1_Dispatcher {
         package func takeJob<Result>(
             request: GRPCCore.ClientRequest<Latent_Cluster_V1_TakeJobRequest>,
             serializer: some GRPCCore.MessageSerializer<Latent_Cluster_V1_TakeJobRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Latent_Cluster_V1_JobPart>,
+            deserializer: some GRPCCore.MessageDeserializer<Latent_Cluster_V1_Part>,
             options: GRPCCore.CallOptions = .defaults,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Latent_Cluster_V1_JobPart>) async throws -> Result
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Latent_Cluster_V1_Part>) async throws -> Result
         ) async throws -> Result where Result: Sendable {
             try await self.client.serverStreaming(
                 request: request,
@@ -1582,9 +1614,13 @@ extension Latent_Cluster_V1_Dispatcher {
 
         /// Call the "ReturnResult" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > header `result`
+        ///
         /// - Parameters:
-        ///   - request: A streaming request producing `Latent_Cluster_V1_ResultPart` messages.
-        ///   - serializer: A serializer for `Latent_Cluster_V1_ResultPart` messages.
+        ///   - request: A streaming request producing `Latent_Cluster_V1_Part` messages.
+        ///   - serializer: A serializer for `Latent_Cluster_V1_Part` messages.
         ///   - deserializer: A deserializer for `Latent_Cluster_V1_ResultReply` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
@@ -1592,8 +1628,8 @@ extension Latent_Cluster_V1_Dispatcher {
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
         package func returnResult<Result>(
-            request: GRPCCore.StreamingClientRequest<Latent_Cluster_V1_ResultPart>,
-            serializer: some GRPCCore.MessageSerializer<Latent_Cluster_V1_ResultPart>,
+            request: GRPCCore.StreamingClientRequest<Latent_Cluster_V1_Part>,
+            serializer: some GRPCCore.MessageSerializer<Latent_Cluster_V1_Part>,
             deserializer: some GRPCCore.MessageDeserializer<Latent_Cluster_V1_ResultReply>,
             options: GRPCCore.CallOptions = .defaults,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Latent_Cluster_V1_ResultReply>) async throws -> Result = { response in
@@ -1645,9 +1681,13 @@ extension Latent_Cluster_V1_Dispatcher {
 
         /// Call the "StartStage" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > header `stage`
+        ///
         /// - Parameters:
-        ///   - request: A streaming request producing `Latent_Cluster_V1_StagePart` messages.
-        ///   - serializer: A serializer for `Latent_Cluster_V1_StagePart` messages.
+        ///   - request: A streaming request producing `Latent_Cluster_V1_Part` messages.
+        ///   - serializer: A serializer for `Latent_Cluster_V1_Part` messages.
         ///   - deserializer: A deserializer for `Latent_Cluster_V1_StageReply` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
@@ -1655,8 +1695,8 @@ extension Latent_Cluster_V1_Dispatcher {
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
         package func startStage<Result>(
-            request: GRPCCore.StreamingClientRequest<Latent_Cluster_V1_StagePart>,
-            serializer: some GRPCCore.MessageSerializer<Latent_Cluster_V1_StagePart>,
+            request: GRPCCore.StreamingClientRequest<Latent_Cluster_V1_Part>,
+            serializer: some GRPCCore.MessageSerializer<Latent_Cluster_V1_Part>,
             deserializer: some GRPCCore.MessageDeserializer<Latent_Cluster_V1_StageReply>,
             options: GRPCCore.CallOptions = .defaults,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Latent_Cluster_V1_StageReply>) async throws -> Result = { response in
@@ -1680,8 +1720,8 @@ extension Latent_Cluster_V1_Dispatcher {
         /// > Returns once the chunk is queued: the queue is bounded, which is the backpressure.
         ///
         /// - Parameters:
-        ///   - request: A streaming request producing `Latent_Cluster_V1_ChunkPart` messages.
-        ///   - serializer: A serializer for `Latent_Cluster_V1_ChunkPart` messages.
+        ///   - request: A streaming request producing `Latent_Cluster_V1_Part` messages.
+        ///   - serializer: A serializer for `Latent_Cluster_V1_Part` messages.
         ///   - deserializer: A deserializer for `Latent_Cluster_V1_SubmitReply` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
@@ -1689,8 +1729,8 @@ extension Latent_Cluster_V1_Dispatcher {
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
         package func submitChunk<Result>(
-            request: GRPCCore.StreamingClientRequest<Latent_Cluster_V1_ChunkPart>,
-            serializer: some GRPCCore.MessageSerializer<Latent_Cluster_V1_ChunkPart>,
+            request: GRPCCore.StreamingClientRequest<Latent_Cluster_V1_Part>,
+            serializer: some GRPCCore.MessageSerializer<Latent_Cluster_V1_Part>,
             deserializer: some GRPCCore.MessageDeserializer<Latent_Cluster_V1_SubmitReply>,
             options: GRPCCore.CallOptions = .defaults,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Latent_Cluster_V1_SubmitReply>) async throws -> Result = { response in
@@ -1862,8 +1902,8 @@ extension Latent_Cluster_V1_Dispatcher.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Waits up to about a second for a job; streams JobHeader then its chunk's blocks, or
-    /// > a single JobHeader with job_id 0 when there is none.
+    /// > Waits up to about a second for a job; streams the job's header (`job`) then its
+    /// > chunk's blocks, or a header whose job has job_id 0 when there is none.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Latent_Cluster_V1_TakeJobRequest` message.
@@ -1875,12 +1915,12 @@ extension Latent_Cluster_V1_Dispatcher.ClientProtocol {
     package func takeJob<Result>(
         request: GRPCCore.ClientRequest<Latent_Cluster_V1_TakeJobRequest>,
         options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Latent_Cluster_V1_JobPart>) async throws -> Result
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Latent_Cluster_V1_Part>) async throws -> Result
     ) async throws -> Result where Result: Sendable {
         try await self.takeJob(
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Latent_Cluster_V1_TakeJobRequest>(),
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Latent_Cluster_V1_JobPart>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Latent_Cluster_V1_Part>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1915,15 +1955,19 @@ extension Latent_Cluster_V1_Dispatcher.ClientProtocol {
 
     /// Call the "ReturnResult" method.
     ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > header `result`
+    ///
     /// - Parameters:
-    ///   - request: A streaming request producing `Latent_Cluster_V1_ResultPart` messages.
+    ///   - request: A streaming request producing `Latent_Cluster_V1_Part` messages.
     ///   - options: Options to apply to this RPC.
     ///   - handleResponse: A closure which handles the response and returns its result to
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
     package func returnResult<Result>(
-        request: GRPCCore.StreamingClientRequest<Latent_Cluster_V1_ResultPart>,
+        request: GRPCCore.StreamingClientRequest<Latent_Cluster_V1_Part>,
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Latent_Cluster_V1_ResultReply>) async throws -> Result = { response in
             try response.message
@@ -1931,7 +1975,7 @@ extension Latent_Cluster_V1_Dispatcher.ClientProtocol {
     ) async throws -> Result where Result: Sendable {
         try await self.returnResult(
             request: request,
-            serializer: GRPCProtobuf.ProtobufSerializer<Latent_Cluster_V1_ResultPart>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Latent_Cluster_V1_Part>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Latent_Cluster_V1_ResultReply>(),
             options: options,
             onResponse: handleResponse
@@ -1968,15 +2012,19 @@ extension Latent_Cluster_V1_Dispatcher.ClientProtocol {
 
     /// Call the "StartStage" method.
     ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > header `stage`
+    ///
     /// - Parameters:
-    ///   - request: A streaming request producing `Latent_Cluster_V1_StagePart` messages.
+    ///   - request: A streaming request producing `Latent_Cluster_V1_Part` messages.
     ///   - options: Options to apply to this RPC.
     ///   - handleResponse: A closure which handles the response and returns its result to
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
     package func startStage<Result>(
-        request: GRPCCore.StreamingClientRequest<Latent_Cluster_V1_StagePart>,
+        request: GRPCCore.StreamingClientRequest<Latent_Cluster_V1_Part>,
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Latent_Cluster_V1_StageReply>) async throws -> Result = { response in
             try response.message
@@ -1984,7 +2032,7 @@ extension Latent_Cluster_V1_Dispatcher.ClientProtocol {
     ) async throws -> Result where Result: Sendable {
         try await self.startStage(
             request: request,
-            serializer: GRPCProtobuf.ProtobufSerializer<Latent_Cluster_V1_StagePart>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Latent_Cluster_V1_Part>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Latent_Cluster_V1_StageReply>(),
             options: options,
             onResponse: handleResponse
@@ -1998,14 +2046,14 @@ extension Latent_Cluster_V1_Dispatcher.ClientProtocol {
     /// > Returns once the chunk is queued: the queue is bounded, which is the backpressure.
     ///
     /// - Parameters:
-    ///   - request: A streaming request producing `Latent_Cluster_V1_ChunkPart` messages.
+    ///   - request: A streaming request producing `Latent_Cluster_V1_Part` messages.
     ///   - options: Options to apply to this RPC.
     ///   - handleResponse: A closure which handles the response and returns its result to
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
     package func submitChunk<Result>(
-        request: GRPCCore.StreamingClientRequest<Latent_Cluster_V1_ChunkPart>,
+        request: GRPCCore.StreamingClientRequest<Latent_Cluster_V1_Part>,
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Latent_Cluster_V1_SubmitReply>) async throws -> Result = { response in
             try response.message
@@ -2013,7 +2061,7 @@ extension Latent_Cluster_V1_Dispatcher.ClientProtocol {
     ) async throws -> Result where Result: Sendable {
         try await self.submitChunk(
             request: request,
-            serializer: GRPCProtobuf.ProtobufSerializer<Latent_Cluster_V1_ChunkPart>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Latent_Cluster_V1_Part>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Latent_Cluster_V1_SubmitReply>(),
             options: options,
             onResponse: handleResponse
@@ -2167,8 +2215,8 @@ extension Latent_Cluster_V1_Dispatcher.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Waits up to about a second for a job; streams JobHeader then its chunk's blocks, or
-    /// > a single JobHeader with job_id 0 when there is none.
+    /// > Waits up to about a second for a job; streams the job's header (`job`) then its
+    /// > chunk's blocks, or a header whose job has job_id 0 when there is none.
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -2182,7 +2230,7 @@ extension Latent_Cluster_V1_Dispatcher.ClientProtocol {
         _ message: Latent_Cluster_V1_TakeJobRequest,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Latent_Cluster_V1_JobPart>) async throws -> Result
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Latent_Cluster_V1_Part>) async throws -> Result
     ) async throws -> Result where Result: Sendable {
         let request = GRPCCore.ClientRequest<Latent_Cluster_V1_TakeJobRequest>(
             message: message,
@@ -2228,6 +2276,10 @@ extension Latent_Cluster_V1_Dispatcher.ClientProtocol {
 
     /// Call the "ReturnResult" method.
     ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > header `result`
+    ///
     /// - Parameters:
     ///   - metadata: Additional metadata to send, defaults to empty.
     ///   - options: Options to apply to this RPC, defaults to `.defaults`.
@@ -2240,12 +2292,12 @@ extension Latent_Cluster_V1_Dispatcher.ClientProtocol {
     package func returnResult<Result>(
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
-        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Latent_Cluster_V1_ResultPart>) async throws -> Void,
+        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Latent_Cluster_V1_Part>) async throws -> Void,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Latent_Cluster_V1_ResultReply>) async throws -> Result = { response in
             try response.message
         }
     ) async throws -> Result where Result: Sendable {
-        let request = GRPCCore.StreamingClientRequest<Latent_Cluster_V1_ResultPart>(
+        let request = GRPCCore.StreamingClientRequest<Latent_Cluster_V1_Part>(
             metadata: metadata,
             producer: producer
         )
@@ -2290,6 +2342,10 @@ extension Latent_Cluster_V1_Dispatcher.ClientProtocol {
 
     /// Call the "StartStage" method.
     ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > header `stage`
+    ///
     /// - Parameters:
     ///   - metadata: Additional metadata to send, defaults to empty.
     ///   - options: Options to apply to this RPC, defaults to `.defaults`.
@@ -2302,12 +2358,12 @@ extension Latent_Cluster_V1_Dispatcher.ClientProtocol {
     package func startStage<Result>(
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
-        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Latent_Cluster_V1_StagePart>) async throws -> Void,
+        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Latent_Cluster_V1_Part>) async throws -> Void,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Latent_Cluster_V1_StageReply>) async throws -> Result = { response in
             try response.message
         }
     ) async throws -> Result where Result: Sendable {
-        let request = GRPCCore.StreamingClientRequest<Latent_Cluster_V1_StagePart>(
+        let request = GRPCCore.StreamingClientRequest<Latent_Cluster_V1_Part>(
             metadata: metadata,
             producer: producer
         )
@@ -2336,12 +2392,12 @@ extension Latent_Cluster_V1_Dispatcher.ClientProtocol {
     package func submitChunk<Result>(
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
-        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Latent_Cluster_V1_ChunkPart>) async throws -> Void,
+        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Latent_Cluster_V1_Part>) async throws -> Void,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Latent_Cluster_V1_SubmitReply>) async throws -> Result = { response in
             try response.message
         }
     ) async throws -> Result where Result: Sendable {
-        let request = GRPCCore.StreamingClientRequest<Latent_Cluster_V1_ChunkPart>(
+        let request = GRPCCore.StreamingClientRequest<Latent_Cluster_V1_Part>(
             metadata: metadata,
             producer: producer
         )

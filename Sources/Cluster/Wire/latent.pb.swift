@@ -67,6 +67,7 @@ package nonisolated struct Latent_Cluster_V1_LSIParameters: Sendable {
   package init() {}
 }
 
+/// The first message of every payload stream: the payload's size, and what it is.
 package nonisolated struct Latent_Cluster_V1_PayloadHeader: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -74,7 +75,49 @@ package nonisolated struct Latent_Cluster_V1_PayloadHeader: Sendable {
 
   package var size: UInt64 = 0
 
+  package var about: Latent_Cluster_V1_PayloadHeader.OneOf_About? = nil
+
+  package var job: Latent_Cluster_V1_JobHeader {
+    get {
+      if case .job(let v)? = about {return v}
+      return Latent_Cluster_V1_JobHeader()
+    }
+    set {about = .job(newValue)}
+  }
+
+  package var result: Latent_Cluster_V1_ResultHeader {
+    get {
+      if case .result(let v)? = about {return v}
+      return Latent_Cluster_V1_ResultHeader()
+    }
+    set {about = .result(newValue)}
+  }
+
+  package var stage: Latent_Cluster_V1_StageHeader {
+    get {
+      if case .stage(let v)? = about {return v}
+      return Latent_Cluster_V1_StageHeader()
+    }
+    set {about = .stage(newValue)}
+  }
+
+  package var chunk: Latent_Cluster_V1_ChunkHeader {
+    get {
+      if case .chunk(let v)? = about {return v}
+      return Latent_Cluster_V1_ChunkHeader()
+    }
+    set {about = .chunk(newValue)}
+  }
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package nonisolated enum OneOf_About: Equatable, Sendable {
+    case job(Latent_Cluster_V1_JobHeader)
+    case result(Latent_Cluster_V1_ResultHeader)
+    case stage(Latent_Cluster_V1_StageHeader)
+    case chunk(Latent_Cluster_V1_ChunkHeader)
+
+  }
 
   package init() {}
 }
@@ -209,44 +252,11 @@ package nonisolated struct Latent_Cluster_V1_JobHeader: Sendable {
 
   package var documents: UInt64 = 0
 
-  /// bytes of the encoded chunk that follow
-  package var size: UInt64 = 0
+  /// Shared-storage mode: the worker reads documents [first_document, first_document +
+  /// documents) from this file itself, and the payload is empty.
+  package var sharedPath: String = String()
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  package init() {}
-}
-
-package nonisolated struct Latent_Cluster_V1_JobPart: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  package var part: Latent_Cluster_V1_JobPart.OneOf_Part? = nil
-
-  package var header: Latent_Cluster_V1_JobHeader {
-    get {
-      if case .header(let v)? = part {return v}
-      return Latent_Cluster_V1_JobHeader()
-    }
-    set {part = .header(newValue)}
-  }
-
-  package var block: Data {
-    get {
-      if case .block(let v)? = part {return v}
-      return Data()
-    }
-    set {part = .block(newValue)}
-  }
-
-  package var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  package nonisolated enum OneOf_Part: Equatable, Sendable {
-    case header(Latent_Cluster_V1_JobHeader)
-    case block(Data)
-
-  }
 
   package init() {}
 }
@@ -280,48 +290,11 @@ package nonisolated struct Latent_Cluster_V1_ResultHeader: Sendable {
 
   package var jobID: UInt64 = 0
 
-  /// bytes of the encoded partial state that follow
-  package var size: UInt64 = 0
-
-  /// Set, with size 0, when the job failed on the worker (its chunk does not fit the
+  /// Set, with an empty payload, when the job failed on the worker (its chunk does not fit the
   /// computation): the run fails with this message, as it would have in-process.
   package var error: String = String()
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  package init() {}
-}
-
-package nonisolated struct Latent_Cluster_V1_ResultPart: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  package var part: Latent_Cluster_V1_ResultPart.OneOf_Part? = nil
-
-  package var header: Latent_Cluster_V1_ResultHeader {
-    get {
-      if case .header(let v)? = part {return v}
-      return Latent_Cluster_V1_ResultHeader()
-    }
-    set {part = .header(newValue)}
-  }
-
-  package var block: Data {
-    get {
-      if case .block(let v)? = part {return v}
-      return Data()
-    }
-    set {part = .block(newValue)}
-  }
-
-  package var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  package nonisolated enum OneOf_Part: Equatable, Sendable {
-    case header(Latent_Cluster_V1_ResultHeader)
-    case block(Data)
-
-  }
 
   package init() {}
 }
@@ -526,43 +499,7 @@ package nonisolated struct Latent_Cluster_V1_StageHeader: Sendable {
 
   package var computation: String = String()
 
-  package var size: UInt64 = 0
-
   package var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  package init() {}
-}
-
-package nonisolated struct Latent_Cluster_V1_StagePart: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  package var part: Latent_Cluster_V1_StagePart.OneOf_Part? = nil
-
-  package var header: Latent_Cluster_V1_StageHeader {
-    get {
-      if case .header(let v)? = part {return v}
-      return Latent_Cluster_V1_StageHeader()
-    }
-    set {part = .header(newValue)}
-  }
-
-  package var block: Data {
-    get {
-      if case .block(let v)? = part {return v}
-      return Data()
-    }
-    set {part = .block(newValue)}
-  }
-
-  package var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  package nonisolated enum OneOf_Part: Equatable, Sendable {
-    case header(Latent_Cluster_V1_StageHeader)
-    case block(Data)
-
-  }
 
   package init() {}
 }
@@ -592,43 +529,11 @@ package nonisolated struct Latent_Cluster_V1_ChunkHeader: Sendable {
 
   package var documents: UInt64 = 0
 
-  package var size: UInt64 = 0
+  /// Shared-storage mode: the file every worker reads the documents from (the payload is
+  /// empty).
+  package var sharedPath: String = String()
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  package init() {}
-}
-
-package nonisolated struct Latent_Cluster_V1_ChunkPart: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  package var part: Latent_Cluster_V1_ChunkPart.OneOf_Part? = nil
-
-  package var header: Latent_Cluster_V1_ChunkHeader {
-    get {
-      if case .header(let v)? = part {return v}
-      return Latent_Cluster_V1_ChunkHeader()
-    }
-    set {part = .header(newValue)}
-  }
-
-  package var block: Data {
-    get {
-      if case .block(let v)? = part {return v}
-      return Data()
-    }
-    set {part = .block(newValue)}
-  }
-
-  package var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  package nonisolated enum OneOf_Part: Equatable, Sendable {
-    case header(Latent_Cluster_V1_ChunkHeader)
-    case block(Data)
-
-  }
 
   package init() {}
 }
@@ -824,7 +729,7 @@ nonisolated extension Latent_Cluster_V1_LSIParameters: SwiftProtobuf.Message, Sw
 
 nonisolated extension Latent_Cluster_V1_PayloadHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".PayloadHeader"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}size\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}size\0\u{1}job\0\u{1}result\0\u{1}stage\0\u{1}chunk\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -833,20 +738,96 @@ nonisolated extension Latent_Cluster_V1_PayloadHeader: SwiftProtobuf.Message, Sw
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.size) }()
+      case 2: try {
+        var v: Latent_Cluster_V1_JobHeader?
+        var hadOneofValue = false
+        if let current = self.about {
+          hadOneofValue = true
+          if case .job(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.about = .job(v)
+        }
+      }()
+      case 3: try {
+        var v: Latent_Cluster_V1_ResultHeader?
+        var hadOneofValue = false
+        if let current = self.about {
+          hadOneofValue = true
+          if case .result(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.about = .result(v)
+        }
+      }()
+      case 4: try {
+        var v: Latent_Cluster_V1_StageHeader?
+        var hadOneofValue = false
+        if let current = self.about {
+          hadOneofValue = true
+          if case .stage(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.about = .stage(v)
+        }
+      }()
+      case 5: try {
+        var v: Latent_Cluster_V1_ChunkHeader?
+        var hadOneofValue = false
+        if let current = self.about {
+          hadOneofValue = true
+          if case .chunk(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.about = .chunk(v)
+        }
+      }()
       default: break
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.size != 0 {
       try visitor.visitSingularUInt64Field(value: self.size, fieldNumber: 1)
+    }
+    switch self.about {
+    case .job?: try {
+      guard case .job(let v)? = self.about else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case .result?: try {
+      guard case .result(let v)? = self.about else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case .stage?: try {
+      guard case .stage(let v)? = self.about else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
+    case .chunk?: try {
+      guard case .chunk(let v)? = self.about else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
+    case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Latent_Cluster_V1_PayloadHeader, rhs: Latent_Cluster_V1_PayloadHeader) -> Bool {
     if lhs.size != rhs.size {return false}
+    if lhs.about != rhs.about {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1096,7 +1077,7 @@ nonisolated extension Latent_Cluster_V1_TakeJobRequest: SwiftProtobuf.Message, S
 
 nonisolated extension Latent_Cluster_V1_JobHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".JobHeader"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{3}run_id\0\u{1}stage\0\u{1}computation\0\u{3}stage_parameters_size\0\u{3}chunk_index\0\u{3}first_document\0\u{1}documents\0\u{1}size\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{3}run_id\0\u{1}stage\0\u{1}computation\0\u{3}stage_parameters_size\0\u{3}chunk_index\0\u{3}first_document\0\u{1}documents\0\u{3}shared_path\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1112,7 +1093,7 @@ nonisolated extension Latent_Cluster_V1_JobHeader: SwiftProtobuf.Message, SwiftP
       case 6: try { try decoder.decodeSingularUInt64Field(value: &self.chunkIndex) }()
       case 7: try { try decoder.decodeSingularUInt64Field(value: &self.firstDocument) }()
       case 8: try { try decoder.decodeSingularUInt64Field(value: &self.documents) }()
-      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.size) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.sharedPath) }()
       default: break
       }
     }
@@ -1143,8 +1124,8 @@ nonisolated extension Latent_Cluster_V1_JobHeader: SwiftProtobuf.Message, SwiftP
     if self.documents != 0 {
       try visitor.visitSingularUInt64Field(value: self.documents, fieldNumber: 8)
     }
-    if self.size != 0 {
-      try visitor.visitSingularUInt64Field(value: self.size, fieldNumber: 9)
+    if !self.sharedPath.isEmpty {
+      try visitor.visitSingularStringField(value: self.sharedPath, fieldNumber: 9)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1158,69 +1139,7 @@ nonisolated extension Latent_Cluster_V1_JobHeader: SwiftProtobuf.Message, SwiftP
     if lhs.chunkIndex != rhs.chunkIndex {return false}
     if lhs.firstDocument != rhs.firstDocument {return false}
     if lhs.documents != rhs.documents {return false}
-    if lhs.size != rhs.size {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Latent_Cluster_V1_JobPart: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  package static let protoMessageName: String = _protobuf_package + ".JobPart"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}block\0")
-
-  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try {
-        var v: Latent_Cluster_V1_JobHeader?
-        var hadOneofValue = false
-        if let current = self.part {
-          hadOneofValue = true
-          if case .header(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.part = .header(v)
-        }
-      }()
-      case 2: try {
-        var v: Data?
-        try decoder.decodeSingularBytesField(value: &v)
-        if let v = v {
-          if self.part != nil {try decoder.handleConflictingOneOf()}
-          self.part = .block(v)
-        }
-      }()
-      default: break
-      }
-    }
-  }
-
-  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    switch self.part {
-    case .header?: try {
-      guard case .header(let v)? = self.part else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    }()
-    case .block?: try {
-      guard case .block(let v)? = self.part else { preconditionFailure() }
-      try visitor.visitSingularBytesField(value: v, fieldNumber: 2)
-    }()
-    case nil: break
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  package static func ==(lhs: Latent_Cluster_V1_JobPart, rhs: Latent_Cluster_V1_JobPart) -> Bool {
-    if lhs.part != rhs.part {return false}
+    if lhs.sharedPath != rhs.sharedPath {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1268,7 +1187,7 @@ nonisolated extension Latent_Cluster_V1_FetchStageRequest: SwiftProtobuf.Message
 
 nonisolated extension Latent_Cluster_V1_ResultHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".ResultHeader"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}run_id\0\u{1}stage\0\u{3}job_id\0\u{1}size\0\u{1}error\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}run_id\0\u{1}stage\0\u{3}job_id\0\u{1}error\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1280,8 +1199,7 @@ nonisolated extension Latent_Cluster_V1_ResultHeader: SwiftProtobuf.Message, Swi
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.runID) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.stage) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.jobID) }()
-      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.size) }()
-      case 6: try { try decoder.decodeSingularStringField(value: &self.error) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.error) }()
       default: break
       }
     }
@@ -1300,11 +1218,8 @@ nonisolated extension Latent_Cluster_V1_ResultHeader: SwiftProtobuf.Message, Swi
     if self.jobID != 0 {
       try visitor.visitSingularUInt64Field(value: self.jobID, fieldNumber: 4)
     }
-    if self.size != 0 {
-      try visitor.visitSingularUInt64Field(value: self.size, fieldNumber: 5)
-    }
     if !self.error.isEmpty {
-      try visitor.visitSingularStringField(value: self.error, fieldNumber: 6)
+      try visitor.visitSingularStringField(value: self.error, fieldNumber: 5)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1314,70 +1229,7 @@ nonisolated extension Latent_Cluster_V1_ResultHeader: SwiftProtobuf.Message, Swi
     if lhs.runID != rhs.runID {return false}
     if lhs.stage != rhs.stage {return false}
     if lhs.jobID != rhs.jobID {return false}
-    if lhs.size != rhs.size {return false}
     if lhs.error != rhs.error {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Latent_Cluster_V1_ResultPart: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  package static let protoMessageName: String = _protobuf_package + ".ResultPart"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}block\0")
-
-  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try {
-        var v: Latent_Cluster_V1_ResultHeader?
-        var hadOneofValue = false
-        if let current = self.part {
-          hadOneofValue = true
-          if case .header(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.part = .header(v)
-        }
-      }()
-      case 2: try {
-        var v: Data?
-        try decoder.decodeSingularBytesField(value: &v)
-        if let v = v {
-          if self.part != nil {try decoder.handleConflictingOneOf()}
-          self.part = .block(v)
-        }
-      }()
-      default: break
-      }
-    }
-  }
-
-  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    switch self.part {
-    case .header?: try {
-      guard case .header(let v)? = self.part else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    }()
-    case .block?: try {
-      guard case .block(let v)? = self.part else { preconditionFailure() }
-      try visitor.visitSingularBytesField(value: v, fieldNumber: 2)
-    }()
-    case nil: break
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  package static func ==(lhs: Latent_Cluster_V1_ResultPart, rhs: Latent_Cluster_V1_ResultPart) -> Bool {
-    if lhs.part != rhs.part {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1790,7 +1642,7 @@ nonisolated extension Latent_Cluster_V1_RunFailed: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Latent_Cluster_V1_StageHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".StageHeader"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}stage\0\u{1}computation\0\u{1}size\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}stage\0\u{1}computation\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1801,7 +1653,6 @@ nonisolated extension Latent_Cluster_V1_StageHeader: SwiftProtobuf.Message, Swif
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.runID) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.stage) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.computation) }()
-      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.size) }()
       default: break
       }
     }
@@ -1817,9 +1668,6 @@ nonisolated extension Latent_Cluster_V1_StageHeader: SwiftProtobuf.Message, Swif
     if !self.computation.isEmpty {
       try visitor.visitSingularStringField(value: self.computation, fieldNumber: 3)
     }
-    if self.size != 0 {
-      try visitor.visitSingularUInt64Field(value: self.size, fieldNumber: 4)
-    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1827,69 +1675,6 @@ nonisolated extension Latent_Cluster_V1_StageHeader: SwiftProtobuf.Message, Swif
     if lhs.runID != rhs.runID {return false}
     if lhs.stage != rhs.stage {return false}
     if lhs.computation != rhs.computation {return false}
-    if lhs.size != rhs.size {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Latent_Cluster_V1_StagePart: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  package static let protoMessageName: String = _protobuf_package + ".StagePart"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}block\0")
-
-  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try {
-        var v: Latent_Cluster_V1_StageHeader?
-        var hadOneofValue = false
-        if let current = self.part {
-          hadOneofValue = true
-          if case .header(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.part = .header(v)
-        }
-      }()
-      case 2: try {
-        var v: Data?
-        try decoder.decodeSingularBytesField(value: &v)
-        if let v = v {
-          if self.part != nil {try decoder.handleConflictingOneOf()}
-          self.part = .block(v)
-        }
-      }()
-      default: break
-      }
-    }
-  }
-
-  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    switch self.part {
-    case .header?: try {
-      guard case .header(let v)? = self.part else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    }()
-    case .block?: try {
-      guard case .block(let v)? = self.part else { preconditionFailure() }
-      try visitor.visitSingularBytesField(value: v, fieldNumber: 2)
-    }()
-    case nil: break
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  package static func ==(lhs: Latent_Cluster_V1_StagePart, rhs: Latent_Cluster_V1_StagePart) -> Bool {
-    if lhs.part != rhs.part {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1916,7 +1701,7 @@ nonisolated extension Latent_Cluster_V1_StageReply: SwiftProtobuf.Message, Swift
 
 nonisolated extension Latent_Cluster_V1_ChunkHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".ChunkHeader"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}stage\0\u{3}chunk_index\0\u{3}first_document\0\u{1}documents\0\u{1}size\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}stage\0\u{3}chunk_index\0\u{3}first_document\0\u{1}documents\0\u{3}shared_path\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1929,7 +1714,7 @@ nonisolated extension Latent_Cluster_V1_ChunkHeader: SwiftProtobuf.Message, Swif
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.chunkIndex) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.firstDocument) }()
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.documents) }()
-      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.size) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.sharedPath) }()
       default: break
       }
     }
@@ -1951,8 +1736,8 @@ nonisolated extension Latent_Cluster_V1_ChunkHeader: SwiftProtobuf.Message, Swif
     if self.documents != 0 {
       try visitor.visitSingularUInt64Field(value: self.documents, fieldNumber: 5)
     }
-    if self.size != 0 {
-      try visitor.visitSingularUInt64Field(value: self.size, fieldNumber: 6)
+    if !self.sharedPath.isEmpty {
+      try visitor.visitSingularStringField(value: self.sharedPath, fieldNumber: 6)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1963,69 +1748,7 @@ nonisolated extension Latent_Cluster_V1_ChunkHeader: SwiftProtobuf.Message, Swif
     if lhs.chunkIndex != rhs.chunkIndex {return false}
     if lhs.firstDocument != rhs.firstDocument {return false}
     if lhs.documents != rhs.documents {return false}
-    if lhs.size != rhs.size {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Latent_Cluster_V1_ChunkPart: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  package static let protoMessageName: String = _protobuf_package + ".ChunkPart"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}block\0")
-
-  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try {
-        var v: Latent_Cluster_V1_ChunkHeader?
-        var hadOneofValue = false
-        if let current = self.part {
-          hadOneofValue = true
-          if case .header(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.part = .header(v)
-        }
-      }()
-      case 2: try {
-        var v: Data?
-        try decoder.decodeSingularBytesField(value: &v)
-        if let v = v {
-          if self.part != nil {try decoder.handleConflictingOneOf()}
-          self.part = .block(v)
-        }
-      }()
-      default: break
-      }
-    }
-  }
-
-  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    switch self.part {
-    case .header?: try {
-      guard case .header(let v)? = self.part else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    }()
-    case .block?: try {
-      guard case .block(let v)? = self.part else { preconditionFailure() }
-      try visitor.visitSingularBytesField(value: v, fieldNumber: 2)
-    }()
-    case nil: break
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  package static func ==(lhs: Latent_Cluster_V1_ChunkPart, rhs: Latent_Cluster_V1_ChunkPart) -> Bool {
-    if lhs.part != rhs.part {return false}
+    if lhs.sharedPath != rhs.sharedPath {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -92,6 +92,7 @@ public struct Worker: Sendable {
     private func session(_ client: DispatcherClient, _ registration: Latent_Cluster_V1_RegisterReply) async throws {
         let interval = Duration.milliseconds(max(50, Int(registration.heartbeatIntervalMs)))
         let stages = StageCache()
+        let corpora = SharedCorpora()
         let running = RunningJobs()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -117,7 +118,7 @@ public struct Worker: Sendable {
                 }
             }
             for _ in 0..<options.threads {
-                group.addTask { try await jobLoop(client, registration, stages: stages, running: running) }
+                group.addTask { try await jobLoop(client, registration, stages: stages, corpora: corpora, running: running) }
             }
             try await group.next()
             group.cancelAll()
@@ -130,7 +131,7 @@ public struct Worker: Sendable {
     }
 
     private func jobLoop(_ client: DispatcherClient, _ registration: Latent_Cluster_V1_RegisterReply,
-                         stages: StageCache, running: RunningJobs) async throws {
+                         stages: StageCache, corpora: SharedCorpora, running: RunningJobs) async throws {
         let worker = registration.workerID
         while true {
             try Task.checkCancellation()
@@ -138,24 +139,9 @@ public struct Worker: Sendable {
                 .with { $0.workerID = worker; $0.dispatcherEpoch = registration.dispatcherEpoch },
                 options: Transport.callOptions(timeout: .seconds(30))
             ) { response in
-                var header: Latent_Cluster_V1_JobHeader?
-                var assembler: PayloadAssembler?
-                for try await part in response.messages {
-                    switch part.part {
-                    case .header(let value)?:
-                        guard header == nil else { throw Lost(description: "a job with two headers") }
-                        header = value
-                        if value.jobID == 0 { return nil }
-                        assembler = try PayloadAssembler(declared: value.size, what: "job #\(value.jobID)")
-                    case .block(let block)?:
-                        guard assembler != nil else { throw Lost(description: "a job block before its header") }
-                        try assembler?.append(block)
-                    case nil:
-                        throw Lost(description: "an empty job message")
-                    }
-                }
-                guard let header, let assembler else { return nil }
-                return ReceivedJob(header: header, payload: try assembler.finish())
+                let (header, payload) = try await receivePayload(response.messages, what: "job")
+                guard case .job(let job)? = header.about else { throw Lost(description: "a job stream without a job header") }
+                return job.jobID == 0 ? nil : ReceivedJob(header: job, payload: payload)
             }
             guard let job = received else { continue }
             running.add(1)
@@ -168,10 +154,20 @@ public struct Worker: Sendable {
                 let computation = try await stages.computation(run: header.runID, stage: header.stage, kind: header.computation,
                                                                size: header.stageParametersSize, client: client, worker: worker)
                 let delay = jobDelay
+                let shared = header.sharedPath.isEmpty ? nil : try await corpora.open(header.sharedPath)
                 result = try await onThread {
                     if delay > .zero { Thread.sleep(forTimeInterval: Double(delay.components.attoseconds) * 1e-18 + Double(delay.components.seconds)) }
-                    let chunk = try SparseChunk(portableBytes: job.payload, termBound: computation.termBound,
+                    let chunk: SparseChunk
+                    if let shared {
+                        let first = Int(header.firstDocument)
+                        chunk = try shared.chunk(documents: first..<(first + Int(header.documents)))
+                        guard chunk.termBound <= computation.termBound else {
+                            throw ClusterError(.invalidConfiguration, "\(header.sharedPath): documents \(first)+ hold term ids up to \(chunk.termBound - 1), beyond the model's \(computation.termBound) terms")
+                        }
+                    } else {
+                        chunk = try SparseChunk(portableBytes: job.payload, termBound: computation.termBound,
                                                 payload: "chunk \(header.chunkIndex)")
+                    }
                     return computation.encode(try computation.process(chunk, index: Int(header.chunkIndex)))
                 }
             } catch let error as RPCError {
@@ -182,13 +178,12 @@ public struct Worker: Sendable {
             }
             let payload = result, failed = failure ?? ""
             let accepted = try await client.returnResult(options: Transport.callOptions()) { writer in
-                try await writer.write(.with {
-                    $0.header = .with {
+                try await sendPayload(payload, header: .with {
+                    $0.result = .with {
                         $0.workerID = worker; $0.runID = header.runID; $0.stage = header.stage; $0.jobID = header.jobID
-                        $0.size = UInt64(payload.count); $0.error = failed
+                        $0.error = failed
                     }
-                })
-                for block in blocks(of: payload) { try await writer.write(.with { $0.block = Data(block) }) }
+                }, to: writer)
             }.accepted
             let seconds = DispatcherState.seconds(ContinuousClock.now - started)
             if failure == nil {
@@ -200,6 +195,19 @@ public struct Worker: Sendable {
     static func reason(_ error: any Error) -> String {
         if let error = error as? RPCError { return "\(error.code): \(error.message)" }
         return "\(error)"
+    }
+}
+
+/// The corpus files of shared-storage jobs, opened once each.
+private actor SharedCorpora {
+    private var open: [String: any RangeReadableCorpus] = [:]
+
+    func open(_ path: String) async throws -> any RangeReadableCorpus {
+        if let corpus = open[path] { return corpus }
+        let corpus = try await onThread { try CorpusFile.openRangeReadable(path) }
+        if open.count >= 4 { open.removeAll() }
+        open[path] = corpus
+        return corpus
     }
 }
 
@@ -224,22 +232,11 @@ private actor StageCache {
             .with { $0.workerID = worker; $0.runID = run; $0.stage = stage },
             options: Transport.callOptions(timeout: .seconds(600))
         ) { response in
-            var assembler: PayloadAssembler?
-            for try await part in response.messages {
-                switch part.part {
-                case .header(let header)?:
-                    guard assembler == nil, header.size == size else {
-                        throw RPCError(code: .dataLoss, message: "pass \(stage): parameters of \(header.size) bytes, the job said \(size)")
-                    }
-                    assembler = try PayloadAssembler(declared: header.size, what: "parameters of pass \(stage)")
-                case .block(let block)?:
-                    try assembler?.append(block)
-                case nil:
-                    break
-                }
+            let (header, bytes) = try await receivePayload(response.messages, what: "parameters of pass \(stage)")
+            guard header.size == size else {
+                throw RPCError(code: .dataLoss, message: "pass \(stage): parameters of \(header.size) bytes, the job said \(size)")
             }
-            guard let assembler else { throw RPCError(code: .dataLoss, message: "pass \(stage): no parameters") }
-            return try assembler.finish()
+            return bytes
         }
         if let entry = entries.first(where: { $0.key == key }) { return entry.computation }
         let computation = try await onThread { try PortableComputations.make(kind: kind, parameters: parameters) }
