@@ -8,7 +8,11 @@
 #   - two workers in shared-storage mode (workers read their ranges from the file).
 # Every cluster run starts a fresh dispatcher and fresh workers on loopback.
 #
-#   Benchmarks/run-cluster-bench.sh [DOCUMENTS]      (default 800000, a quarter of Wikipedia)
+#   Benchmarks/run-cluster-bench.sh [DOCUMENTS [CHUNK_SIZE]]   (default 800000, a quarter of
+#                                                                 Wikipedia, and 200000)
+#
+# Chunks of 200,000 documents: on two cores the dispatcher's merges compete with the two
+# workers' jobs, and larger chunks mean fewer merges per job (see BENCHMARKS.md).
 #
 # Prints a markdown table: wall time of `latent lsi`, the ratio to in-process with one
 # thread, and the peak RSS of the client, the dispatcher and the workers.
@@ -19,6 +23,7 @@ make release >&2
 data="${LATENT_BENCH_DATA:-$root/bench-data}"
 mkdir -p "$data/runs"
 n="${1:-800000}"
+chunk="${2:-200000}"
 prefix="$data/wiki-scale-$n"
 if [ ! -f "$prefix.lbc" ]; then
     .build/release/latent-generate --out "$prefix" --documents "$n" --binary >&2
@@ -56,7 +61,7 @@ run() {
     local start end
     start=$(date +%s.%N)
     /usr/bin/time -f "%M" -o "$logs/$name.rss" "$latent" lsi "$prefix.lbc" --vocab "$prefix.vocab" --topics 400 \
-        --out "$logs/$name.lsi" "${cluster_args[@]}" "$@" 2>"$logs/$name.client.log"
+        --chunk-size "$chunk" --out "$logs/$name.lsi" "${cluster_args[@]}" "$@" 2>"$logs/$name.client.log"
     end=$(date +%s.%N)
     local seconds client_rss dispatcher_rss="-" worker_rss="-"
     seconds=$(awk "BEGIN { print $end - $start }")
@@ -70,14 +75,19 @@ run() {
 }
 
 rm -f "$logs/results"
-run in-process-1-thread 0 --threads 1
-run in-process-2-threads 0 --threads 2
-run cluster-1-worker 1
-run cluster-2-workers 2
-run cluster-2-workers-shared 2 --shared-storage
+runs="${LATENT_BENCH_RUNS:-in-process-1-thread in-process-2-threads cluster-1-worker cluster-2-workers cluster-2-workers-shared}"
+for name in $runs; do
+    case $name in
+    in-process-1-thread) run "$name" 0 --threads 1 ;;
+    in-process-2-threads) run "$name" 0 --threads 2 ;;
+    cluster-1-worker) run "$name" 1 ;;
+    cluster-2-workers) run "$name" 2 ;;
+    cluster-2-workers-shared) run "$name" 2 --shared-storage ;;
+    esac
+done
 
 nnz=$("$latent" info "$prefix.lbc" --log-level warning | awk '/non-zeros/ {print $2}')
-echo "Wikipedia-shaped corpus: $n documents, 100000 terms, $nnz non-zeros, 400 topics, one-pass, chunks of 100000"
+echo "Wikipedia-shaped corpus: $n documents, 100000 terms, $nnz non-zeros, 400 topics, one-pass, chunks of $chunk"
 echo
 echo "| run | wall s | vs in-process 1 thread | client RSS MiB | dispatcher RSS MiB | worker RSS MiB |"
 echo "|---|---|---|---|---|---|"

@@ -99,6 +99,9 @@ public enum ClusterLimits {
     public static let blockSize = 1 << 20
     /// Largest message either side accepts: a block plus its framing.
     public static let maxMessageSize = 4 << 20
+    /// HTTP/2 flow-control window and frame size of every connection.
+    static let windowSize = 32 << 20
+    static let frameSize = 1 << 20
     /// Largest payload (a chunk, a computation's parameters, a partial state) accepted.
     public static let maxPayloadSize = 16 << 30
 }

@@ -51,6 +51,7 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
                         }
                     }, to: response)
                 } catch {
+                    logger.debug("sending job #\(job.id) to worker #\(worker) failed: \(error)")
                     await state.leaseFailed(job: job.id, worker: worker)
                     throw error
                 }
@@ -96,14 +97,18 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
         guard await state.claim(job: header.jobID, worker: header.workerID, run: header.runID) else {
             return .with { $0.accepted = false }
         }
-        do {
-            try await merger.add(chunkIndex, decoded)
-        } catch {
-            await state.jobFailed(run: header.runID, message: "merging the state of job #\(header.jobID) failed: \(error)")
-            throw RPCError(code: .internalError, message: "merging the state of job #\(header.jobID) failed: \(error)")
+        // The worker goes on to its next job at once; the merges this state makes ready run
+        // meanwhile, on the merger's threads.
+        let state = self.state
+        Task {
+            do {
+                try await merger.add(chunkIndex, decoded)
+                await state.merged(job: header.jobID, chunkIndex: chunkIndex, documents: documents,
+                                   worker: header.workerID, run: header.runID, stage: header.stage)
+            } catch {
+                await state.jobFailed(run: header.runID, message: "merging the state of job #\(header.jobID) failed: \(error)")
+            }
         }
-        await state.merged(job: header.jobID, chunkIndex: chunkIndex, documents: documents, worker: header.workerID,
-                           run: header.runID, stage: header.stage)
         return .with { $0.accepted = true }
     }
 

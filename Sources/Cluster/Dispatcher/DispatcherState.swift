@@ -189,8 +189,15 @@ actor DispatcherState {
     func claim(job id: UInt64, worker: UInt64, run runID: UInt64) -> Bool {
         guard let run, run.id == runID, !run.finishedJobs.contains(id) else { return false }
         run.finishedJobs.insert(id)
-        let job = run.leases.removeValue(forKey: id)?.job
-        if job == nil { run.queue.removeAll { $0.id == id } }
+        var job = run.leases.removeValue(forKey: id)?.job
+        if job == nil {
+            job = run.queue.first { $0.id == id }
+            run.queue.removeAll { $0.id == id }
+        }
+        if let job, let stage = run.stages[job.stage] {
+            stage.finished += 1
+            if stage.finished == stage.expected { stage.merger.markLastJobIn() }
+        }
         for key in workers.keys { workers[key]?.leased.remove(id) }
         return true
     }
@@ -307,6 +314,7 @@ actor DispatcherState {
             throw RPCError(code: .invalidArgument, message: "pass \(stage): \(chunks) chunks announced, \(stageRecord.submitted) submitted")
         }
         stageRecord.expected = chunks
+        if stageRecord.finished == chunks { stageRecord.merger.markLastJobIn() }
         await completeIfDone(run, stageRecord)
     }
 

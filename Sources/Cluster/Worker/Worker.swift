@@ -50,8 +50,14 @@ public struct Worker: Sendable {
         BLAS.threads = 1
         let transport = try Transport.client(options.dispatcher, security: options.security)
         let interceptors: [any ClientInterceptor] = options.security.token.map { [TokenSender(token: $0)] } ?? []
+        // States go back on a connection of their own: a large upload and a job's download
+        // on one HTTP/2 connection at once made grpc-swift close it ("Stream unexpectedly
+        // closed"); apart, each also gets the whole flow-control window.
+        let uploadTransport = try Transport.client(options.dispatcher, security: options.security)
         try await withGRPCClient(transport: transport, interceptors: interceptors) { grpc in
+          try await withGRPCClient(transport: uploadTransport, interceptors: interceptors) { uploads in
             let client = DispatcherClient(wrapping: grpc)
+            let uploadClient = DispatcherClient(wrapping: uploads)
             var waitingSaid = false
             while !Task.isCancelled {
                 let registration: Latent_Cluster_V1_RegisterReply
@@ -73,7 +79,7 @@ public struct Worker: Sendable {
                 let id = registration.workerID
                 logger.info("registered with the dispatcher at \(options.dispatcher) as worker #\(id), \(options.threads) thread\(options.threads == 1 ? "" : "s")")
                 do {
-                    try await session(client, registration)
+                    try await session(client, uploadClient, registration)
                 } catch is CancellationError {
                     return
                 } catch {
@@ -81,6 +87,7 @@ public struct Worker: Sendable {
                     logger.warning("worker #\(id): lost the dispatcher at \(options.dispatcher) (\(Self.reason(error))); registering again")
                 }
             }
+          }
         }
     }
 
@@ -89,7 +96,8 @@ public struct Worker: Sendable {
     }
 
     /// Heartbeats and job loops until the dispatcher is lost.
-    private func session(_ client: DispatcherClient, _ registration: Latent_Cluster_V1_RegisterReply) async throws {
+    private func session(_ client: DispatcherClient, _ uploadClient: DispatcherClient,
+                         _ registration: Latent_Cluster_V1_RegisterReply) async throws {
         let interval = Duration.milliseconds(max(50, Int(registration.heartbeatIntervalMs)))
         let stages = StageCache()
         let corpora = SharedCorpora()
@@ -118,7 +126,9 @@ public struct Worker: Sendable {
                 }
             }
             for _ in 0..<options.threads {
-                group.addTask { try await jobLoop(client, registration, stages: stages, corpora: corpora, running: running) }
+                group.addTask {
+                    try await jobLoop(client, uploadClient, registration, stages: stages, corpora: corpora, running: running)
+                }
             }
             try await group.next()
             group.cancelAll()
@@ -130,12 +140,17 @@ public struct Worker: Sendable {
         var payload: [UInt8]
     }
 
-    private func jobLoop(_ client: DispatcherClient, _ registration: Latent_Cluster_V1_RegisterReply,
+    private func jobLoop(_ client: DispatcherClient, _ uploadClient: DispatcherClient,
+                         _ registration: Latent_Cluster_V1_RegisterReply,
                          stages: StageCache, corpora: SharedCorpora, running: RunningJobs) async throws {
         let worker = registration.workerID
+        var upload: Task<Void, any Error>?
+        defer { upload?.cancel() }
         while true {
             try Task.checkCancellation()
-            let received: ReceivedJob? = try await client.takeJob(
+            let received: ReceivedJob?
+            do {
+            received = try await client.takeJob(
                 .with { $0.workerID = worker; $0.dispatcherEpoch = registration.dispatcherEpoch },
                 options: Transport.callOptions(timeout: .seconds(30))
             ) { response in
@@ -143,11 +158,16 @@ public struct Worker: Sendable {
                 guard case .job(let job)? = header.about else { throw Lost(description: "a job stream without a job header") }
                 return job.jobID == 0 ? nil : ReceivedJob(header: job, payload: payload)
             }
+            } catch {
+                logger.debug("taking a job failed: \(error)")
+                throw error
+            }
             guard let job = received else { continue }
             running.add(1)
             defer { running.add(-1) }
             let header = job.header
             let started = ContinuousClock.now
+            logger.debug("job #\(header.jobID): received (\(job.payload.count) bytes)")
             var result: [UInt8] = []
             var failure: String?
             do {
@@ -176,18 +196,25 @@ public struct Worker: Sendable {
                 failure = "job #\(header.jobID) failed on worker #\(worker): \(error)"
                 logger.error("\(failure ?? "")")
             }
-            let payload = result, failed = failure ?? ""
-            let accepted = try await client.returnResult(options: Transport.callOptions()) { writer in
-                try await sendPayload(payload, header: .with {
-                    $0.result = .with {
-                        $0.workerID = worker; $0.runID = header.runID; $0.stage = header.stage; $0.jobID = header.jobID
-                        $0.error = failed
-                    }
-                }, to: writer)
-            }.accepted
-            let seconds = DispatcherState.seconds(ContinuousClock.now - started)
-            if failure == nil {
-                logger.info("job #\(header.jobID): chunk \(header.chunkIndex) (\(header.documents) documents) in \(seconds) s\(accepted ? "" : "; not needed any more")")
+            logger.debug("job #\(header.jobID): computed after \(DispatcherState.seconds(ContinuousClock.now - started)) s; sending \(result.count) bytes")
+            let payload = result, failed = failure ?? "", computed = ContinuousClock.now
+            // The state goes back while the next job runs (one upload at a time): sending a
+            // large state takes seconds that would otherwise leave the core idle.
+            try await upload?.value
+            upload = Task { [logger] in
+                let accepted = try await uploadClient.returnResult(options: Transport.callOptions()) { writer in
+                    try await sendPayload(payload, header: .with {
+                        $0.result = .with {
+                            $0.workerID = worker; $0.runID = header.runID; $0.stage = header.stage; $0.jobID = header.jobID
+                            $0.error = failed
+                        }
+                    }, to: writer)
+                }.accepted
+                if failed.isEmpty {
+                    let seconds = DispatcherState.seconds(computed - started)
+                    let sent = DispatcherState.seconds(ContinuousClock.now - computed)
+                    logger.info("job #\(header.jobID): chunk \(header.chunkIndex) (\(header.documents) documents) in \(seconds) s, state sent in \(sent) s\(accepted ? "" : "; not needed any more")")
+                }
             }
         }
     }

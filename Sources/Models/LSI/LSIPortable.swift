@@ -42,12 +42,15 @@ extension LSIProjection {
                 }
             }
         } else {
-            for i in 0..<basis.rows {
-                var norm: Scalar = 0
-                for j in 0..<basis.columns { norm += basis[i, j] * basis[i, j] }
-                guard Swift.abs(norm - 1) <= tolerance else {
-                    throw reader.error("basis", "rows of unit norm, row \(i) has squared norm \(norm)")
+            // Row norms, accumulated column by column (the storage order).
+            var norms = [Scalar](repeating: 0, count: basis.rows)
+            basis.storage.withUnsafeBufferPointer { values in
+                for j in 0..<basis.columns {
+                    for i in 0..<basis.rows { norms[i] += values[i + j * basis.rows] * values[i + j * basis.rows] }
                 }
+            }
+            if let i = norms.firstIndex(where: { Swift.abs($0 - 1) > tolerance }) {
+                throw reader.error("basis", "rows of unit norm, row \(i) has squared norm \(norms[i])")
             }
         }
         return LSIProjection(basis: basis, singularValues: values, chunks: chunks, documents: documents)
