@@ -41,3 +41,4 @@ bench: deps
 	Benchmarks/run-corpus-bench.sh
 	Benchmarks/run-example-bench.sh
 	Benchmarks/run-lsi-bench.sh
+	Benchmarks/run-cluster-bench.sh

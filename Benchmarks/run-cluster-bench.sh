@@ -5,7 +5,7 @@
 #   - in-process with one thread (the baseline) and with two;
 #   - the cluster path with one local worker (--threads 1) and with two, documents sent
 #     over gRPC;
-#   - two workers in shared-storage mode (workers read their ranges from the file).
+#   - one and two workers in shared-storage mode (workers read their ranges from the file).
 # Every cluster run starts a fresh dispatcher and fresh workers on loopback.
 #
 #   Benchmarks/run-cluster-bench.sh [DOCUMENTS [CHUNK_SIZE]]   (default 800000, a quarter of
@@ -75,13 +75,14 @@ run() {
 }
 
 rm -f "$logs/results"
-runs="${LATENT_BENCH_RUNS:-in-process-1-thread in-process-2-threads cluster-1-worker cluster-2-workers cluster-2-workers-shared}"
+runs="${LATENT_BENCH_RUNS:-in-process-1-thread in-process-2-threads cluster-1-worker cluster-2-workers cluster-1-worker-shared cluster-2-workers-shared}"
 for name in $runs; do
     case $name in
     in-process-1-thread) run "$name" 0 --threads 1 ;;
     in-process-2-threads) run "$name" 0 --threads 2 ;;
     cluster-1-worker) run "$name" 1 ;;
     cluster-2-workers) run "$name" 2 ;;
+    cluster-1-worker-shared) run "$name" 1 --shared-storage ;;
     cluster-2-workers-shared) run "$name" 2 --shared-storage ;;
     esac
 done
@@ -98,6 +99,9 @@ while read -r name seconds client dispatcher workers; do
         "$client" "$dispatcher" "$workers"
 done <"$logs/results"
 two=$(awk '$1 == "cluster-2-workers" { print $2 }' "$logs/results")
+one_shared=$(awk '$1 == "cluster-1-worker-shared" { print $2 }' "$logs/results")
+two_shared=$(awk '$1 == "cluster-2-workers-shared" { print $2 }' "$logs/results")
 echo
 printf "cluster, 1 worker vs in-process, 1 thread: %+.1f%% time (bound: at most +15%%)\n" "$(awk "BEGIN { print ($one / $base - 1) * 100 }")"
-printf "cluster, 2 workers vs 1 worker: %.2fx (bound: at least 1.7x)\n" "$(awk "BEGIN { print $one / $two }")"
+printf "cluster, 2 workers vs 1 worker, documents sent: %.2fx (bound: at least 1.7x)\n" "$(awk "BEGIN { print $one / $two }")"
+printf "cluster, 2 workers vs 1 worker, shared storage: %.2fx (bound: at least 1.7x)\n" "$(awk "BEGIN { print $one_shared / $two_shared }")"

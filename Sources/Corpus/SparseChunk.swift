@@ -20,6 +20,41 @@ public struct SparseChunk: Sendable, Equatable {
         weights.reserveCapacity(nonZeros)
     }
 
+    /// A chunk made of whole arrays (as decoded from another process), checked in one sweep:
+    /// offsets from 0, ascending, ending at the entry count; term ids ascending within each
+    /// document and below `termBound`; finite weights. The first violation is thrown as
+    /// (field, what was expected).
+    public init(checkedFirstDocument firstDocument: Int, columnStarts: [Int], termIDs: [Int32], weights: [Double],
+                termBound: Int) throws(SparseChunkViolation) {
+        guard columnStarts.first == 0, columnStarts.last == termIDs.count else {
+            throw SparseChunkViolation(field: "document offsets", expected: "offsets from 0 to the \(termIDs.count) entries")
+        }
+        guard weights.count == termIDs.count else {
+            throw SparseChunkViolation(field: "weights", expected: "one per term id (\(termIDs.count)), got \(weights.count)")
+        }
+        for document in 0..<(columnStarts.count - 1) {
+            let (start, end) = (columnStarts[document], columnStarts[document + 1])
+            guard start <= end else {
+                throw SparseChunkViolation(field: "document offsets", expected: "ascending offsets, document #\(firstDocument + document) ends before it starts")
+            }
+            var previous: Int32 = -1
+            for entry in start..<end {
+                let term = termIDs[entry]
+                guard term > previous, Int(term) < termBound else {
+                    throw SparseChunkViolation(field: "term ids", expected: "ascending ids below \(termBound) in document #\(firstDocument + document), got \(term)")
+                }
+                guard weights[entry].isFinite else {
+                    throw SparseChunkViolation(field: "weights", expected: "finite weights, got \(weights[entry]) in document #\(firstDocument + document)")
+                }
+                previous = term
+            }
+        }
+        self.firstDocument = firstDocument
+        self.columnStarts = columnStarts
+        self.termIDs = termIDs
+        self.weights = weights
+    }
+
     public var documentCount: Int { columnStarts.count - 1 }
     public var nonZeroCount: Int { termIDs.count }
     public var isEmpty: Bool { documentCount == 0 }
@@ -101,4 +136,10 @@ public struct SparseChunk: Sendable, Equatable {
         weights.append(contentsOf: values)
         columnStarts[columnStarts.count - 1] = termIDs.count
     }
+}
+
+/// What `SparseChunk(checkedFirstDocument:...)` found wrong: the field and what was expected.
+public struct SparseChunkViolation: Error, Sendable, Equatable {
+    public let field: String
+    public let expected: String
 }

@@ -196,7 +196,8 @@ actor DispatcherState {
         }
         if let job, let stage = run.stages[job.stage] {
             stage.finished += 1
-            if stage.finished == stage.expected { stage.merger.markLastJobIn() }
+            stage.workers.insert(worker)
+            if stage.finished == stage.expected { lastJobIn(run, stage) }
         }
         for key in workers.keys { workers[key]?.leased.remove(id) }
         return true
@@ -207,7 +208,6 @@ actor DispatcherState {
     func merged(job id: UInt64, chunkIndex: Int, documents: Int, worker: UInt64, run runID: UInt64, stage: UInt32) async {
         guard let run, run.id == runID, let stageRecord = run.stages[stage] else { return }
         stageRecord.merged += 1
-        stageRecord.workers.insert(worker)
         run.documentsDone += documents
         workers[worker]?.jobsDone += 1
         logger.info("worker #\(worker) finished job #\(id) (chunk \(chunkIndex), \(documents) documents)")
@@ -314,8 +314,15 @@ actor DispatcherState {
             throw RPCError(code: .invalidArgument, message: "pass \(stage): \(chunks) chunks announced, \(stageRecord.submitted) submitted")
         }
         stageRecord.expected = chunks
-        if stageRecord.finished == chunks { stageRecord.merger.markLastJobIn() }
+        if stageRecord.finished == chunks, chunks > 0 { lastJobIn(run, stageRecord) }
         await completeIfDone(run, stageRecord)
+    }
+
+    /// Every job of the pass is in: the merges left are the run's tail.
+    private func lastJobIn(_ run: Run, _ stage: Stage) {
+        stage.merger.markLastJobIn()
+        let count = stage.workers.count
+        logger.info("run #\(run.id), pass \(stage.number): all \(stage.finished) jobs in; merging states from \(count) worker\(count == 1 ? "" : "s")")
     }
 
     private func completeIfDone(_ run: Run, _ stage: Stage) async {

@@ -163,29 +163,11 @@ extension SparseChunk {
         let terms: [Int32] = try reader.readArray("term ids")
         let weights: [Double] = try reader.readArray("weights")
         try reader.finish()
-        guard let firstStart = starts.first, firstStart == 0, starts.last == terms.count else {
-            throw reader.error("document offsets", "offsets from 0 to the \(terms.count) entries")
-        }
-        guard weights.count == terms.count else {
-            throw reader.error("weights", "one per term id (\(terms.count)), got \(weights.count)")
-        }
-        self.init(firstDocument: first, reservingDocuments: starts.count - 1, nonZeros: terms.count)
-        for document in 0..<(starts.count - 1) {
-            let (start, end) = (starts[document], starts[document + 1])
-            guard start <= end else { throw reader.error("document offsets", "ascending offsets, document #\(first + document) ends before it starts") }
-            var previous: Int32 = -1
-            for entry in start..<end {
-                let term = terms[entry], weight = weights[entry]
-                guard term > previous, Int(term) < termBound else {
-                    throw reader.error("term ids", "ascending ids below \(termBound) in document #\(first + document), got \(term)")
-                }
-                guard weight.isFinite else {
-                    throw reader.error("weights", "finite weights, got \(weight) in document #\(first + document)")
-                }
-                appendEntry(term: term, weight: weight)
-                previous = term
-            }
-            finishDocument()
+        do {
+            try self.init(checkedFirstDocument: first, columnStarts: starts, termIDs: terms, weights: weights,
+                          termBound: termBound)
+        } catch {
+            throw reader.error(error.field, error.expected)
         }
     }
 }
