@@ -55,39 +55,42 @@ public struct Worker: Sendable {
         // closed"); apart, each also gets the whole flow-control window.
         let uploadTransport = try Transport.client(options.dispatcher, security: options.security)
         try await withGRPCClient(transport: transport, interceptors: interceptors) { grpc in
-          try await withGRPCClient(transport: uploadTransport, interceptors: interceptors) { uploads in
-            let client = DispatcherClient(wrapping: grpc)
-            let uploadClient = DispatcherClient(wrapping: uploads)
-            var waitingSaid = false
-            while !Task.isCancelled {
-                let registration: Latent_Cluster_V1_RegisterReply
-                do {
-                    registration = try await client.register(
-                        .with { $0.name = options.name; $0.threads = UInt32(options.threads) },
-                        options: Transport.callOptions(timeout: .seconds(2)))
-                } catch let error as RPCError where error.code == .unauthenticated {
-                    throw ClusterError(.refused, "the dispatcher at \(options.dispatcher) refused this worker: \(error.message)")
-                } catch {
-                    if !waitingSaid {
-                        logger.info("waiting for the dispatcher at \(options.dispatcher) (\(Self.reason(error)))")
-                        waitingSaid = true
-                    }
-                    try await Task.sleep(for: .milliseconds(200))
-                    continue
-                }
-                waitingSaid = false
-                let id = registration.workerID
-                logger.info("registered with the dispatcher at \(options.dispatcher) as worker #\(id), \(options.threads) thread\(options.threads == 1 ? "" : "s")")
-                do {
-                    try await session(client, uploadClient, registration)
-                } catch is CancellationError {
-                    return
-                } catch {
-                    if Task.isCancelled { return }
-                    logger.warning("worker #\(id): lost the dispatcher at \(options.dispatcher) (\(Self.reason(error))); registering again")
-                }
+            try await withGRPCClient(transport: uploadTransport, interceptors: interceptors) { uploads in
+                try await serve(DispatcherClient(wrapping: grpc), uploads: DispatcherClient(wrapping: uploads))
             }
-          }
+        }
+    }
+
+    /// Registers, works until the dispatcher is lost, and registers again, until cancelled.
+    private func serve(_ client: DispatcherClient, uploads uploadClient: DispatcherClient) async throws {
+        var waitingSaid = false
+        while !Task.isCancelled {
+            let registration: Latent_Cluster_V1_RegisterReply
+            do {
+                registration = try await client.register(
+                    .with { $0.name = options.name; $0.threads = UInt32(options.threads) },
+                    options: Transport.callOptions(timeout: .seconds(2)))
+            } catch let error as RPCError where error.code == .unauthenticated {
+                throw ClusterError(.refused, "the dispatcher at \(options.dispatcher) refused this worker: \(error.message)")
+            } catch {
+                if !waitingSaid {
+                    logger.info("waiting for the dispatcher at \(options.dispatcher) (\(Self.reason(error)))")
+                    waitingSaid = true
+                }
+                try await Task.sleep(for: .milliseconds(200))
+                continue
+            }
+            waitingSaid = false
+            let id = registration.workerID
+            logger.info("registered with the dispatcher at \(options.dispatcher) as worker #\(id), \(options.threads) thread\(options.threads == 1 ? "" : "s")")
+            do {
+                try await session(client, uploadClient, registration)
+            } catch is CancellationError {
+                return
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("worker #\(id): lost the dispatcher at \(options.dispatcher) (\(Self.reason(error))); registering again")
+            }
         }
     }
 
@@ -148,19 +151,13 @@ public struct Worker: Sendable {
         defer { upload?.cancel() }
         while true {
             try Task.checkCancellation()
-            let received: ReceivedJob?
-            do {
-            received = try await client.takeJob(
+            let received: ReceivedJob? = try await client.takeJob(
                 .with { $0.workerID = worker; $0.dispatcherEpoch = registration.dispatcherEpoch },
                 options: Transport.callOptions(timeout: .seconds(30))
             ) { response in
                 let (header, payload) = try await receivePayload(response.messages, what: "job")
                 guard case .job(let job)? = header.about else { throw Lost(description: "a job stream without a job header") }
                 return job.jobID == 0 ? nil : ReceivedJob(header: job, payload: payload)
-            }
-            } catch {
-                logger.debug("taking a job failed: \(error)")
-                throw error
             }
             guard let job = received else { continue }
             running.add(1)
