@@ -144,20 +144,34 @@ extension MultiPassDecomposition.SketchPass: PortableComputation, TermBounded {
     }
 }
 
+/// The parameters of a pass that projects onto a basis (power iterations, the final pass):
+/// the term count and the basis, one column per term.
+private func encodeProjectionParameters<Scalar: LinearAlgebraScalar>(termCount: Int, basis: Matrix<Scalar>,
+                                                                      into writer: inout PortableWriter) {
+    writer.write(termCount)
+    writer.write(basis)
+}
+
+private func decodeProjectionParameters<Scalar: LinearAlgebraScalar>(
+    _ reader: inout PortableReader
+) throws -> (Int, Matrix<Scalar>) {
+    let termCount = try reader.readInt("term count", in: 1...maxTerms)
+    let basis: Matrix<Scalar> = try reader.readMatrix("basis", maxRows: maxSketch, maxColumns: maxTerms)
+    guard basis.columns == termCount else {
+        throw reader.error("basis", "\(termCount) columns (terms), got \(basis.columns)")
+    }
+    return (termCount, basis)
+}
+
 extension MultiPassDecomposition.PowerPass: PortableComputation, TermBounded {
     static var kind: String { "lsi.multi-pass.power.\(precisionName(Scalar.self))" }
 
     func encodeParameters(into writer: inout PortableWriter) {
-        writer.write(termCount)
-        writer.write(basis)
+        encodeProjectionParameters(termCount: termCount, basis: basis, into: &writer)
     }
 
     init(parameters reader: inout PortableReader) throws {
-        termCount = try reader.readInt("term count", in: 1...maxTerms)
-        basis = try reader.readMatrix("basis", maxRows: maxSketch, maxColumns: maxTerms)
-        guard basis.columns == termCount else {
-            throw reader.error("basis", "\(termCount) columns (terms), got \(basis.columns)")
-        }
+        (termCount, basis) = try decodeProjectionParameters(&reader)
     }
 
     func encode(_ state: PartialState, into writer: inout PortableWriter) { state.encode(into: &writer) }
@@ -171,16 +185,11 @@ extension MultiPassDecomposition.FinalPass: PortableComputation, TermBounded {
     static var kind: String { "lsi.multi-pass.final.\(precisionName(Scalar.self))" }
 
     func encodeParameters(into writer: inout PortableWriter) {
-        writer.write(termCount)
-        writer.write(basis)
+        encodeProjectionParameters(termCount: termCount, basis: basis, into: &writer)
     }
 
     init(parameters reader: inout PortableReader) throws {
-        termCount = try reader.readInt("term count", in: 1...maxTerms)
-        basis = try reader.readMatrix("basis", maxRows: maxSketch, maxColumns: maxTerms)
-        guard basis.columns == termCount else {
-            throw reader.error("basis", "\(termCount) columns (terms), got \(basis.columns)")
-        }
+        (termCount, basis) = try decodeProjectionParameters(&reader)
     }
 
     func encode(_ state: Factor, into writer: inout PortableWriter) {
