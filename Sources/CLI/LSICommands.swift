@@ -176,7 +176,7 @@ struct ExampleCommand: AsyncParsableCommand {
             print("\(documents) documents (the 9 repeated), chunks of \(chunkSize): kept \(big.topicCount) topics")
             print(try topicLines(big, count: 2, top: 5).joined(separator: "\n"))
             print(String(format: "trained in %.3f s (", seconds) + ProgressDisplay.rate(Double(documents) / seconds)
-                  + ", \(executor.local.description)); " + PeakMemory.description)
+                  + ", \(executor.lastChoice ?? executor.description)); " + PeakMemory.description)
         }
     }
 }

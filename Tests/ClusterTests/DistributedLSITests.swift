@@ -34,6 +34,8 @@ struct DistributedLSITests {
         #expect(topics(serial.output).count == 4)
         #expect(topics(distributed.output) == topics(serial.output), "\(distributed.output)\n\(serial.output)")
         #expect(distributed.error.contains("using distributed version with 2 workers"), "\(distributed.error)")
+        #expect(distributed.output.contains("cluster at \(cluster.address), 2 workers)"), "\(distributed.output)")
+        #expect(serial.output.contains("in-process, "), "\(serial.output)")
         #expect(distributed.error.contains("dispatched documents up to #1000000"), "\(distributed.error)")
         let log = cluster.dispatcher?.output ?? ""
         #expect(log.contains("worker #1 finished job #") && log.contains("worker #2 finished job #"), "\(log)")

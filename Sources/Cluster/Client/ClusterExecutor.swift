@@ -32,6 +32,10 @@ public struct ClusterExecutor: ChunkExecutor {
     /// (the binary format, or Matrix Market with its index), jobs carry the path and a
     /// range of documents instead of the documents.
     public var sharedStorage: Bool
+    /// Where the last session ran, for reports: "cluster at HOST:PORT, N workers" or the
+    /// in-process executor's description; nil before any.
+    public var lastChoice: String? { choice.value }
+    private let choice = ChoiceRecord()
 
     public init(execution: Execution = .automatic, dispatcher: ClusterAddress = .defaultDispatcher,
                 security: ClusterSecurity = ClusterSecurity(), local: InProcessExecutor = InProcessExecutor(),
@@ -67,6 +71,7 @@ public struct ClusterExecutor: ChunkExecutor {
         _ description: TrainingDescription, _ body: (any ChunkExecutor) async throws -> Result
     ) async throws -> Result {
         if execution == .serial {
+            choice.value = local.description
             logger.info("running in-process (\(local.description))")
             return try await local.session(description, body)
         }
@@ -84,6 +89,7 @@ public struct ClusterExecutor: ChunkExecutor {
                     throw ClusterError(.unavailable, "distributed mode: \(reason). Start `latent dispatcher` and workers, set --dispatcher or LATENT_DISPATCHER, or use --distributed auto or off")
                 }
                 logger.info("\(reason): running in-process (\(local.description))")
+                choice.value = local.description
                 return try await local.session(description, body)
             }
             guard workers > 0 else {
@@ -92,8 +98,10 @@ public struct ClusterExecutor: ChunkExecutor {
                     throw ClusterError(.unavailable, "distributed mode: \(reason). Start `latent worker --dispatcher \(dispatcher)`, or use --distributed auto or off")
                 }
                 logger.info("\(reason): running in-process (\(local.description))")
+                choice.value = local.description
                 return try await local.session(description, body)
             }
+            choice.value = "cluster at \(dispatcher), \(workers) worker\(workers == 1 ? "" : "s")"
             logger.info("using distributed version with \(workers) worker\(workers == 1 ? "" : "s") (dispatcher \(dispatcher))")
             return try await distributed(client, description, body)
         }
@@ -142,6 +150,17 @@ public struct ClusterExecutor: ChunkExecutor {
                 throw run.failure ?? ClientRun.mapped(error, address: address)
             }
         }
+    }
+}
+
+/// What `ClusterExecutor.lastChoice` reads.
+private final class ChoiceRecord: @unchecked Sendable {
+    // `stored` is guarded by `lock`.
+    private let lock = NSLock()
+    private var stored: String?
+    var value: String? {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
     }
 }
 
