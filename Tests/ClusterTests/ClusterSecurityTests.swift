@@ -245,7 +245,10 @@ struct ClusterSecurityTests {
                     try await writer.write(.with {
                         $0.header = .with {
                             $0.size = UInt64(payload.count)
-                            $0.result = .with { $0.workerID = worker; $0.runID = runID; $0.stage = 1; $0.jobID = jobID }
+                            $0.result = .with {
+                                $0.workerID = worker; $0.runID = runID; $0.stage = 1; $0.jobID = jobID
+                                $0.dispatcherEpoch = registration.dispatcherEpoch
+                            }
                         }
                     })
                     try await writer.write(.with { $0.block = Data(payload) })
@@ -265,6 +268,17 @@ struct ClusterSecurityTests {
             await Self.expectRejected("a block before the header", containing: "result: a block before the header") {
                 _ = try await client.returnResult(options: options) { writer in try await writer.write(.with { $0.block = Data([1]) }) }
             }
+
+            // A state stamped by another dispatcher instance is refused, ids notwithstanding.
+            let stale = try await client.returnResult(options: options) { writer in
+                try await sendPayload(Self.state(singularValue: 2), header: .with {
+                    $0.result = .with {
+                        $0.workerID = worker; $0.runID = runID; $0.stage = 1; $0.jobID = jobID
+                        $0.dispatcherEpoch = registration.dispatcherEpoch &+ 1
+                    }
+                }, to: writer)
+            }
+            #expect(!stale.accepted)
 
             // Still serving: the status answers and a well-formed state is merged.
             let status = try await client.status(.init(), options: options)

@@ -76,7 +76,7 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
         guard case .result(let header)? = payloadHeader.about else {
             throw RPCError(code: .invalidArgument, message: "result: the header does not describe a result")
         }
-        guard await state.isKnown(worker: header.workerID, epoch: await state.epoch) else {
+        guard await state.isKnown(worker: header.workerID, epoch: header.dispatcherEpoch) else {
             return .with { $0.accepted = false }
         }
         guard let (merger, chunkIndex, documents) = await state.resultTarget(worker: header.workerID, run: header.runID,

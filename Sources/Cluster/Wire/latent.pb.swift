@@ -294,6 +294,10 @@ package nonisolated struct Latent_Cluster_V1_ResultHeader: Sendable {
   /// computation): the run fails with this message, as it would have in-process.
   package var error: String = String()
 
+  /// The dispatcher instance the job came from: a state for a restarted dispatcher's
+  /// predecessor is refused, even where run, job and worker ids coincide.
+  package var dispatcherEpoch: UInt64 = 0
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -1187,7 +1191,7 @@ nonisolated extension Latent_Cluster_V1_FetchStageRequest: SwiftProtobuf.Message
 
 nonisolated extension Latent_Cluster_V1_ResultHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".ResultHeader"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}run_id\0\u{1}stage\0\u{3}job_id\0\u{1}error\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}run_id\0\u{1}stage\0\u{3}job_id\0\u{1}error\0\u{3}dispatcher_epoch\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1200,6 +1204,7 @@ nonisolated extension Latent_Cluster_V1_ResultHeader: SwiftProtobuf.Message, Swi
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.stage) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.jobID) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.error) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.dispatcherEpoch) }()
       default: break
       }
     }
@@ -1221,6 +1226,9 @@ nonisolated extension Latent_Cluster_V1_ResultHeader: SwiftProtobuf.Message, Swi
     if !self.error.isEmpty {
       try visitor.visitSingularStringField(value: self.error, fieldNumber: 5)
     }
+    if self.dispatcherEpoch != 0 {
+      try visitor.visitSingularUInt64Field(value: self.dispatcherEpoch, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1230,6 +1238,7 @@ nonisolated extension Latent_Cluster_V1_ResultHeader: SwiftProtobuf.Message, Swi
     if lhs.stage != rhs.stage {return false}
     if lhs.jobID != rhs.jobID {return false}
     if lhs.error != rhs.error {return false}
+    if lhs.dispatcherEpoch != rhs.dispatcherEpoch {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

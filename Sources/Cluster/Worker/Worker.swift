@@ -203,7 +203,7 @@ public struct Worker: Sendable {
                     try await sendPayload(payload, header: .with {
                         $0.result = .with {
                             $0.workerID = worker; $0.runID = header.runID; $0.stage = header.stage; $0.jobID = header.jobID
-                            $0.error = failed
+                            $0.error = failed; $0.dispatcherEpoch = registration.dispatcherEpoch
                         }
                     }, to: writer)
                 }.accepted
