@@ -74,6 +74,17 @@ enum Transport {
         return try HTTP2ClientTransport.Posix(target: target, transportSecurity: transportSecurity, config: config)
     }
 
+    /// A connection to the dispatcher for the duration of `body`, the token on every call.
+    static func withDispatcher<Result: Sendable>(
+        _ address: ClusterAddress, security: ClusterSecurity, _ body: (DispatcherClient) async throws -> Result
+    ) async throws -> Result {
+        let transport = try client(address, security: security)
+        let interceptors: [any ClientInterceptor] = security.token.map { [TokenSender(token: $0)] } ?? []
+        return try await withGRPCClient(transport: transport, interceptors: interceptors) { grpc in
+            try await body(DispatcherClient(wrapping: grpc))
+        }
+    }
+
     /// Options of every call: the message limit on what is sent and received.
     static func callOptions(timeout: Duration? = nil) -> CallOptions {
         var options = CallOptions.defaults

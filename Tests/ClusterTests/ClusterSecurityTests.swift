@@ -145,9 +145,7 @@ struct ClusterSecurityTests {
         defer { cluster.stop() }
         let dispatcher = try cluster.startDispatcher()
         let address = ClusterAddress(host: "127.0.0.1", port: cluster.port)
-        let transport = try Transport.client(address, security: ClusterSecurity())
-        try await withGRPCClient(transport: transport) { grpc in
-            let client = DispatcherClient(wrapping: grpc)
+        try await Transport.withDispatcher(address, security: ClusterSecurity()) { client in
             let options = Transport.callOptions(timeout: .seconds(10))
             let registration = try await client.register(.with { $0.name = "fake"; $0.threads = 1 }, options: options)
             let worker = registration.workerID

@@ -71,40 +71,40 @@ public struct ClusterExecutor: ChunkExecutor {
         _ description: TrainingDescription, _ body: (any ChunkExecutor) async throws -> Result
     ) async throws -> Result {
         if execution == .serial {
-            choice.value = local.description
-            logger.info("running in-process (\(local.description))")
-            return try await local.session(description, body)
+            return try await inProcess(description, body, because: nil)
         }
-        let transport = try Transport.client(dispatcher, security: security)
-        let interceptors: [any ClientInterceptor] = security.token.map { [TokenSender(token: $0)] } ?? []
-        return try await withGRPCClient(transport: transport, interceptors: interceptors) { grpc in
-            let client = DispatcherClient(wrapping: grpc)
+        return try await Transport.withDispatcher(dispatcher, security: security) { client in
+            // Why the cluster cannot be used, and what to do about it.
+            let problem: (reason: String, remedy: String)?
             let workers: Int
             do {
-                let status = try await client.status(.init(), options: Transport.callOptions(timeout: .seconds(1)))
-                workers = status.workers.count
+                workers = try await client.status(.init(), options: Transport.callOptions(timeout: .seconds(1))).workers.count
+                problem = workers > 0 ? nil : ("the dispatcher at \(dispatcher) has no workers",
+                                               "Start `latent worker --dispatcher \(dispatcher)`")
             } catch {
-                let reason = "no dispatcher answered at \(dispatcher) within 1 s (\(Worker.reason(error)))"
-                guard execution == .automatic else {
-                    throw ClusterError(.unavailable, "distributed mode: \(reason). Start `latent dispatcher` and workers, set --dispatcher or LATENT_DISPATCHER, or use --distributed auto or off")
-                }
-                logger.info("\(reason): running in-process (\(local.description))")
-                choice.value = local.description
-                return try await local.session(description, body)
+                workers = 0
+                problem = ("no dispatcher answered at \(dispatcher) within 1 s (\(describe(error)))",
+                           "Start `latent dispatcher` and workers, set --dispatcher or LATENT_DISPATCHER")
             }
-            guard workers > 0 else {
-                let reason = "the dispatcher at \(dispatcher) has no workers"
+            if let problem {
                 guard execution == .automatic else {
-                    throw ClusterError(.unavailable, "distributed mode: \(reason). Start `latent worker --dispatcher \(dispatcher)`, or use --distributed auto or off")
+                    throw ClusterError(.unavailable, "distributed mode: \(problem.reason). \(problem.remedy), or use --distributed auto or off")
                 }
-                logger.info("\(reason): running in-process (\(local.description))")
-                choice.value = local.description
-                return try await local.session(description, body)
+                return try await inProcess(description, body, because: problem.reason)
             }
-            choice.value = "cluster at \(dispatcher), \(workers) worker\(workers == 1 ? "" : "s")"
-            logger.info("using distributed version with \(workers) worker\(workers == 1 ? "" : "s") (dispatcher \(dispatcher))")
+            choice.value = "cluster at \(dispatcher), \(counted(workers, "worker"))"
+            logger.info("using distributed version with \(counted(workers, "worker")) (dispatcher \(dispatcher))")
             return try await distributed(client, description, body)
         }
+    }
+
+    /// Runs the session on this machine, saying so (and why, when the cluster was wanted).
+    private func inProcess<Result: Sendable>(
+        _ description: TrainingDescription, _ body: (any ChunkExecutor) async throws -> Result, because reason: String?
+    ) async throws -> Result {
+        choice.value = local.description
+        logger.info("\(reason.map { "\($0): " } ?? "")running in-process (\(local.description))")
+        return try await local.session(description, body)
     }
 
     private func distributed<Result: Sendable>(

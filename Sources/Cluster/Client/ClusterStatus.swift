@@ -27,15 +27,13 @@ public struct ClusterStatus: Sendable {
 
     /// Asks the dispatcher, failing within 2 s when it does not answer.
     public static func fetch(from address: ClusterAddress, security: ClusterSecurity) async throws -> ClusterStatus {
-        let transport = try Transport.client(address, security: security)
-        let interceptors: [any ClientInterceptor] = security.token.map { [TokenSender(token: $0)] } ?? []
         let reply: Latent_Cluster_V1_StatusReply
         do {
-            reply = try await withGRPCClient(transport: transport, interceptors: interceptors) { grpc in
-                try await DispatcherClient(wrapping: grpc).status(.init(), options: Transport.callOptions(timeout: .seconds(2)))
+            reply = try await Transport.withDispatcher(address, security: security) { client in
+                try await client.status(.init(), options: Transport.callOptions(timeout: .seconds(2)))
             }
-        } catch {
-            throw ClusterError(.unavailable, "no dispatcher answered at \(address) (\(Worker.reason(error)))")
+        } catch let error where !(error is ClusterError) {  // a bad configuration speaks for itself
+            throw ClusterError(.unavailable, "no dispatcher answered at \(address) (\(describe(error)))")
         }
         return ClusterStatus(
             dispatcher: address,
@@ -50,7 +48,7 @@ public struct ClusterStatus: Sendable {
 
     /// A few lines of text: the run, then one line per worker.
     public func rendered() -> String {
-        var lines = ["dispatcher \(dispatcher), up \(String(format: "%.0f", uptimeSeconds)) s, \(workers.count) worker\(workers.count == 1 ? "" : "s")"]
+        var lines = ["dispatcher \(dispatcher), up \(String(format: "%.0f", uptimeSeconds)) s, \(counted(workers.count, "worker"))"]
         if let runID {
             lines.append("run #\(runID) of \(runClient): \(jobsQueued) jobs queued, \(jobsLeased) leased, \(jobsDone) done; \(documentsDone) documents, \(String(format: "%.0f", documentsPerSecond)) documents/s")
         } else {

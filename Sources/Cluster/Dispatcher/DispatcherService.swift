@@ -21,8 +21,7 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
         return .with {
             $0.workerID = id
             $0.dispatcherEpoch = state.epoch
-            $0.heartbeatIntervalMs = UInt32(heartbeatInterval.components.seconds * 1000
-                                            + heartbeatInterval.components.attoseconds / 1_000_000_000_000_000)
+            $0.heartbeatIntervalMs = UInt32(heartbeatInterval / .milliseconds(1))
         }
     }
 
@@ -89,10 +88,10 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
         }
         let decoded: OpaqueState
         do {
-            decoded = try await StageMerger.offload { try merger.computation.decodeState(bytes) }
+            decoded = try await Self.checked("state of job #\(header.jobID): ") { try merger.computation.decodeState(bytes) }
         } catch {
-            logger.warning("worker #\(header.workerID) returned a malformed state for job #\(header.jobID): \(error)")
-            throw RPCError(code: .invalidArgument, message: "state of job #\(header.jobID): \(error)")
+            logger.warning("worker #\(header.workerID) returned a malformed state: \(describe(error))")
+            throw error
         }
         guard await state.claim(job: header.jobID, worker: header.workerID, run: header.runID) else {
             return .with { $0.accepted = false }
@@ -165,14 +164,10 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
         guard case .stage(let header)? = payloadHeader.about else {
             throw RPCError(code: .invalidArgument, message: "stage: the header does not describe a pass")
         }
-        let computation: any RemoteComputation
-        do {
-            computation = try await StageMerger.offload { try PortableComputations.make(kind: header.computation, parameters: parameters) }
-        } catch {
-            throw RPCError(code: .invalidArgument, message: "\(error)")
+        let computation = try await Self.checked {
+            try PortableComputations.make(kind: header.computation, parameters: parameters)
         }
-        try await state.startStage(run: header.runID, stage: header.stage, kind: header.computation,
-                                   parameters: parameters, computation: computation)
+        try await state.startStage(run: header.runID, stage: header.stage, parameters: parameters, computation: computation)
         return .init()
     }
 
@@ -191,13 +186,8 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
         if header.sharedPath.isEmpty {
             // Checked here, so a malformed chunk is refused to the client that sent it rather
             // than failing on a worker.
-            let chunk: SparseChunk
-            do {
-                chunk = try await StageMerger.offload {
-                    try SparseChunk(portableBytes: payload, termBound: computation.termBound, payload: "chunk \(header.chunkIndex)")
-                }
-            } catch {
-                throw RPCError(code: .invalidArgument, message: "\(error)")
+            let chunk = try await Self.checked {
+                try SparseChunk(portableBytes: payload, termBound: computation.termBound, payload: "chunk \(header.chunkIndex)")
             }
             guard chunk.documentCount == Int(header.documents), chunk.firstDocument == Int(header.firstDocument) else {
                 throw RPCError(code: .invalidArgument, message: "chunk \(header.chunkIndex): holds documents \(chunk.firstDocument)+\(chunk.documentCount), the header says \(header.firstDocument)+\(header.documents)")
@@ -237,5 +227,15 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
 
     func status(request: Latent_Cluster_V1_StatusRequest, context: ServerContext) async throws -> Latent_Cluster_V1_StatusReply {
         await state.status()
+    }
+
+    /// Decodes or checks what a peer sent, off the RPC tasks; a failure is the peer's error
+    /// (`invalidArgument`), its message prefixed by `context`.
+    private static func checked<T: Sendable>(_ context: String = "", _ work: @escaping @Sendable () throws -> T) async throws -> T {
+        do {
+            return try await onThread(work)
+        } catch {
+            throw RPCError(code: .invalidArgument, message: context + "\(error)")
+        }
     }
 }

@@ -34,10 +34,9 @@ actor DispatcherState {
 
     final class Stage {
         let number: UInt32
-        let kind: String
         let parameters: [UInt8]
         let merger: StageMerger
-        var submitted = 0
+        /// The chunks submitted so far.
         var chunkIndices: Set<Int> = []
         var finished = 0
         var merged = 0
@@ -46,9 +45,8 @@ actor DispatcherState {
         var workers: Set<UInt64> = []
         var completed = false
 
-        init(number: UInt32, kind: String, parameters: [UInt8], computation: any RemoteComputation) {
+        init(number: UInt32, parameters: [UInt8], computation: any RemoteComputation) {
             self.number = number
-            self.kind = kind
             self.parameters = parameters
             merger = StageMerger(computation)
         }
@@ -93,12 +91,12 @@ actor DispatcherState {
         let id = nextWorker
         nextWorker += 1
         workers[id] = WorkerRecord(id: id, name: name, peer: peer, threads: threads, lastSeen: .now)
-        logger.info("worker #\(id) registered: \(name), \(threads) thread\(threads == 1 ? "" : "s"), from \(peer) (\(workers.count) worker\(workers.count == 1 ? "" : "s") now)")
+        logger.info("worker #\(id) registered: \(name), \(counted(threads, "thread")), from \(peer) (\(counted(workers.count, "worker")) now)")
         return id
     }
 
     func heartbeat(worker: UInt64, epoch: UInt64) -> Bool {
-        guard epoch == self.epoch, workers[worker] != nil else { return false }
+        guard isKnown(worker: worker, epoch: epoch) else { return false }
         workers[worker]?.lastSeen = .now
         return true
     }
@@ -107,13 +105,11 @@ actor DispatcherState {
         epoch == self.epoch && workers[worker] != nil
     }
 
-    var workerCount: Int { workers.count }
-
     /// Drops workers that missed heartbeats for longer than the timeout; requeues their jobs.
     func sweep() {
         let now = ContinuousClock.now
         for worker in workers.values where now - worker.lastSeen > heartbeatTimeout {
-            drop(worker.id, reason: "missed heartbeats for \(Self.seconds(now - worker.lastSeen)) s")
+            drop(worker.id, reason: "missed heartbeats for \(roundedSeconds(now - worker.lastSeen)) s")
         }
     }
 
@@ -154,7 +150,7 @@ actor DispatcherState {
         run.leases[job.id] = (worker, job)
         workers[worker]?.leased.insert(job.id)
         logger.debug("leased job #\(job.id) (chunk \(job.chunkIndex) of pass \(job.stage)) to worker #\(worker)")
-        return (job, run.id, stage.kind, stage.parameters.count)
+        return (job, run.id, stage.merger.computation.kind, stage.parameters.count)
     }
 
     /// The job could not be sent: back to the queue.
@@ -169,37 +165,36 @@ actor DispatcherState {
         return run.stages[stage]?.parameters
     }
 
+    /// A job of `run` whose state is still wanted: leased, or requeued after its worker was
+    /// dropped and not leased again yet (a late state from that worker is still welcome).
+    private func pendingJob(_ id: UInt64, of run: Run) -> Job? {
+        guard !run.finishedJobs.contains(id) else { return nil }
+        return run.leases[id]?.job ?? run.queue.first { $0.id == id }
+    }
+
     /// Where a returned state goes: the stage's merger and the job's chunk, or nil when the
     /// job is not (or no longer) this worker's to return.
     func resultTarget(worker: UInt64, run id: UInt64, stage: UInt32, job: UInt64)
         -> (merger: StageMerger, chunkIndex: Int, documents: Int)? {
-        guard let run, run.id == id, let stageRecord = run.stages[stage], !run.finishedJobs.contains(job) else { return nil }
-        if let lease = run.leases[job] {
-            guard lease.job.stage == stage else { return nil }
-            return (stageRecord.merger, lease.job.chunkIndex, lease.job.documents)
-        }
-        // Requeued after this worker was dropped, and not leased again yet: still welcome.
-        if let queued = run.queue.first(where: { $0.id == job }), queued.stage == stage {
-            return (stageRecord.merger, queued.chunkIndex, queued.documents)
-        }
-        return nil
+        guard let run, run.id == id, let stageRecord = run.stages[stage],
+              let pending = pendingJob(job, of: run), pending.stage == stage else { return nil }
+        return (stageRecord.merger, pending.chunkIndex, pending.documents)
     }
 
     /// Marks a job finished; false when another worker's state for it was taken first.
     func claim(job id: UInt64, worker: UInt64, run runID: UInt64) -> Bool {
-        guard let run, run.id == runID, !run.finishedJobs.contains(id) else { return false }
+        guard let run, run.id == runID, let job = pendingJob(id, of: run) else { return false }
         run.finishedJobs.insert(id)
-        var job = run.leases.removeValue(forKey: id)?.job
-        if job == nil {
-            job = run.queue.first { $0.id == id }
+        if let lease = run.leases.removeValue(forKey: id) {
+            workers[lease.worker]?.leased.remove(id)
+        } else {
             run.queue.removeAll { $0.id == id }
         }
-        if let job, let stage = run.stages[job.stage] {
+        if let stage = run.stages[job.stage] {
             stage.finished += 1
             stage.workers.insert(worker)
             if stage.finished == stage.expected { lastJobIn(run, stage) }
         }
-        for key in workers.keys { workers[key]?.leased.remove(id) }
         return true
     }
 
@@ -237,7 +232,7 @@ actor DispatcherState {
         let id = nextRun
         nextRun += 1
         run = Run(id: id, client: client, events: continuation)
-        logger.info("run #\(id) opened by \(client): \(description); \(workers.count) worker\(workers.count == 1 ? "" : "s")")
+        logger.info("run #\(id) opened by \(client): \(description); \(counted(workers.count, "worker"))")
         continuation.yield(.with { $0.opened = .with { $0.runID = id; $0.workers = UInt32(workers.count) } })
         return (id, stream)
     }
@@ -249,7 +244,7 @@ actor DispatcherState {
         for key in workers.keys { workers[key]?.leased.removeAll() }
         self.run = nil
         run.events.finish()
-        let seconds = Self.seconds(ContinuousClock.now - run.started)
+        let seconds = roundedSeconds(ContinuousClock.now - run.started)
         if leased + queued > 0 {
             logger.warning("run #\(id) ended by its client with \(queued) jobs queued and \(leased) leased (\(seconds) s)")
         } else {
@@ -257,7 +252,7 @@ actor DispatcherState {
         }
     }
 
-    func startStage(run id: UInt64, stage number: UInt32, kind: String, parameters: [UInt8],
+    func startStage(run id: UInt64, stage number: UInt32, parameters: [UInt8],
                     computation: any RemoteComputation) throws {
         guard let run, run.id == id else { throw Self.noRun(id) }
         guard run.stages[number] == nil else {
@@ -268,8 +263,8 @@ actor DispatcherState {
         }
         // A stage's parameters are needed only while it runs; drop finished ones.
         for (key, stage) in run.stages where stage.completed { run.stages[key] = nil }
-        run.stages[number] = Stage(number: number, kind: kind, parameters: parameters, computation: computation)
-        logger.info("run #\(id), pass \(number): \(computation.name) (\(kind))")
+        run.stages[number] = Stage(number: number, parameters: parameters, computation: computation)
+        logger.info("run #\(id), pass \(number): \(computation.name) (\(computation.kind))")
     }
 
     func computation(run id: UInt64, stage: UInt32) throws -> any RemoteComputation {
@@ -297,21 +292,18 @@ actor DispatcherState {
                       documents: documents, payload: payload, sharedPath: sharedPath)
         nextJob += 1
         stageRecord.chunkIndices.insert(chunkIndex)
-        stageRecord.submitted += 1
         run.queue.append(job)
         logger.debug("queued job #\(job.id): documents \(firstDocument) to \(firstDocument + documents - 1)")
         return job.id
     }
-
-    func isRunning(_ id: UInt64) -> Bool { run?.id == id }
 
     func endStage(run id: UInt64, stage: UInt32, chunks: Int) async throws {
         guard let run, run.id == id else { throw Self.noRun(id) }
         guard let stageRecord = run.stages[stage], stageRecord.expected == nil else {
             throw RPCError(code: .failedPrecondition, message: "run #\(id) has no open pass \(stage)")
         }
-        guard chunks == stageRecord.submitted else {
-            throw RPCError(code: .invalidArgument, message: "pass \(stage): \(chunks) chunks announced, \(stageRecord.submitted) submitted")
+        guard chunks == stageRecord.chunkIndices.count else {
+            throw RPCError(code: .invalidArgument, message: "pass \(stage): \(chunks) chunks announced, \(stageRecord.chunkIndices.count) submitted")
         }
         stageRecord.expected = chunks
         if stageRecord.finished == chunks, chunks > 0 { lastJobIn(run, stageRecord) }
@@ -322,7 +314,7 @@ actor DispatcherState {
     private func lastJobIn(_ run: Run, _ stage: Stage) {
         stage.merger.markLastJobIn()
         let count = stage.workers.count
-        logger.info("run #\(run.id), pass \(stage.number): all \(stage.finished) jobs in; merging states from \(count) worker\(count == 1 ? "" : "s")")
+        logger.info("run #\(run.id), pass \(stage.number): all \(stage.finished) jobs in; merging states from \(counted(count, "worker"))")
     }
 
     private func completeIfDone(_ run: Run, _ stage: Stage) async {
@@ -332,7 +324,7 @@ actor DispatcherState {
         do {
             let result = try await stage.merger.finish()
             stage.result = result ?? []
-            logger.info("run #\(run.id), pass \(stage.number) complete: merged the states of \(expected) jobs from \(workerCount) worker\(workerCount == 1 ? "" : "s")")
+            logger.info("run #\(run.id), pass \(stage.number) complete: merged the states of \(expected) jobs from \(counted(workerCount, "worker"))")
             run.events.yield(.with { $0.complete = .with { $0.stage = stage.number; $0.size = UInt64(result?.count ?? 0) } })
         } catch {
             jobFailed(run: run.id, message: "merging the states of pass \(stage.number) failed: \(error)")
@@ -356,10 +348,10 @@ actor DispatcherState {
                 .with {
                     $0.id = worker.id; $0.name = worker.name; $0.peer = worker.peer; $0.threads = UInt32(worker.threads)
                     $0.jobsLeased = UInt32(worker.leased.count); $0.jobsDone = worker.jobsDone
-                    $0.secondsSinceHeartbeat = Self.seconds(now - worker.lastSeen)
+                    $0.secondsSinceHeartbeat = roundedSeconds(now - worker.lastSeen)
                 }
             }
-            reply.uptimeSeconds = Self.seconds(now - started)
+            reply.uptimeSeconds = roundedSeconds(now - started)
             if let run {
                 reply.runID = run.id
                 reply.runClient = run.client
@@ -367,7 +359,7 @@ actor DispatcherState {
                 reply.jobsLeased = UInt64(run.leases.count)
                 reply.jobsDone = UInt64(run.finishedJobs.count)
                 reply.documentsDone = UInt64(run.documentsDone)
-                let elapsed = Self.seconds(now - run.started)
+                let elapsed = roundedSeconds(now - run.started)
                 reply.documentsPerSecond = elapsed > 0 ? Double(run.documentsDone) / elapsed : 0
             }
         }
@@ -375,11 +367,5 @@ actor DispatcherState {
 
     private static func noRun(_ id: UInt64) -> RPCError {
         RPCError(code: .failedPrecondition, message: "run #\(id) is not the dispatcher's current run")
-    }
-
-    /// A duration in seconds, to a tenth.
-    static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return ((Double(seconds) + Double(attoseconds) * 1e-18) * 10).rounded() / 10
     }
 }

@@ -18,7 +18,6 @@ final class StageMerger: @unchecked Sendable {
     private var tree = MergeTree<OpaqueState>()
     private var lastJobIn = false
     private static let mergeQueue = DispatchQueue(label: "latent.dispatcher.merge")
-    private static let workQueue = DispatchQueue(label: "latent.dispatcher.work", attributes: .concurrent)
 
     init(_ computation: any RemoteComputation) {
         self.computation = computation
@@ -60,13 +59,6 @@ final class StageMerger: @unchecked Sendable {
                 defer { BLAS.threads = 1 }
                 continuation.resume(with: Result { try work(computation) })
             }
-        }
-    }
-
-    /// Runs other CPU-heavy work (decoding, checking) on a Dispatch thread.
-    static func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            workQueue.async { continuation.resume(with: Result { try work() }) }
         }
     }
 }

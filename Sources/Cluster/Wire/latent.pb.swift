@@ -196,8 +196,6 @@ package nonisolated struct Latent_Cluster_V1_HeartbeatRequest: Sendable {
 
   package var dispatcherEpoch: UInt64 = 0
 
-  package var jobsRunning: UInt32 = 0
-
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -976,7 +974,7 @@ nonisolated extension Latent_Cluster_V1_RegisterReply: SwiftProtobuf.Message, Sw
 
 nonisolated extension Latent_Cluster_V1_HeartbeatRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".HeartbeatRequest"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}dispatcher_epoch\0\u{3}jobs_running\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}dispatcher_epoch\0\u{c}\u{3}\u{1}")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -986,7 +984,6 @@ nonisolated extension Latent_Cluster_V1_HeartbeatRequest: SwiftProtobuf.Message,
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.workerID) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.dispatcherEpoch) }()
-      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.jobsRunning) }()
       default: break
       }
     }
@@ -999,16 +996,12 @@ nonisolated extension Latent_Cluster_V1_HeartbeatRequest: SwiftProtobuf.Message,
     if self.dispatcherEpoch != 0 {
       try visitor.visitSingularUInt64Field(value: self.dispatcherEpoch, fieldNumber: 2)
     }
-    if self.jobsRunning != 0 {
-      try visitor.visitSingularUInt32Field(value: self.jobsRunning, fieldNumber: 3)
-    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Latent_Cluster_V1_HeartbeatRequest, rhs: Latent_Cluster_V1_HeartbeatRequest) -> Bool {
     if lhs.workerID != rhs.workerID {return false}
     if lhs.dispatcherEpoch != rhs.dispatcherEpoch {return false}
-    if lhs.jobsRunning != rhs.jobsRunning {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -32,7 +32,7 @@ public struct Worker: Sendable {
     let logger: Logger
     /// Fault injection for the cluster's tests: each job waits this long before it runs
     /// (`LATENT_TEST_JOB_DELAY_MS`), so a test can kill a worker while it holds a lease.
-    let jobDelay: Duration
+    let jobDelay: TimeInterval
 
     public init(options: Options, logger: Logger) throws {
         guard options.threads >= 1, options.threads <= 4096 else {
@@ -42,21 +42,18 @@ public struct Worker: Sendable {
         self.options = options
         self.logger = logger
         let delay = ProcessInfo.processInfo.environment["LATENT_TEST_JOB_DELAY_MS"].flatMap { Int($0) } ?? 0
-        jobDelay = .milliseconds(max(0, delay))
+        jobDelay = Double(max(0, delay)) / 1000
     }
 
     /// Works until the task is cancelled.
     public func run() async throws {
         BLAS.threads = 1
-        let transport = try Transport.client(options.dispatcher, security: options.security)
-        let interceptors: [any ClientInterceptor] = options.security.token.map { [TokenSender(token: $0)] } ?? []
         // States go back on a connection of their own: a large upload and a job's download
         // on one HTTP/2 connection at once made grpc-swift close it ("Stream unexpectedly
         // closed"); apart, each also gets the whole flow-control window.
-        let uploadTransport = try Transport.client(options.dispatcher, security: options.security)
-        try await withGRPCClient(transport: transport, interceptors: interceptors) { grpc in
-            try await withGRPCClient(transport: uploadTransport, interceptors: interceptors) { uploads in
-                try await serve(DispatcherClient(wrapping: grpc), uploads: DispatcherClient(wrapping: uploads))
+        try await Transport.withDispatcher(options.dispatcher, security: options.security) { client in
+            try await Transport.withDispatcher(options.dispatcher, security: options.security) { uploads in
+                try await serve(client, uploads: uploads)
             }
         }
     }
@@ -74,7 +71,7 @@ public struct Worker: Sendable {
                 throw ClusterError(.refused, "the dispatcher at \(options.dispatcher) refused this worker: \(error.message)")
             } catch {
                 if !waitingSaid {
-                    logger.info("waiting for the dispatcher at \(options.dispatcher) (\(Self.reason(error)))")
+                    logger.info("waiting for the dispatcher at \(options.dispatcher) (\(describe(error)))")
                     waitingSaid = true
                 }
                 try await Task.sleep(for: .milliseconds(200))
@@ -82,14 +79,14 @@ public struct Worker: Sendable {
             }
             waitingSaid = false
             let id = registration.workerID
-            logger.info("registered with the dispatcher at \(options.dispatcher) as worker #\(id), \(options.threads) thread\(options.threads == 1 ? "" : "s")")
+            logger.info("registered with the dispatcher at \(options.dispatcher) as worker #\(id), \(counted(options.threads, "thread"))")
             do {
                 try await session(client, uploadClient, registration)
             } catch is CancellationError {
                 return
             } catch {
                 if Task.isCancelled { return }
-                logger.warning("worker #\(id): lost the dispatcher at \(options.dispatcher) (\(Self.reason(error))); registering again")
+                logger.warning("worker #\(id): lost the dispatcher at \(options.dispatcher) (\(describe(error))); registering again")
             }
         }
     }
@@ -104,7 +101,6 @@ public struct Worker: Sendable {
         let interval = Duration.milliseconds(max(50, Int(registration.heartbeatIntervalMs)))
         let stages = StageCache()
         let corpora = SharedCorpora()
-        let running = RunningJobs()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 var failingSince: ContinuousClock.Instant?
@@ -113,7 +109,6 @@ public struct Worker: Sendable {
                         let reply = try await client.heartbeat(
                             .with {
                                 $0.workerID = registration.workerID; $0.dispatcherEpoch = registration.dispatcherEpoch
-                                $0.jobsRunning = UInt32(running.count)
                             },
                             options: Transport.callOptions(timeout: interval * 4))
                         guard reply.known else { throw Lost(description: "the dispatcher no longer knows this worker") }
@@ -123,14 +118,14 @@ public struct Worker: Sendable {
                     } catch {
                         let since = failingSince ?? .now
                         failingSince = since
-                        if ContinuousClock.now - since > .seconds(2) { throw Lost(description: Self.reason(error)) }
+                        if ContinuousClock.now - since > .seconds(2) { throw Lost(description: describe(error)) }
                     }
                     try await Task.sleep(for: interval)
                 }
             }
             for _ in 0..<options.threads {
                 group.addTask {
-                    try await jobLoop(client, uploadClient, registration, stages: stages, corpora: corpora, running: running)
+                    try await jobLoop(client, uploadClient, registration, stages: stages, corpora: corpora)
                 }
             }
             try await group.next()
@@ -145,7 +140,7 @@ public struct Worker: Sendable {
 
     private func jobLoop(_ client: DispatcherClient, _ uploadClient: DispatcherClient,
                          _ registration: Latent_Cluster_V1_RegisterReply,
-                         stages: StageCache, corpora: SharedCorpora, running: RunningJobs) async throws {
+                         stages: StageCache, corpora: SharedCorpora) async throws {
         let worker = registration.workerID
         var upload: Task<Void, any Error>?
         defer { upload?.cancel() }
@@ -160,8 +155,6 @@ public struct Worker: Sendable {
                 return job.jobID == 0 ? nil : ReceivedJob(header: job, payload: payload)
             }
             guard let job = received else { continue }
-            running.add(1)
-            defer { running.add(-1) }
             let header = job.header
             let started = ContinuousClock.now
             logger.debug("job #\(header.jobID): received (\(job.payload.count) bytes)")
@@ -173,7 +166,7 @@ public struct Worker: Sendable {
                 let delay = jobDelay
                 let shared = header.sharedPath.isEmpty ? nil : try await corpora.open(header.sharedPath)
                 result = try await onThread {
-                    if delay > .zero { Thread.sleep(forTimeInterval: Double(delay.components.attoseconds) * 1e-18 + Double(delay.components.seconds)) }
+                    if delay > 0 { Thread.sleep(forTimeInterval: delay) }
                     let chunk: SparseChunk
                     if let shared {
                         let first = Int(header.firstDocument)
@@ -190,10 +183,11 @@ public struct Worker: Sendable {
             } catch let error as RPCError {
                 throw error
             } catch {
-                failure = "job #\(header.jobID) failed on worker #\(worker): \(error)"
-                logger.error("\(failure ?? "")")
+                let message = "job #\(header.jobID) failed on worker #\(worker): \(error)"
+                failure = message
+                logger.error("\(message)")
             }
-            logger.debug("job #\(header.jobID): computed after \(DispatcherState.seconds(ContinuousClock.now - started)) s; sending \(result.count) bytes")
+            logger.debug("job #\(header.jobID): computed after \(roundedSeconds(ContinuousClock.now - started)) s; sending \(result.count) bytes")
             let payload = result, failed = failure ?? "", computed = ContinuousClock.now
             // The state goes back while the next job runs (one upload at a time): sending a
             // large state takes seconds that would otherwise leave the core idle.
@@ -208,17 +202,12 @@ public struct Worker: Sendable {
                     }, to: writer)
                 }.accepted
                 if failed.isEmpty {
-                    let seconds = DispatcherState.seconds(computed - started)
-                    let sent = DispatcherState.seconds(ContinuousClock.now - computed)
+                    let seconds = roundedSeconds(computed - started)
+                    let sent = roundedSeconds(ContinuousClock.now - computed)
                     logger.info("job #\(header.jobID): chunk \(header.chunkIndex) (\(header.documents) documents) in \(seconds) s, state sent in \(sent) s\(accepted ? "" : "; not needed any more")")
                 }
             }
         }
-    }
-
-    static func reason(_ error: any Error) -> String {
-        if let error = error as? RPCError { return "\(error.code): \(error.message)" }
-        return "\(error)"
     }
 }
 
@@ -233,14 +222,6 @@ private actor SharedCorpora {
         open[path] = corpus
         return corpus
     }
-}
-
-/// Jobs running now, for heartbeats.
-private final class RunningJobs: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    var count: Int { lock.withLock { value } }
-    func add(_ delta: Int) { lock.withLock { value += delta } }
 }
 
 /// The computations of the stages this worker has seen, fetched once per stage; only the
@@ -262,20 +243,11 @@ private actor StageCache {
             }
             return bytes
         }
+        // Another job loop may have fetched the same stage meanwhile.
         if let entry = entries.first(where: { $0.key == key }) { return entry.computation }
         let computation = try await onThread { try PortableComputations.make(kind: kind, parameters: parameters) }
         entries.append((key, computation))
         if entries.count > 2 { entries.removeFirst() }
         return computation
-    }
-}
-
-/// Runs CPU-heavy work on a thread of its own, off Swift's cooperative pool, so heartbeats
-/// and transfers go on meanwhile.
-func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result { try work() }) }
-        thread.stackSize = 8 << 20
-        thread.start()
     }
 }

@@ -122,10 +122,6 @@ public enum PortableComputations {
         return computation
     }
 
-    /// The erased form of a computation this process holds (the client side's view).
-    public static func erase<C: PortableComputation>(_ computation: C) throws -> any RemoteComputation {
-        try make(kind: C.kind, parameters: computation.parameterBytes())
-    }
 }
 
 /// What a training run is, for executors that report it (a cluster's dispatcher logs it

@@ -20,11 +20,6 @@ public struct PortableWriter: Sendable {
 
     public mutating func write(_ value: Double) { write(value.bitPattern) }
 
-    public mutating func write(_ value: String) {
-        write(value.utf8.count)
-        bytes.append(contentsOf: value.utf8)
-    }
-
     /// A count followed by the raw elements (this code runs on little-endian machines only:
     /// x86-64 and arm64).
     public mutating func write<Element: BitwiseCopyable>(array: [Element]) {
@@ -60,14 +55,8 @@ public struct PortableReader {
 
     public mutating func readUInt64(_ field: String) throws -> UInt64 {
         guard remaining >= 8 else { throw error(field, "8 more bytes, found \(remaining)") }
-        var value: UInt64 = 0
-        withUnsafeMutableBytes(of: &value) { target in
-            bytes.withUnsafeBytes { source in
-                target.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[offset..<(offset + 8)]))
-            }
-        }
-        offset += 8
-        return UInt64(littleEndian: value)
+        defer { offset += 8 }
+        return UInt64(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt64.self) })
     }
 
     /// An integer in `range`.
@@ -83,13 +72,6 @@ public struct PortableReader {
         let value = Double(bitPattern: try readUInt64(field))
         guard value.isFinite else { throw error(field, "a finite number, got \(value)") }
         return value
-    }
-
-    public mutating func readString(_ field: String, maxLength: Int = 4096) throws -> String {
-        let count = try readInt("\(field) length", in: 0...maxLength)
-        guard remaining >= count else { throw error(field, "\(count) bytes, found \(remaining)") }
-        defer { offset += count }
-        return String(decoding: bytes[offset..<(offset + count)], as: UTF8.self)
     }
 
     /// An array of at most `maxCount` elements; the count must fit in the bytes that remain.
