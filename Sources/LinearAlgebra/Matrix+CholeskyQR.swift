@@ -57,12 +57,21 @@ extension Matrix {
             }
             // The input of this pass is near-orthonormal (‖DGD - I‖₂ <= r·max < 1/2 bounds its
             // condition number by √3), so this pass's output is orthonormal to rounding.
-            let last = passes == 1 || (pass > 1 && Scalar(r) * departure <= 0.5)
+            var last = passes == 1 || (pass > 1 && Scalar(r) * departure <= 0.5)
             if pass == 3 && !last { return (l, false) }
+            let norm = formQ || last ? 0 : gram.symmetricUpperOneNorm()
             let info = gram.storage.withUnsafeMutableBufferPointer { g in
                 Scalar.lapackPotrfUpper(n: Int32(r), a: g.baseAddress!, lda: Int32(r))
             }
             guard info == 0 else { return (l, false) }
+            // Without Q, a well-conditioned input needs no second pass: the Cholesky factor of
+            // its scaled Gram matrix G gives every singular value to a relative error of about
+            // r·ε·κ(G) (Demmel and Veselić 1992), and LAPACK estimates κ(G) from the factor.
+            if !formQ && !last, let rcond = gram.storage.withUnsafeBufferPointer({ g in
+                Scalar.lapackPoconUpper(n: Int32(r), a: g.baseAddress!, lda: Int32(r), norm: norm)
+            }), rcond > 0 {
+                last = Scalar(r) * Scalar.ulpOfOne / rcond <= Scalar.ulpOfOne.squareRoot() * 1e-3
+            }
             for j in 0..<r {
                 for i in 0..<r { gram[i, j] = i <= j ? gram[i, j] * scale[j] : 0 }
             }
@@ -79,6 +88,20 @@ extension Matrix {
             if last { return (l, true) }
         }
         return (l, false)
+    }
+
+    /// The 1-norm of the symmetric matrix whose upper triangle this square matrix holds.
+    private func symmetricUpperOneNorm() -> Scalar {
+        var sums = [Scalar](repeating: 0, count: columns)
+        for j in 0..<columns {
+            for i in 0..<j {
+                let value = Swift.abs(self[i, j])
+                sums[j] += value
+                sums[i] += value
+            }
+            sums[j] += Swift.abs(self[j, j])
+        }
+        return sums.max() ?? 0
     }
 
     /// Rows spanning the row space of this wide matrix, orthonormal to about ε·κ²: one pass

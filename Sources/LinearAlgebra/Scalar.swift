@@ -35,6 +35,9 @@ where RawSignificand: FixedWidthInteger {
                               c: UnsafeMutablePointer<Self>, ldc: Int32)
     /// The Cholesky factor U (upper, A = UᵀU) in place; info > 0 when A is not positive definite.
     static func lapackPotrfUpper(n: Int32, a: UnsafeMutablePointer<Self>, lda: Int32) -> Int32
+    /// The reciprocal condition number (1-norm, estimated) of an SPD matrix from its upper
+    /// Cholesky factor and the matrix's 1-norm; nil when LAPACK reports an error.
+    static func lapackPoconUpper(n: Int32, a: UnsafePointer<Self>, lda: Int32, norm: Self) -> Self?
     /// B = U⁻ᵀ B for an upper triangular n x n U and an n x m B.
     static func blasSolveUpperTransposed(n: Int32, m: Int32, u: UnsafePointer<Self>, ldu: Int32,
                                          b: UnsafeMutablePointer<Self>, ldb: Int32)
@@ -103,6 +106,11 @@ extension Double: LinearAlgebraScalar {
         LAPACKE_dpotrf(colMajor, CChar(UInt8(ascii: "U")), n, a, lda)
     }
 
+    public static func lapackPoconUpper(n: Int32, a: UnsafePointer<Double>, lda: Int32, norm: Double) -> Double? {
+        var rcond = 0.0
+        return LAPACKE_dpocon(colMajor, CChar(UInt8(ascii: "U")), n, a, lda, norm, &rcond) == 0 ? rcond : nil
+    }
+
     public static func blasSolveUpperTransposed(n: Int32, m: Int32, u: UnsafePointer<Double>, ldu: Int32,
                                                 b: UnsafeMutablePointer<Double>, ldb: Int32) {
         cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, n, m, 1, u, ldu, b, ldb)
@@ -158,6 +166,11 @@ extension Float: LinearAlgebraScalar {
 
     public static func lapackPotrfUpper(n: Int32, a: UnsafeMutablePointer<Float>, lda: Int32) -> Int32 {
         LAPACKE_spotrf(colMajor, CChar(UInt8(ascii: "U")), n, a, lda)
+    }
+
+    public static func lapackPoconUpper(n: Int32, a: UnsafePointer<Float>, lda: Int32, norm: Float) -> Float? {
+        var rcond: Float = 0
+        return LAPACKE_spocon(colMajor, CChar(UInt8(ascii: "U")), n, a, lda, norm, &rcond) == 0 ? rcond : nil
     }
 
     public static func blasSolveUpperTransposed(n: Int32, m: Int32, u: UnsafePointer<Float>, ldu: Int32,

@@ -95,6 +95,28 @@ struct CholeskyQRTests {
         #expect(try Matrix<Double>(rows: 3, columns: 5).choleskyLQ() == nil, "zero rows")
     }
 
+    @Test("lowerFactor gives the singular values to 1e-12 (relative, or of the largest below 1e-2 of it) with one Cholesky pass or two",
+          arguments: [0, 1, 3, 7])
+    func lowerFactorAccuracy(exponent: Int) throws {
+        // A 40 x 600 matrix with singular values from 1 down to 10^-exponent, rows scaled
+        // unevenly: the well-conditioned cases take the one-pass path, the others two passes.
+        var generator = SeededGenerator(seed: UInt64(100 + exponent))
+        var a = Matrix<Double>.gaussian(rows: 40, columns: 600, using: &generator)
+        let (u, _, vt) = try a.svd()
+        var s = Matrix<Double>(rows: 40, columns: 40)
+        for i in 0..<40 { s[i, i] = Foundation.pow(10, -Double(exponent) * Double(i) / 39) }
+        a = u * s * vt
+        for j in 0..<600 { for i in 0..<40 { a[i, j] *= 1 + Double(i % 5) } }
+        let exact = try a.svd().s
+        let lower = try a.lowerFactor()
+        for j in 0..<40 { for i in 0..<j { #expect(lower[i, j] == 0) } }
+        let fromFactor = try lower.svd().s
+        for i in 0..<40 {
+            // LAPACK's SVD of A is itself accurate only to about ε·σ₁ in each value.
+            #expect(abs(fromFactor[i] - exact[i]) <= 1e-12 * max(exact[i], 1e-2 * exact[0]), "κ = 1e\(exponent), σ\(i)")
+        }
+    }
+
     @Test("Float32 Cholesky LQ to 1e-5 on well-conditioned input")
     func float32() throws {
         var generator = SeededGenerator(seed: 4)
@@ -122,5 +144,49 @@ struct ScatterProductTests {
         let d = Matrix<Float>.gaussian(rows: 40, columns: 50, using: &generator)
         let s: SparseColumns<Float> = randomSparse(rows: 30, columns: 50, density: 0.3, seed: 2)
         #expect(maxAbsDifference(Matrix.product(d, transposed: s), naiveProduct(d, s.dense().transposed())) <= 1e-5)
+    }
+}
+
+@Suite("Sparse sign test matrices")
+struct SparseSignMatrixTests {
+    @Test("Ω·S matches the dense product; every column has its entries ±1/√ζ in distinct rows; the seed decides")
+    func productAndShape() {
+        for (rows, perColumn) in [(1, 8), (5, 8), (12, 3), (40, 8)] {
+            let omega = SparseSignMatrix<Double>(rows: rows, columns: 9000, perColumn: perColumn, seed: 7)
+            let dense = omega.dense()
+            let z = min(perColumn, rows)
+            #expect(omega.perColumn == z)
+            for j in 0..<9000 {
+                var count = 0
+                for i in 0..<rows where dense[i, j] != 0 {
+                    count += 1
+                    #expect(abs(abs(dense[i, j]) - 1 / Double(z).squareRoot()) <= 1e-15)
+                }
+                if count != z { Issue.record("column \(j) of \(rows) x 9000 has \(count) entries, not \(z)"); break }
+            }
+            let s: SparseColumns<Double> = randomSparse(rows: 9000, columns: 70, density: 0.01, seed: UInt64(rows))
+            for threads in [1, 2] {
+                let saved = BLAS.threads
+                BLAS.threads = threads
+                defer { BLAS.threads = saved }
+                #expect(maxAbsDifference(Matrix.product(omega, s), naiveProduct(dense, s.dense())) <= 1e-12,
+                        "\(rows) rows, \(threads) thread(s)")
+            }
+        }
+        let again = SparseSignMatrix<Double>(rows: 40, columns: 9000, seed: 7).dense()
+        #expect(again == SparseSignMatrix<Double>(rows: 40, columns: 9000, seed: 7).dense())
+        #expect(again != SparseSignMatrix<Double>(rows: 40, columns: 9000, seed: 8).dense())
+    }
+
+    @Test("rows are used evenly and signs are balanced (E[ΩΩᵀ] = I)")
+    func distribution() {
+        let omega = SparseSignMatrix<Double>(rows: 50, columns: 20000, seed: 3).dense()
+        let gram = Matrix.product(omega, omega, transposeB: true)
+        // Each diagonal entry is (entries in the row)/8, about 20000·8/50/8 = 400 ± 7 (binomial).
+        for i in 0..<50 { #expect(abs(gram[i, i] / 400 - 1) <= 0.15, "row \(i): \(gram[i, i])") }
+        var offDiagonal = 0.0
+        for j in 0..<50 { for i in 0..<50 where i != j { offDiagonal = max(offDiagonal, abs(gram[i, j])) } }
+        // Off-diagonal: about 460 random signs of 1/8 each (both rows in a column: 8/50 · 7/49), so ± 3.
+        #expect(offDiagonal / 400 <= 0.05)
     }
 }

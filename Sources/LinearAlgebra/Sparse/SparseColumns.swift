@@ -141,20 +141,31 @@ private func forEachPanel(rows: Int, workers: Int, _ body: (_ top: Int, _ worker
         for panel in 0..<panels { body(panel * panelHeight, 0) }
         return
     }
-    withoutActuallyEscaping(body) { body in
-        let shared = UncheckedSendable(body)
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            var panel = worker
-            while panel < panels {
-                shared.value(panel * panelHeight, worker)
-                panel += workers
-            }
+    concurrently(workers: workers) { worker in
+        var panel = worker
+        while panel < panels {
+            body(panel * panelHeight, worker)
+            panel += workers
         }
     }
 }
 
-/// Hands a value the compiler cannot prove thread-safe to `concurrentPerform`. Used only
-/// where the threads touch disjoint memory (one panel of rows each).
+/// Runs `body(worker)` for every worker below `workers` on threads of their own, and returns
+/// when all have. For kernels whose workers write disjoint parts of their result through
+/// raw pointers, which the compiler cannot prove safe to share.
+@inline(__always)
+func concurrently(workers: Int, _ body: (_ worker: Int) -> Void) {
+    if workers <= 1 {
+        body(0)
+        return
+    }
+    withoutActuallyEscaping(body) { body in
+        let shared = UncheckedSendable(body)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in shared.value(worker) }
+    }
+}
+
+/// Hands a value the compiler cannot prove thread-safe to `concurrentPerform`.
 private struct UncheckedSendable<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }

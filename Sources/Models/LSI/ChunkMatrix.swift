@@ -99,9 +99,7 @@ struct ChunkMatrix<Scalar: LinearAlgebraScalar>: Sendable {
 func gaussianSketch<Scalar: LinearAlgebraScalar>(
     rows: Int, columns: Int, seed: UInt64, pass: Int, chunk: Int
 ) -> Matrix<Scalar> {
-    var mixer = SeededGenerator(seed: seed)
-    let streamSeed = mixer.next() ^ (UInt64(truncatingIfNeeded: pass) &* 0x9E37_79B9_7F4A_7C15)
-        ^ (UInt64(truncatingIfNeeded: chunk) &* 0xD1B5_4A32_D192_ED03)
+    let streamSeed = testMatrixSeed(seed, pass: pass, chunk: chunk)
     var sketch = Matrix<Scalar>(rows: rows, columns: columns)
     let blockColumns = 4096
     let blocks = (columns + blockColumns - 1) / blockColumns
@@ -117,6 +115,13 @@ func gaussianSketch<Scalar: LinearAlgebraScalar>(
         }
     }
     return sketch
+}
+
+/// The seed of one test matrix, from the model's seed, the pass and the chunk index.
+func testMatrixSeed(_ seed: UInt64, pass: Int, chunk: Int) -> UInt64 {
+    var mixer = SeededGenerator(seed: seed)
+    return mixer.next() ^ (UInt64(truncatingIfNeeded: pass) &* 0x9E37_79B9_7F4A_7C15)
+        ^ (UInt64(truncatingIfNeeded: chunk) &* 0xD1B5_4A32_D192_ED03)
 }
 
 /// A pointer shared with `concurrentPerform` workers that write disjoint ranges through it.
