@@ -1,4 +1,3 @@
-import Dispatch
 import LatentCorpus
 import LatentLinearAlgebra
 
@@ -89,43 +88,11 @@ struct ChunkMatrix<Scalar: LinearAlgebraScalar>: Sendable {
     }
 }
 
-/// The Gaussian test matrices of the randomized SVDs, reproducible from the model's seed, the
-/// pass and the chunk index alone, so that a job gives the same result on any thread or
-/// worker. Blocks of 4,096 columns draw from streams of their own, filled in parallel (a
-/// sketch for 100,000 documents is 50 million values); the result does not depend on how
-/// many threads fill it.
-@_specialize(where Scalar == Double)
-@_specialize(where Scalar == Float)
-func gaussianSketch<Scalar: LinearAlgebraScalar>(
-    rows: Int, columns: Int, seed: UInt64, pass: Int, chunk: Int
-) -> Matrix<Scalar> {
-    let streamSeed = testMatrixSeed(seed, pass: pass, chunk: chunk)
-    var sketch = Matrix<Scalar>(rows: rows, columns: columns)
-    let blockColumns = 4096
-    let blocks = (columns + blockColumns - 1) / blockColumns
-    let total = rows * columns
-    sketch.storage.withUnsafeMutableBufferPointer { buffer in
-        guard let base = buffer.baseAddress else { return }
-        let target = SendablePointer(base)
-        DispatchQueue.concurrentPerform(iterations: blocks) { block in
-            var generator = SeededGenerator(seed: streamSeed &+ UInt64(block) &* 0xA076_1D64_78BD_642F)
-            for index in (block * blockColumns * rows)..<min(total, (block + 1) * blockColumns * rows) {
-                target.pointer[index] = Scalar(generator.nextGaussian())
-            }
-        }
-    }
-    return sketch
-}
-
-/// The seed of one test matrix, from the model's seed, the pass and the chunk index.
+/// The seed of one test matrix of the randomized SVDs (a `SparseSignMatrix`), from the
+/// model's seed, the pass and the chunk index alone, so that a job gives the same result on
+/// any thread or worker, and the chunks of `addDocuments` draw fresh matrices.
 func testMatrixSeed(_ seed: UInt64, pass: Int, chunk: Int) -> UInt64 {
     var mixer = SeededGenerator(seed: seed)
     return mixer.next() ^ (UInt64(truncatingIfNeeded: pass) &* 0x9E37_79B9_7F4A_7C15)
         ^ (UInt64(truncatingIfNeeded: chunk) &* 0xD1B5_4A32_D192_ED03)
-}
-
-/// A pointer shared with `concurrentPerform` workers that write disjoint ranges through it.
-struct SendablePointer<Pointee>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Pointee>
-    init(_ pointer: UnsafeMutablePointer<Pointee>) { self.pointer = pointer }
 }
