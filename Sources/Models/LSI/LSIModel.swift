@@ -181,12 +181,30 @@ public struct LSIModel: Sendable {
             let full = sum.full(termCount: termCount)
             return last ? try full.lq().q : try full.rowSpaceBasis()
         }
+        // A power iteration only steers the basis towards the dominant subspace; every one but
+        // the last runs its products in Float32, which halves their memory traffic. The last
+        // iteration and the final pass are in full precision, so the subspace is found to
+        // Float64 accuracy (an exactly low-rank corpus is still recovered exactly) and
+        // rounding in the earlier iterations, about 1e-7, stays far below the randomized
+        // SVD's own error.
         var basis = try orthonormalised(y, last: parameters.powerIterations == 0)
         for iteration in 0..<parameters.powerIterations {
-            let power = Passes.PowerPass<Scalar>(termCount: termCount, basis: basis)
-            guard let y = try await executor.run(power, over: corpus, chunkSize: parameters.chunkSize,
-                                                 progress: labelled(2 + iteration)) else { return nil }
-            basis = try orthonormalised(y, last: iteration == parameters.powerIterations - 1)
+            let last = iteration == parameters.powerIterations - 1
+            let progress = labelled(2 + iteration)
+            let y: Passes.TermSum<Scalar>
+            if !last && MemoryLayout<Scalar>.size > MemoryLayout<Float>.size {
+                let power = Passes.PowerPass<Float>(termCount: termCount, basis: basis.converted(to: Float.self))
+                guard let reduced = try await executor.run(power, over: corpus, chunkSize: parameters.chunkSize,
+                                                           progress: progress) else { return nil }
+                y = Passes.TermSum(terms: reduced.terms, values: reduced.values.converted(to: Scalar.self),
+                                   documents: reduced.documents)
+            } else {
+                let power = Passes.PowerPass<Scalar>(termCount: termCount, basis: basis)
+                guard let full = try await executor.run(power, over: corpus, chunkSize: parameters.chunkSize,
+                                                        progress: progress) else { return nil }
+                y = full
+            }
+            basis = try orthonormalised(y, last: last)
         }
         let final = Passes.FinalPass<Scalar>(termCount: termCount, basis: basis)
         guard let factor = try await executor.run(final, over: corpus, chunkSize: parameters.chunkSize,

@@ -69,6 +69,30 @@ struct LSIModelTests {
         #expect(subspaceSimilarity(exactU, multiPass.leftSingularVectors, k: k) >= 0.99)
     }
 
+    @Test("multi-pass recovers an exactly low-rank corpus to Float64 accuracy (its early power iterations run in Float32)",
+          arguments: [1, 2, 3])
+    func lowRankExact(powerIterations: Int) async throws {
+        // 300 terms x 900 documents of rank 6: A = W H with Gaussian factors.
+        var generator = SeededGenerator(seed: 21)
+        let w = Matrix<Double>.gaussian(rows: 300, columns: 6, using: &generator)
+        let h = Matrix<Double>.gaussian(rows: 6, columns: 900, using: &generator)
+        let a = w * h
+        let documents = (0..<900).map { j in
+            SparseDocument(uncheckedTermIDs: (0..<300).map { Int32($0) }, weights: (0..<300).map { a[$0, j] })
+        }
+        let corpus = InMemoryCorpus(documents, termCount: 300)
+        let (u, s, _) = try a.svd()
+        let model = try await LSIModel(corpus: corpus, termCount: 300, topics: 6, chunkSize: 400,
+                                       powerIterations: powerIterations, oversampling: 4, algorithm: .multiPass, seed: 5)
+        #expect(model.topicCount == 6)
+        #expect(worstRelativeError(s, model.singularValues, k: 6) <= 1e-12)
+        // Each topic lies in the exact span to 1e-12: its part outside U₆U₆ᵀ (subspace
+        // similarity would only see that part squared).
+        let exact = u.leadingColumns(6), topics = model.leftSingularVectors
+        let outside = topics - exact * Matrix.product(exact, transposeA: true, topics)
+        #expect(outside.storage.map(abs).max() ?? 0 <= 1e-12)
+    }
+
     @Test("training in two halves with addDocuments matches training on the whole", arguments: LSIAlgorithm.allCases)
     func onlineUpdate(algorithm: LSIAlgorithm) async throws {
         let planted = PlantedCorpus.shared
