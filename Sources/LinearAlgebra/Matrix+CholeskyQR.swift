@@ -104,6 +104,18 @@ extension Matrix {
         return sums.max() ?? 0
     }
 
+    /// One pass of Cholesky QR alone: rows spanning the row space, orthonormal to about
+    /// ε·κ², or nil when the Cholesky fails (κ beyond about ε^(-1/2), or rank deficiency).
+    /// For callers that try a cheaper precision first and have their own fallback.
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    public consuming func choleskyRowSpaceBasis() -> Matrix? {
+        var q = self
+        guard q.rows <= q.columns else { return nil }
+        let (_, completed) = Matrix.choleskyFactorRows(&q, passes: 1, formQ: true)
+        return completed ? q : nil
+    }
+
     /// Rows spanning the row space of this wide matrix, orthonormal to about ε·κ²: one pass
     /// of Cholesky QR (half the cost of `lq()`), Householder where it fails. For the
     /// iterates of a power iteration, which only need to be well conditioned.

@@ -125,6 +125,29 @@ struct CholeskyQRTests {
         #expect(orthonormalityError(q.transposed()) <= 1e-5)
         #expect(maxAbsDifference(l * q, a) <= 1e-4)
     }
+
+    @Test("one Cholesky pass spans the row space in Float32 when κ allows it, and declines when not")
+    func choleskyRowSpaceBasis() throws {
+        for exponent in [1, 6] {
+            var generator = SeededGenerator(seed: UInt64(40 + exponent))
+            var a = Matrix<Double>.gaussian(rows: 20, columns: 400, using: &generator)
+            let (u, _, vt) = try a.svd()
+            var s = Matrix<Double>(rows: 20, columns: 20)
+            for i in 0..<20 { s[i, i] = Foundation.pow(10, -Double(exponent) * Double(i) / 19) }
+            a = u * s * vt
+            let basis = a.converted(to: Float.self).choleskyRowSpaceBasis()
+            if exponent == 1 {
+                // κ = 10: orthonormal to about ε₃₂·κ², and spanning A's rows (A = A Qᵀ Q).
+                let q = try #require(basis).converted(to: Double.self)
+                #expect(orthonormalityError(q.transposed()) <= 1e-4)
+                let projected = Matrix.product(Matrix.product(a, q, transposeB: true), q)
+                #expect(maxAbsDifference(projected, a) <= 1e-5 * a.frobeniusNorm)
+            } else {
+                #expect(basis == nil, "κ = 1e6 is beyond Float32's Cholesky QR")
+            }
+        }
+        #expect(lowRank(rows: 10, columns: 80, rank: 4, seed: 2).choleskyRowSpaceBasis() == nil)
+    }
 }
 
 @Suite("Dense x sparse, scattered")

@@ -175,11 +175,17 @@ public struct LSIModel: Sendable {
         guard let y = try await executor.run(sketch, over: corpus, chunkSize: parameters.chunkSize, progress: labelled(1)),
               y.documents > 0 else { return nil }
         let documents = y.documents
-        // Iterates between passes only need to be well conditioned (one Cholesky QR pass);
-        // the basis the last pass projects onto must be orthonormal (as many as it takes).
+        // Iterates between passes only need to be well conditioned: one Cholesky QR pass, in
+        // Float32 when it succeeds there (κ up to about 3,000). The basis the last pass
+        // projects onto must be orthonormal in full precision (as many passes as it takes).
         func orthonormalised(_ sum: Passes.TermSum<Scalar>, last: Bool) throws -> Matrix<Scalar> {
             let full = sum.full(termCount: termCount)
-            return last ? try full.lq().q : try full.rowSpaceBasis()
+            if last { return try full.lq().q }
+            if MemoryLayout<Scalar>.size > MemoryLayout<Float>.size,
+               let reduced = full.converted(to: Float.self).choleskyRowSpaceBasis() {
+                return reduced.converted(to: Scalar.self)
+            }
+            return try full.rowSpaceBasis()
         }
         // A power iteration only steers the basis towards the dominant subspace; every one but
         // the last runs its products in Float32, which halves their memory traffic. The last
