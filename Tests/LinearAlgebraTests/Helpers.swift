@@ -1,3 +1,4 @@
+import Foundation
 import LatentLinearAlgebra
 
 /// The product computed the schoolbook way in `Double`, the reference for gemm.
@@ -39,6 +40,16 @@ func lowRank(rows: Int, columns: Int, rank: Int, seed: UInt64) -> Matrix<Double>
     let left = Matrix<Double>.gaussian(rows: rows, columns: rank, using: &generator)
     let right = Matrix<Double>.gaussian(rows: rank, columns: columns, using: &generator)
     return left * right
+}
+
+/// A random wide matrix (rows <= columns) with singular values spaced evenly on a log scale
+/// from 1 down to 10^-exponent: condition number 10^exponent.
+func conditioned(rows: Int, columns: Int, exponent: Int, seed: UInt64) throws -> Matrix<Double> {
+    var generator = SeededGenerator(seed: seed)
+    let (u, _, vt) = try Matrix<Double>.gaussian(rows: rows, columns: columns, using: &generator).svd()
+    var s = Matrix<Double>(rows: rows, columns: rows)
+    for i in 0..<rows { s[i, i] = Foundation.pow(10, -Double(exponent) * Double(i) / Double(max(1, rows - 1))) }
+    return u * s * vt
 }
 
 /// The shapes every routine is tried on: the degenerate ones and a few larger.

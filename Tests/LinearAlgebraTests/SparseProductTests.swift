@@ -69,12 +69,7 @@ struct CholeskyQRTests {
     func conditioning() throws {
         for exponent in [0, 3, 7] {
             // Rows of very different lengths and a condition number of 10^exponent.
-            var generator = SeededGenerator(seed: UInt64(exponent))
-            var a = Matrix<Double>.gaussian(rows: 20, columns: 300, using: &generator)
-            let (u, _, vt) = try a.svd()
-            var s = Matrix<Double>(rows: 20, columns: 20)
-            for i in 0..<20 { s[i, i] = Foundation.pow(10, -Double(exponent) * Double(i) / 19) }
-            a = u * s * vt
+            var a = try conditioned(rows: 20, columns: 300, exponent: exponent, seed: UInt64(exponent))
             for i in 0..<20 { for j in 0..<300 { a[i, j] *= Double(i + 1) * 100 } }
             let (l, q) = try #require(try a.choleskyLQ(), "κ = 1e\(exponent)")
             #expect(orthonormalityError(q.transposed()) <= 1e-13, "κ = 1e\(exponent)")
@@ -100,12 +95,7 @@ struct CholeskyQRTests {
     func lowerFactorAccuracy(exponent: Int) throws {
         // A 40 x 600 matrix with singular values from 1 down to 10^-exponent, rows scaled
         // unevenly: the well-conditioned cases take the one-pass path, the others two passes.
-        var generator = SeededGenerator(seed: UInt64(100 + exponent))
-        var a = Matrix<Double>.gaussian(rows: 40, columns: 600, using: &generator)
-        let (u, _, vt) = try a.svd()
-        var s = Matrix<Double>(rows: 40, columns: 40)
-        for i in 0..<40 { s[i, i] = Foundation.pow(10, -Double(exponent) * Double(i) / 39) }
-        a = u * s * vt
+        var a = try conditioned(rows: 40, columns: 600, exponent: exponent, seed: UInt64(100 + exponent))
         for j in 0..<600 { for i in 0..<40 { a[i, j] *= 1 + Double(i % 5) } }
         let exact = try a.svd().s
         let lower = try a.lowerFactor()
@@ -129,12 +119,7 @@ struct CholeskyQRTests {
     @Test("one Cholesky pass spans the row space in Float32 when κ allows it, and declines when not")
     func choleskyRowSpaceBasis() throws {
         for exponent in [1, 6] {
-            var generator = SeededGenerator(seed: UInt64(40 + exponent))
-            var a = Matrix<Double>.gaussian(rows: 20, columns: 400, using: &generator)
-            let (u, _, vt) = try a.svd()
-            var s = Matrix<Double>(rows: 20, columns: 20)
-            for i in 0..<20 { s[i, i] = Foundation.pow(10, -Double(exponent) * Double(i) / 19) }
-            a = u * s * vt
+            let a = try conditioned(rows: 20, columns: 400, exponent: exponent, seed: UInt64(40 + exponent))
             let basis = a.converted(to: Float.self).choleskyRowSpaceBasis()
             if exponent == 1 {
                 // κ = 10: orthonormal to about ε₃₂·κ², and spanning A's rows (A = A Qᵀ Q).
