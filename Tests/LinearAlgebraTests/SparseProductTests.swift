@@ -181,6 +181,9 @@ struct SparseSignMatrixTests {
                         "\(rows) rows, \(threads) thread(s)")
             }
         }
+        let empty = SparseSignMatrix<Double>(rows: 0, columns: 9000, seed: 7)
+        let s: SparseColumns<Double> = randomSparse(rows: 9000, columns: 5, density: 0.01, seed: 1)
+        #expect(Matrix.product(empty, s).rows == 0 && Matrix.product(empty, s).columns == 5)
         let again = SparseSignMatrix<Double>(rows: 40, columns: 9000, seed: 7).dense()
         #expect(again == SparseSignMatrix<Double>(rows: 40, columns: 9000, seed: 7).dense())
         #expect(again != SparseSignMatrix<Double>(rows: 40, columns: 9000, seed: 8).dense())

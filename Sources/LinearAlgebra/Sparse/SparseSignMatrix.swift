@@ -25,17 +25,17 @@ public struct SparseSignMatrix<Scalar: LinearAlgebraScalar>: Sendable {
     private static var blockColumns: Int { 4096 }
 
     /// - Parameter perColumn: entries per column, at most `rows` (when equal, every entry is a
-    ///   random sign: a Rademacher matrix).
+    ///   random sign: a Rademacher matrix; with no rows, none).
     public init(rows: Int, columns: Int, perColumn: Int = 8, seed: UInt64) {
-        precondition(rows > 0 && rows <= Int(Int32.max) && columns >= 0, "sparse sign matrix dimensions out of range")
-        let perColumn = max(1, min(perColumn, rows))
+        precondition(rows >= 0 && rows <= Int(Int32.max) && columns >= 0, "sparse sign matrix dimensions out of range")
+        let perColumn = max(0, min(perColumn, rows))  // no entries at all when there are no rows
         self.rows = rows
         self.columns = columns
         self.perColumn = perColumn
         let count = columns * perColumn
         var indices = [Int32](repeating: 0, count: count)
         var values = [Scalar](repeating: 0, count: count)
-        let magnitude = 1 / Scalar(perColumn).squareRoot()
+        let magnitude = 1 / Scalar(max(1, perColumn)).squareRoot()
         let blocks = (columns + Self.blockColumns - 1) / Self.blockColumns
         indices.withUnsafeMutableBufferPointer { indexBuffer in
             values.withUnsafeMutableBufferPointer { valueBuffer in
