@@ -1,5 +1,3 @@
-import Dispatch
-
 /// A sparse sign matrix: a random test matrix for sketching whose every column holds
 /// `perColumn` entries ±1/√perColumn in distinct random rows, zeros elsewhere
 /// (Martinsson and Tropp, "Randomized numerical linear algebra", 2020, §9.2; they advise
@@ -37,11 +35,10 @@ public struct SparseSignMatrix<Scalar: LinearAlgebraScalar>: Sendable {
         var values = [Scalar](repeating: 0, count: count)
         let magnitude = 1 / Scalar(max(1, perColumn)).squareRoot()
         let blocks = (columns + Self.blockColumns - 1) / Self.blockColumns
-        indices.withUnsafeMutableBufferPointer { indexBuffer in
-            values.withUnsafeMutableBufferPointer { valueBuffer in
-                guard let indexBase = indexBuffer.baseAddress, let valueBase = valueBuffer.baseAddress else { return }
-                let (rowsOut, valuesOut) = (SharedPointer(indexBase), SharedPointer(valueBase))
-                DispatchQueue.concurrentPerform(iterations: blocks) { block in
+        indices.withUnsafeMutableBufferPointer { rowsOut in
+            values.withUnsafeMutableBufferPointer { valuesOut in
+                guard blocks > 0 else { return }
+                concurrently(workers: blocks) { block in
                     var generator = SeededGenerator(seed: seed &+ UInt64(block) &* 0xA076_1D64_78BD_642F)
                     let end = min(columns, (block + 1) * Self.blockColumns)
                     for column in (block * Self.blockColumns)..<end {
@@ -52,10 +49,10 @@ public struct SparseSignMatrix<Scalar: LinearAlgebraScalar>: Sendable {
                             // The high 32 bits scaled to [0, rows); the lowest bit is the sign.
                             let row = Int32(truncatingIfNeeded: ((random >> 32) &* UInt64(rows)) >> 32)
                             var taken = false
-                            for k in 0..<filled where rowsOut.pointer[first + k] == row { taken = true }
+                            for k in 0..<filled where rowsOut[first + k] == row { taken = true }
                             if taken { continue }
-                            rowsOut.pointer[first + filled] = row
-                            valuesOut.pointer[first + filled] = random & 1 == 0 ? magnitude : -magnitude
+                            rowsOut[first + filled] = row
+                            valuesOut[first + filled] = random & 1 == 0 ? magnitude : -magnitude
                             filled += 1
                         }
                     }
@@ -101,13 +98,12 @@ extension Matrix {
                     sparse.rowIndices.withUnsafeBufferPointer { indices in
                         sparse.values.withUnsafeBufferPointer { values in
                             result.storage.withUnsafeMutableBufferPointer { out in
-                                guard let outBase = out.baseAddress else { return }
-                                let target = SharedPointer(outBase)
+                                guard let target = out.baseAddress else { return }
                                 concurrently(workers: workers) { worker in
                                     var block = worker
                                     while block < blocks {
                                         for j in (block * blockColumns)..<min(q, (block + 1) * blockColumns) {
-                                            let column = target.pointer + j * r
+                                            let column = target + j * r
                                             for entry in starts[j]..<starts[j + 1] {
                                                 let i = Int(indices[entry]), v = values[entry]
                                                 for k in (i * z)..<(i * z + z) {
@@ -126,10 +122,4 @@ extension Matrix {
         }
         return result
     }
-}
-
-/// A pointer shared with `concurrentPerform` workers that write disjoint places through it.
-private struct SharedPointer<Pointee>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Pointee>
-    init(_ pointer: UnsafeMutablePointer<Pointee>) { self.pointer = pointer }
 }
