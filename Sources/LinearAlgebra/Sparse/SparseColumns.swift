@@ -133,14 +133,10 @@ private let blockWidth = 32_768
 /// Runs `body(top, worker)` for the top row of every panel of `rows` rows. Panels write
 /// disjoint rows of the result, so they run on `BLAS.threads` threads at once: the executor
 /// sets that to 1 while jobs run side by side, and to every core for a job that runs alone.
-/// `worker` (below the thread count) selects the caller's per-thread scratch buffer.
+/// `workers` is at least 1; `worker` (below it) selects the caller's per-thread scratch buffer.
 @inline(__always)
 private func forEachPanel(rows: Int, workers: Int, _ body: (_ top: Int, _ worker: Int) -> Void) {
     let panels = (rows + panelHeight - 1) / panelHeight
-    if workers <= 1 {
-        for panel in 0..<panels { body(panel * panelHeight, 0) }
-        return
-    }
     concurrently(workers: workers) { worker in
         var panel = worker
         while panel < panels {
