@@ -102,7 +102,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CorpusTests",
-            dependencies: ["LatentCorpus"],
+            dependencies: ["LatentCorpus", "TestSupport", .product(name: "Logging", package: "swift-log")],
             path: "Tests/CorpusTests"
         ),
         .testTarget(

@@ -38,6 +38,7 @@ struct Options {
         }
         while index < arguments.count {
             switch arguments[index] {
+            case "--help", "-h": throw HelpRequested()
             case "--out": options.out = try value("--out")
             case "--documents": options.documents = try integer("--documents")
             case "--terms": options.terms = try integer("--terms")
@@ -59,9 +60,28 @@ struct Options {
 }
 
 struct UsageError: Error { var message: String }
+struct HelpRequested: Error {}
+
+let usage = """
+    latent-generate: writes a Wikipedia-shaped synthetic corpus (LDA-like) for the benchmarks.
+
+    usage: latent-generate --out PREFIX [--documents N] [--terms V] [--topics K]
+                           [--mean-length L] [--seed S] [--raw] [--binary]
+
+      --out PREFIX      writes PREFIX.mm (or PREFIX.lbc with --binary) and PREFIX.vocab
+      --documents N     documents (default 100000)
+      --terms V         vocabulary size (default 100000)
+      --topics K        latent topics of the generator (default 500)
+      --mean-length L   tokens per document on average (default 180)
+      --seed S          random seed (default 1)
+      --raw             raw counts instead of TF-IDF weights
+      --binary          Latent's binary format instead of Matrix Market
+      --help            this text
+    """
+
 
 func writeVocabulary(_ path: String, documents: Int, frequencies: [Int]) throws {
-    let file = try AtomicFileWriter(path: path)
+    let file = try AtomicFileWriter(path: path, kind: .vocabulary)
     try file.write("\(documents)\n")
     // gensim sorts by word; "w10" < "w2" in code-point order, as Python sorts.
     let order = frequencies.indices.map { ("w\($0)", $0) }.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
@@ -83,8 +103,10 @@ do {
     let seconds = Date().timeIntervalSince(started)
     print("\(path): \(stats.documents) documents x \(stats.terms) terms, \(stats.nonZeros) non-zeros "
           + String(format: "(%.1f per document), written in %.1f s", Double(stats.nonZeros) / Double(max(1, stats.documents)), seconds))
+} catch is HelpRequested {
+    print(usage)
 } catch let error as UsageError {
-    FileHandle.standardError.write(Data("latent-generate: \(error.message)\n".utf8))
+    FileHandle.standardError.write(Data("latent-generate: \(error.message)\n\n\(usage)\n".utf8))
     exit(64)
 } catch {
     FileHandle.standardError.write(Data("latent-generate: error: \(error)\n".utf8))

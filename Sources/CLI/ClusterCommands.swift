@@ -70,7 +70,7 @@ struct DispatcherCommand: AsyncParsableCommand {
     @Option(help: "HOST:PORT to listen on.") var listen: String = ClusterAddress.defaultDispatcher.description
     @OptionGroup var cluster: ClusterSecurityOptions
     @Flag(help: "Allow listening beyond loopback without a token (trusted networks only).") var insecure = false
-    @Option(help: "Seconds without a heartbeat after which a worker is dropped and its jobs requeued.")
+    @Option(parsing: .unconditional, help: "Seconds without a heartbeat after which a worker is dropped and its jobs requeued.")
     var heartbeatTimeout: Double = 4
 
     func validate() throws {
@@ -111,9 +111,13 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "Dispatcher HOST:PORT (default: LATENT_DISPATCHER, else 127.0.0.1:7950).") var dispatcher: String?
-    @Option(help: "Jobs to run at once (default: all cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Jobs to run at once (default: all cores).") var threads: Int?
     @Option(help: "How the dispatcher's logs name this worker (default: host name and process id).") var name: String?
     @OptionGroup var cluster: ClusterSecurityOptions
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
 
     func run() async throws {
         let logger = try global.makeLogger(label: "latent.worker")

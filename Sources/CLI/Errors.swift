@@ -23,6 +23,8 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
 
 private func rendered(_ error: any Error) -> any Error {
     switch error {
+    case let error as CorpusError where error.code == .exists:
+        CleanExit.message("latent: error: \(error) (--force replaces it)", code: 1)
     case let error as CorpusError: CleanExit.message("latent: error: \(error)", code: 1)
     case let error as LinearAlgebraError: CleanExit.message("latent: error: \(error)", code: 1)
     case let error as ModelError: CleanExit.message("latent: error: \(error)", code: 1)

@@ -2,22 +2,44 @@ import ArgumentParser
 import Foundation
 import Latent
 
-/// Settings of `latent lsi` that map onto `LSIParameters` (gensim's names in the help).
+/// Settings of `latent lsi` that map onto `LSIParameters` (gensim's names in the help; the
+/// defaults are the library's).
 struct LSIOptions: ParsableArguments {
-    @Option(help: "Topics to keep (gensim's num_topics).") var topics: Int = 200
-    @Option(help: "Documents per job (gensim's chunksize; its default is 20000).") var chunkSize: Int = LSIParameters().chunkSize
-    @Option(help: "Weight of the existing model per new chunk, in (0, 1] (gensim's decay).") var decay: Double = 1.0
-    @Option(help: "Power iterations per randomized SVD (gensim's power_iters).") var powerIters: Int = 2
-    @Option(help: "Extra sampled dimensions (gensim's extra_samples).") var oversampling: Int = 100
+    static let defaults = LSIParameters()
+
+    @Option(parsing: .unconditional, help: "Topics to keep (gensim's num_topics; default \(defaults.topics)).")
+    var topics: Int?
+    @Option(parsing: .unconditional, help: "Documents per job (gensim's chunksize, whose default is 20000; default \(defaults.chunkSize)).")
+    var chunkSize: Int?
+    @Option(parsing: .unconditional, help: "Weight of the existing model per new chunk, in (0, 1] (gensim's decay; default \(defaults.decay)).")
+    var decay: Double?
+    @Option(parsing: .unconditional, help: "Power iterations per randomized SVD (gensim's power_iters; default \(defaults.powerIterations)).")
+    var powerIters: Int?
+    @Option(parsing: .unconditional, help: "Extra sampled dimensions (gensim's extra_samples; default \(defaults.oversampling)).")
+    var oversampling: Int?
     @Flag(help: "Several passes over the corpus: slower, more accurate (gensim's onepass=False).") var multipass = false
     @Flag(help: "Compute and store in Float32.") var float32 = false
-    @Option(help: "Seed of the random projections (gensim's random_seed).") var seed: UInt64 = 0
-    @Option(help: "Cores to use (default: all).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Seed of the random projections (gensim's random_seed; default \(defaults.seed)).")
+    var seed: UInt64?
+    @Option(parsing: .unconditional, help: "Cores to use (default: all).") var threads: Int?
 
     var parameters: LSIParameters {
-        LSIParameters(topics: topics, chunkSize: chunkSize, decay: decay, powerIterations: powerIters,
-                      oversampling: oversampling, algorithm: multipass ? .multiPass : .onePass,
-                      precision: float32 ? .float32 : .float64, seed: seed)
+        var parameters = Self.defaults
+        if let topics { parameters.topics = topics }
+        if let chunkSize { parameters.chunkSize = chunkSize }
+        if let decay { parameters.decay = decay }
+        if let powerIters { parameters.powerIterations = powerIters }
+        if let oversampling { parameters.oversampling = oversampling }
+        if multipass { parameters.algorithm = .multiPass }
+        if float32 { parameters.precision = .float32 }
+        if let seed { parameters.seed = seed }
+        return parameters
+    }
+
+    /// The options given that define a model, which an update takes from the saved model.
+    var modelSettingsGiven: [String] {
+        [(topics != nil, "--topics"), (powerIters != nil, "--power-iters"), (oversampling != nil, "--oversampling"),
+         (multipass, "--multipass"), (float32, "--float32"), (seed != nil, "--seed")].filter(\.0).map(\.1)
     }
 
     func validate() throws {
@@ -33,45 +55,90 @@ struct LSIOptions: ParsableArguments {
 struct LSICommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lsi",
-        abstract: "Train an LSI model (a truncated SVD of the corpus) and save it as a model folder.",
+        abstract: "Train an LSI model (a truncated SVD of the corpus), or update one, and save it as a model folder.",
         discussion: """
             The model folder holds model.json, u.npy (terms x topics), s.npy and the vocabulary; \
-            numpy.load reads the arrays.
+            numpy.load reads the arrays. An existing folder at --out is replaced only when it is an LSI \
+            model folder (--force: a model folder of another kind); a folder holding anything else is never \
+            replaced.
+
+            With --update, the saved model is trained further on the new corpus (gensim's \
+            lsi.add_documents(corpus)) and saved to --out (which may be the same folder). The corpus must \
+            be bagged with the model's vocabulary: give the corpus's vocabulary with --vocab to check it \
+            word by word. The model's settings are kept; --decay and --chunk-size apply to the update.
 
             Examples:
-              latent lsi wiki.tfidf.mm --vocab wiki.vocab --topics 400 --out wiki.lsi
-              latent lsi wiki.tfidf.lbc --vocab wiki.vocab --topics 400 --multipass --out wiki.lsi
+              latent lsi docs.tfidf.mm --vocab docs.vocab --topics 400 --out docs.lsi
+              latent lsi docs.tfidf.lbc --vocab docs.vocab --topics 400 --multipass --out docs.lsi
+              latent lsi new.tfidf.mm --update docs.lsi --out docs2.lsi --decay 0.9
             """
     )
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Training corpus (.mm, .mm.gz, .mm.bz2, .lbc).") var corpus: String
-    @Option(help: "Vocabulary (gensim's save_as_text format), to name the terms.") var vocab: String?
+    @Option(help: "Vocabulary of the corpus (gensim's save_as_text format): names the terms, or with --update is checked against the model's.")
+    var vocab: String?
     @Option(help: "Output model folder.") var out: String
+    @Option(help: "Saved LSI model to train further with the corpus (gensim's add_documents).") var update: String?
     @OptionGroup var options: LSIOptions
     @OptionGroup var execution: ExecutionOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if update != nil, let given = options.modelSettingsGiven.first {
+            throw ValidationError("\(given): an update keeps the settings of the model it updates; remove \(given) (only --decay, --chunk-size and --threads apply)")
+        }
+    }
 
     func run() async throws {
         let logger = try global.makeLogger(label: "latent.lsi")
         try await reportingErrors {
+            try output.checkModelFolder(out, kind: LSIModel.kind)
+            try OutputCheck.refuseInputs(out, inputs: [corpus] + [vocab].compactMap { $0 })
             let corpus = try CorpusFile.open(corpus)
             let vocabulary = try vocab.map(Vocabulary.init(contentsOf:))
-            let progress = ProgressDisplay(logger: logger)
-            let model = try await train(corpus, vocabulary: vocabulary, logger: logger, progress: progress)
+            let progress = ProgressDisplay(logger: logger, activity: .training(then: "merging the partial results"))
+            defer { progress.finish() }
+            let model: LSIModel
+            if let update {
+                model = try await updated(update, with: corpus, vocabulary: vocabulary, logger: logger, progress: progress)
+            } else {
+                model = try await trained(corpus, vocabulary: vocabulary, logger: logger, progress: progress)
+            }
             progress.finish()
             for line in try model.formattedTopics(count: min(5, model.topicCount), top: 10).enumerated() {
                 logger.info("topic #\(line.offset)(\(String(format: "%.3f", model.singularValues[line.offset]))): \(line.element)")
             }
-            try model.save(to: out)
+            try model.save(to: out, replacing: output.replacing)
             logger.info("saved LSI model with \(model.topicCount) topics to \(out); \(PeakMemory.description)")
         }
     }
 
-    private func train(_ corpus: some Corpus, vocabulary: Vocabulary?, logger: Logger,
-                       progress: ProgressDisplay) async throws -> LSIModel {
-        try await LSIModel(corpus: corpus, vocabulary: vocabulary, parameters: options.parameters,
-                           executor: try execution.executor(threads: options.threads, logger: logger), logger: logger,
-                           progress: progress.handler)
+    private func trained(_ corpus: some Corpus, vocabulary: Vocabulary?, logger: Logger,
+                         progress: ProgressDisplay) async throws -> LSIModel {
+        if let vocabulary, let vocab {
+            try ModelInputCheck.checkTraining(corpusTerms: corpus.termCount, corpus: self.corpus,
+                                              vocabulary: vocabulary, file: vocab).forEach { logger.warning("\($0)") }
+        }
+        if corpus.documentCount == 0 { logger.warning("\(self.corpus) has no documents: the model will have no topics") }
+        return try await LSIModel(corpus: corpus, vocabulary: vocabulary, parameters: options.parameters,
+                                  executor: try execution.executor(threads: options.threads, logger: logger), logger: logger,
+                                  progress: progress.handler)
+    }
+
+    private func updated(_ path: String, with corpus: some Corpus, vocabulary: Vocabulary?, logger: Logger,
+                         progress: ProgressDisplay) async throws -> LSIModel {
+        var model = try LSIModel(contentsOf: path)
+        let warnings = try ModelInputCheck.check(
+            corpusTerms: corpus.termCount, corpus: self.corpus, vocabulary: vocabulary.map { ($0, vocab ?? "") },
+            modelTerms: model.termCount, modelVocabulary: model.vocabulary, model: path)
+        for warning in warnings { logger.warning("\(warning)") }
+        if corpus.documentCount == 0 { logger.warning("\(self.corpus) has no documents: the model is saved unchanged") }
+        logger.info("updating the LSI model \(path) (\(model.topicCount) topics from \(model.documentsProcessed) documents) with \(self.corpus)")
+        try await model.addDocuments(corpus, decay: options.decay, chunkSize: options.chunkSize,
+                                     executor: try execution.executor(threads: options.threads, logger: logger),
+                                     logger: logger, progress: progress.handler)
+        return model
     }
 }
 
@@ -79,13 +146,21 @@ struct TopicsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topics",
         abstract: "Print the topics of an LSI model, gensim-style: topic #0(3.341): 0.644*\"system\" + ...",
-        discussion: "Example: latent topics wiki.lsi --top 5 --first 10"
+        discussion: """
+            With --json, one JSON document: {"model": ..., "topics": [{"topic": 0, "singular_value": 3.341, \
+            "terms": [{"id": 3, "term": "system", "weight": 0.644}, ...]}, ...]}.
+
+            Examples:
+              latent topics docs.lsi --top 5 --first 10
+              latent topics docs.lsi --json > topics.json
+            """
     )
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Model folder.") var model: String
-    @Option(help: "Terms per topic.") var top: Int = 10
-    @Option(help: "Topics to print (default: all).") var first: Int?
+    @Option(parsing: .unconditional, help: "Terms per topic.") var top: Int = 10
+    @Option(parsing: .unconditional, help: "Topics to print (default: all).") var first: Int?
+    @Flag(help: "Print JSON instead of gensim's lines.") var json = false
 
     func validate() throws {
         if top < 1 { throw ValidationError("--top must be at least 1, got \(top)") }
@@ -96,8 +171,23 @@ struct TopicsCommand: AsyncParsableCommand {
         _ = try global.makeLogger(label: "latent.topics")
         try reportingErrors {
             let lsi = try LSIModel(contentsOf: model)
-            print(try topicLines(lsi, count: first ?? lsi.topicCount, top: top).joined(separator: "\n"))
+            let count = min(first ?? lsi.topicCount, lsi.topicCount)
+            if json {
+                print(try topicsJSON(lsi, count: count, top: top))
+            } else {
+                print(try topicLines(lsi, count: count, top: top).joined(separator: "\n"))
+            }
         }
+    }
+
+    private func topicsJSON(_ lsi: LSIModel, count: Int, top: Int) throws -> String {
+        let topics: [[String: Any]] = try (0..<count).map { index in
+            ["topic": index, "singular_value": lsi.singularValues[index],
+             "terms": try lsi.topic(index, top: top).map { ["id": $0.termID, "term": $0.term, "weight": $0.weight] }]
+        }
+        let document: [String: Any] = ["model": model, "topics": topics]
+        let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
+        return String(decoding: data, as: UTF8.self)
     }
 }
 
@@ -112,26 +202,69 @@ struct ProjectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "project",
         abstract: "Project a corpus into the topic space of an LSI model (gensim's lsi[corpus]).",
-        discussion: "Example: latent project wiki.lsi wiki.tfidf.mm --out wiki.lsi.mm"
+        discussion: """
+            The output is a corpus (.mm, .mm.gz, .mm.bz2, .lbc: one document per input document, one \
+            term per topic, values of magnitude 1e-9 or less left out as gensim does) or a table \
+            (.tsv, .jsonl: one line per document with its number, its source file when known, and every \
+            topic weight). Source files come from --files, or from PREFIX.files.tsv beside the corpus.
+
+            The corpus must be bagged with the model's vocabulary (and weighted as the model's training \
+            corpus was): its term count is checked against the model, and with --vocab its vocabulary \
+            word by word.
+
+            Examples:
+              latent project docs.lsi docs.tfidf.mm --out docs.lsi.mm
+              latent project docs.lsi new.tfidf.mm --vocab new.vocab --out new.topics.tsv
+            """
     )
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Model folder.") var model: String
     @Argument(help: "Corpus to project (.mm, .mm.gz, .mm.bz2, .lbc).") var corpus: String
-    @Option(help: "Output corpus (.mm or .lbc): one document per input document, one term per topic.") var out: String
+    @Option(help: "Output: a corpus (.mm, .mm.gz, .mm.bz2, .lbc) or a table (.tsv, .jsonl).") var out: String
+    @Option(help: "Vocabulary the corpus was bagged with, checked against the model's.") var vocab: String?
+    @Option(help: "Which file each document came from (PREFIX.files.tsv of latent corpus), for tables.") var files: String?
     @Flag(help: "Divide by the singular values (gensim's scaled=True).") var scaled = false
+    @OptionGroup var output: OutputOptions
 
     func run() async throws {
         let logger = try global.makeLogger(label: "latent.project")
         try reportingErrors {
+            let inputs = [corpus] + [vocab, files].compactMap { $0 }
+            let table = DocumentVectorsWriter.format(of: out) != nil
+            if table {
+                try output.checkFile(out, kind: DocumentVectorsWriter.format(of: out) == .tsv ? .documentTable : .documentJSONLines,
+                                     inputs: inputs)
+            } else {
+                try output.checkCorpus(out, inputs: inputs)
+            }
             let lsi = try LSIModel(contentsOf: model)
-            let stats = try write(lsi, try CorpusFile.open(corpus))
-            logger.info("projected \(stats.documents) documents onto \(lsi.topicCount) topics into \(out)")
+            let input = try CorpusFile.open(corpus)
+            let vocabulary = try vocab.map { ($0, try Vocabulary(contentsOf: $0)) }
+            let warnings = try ModelInputCheck.check(
+                corpusTerms: input.termCount, corpus: corpus, vocabulary: vocabulary.map { ($0.1, $0.0) },
+                modelTerms: lsi.termCount, modelVocabulary: lsi.vocabulary, model: model)
+            for warning in warnings { logger.warning("\(warning)") }
+            let progress = ProgressDisplay(logger: logger, activity: .writing)
+            defer { progress.finish() }
+            let documents = try write(lsi, input, table: table, progress: progress.writing(total: input.documentCount))
+            progress.finish()
+            logger.info("projected \(documents) documents onto \(lsi.topicCount) topics into \(out)")
+            if documents == 0 { logger.warning("\(corpus) has no documents; \(out) is empty") }
         }
     }
 
-    private func write(_ lsi: LSIModel, _ input: some Corpus) throws -> CorpusStatistics {
-        try CorpusFile.write(lsi.projected(input, scaled: scaled), to: out, termCount: lsi.topicCount)
+    private func write(_ lsi: LSIModel, _ input: some Corpus, table: Bool, progress: @escaping (Int) -> Void) throws -> Int {
+        let projected = lsi.projected(input, scaled: scaled)
+        guard table else {
+            return try CorpusFile.write(projected, to: out, termCount: lsi.topicCount, replacing: output.replacing,
+                                        progress: progress).documents
+        }
+        let companion = DocumentFiles.companion(of: corpus)
+        let names = try files.map(DocumentFiles.read)
+            ?? (FileManager.default.fileExists(atPath: companion) ? try DocumentFiles.read(companion) : nil)
+        return try DocumentVectorsWriter.write(projected, to: out, columns: lsi.topicCount, files: names,
+                                               replacing: output.replacing, progress: progress)
     }
 }
 
@@ -148,9 +281,9 @@ struct ExampleCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: "Documents in the repeated corpus.") var documents: Int = 1_000_000
-    @Option(help: "Documents per job for the repeated corpus.") var chunkSize: Int = 20_000
-    @Option(help: "Cores to use (default: all).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Documents in the repeated corpus.") var documents: Int = 1_000_000
+    @Option(parsing: .unconditional, help: "Documents per job for the repeated corpus.") var chunkSize: Int = 20_000
+    @Option(parsing: .unconditional, help: "Cores to use (default: all).") var threads: Int?
     @OptionGroup var execution: ExecutionOptions
 
     func validate() throws {

@@ -8,20 +8,29 @@ struct LatentCommand: AsyncParsableCommand {
         abstract: "Semantic representations (LSI, TF-IDF) of very large text corpora, streamed and distributed.",
         discussion: """
             Examples:
-              latent corpus texts/ --out wiki       # text -> wiki.mm (+ .index) and wiki.vocab
-              latent tfidf wiki.mm --out wiki.tfidf.mm
-              latent lsi wiki.tfidf.mm --vocab wiki.vocab --topics 400 --out wiki.lsi
-              latent topics wiki.lsi --top 5        # topic #0(3.341): 0.644*"system" + ...
-              latent project wiki.lsi wiki.tfidf.mm --out wiki.lsi.mm
+              latent corpus texts/ --out docs       # text -> docs.mm (+ .index) and docs.vocab
+              latent tfidf docs.mm --out docs.tfidf.mm --model docs.tfidf
+              latent lsi docs.tfidf.mm --vocab docs.vocab --topics 400 --out docs.lsi
+              latent topics docs.lsi --top 5        # topic #0(3.341): 0.644*"system" + ...
+              latent project docs.lsi docs.tfidf.mm --out docs.lsi.mm
+
+            New documents, with the saved vocabulary and models:
+              latent corpus new/ --vocab docs.vocab --out new
+              latent tfidf new.mm --apply docs.tfidf --out new.tfidf.mm
+              latent project docs.lsi new.tfidf.mm --vocab new.vocab --out new.topics.tsv
+              latent lsi new.tfidf.mm --update docs.lsi --out docs2.lsi
+
+            Outputs replace only earlier outputs of the same kind (--force: of another kind too; \
+            never a folder holding anything else); Ctrl-C leaves no partial or temporary file.
               latent example                        # the 9-document example, then 1,000,000 documents
-              latent info wiki.tfidf.mm
+              latent info docs.tfidf.mm
               latent selfcheck                      # BLAS in use and the speed it reaches
               latent selfcheck --size 1000 --log-level debug
 
             Cluster (the same lsi command then trains on the workers):
               latent dispatcher --listen 0.0.0.0:7950 --token secret &
               latent worker --dispatcher 10.0.0.5:7950 --token secret &     # on every worker machine
-              latent lsi wiki.tfidf.mm --vocab wiki.vocab --topics 400 --out wiki.lsi --distributed required \\
+              latent lsi docs.tfidf.mm --vocab docs.vocab --topics 400 --out docs.lsi --distributed required \\
                   --dispatcher 10.0.0.5:7950 --token secret
               latent status --dispatcher 10.0.0.5:7950 --token secret
 
@@ -40,6 +49,29 @@ struct LatentCommand: AsyncParsableCommand {
             exit(withError: error)
         }
         Allocator.keepFreedMemory()
-        await main(nil)
+        Interrupts.install()
+        await main(movingGlobalOptions(Array(CommandLine.arguments.dropFirst())))
+    }
+
+    /// `latent --log-level debug lsi ...` as `latent lsi --log-level debug ...`: options every
+    /// subcommand takes may come before the subcommand's name too.
+    static func movingGlobalOptions(_ arguments: [String]) -> [String] {
+        var leading: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument.hasPrefix("--log-level=") {
+                leading.append(argument)
+                index += 1
+            } else if argument == "--log-level", index + 1 < arguments.count {
+                leading += [argument, arguments[index + 1]]
+                index += 2
+            } else {
+                break
+            }
+        }
+        guard !leading.isEmpty, index < arguments.count else { return arguments }
+        // The subcommand's name, then the moved options, then the rest.
+        return [arguments[index]] + leading + arguments[(index + 1)...]
     }
 }

@@ -2,27 +2,42 @@ import Foundation
 import Latent
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// Shows training progress: on a terminal, one line redrawn in place (documents done of
-/// the total when known, documents per second, time left); otherwise gensim's log lines
-/// ("processed documents up to #20000"), so that logs of batch runs read as the original's.
+/// Shows the progress of a pass over a corpus. On a terminal, one status line redrawn in
+/// place (documents done of the total when known, documents per second, time left), with
+/// log lines written above it; otherwise gensim's log lines ("processed documents up to
+/// #20000", or "PROGRESS: saving document #100000" for writing), so that logs of batch runs
+/// read as the original's.
+///
+/// When a pass of known size is complete, the status line is ended and one log line says
+/// so and what comes next, so the display never sits at 100% in silence.
 final class ProgressDisplay: Sendable {
-    private let logger: Logger
-    private let onTerminal: Bool
-    private let started = Date()
-    private let state = Mutex(State())
-
-    private struct State {
-        var lastDraw = Date.distantPast
-        var drawn = false
+    /// What the display is counting: documents processed by training, or written.
+    enum Activity: Sendable {
+        /// Training: `then` says what follows the last document of a pass.
+        case training(then: String)
+        /// Writing a corpus file.
+        case writing
     }
 
-    init(logger: Logger) {
+    private let logger: Logger
+    private let activity: Activity
+    private let line = StatusLine.standardError
+    private let onTerminal: Bool
+    private let state: Mutex<State>
+
+    private struct State {
+        var started = Date()
+        var lastDraw = Date.distantPast
+        var pass = 0
+        var passEnded = false
+        var logged = 0
+    }
+
+    init(logger: Logger, activity: Activity) {
         self.logger = logger
-        onTerminal = isatty(2) == 1
+        self.activity = activity
+        onTerminal = StatusLine.standardError.isTerminal
+        state = Mutex(State())
     }
 
     /// The closure to hand to a model.
@@ -30,44 +45,85 @@ final class ProgressDisplay: Sendable {
         { [self] progress in update(progress) }
     }
 
-    private func update(_ progress: TrainingProgress) {
-        let pass = progress.passes > 1 ? " (pass \(progress.pass) of \(progress.passes))" : ""
-        guard onTerminal else {
-            logger.info("processed documents up to #\(progress.documentsDone)\(pass)")
-            return
+    /// The closure to hand to a writer, which reports the documents written so far.
+    func writing(total: Int?) -> (Int) -> Void {
+        { [self] done in
+            update(TrainingProgress(documentsDone: done, documentsTotal: total, chunksDone: 0, pass: 1, passes: 1))
         }
-        let now = Date()
-        let finished = progress.documentsTotal.map { progress.documentsDone >= $0 } ?? false
-        let line: String? = state.withLock { state in
-            guard finished || now.timeIntervalSince(state.lastDraw) >= 0.1 else { return nil }
-            state.lastDraw = now
-            state.drawn = true
-            return render(progress, pass: pass, now: now)
-        }
-        guard let line else { return }
-        FileHandle.standardError.write(Data(("\r" + line + "\u{1B}[K").utf8))
     }
 
-    private func render(_ progress: TrainingProgress, pass: String, now: Date) -> String {
+    private func update(_ progress: TrainingProgress) {
+        let now = Date()
+        let pass = progress.passes > 1 ? " (pass \(progress.pass) of \(progress.passes))" : ""
+        let complete = progress.documentsTotal.map { progress.documentsDone >= $0 } ?? false
+        // What to do, decided under the lock; drawn and logged outside it.
+        enum Step { case draw(String), log(String) }
+        var steps: [Step] = []
+        state.withLock { state in
+            if progress.pass != state.pass {
+                state.pass = progress.pass
+                state.started = now
+                state.passEnded = false
+                state.logged = 0
+            }
+            guard !state.passEnded else { return }
+            if onTerminal {
+                if complete || now.timeIntervalSince(state.lastDraw) >= 0.1 {
+                    state.lastDraw = now
+                    steps.append(.draw(render(progress, pass: pass, since: state.started, now: now)))
+                }
+            } else {
+                switch activity {
+                case .training:
+                    steps.append(.log("processed documents up to #\(progress.documentsDone)\(pass)"))
+                case .writing:
+                    // gensim's MmWriter logs every so many documents.
+                    let step = 100_000
+                    if progress.documentsDone / step > state.logged / step || state.logged == 0 {
+                        steps.append(.log("PROGRESS: saving document #\(progress.documentsDone)"))
+                    }
+                    state.logged = progress.documentsDone
+                }
+            }
+            if complete {
+                state.passEnded = true
+                let seconds = String(format: "%.1f", now.timeIntervalSince(state.started))
+                if case .training(let then) = activity {
+                    steps.append(.log("all \(progress.documentsDone) documents processed\(pass) in \(seconds) s; \(then)"))
+                }
+            }
+        }
+        for step in steps {
+            switch step {
+            case .draw(let text):
+                line.show(text)
+                if complete { line.end() }
+            case .log(let text): logger.info("\(text)")
+            }
+        }
+    }
+
+    private func render(_ progress: TrainingProgress, pass: String, since started: Date, now: Date) -> String {
         let elapsed = max(now.timeIntervalSince(started), 1e-3)
         let rate = Double(progress.documentsDone) / elapsed
-        var line = ""
+        var text = ""
         if let total = progress.documentsTotal, total > 0 {
             let fraction = min(1, Double(progress.documentsDone) / Double(total))
             let width = 24, filled = Int(fraction * Double(width))
-            line += "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
-            line += String(format: "%3.0f%% ", fraction * 100) + "\(progress.documentsDone)/\(total) documents"
-            if rate > 0 { line += ", ETA " + Self.duration(Double(total - progress.documentsDone) / rate) }
+            text += "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
+            text += String(format: "%3.0f%% ", fraction * 100) + "\(progress.documentsDone)/\(total) documents"
+            if rate > 0 && progress.documentsDone < total {
+                text += ", ETA " + Self.duration(Double(total - progress.documentsDone) / rate)
+            }
         } else {
-            line += "\(progress.documentsDone) documents"
+            text += "\(progress.documentsDone) documents"
         }
-        line += ", " + Self.rate(rate) + pass
-        return line
+        return text + ", " + Self.rate(rate) + pass
     }
 
-    /// Ends the progress line, if one was drawn.
+    /// Ends the status line, if one is shown (a pass of unknown size, or an error).
     func finish() {
-        if state.withLock({ $0.drawn }) { FileHandle.standardError.write(Data("\n".utf8)) }
+        line.end()
     }
 
     static func rate(_ documentsPerSecond: Double) -> String {

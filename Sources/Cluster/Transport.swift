@@ -2,6 +2,10 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 // How the cluster's processes reach each other: gRPC over HTTP/2 (NIO), plaintext or TLS,
 // a token on every call, and large payloads cut into blocks.
 
@@ -48,8 +52,8 @@ enum Transport {
     static func client(_ address: ClusterAddress, security: ClusterSecurity) throws -> HTTP2ClientTransport.Posix {
         try security.check()
         let target: any ResolvableTarget = address.isIPv6
-            ? .ipv6(host: address.host, port: address.port)
-            : (address.host.first?.isNumber == true ? .ipv4(host: address.host, port: address.port)
+            ? .ipv6(address: address.host, port: address.port)
+            : (address.host.first?.isNumber == true ? .ipv4(address: address.host, port: address.port)
                                                     : .dns(host: address.host, port: address.port))
         var transportSecurity = HTTP2ClientTransport.Posix.TransportSecurity.plaintext
         if let roots = security.trustRootsPath {
@@ -83,6 +87,31 @@ enum Transport {
         return try await withGRPCClient(transport: transport, interceptors: interceptors) { grpc in
             try await body(DispatcherClient(wrapping: grpc))
         }
+    }
+
+    /// Whether a TCP connection to `address` is accepted within `timeout` seconds: tells "a
+    /// server is there but does not speak our protocol" from "nothing listens".
+    static func acceptsConnections(_ address: ClusterAddress, timeout: Double = 0.3) -> Bool {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var results: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(address.host, String(address.port), &hints, &results) == 0, let first = results else { return false }
+        defer { freeaddrinfo(results) }
+        var entry: UnsafeMutablePointer<addrinfo>? = first
+        while let info = entry {
+            defer { entry = info.pointee.ai_next }
+            let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_NONBLOCK.rawValue), info.pointee.ai_protocol)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            if connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 { return true }
+            guard errno == EINPROGRESS else { continue }
+            var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            guard poll(&poller, 1, Int32(timeout * 1000)) == 1 else { continue }
+            var failure: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            if getsockopt(fd, SOL_SOCKET, SO_ERROR, &failure, &length) == 0 && failure == 0 { return true }
+        }
+        return false
     }
 
     /// Options of every call: the message limit on what is sent and received.

@@ -3,9 +3,15 @@ import CCompression
 import Glibc
 #endif
 
+/// Something bytes are read from in order: a file, or a decoder over one.
+protocol ByteReading: AnyObject {
+    /// Reads up to `buffer.count` bytes; 0 at the end of the stream.
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+}
+
 /// A stream of bytes from a file, decompressed on the fly when the name ends in `.gz` or
 /// `.bz2` (as gensim's `utils.open` does).
-final class ByteSource {
+final class ByteSource: ByteReading {
     private enum Handle {
         case plain(Int32)
         case gzip(gzFile)
@@ -107,7 +113,7 @@ final class ByteSource {
 /// Hands out the lines of a `ByteSource` as views into a reusable buffer, tracking the line
 /// number and the byte offset of each line. A view is valid until the next call.
 final class LineReader {
-    private let source: ByteSource
+    private let source: any ByteReading
     private var buffer: UnsafeMutableRawBufferPointer
     private var start = 0
     private var end = 0
@@ -122,7 +128,7 @@ final class LineReader {
     /// Whether the line last returned ended without a newline (end of file).
     private(set) var lastLineUnterminated = false
 
-    init(source: ByteSource, startingAt offset: Int = 0, lineNumber: Int = 0, capacity: Int = 1 << 20) {
+    init(source: any ByteReading, startingAt offset: Int = 0, lineNumber: Int = 0, capacity: Int = 1 << 20) {
         self.source = source
         buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
         consumed = offset

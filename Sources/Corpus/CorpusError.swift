@@ -17,6 +17,12 @@ public struct CorpusError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let outOfRange = Code("out of range")
         /// The data disagrees with what the file declares (counts, checksum, order).
         public static let inconsistent = Code("inconsistent")
+        /// An output was not written: it would replace a folder, a device or pipe, or one of
+        /// the command's inputs. Never allowed.
+        public static let refused = Code("refused")
+        /// An output was not written: a file or model of another kind is at its path.
+        /// Allowed by `ReplacePolicy.anyKind` (the command line's `--force`).
+        public static let exists = Code("exists")
     }
 
     public let code: Code

@@ -79,6 +79,12 @@ public struct Vocabulary: Sendable, Equatable {
         for document in documents { _ = bagOfWords(document, addingNew: true) }
     }
 
+    /// Adds the tokens of every document of `source` (gensim's `add_documents` over a text
+    /// stream): new tokens get the next ids, in gensim's order; frequencies and counts grow.
+    public mutating func add(source: TextSource, tokenizer: Tokenizer, diagnostics: TextDiagnostics? = nil) throws {
+        try source.forEachText(diagnostics: diagnostics) { text in _ = bagOfWords(tokenizer.tokens(text), addingNew: true) }
+    }
+
     private mutating func insert(_ token: String, id: Int32, documentFrequency: Int) {
         let index = Int(id)
         if index >= tokens.count {
@@ -197,9 +203,11 @@ public struct Vocabulary: Sendable, Equatable {
     }
 
     /// Writes gensim's `save_as_text` format, tokens sorted by code point; to a temporary
-    /// file renamed into place.
-    public func write(to path: String) throws {
-        let file = try AtomicFileWriter(path: path)
+    /// file renamed into place (compressed when `path` ends in `.gz` or `.bz2`).
+    /// - Throws: `CorpusError` when `path` holds something else than a vocabulary (see
+    ///   `OutputCheck.file`), or on a write error.
+    public func write(to path: String, replacing: ReplacePolicy = .sameKind, group: OutputGroup? = nil) throws {
+        let file = try AtomicFileWriter(path: path, kind: .vocabulary, replacing: replacing, group: group)
         try file.write("\(documentCount)\n")
         let order = ids.sorted { codePointLess($0.key, $1.key) }
         for (token, id) in order {

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Logging
+import Synchronization
 
 /// A swift-log handler that writes lines the way gensim's logging does,
 /// `2026-11-29 12:00:00,123 : INFO : message`, to standard error, so that logs of Latent
@@ -18,13 +19,9 @@ public struct GensimStyleLogHandler: LogHandler {
     public var metadataProvider: Logger.MetadataProvider?
     private let sink: @Sendable (String) -> Void
 
-    /// A handler writing to standard error.
+    /// A handler writing to standard error, above the progress line if one is shown.
     public init(level: Logger.Level) {
-        self.init(level: level) { line in
-            // One write per line, so lines from concurrent tasks do not interleave.
-            var bytes = Array(line.utf8)
-            _ = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
-        }
+        self.init(level: level) { line in StatusLine.standardError.writeAbove(line) }
     }
 
     /// A handler that hands each finished line (newline included) to `sink`.
@@ -95,5 +92,58 @@ public enum LatentLogging {
     /// Installs `GensimStyleLogHandler` as the process's log handler. Call once, early.
     public static func bootstrap(level: Logger.Level) {
         LoggingSystem.bootstrap { _ in GensimStyleLogHandler(level: level) }
+    }
+}
+
+/// The line at the bottom of a terminal that shows progress, redrawn in place. Log lines
+/// written while it is shown go above it (it is cleared, the log line written, and the
+/// status drawn again), so the two never run into each other. Every write is one `write`
+/// call made under a lock, so lines from concurrent threads do not interleave.
+public final class StatusLine: Sendable {
+    /// The status line of standard error.
+    public static let standardError = StatusLine(descriptor: STDERR_FILENO)
+
+    private let descriptor: Int32
+    /// The status shown now, if any.
+    private let shown = Mutex<String?>(nil)
+
+    init(descriptor: Int32) {
+        self.descriptor = descriptor
+    }
+
+    /// Whether the descriptor is a terminal (where a status line can be redrawn).
+    public var isTerminal: Bool { isatty(descriptor) == 1 }
+
+    /// Shows `text` as the status, replacing the one shown.
+    public func show(_ text: String) {
+        shown.withLock { shown in
+            shown = text
+            emit("\r" + text + "\u{1B}[K")
+        }
+    }
+
+    /// Leaves the status shown as a line of its own (ends it with a newline).
+    public func end() {
+        shown.withLock { shown in
+            guard shown != nil else { return }
+            shown = nil
+            emit("\n")
+        }
+    }
+
+    /// Writes `line` (ending in a newline) above the status.
+    public func writeAbove(_ line: String) {
+        shown.withLock { shown in
+            if let status = shown {
+                emit("\r\u{1B}[K" + line + status + "\u{1B}[K")
+            } else {
+                emit(line)
+            }
+        }
+    }
+
+    private func emit(_ text: String) {
+        var bytes = Array(text.utf8)
+        _ = bytes.withUnsafeMutableBytes { write(descriptor, $0.baseAddress, $0.count) }
     }
 }

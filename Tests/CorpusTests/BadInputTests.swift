@@ -1,5 +1,6 @@
 import Foundation
 import LatentCorpus
+import TestSupport
 import Testing
 
 /// Each bad file gets a `CorpusError` naming the file, the line and what was expected.

@@ -1,5 +1,6 @@
 import Foundation
 import LatentCorpus
+import TestSupport
 import Testing
 
 @Suite("binary corpus format")

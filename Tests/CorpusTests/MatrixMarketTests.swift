@@ -1,5 +1,6 @@
 import Foundation
 import LatentCorpus
+import TestSupport
 import Testing
 
 /// gensim's Deerwester corpus as `MmCorpus.serialize` writes it (bag-of-words counts).

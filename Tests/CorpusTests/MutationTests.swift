@@ -1,5 +1,6 @@
 import Foundation
 import LatentCorpus
+import TestSupport
 import Testing
 
 /// Random corruptions of valid files: every reader either reads them or throws a

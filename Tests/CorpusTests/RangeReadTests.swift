@@ -1,5 +1,6 @@
 import Foundation
 import LatentCorpus
+import TestSupport
 import Testing
 
 /// Reading a range of documents directly, as a cluster worker does in shared-storage mode.

@@ -103,4 +103,84 @@ struct GensimInteropTests {
         }
         #expect(gensimTopics.count == 2)
     }
+
+    /// The `latent` binary beside the test bundle.
+    static var latent: String { Bundle.main.bundleURL.path + "/latent" }
+
+    static func latent(_ arguments: [String]) throws -> ProcessResult {
+        let result = try runProcess(latent, arguments)
+        try #require(result.status == 0, "latent \(arguments.joined(separator: " ")): \(result.error)")
+        return result
+    }
+
+    @Test("new documents through a saved vocabulary, TF-IDF and LSI model equal gensim's doc2bow, tfidf[bow] and lsi[tfidf[bow]]; .mm.gz and .mm.bz2 read by gensim")
+    func newDocuments() throws {
+        guard let python = try Self.python() else { return }
+        let dir = try TemporaryDirectory()
+        let script = Self.interopFolder + "/new_documents.py"
+        let prepared = try Self.run(python, [script, "prepare", dir.path])
+        try #require(prepared.status == 0, "new_documents.py prepare: \(prepared.error)")
+        try Self.latent(["corpus", dir.file("train.txt"), "--out", dir.file("train")])
+        try Self.latent(["tfidf", dir.file("train.mm"), "--out", dir.file("train.tfidf.mm"), "--model", dir.file("train.tfidf")])
+        try Self.latent(["lsi", dir.file("train.tfidf.mm"), "--vocab", dir.file("train.vocab"), "--topics", "20",
+                         "--out", dir.file("train.lsi")])
+        let bagged = try Self.latent(["corpus", dir.file("new.txt"), "--vocab", dir.file("train.vocab"), "--out", dir.file("new")])
+        // lee.cor is Latin-1: Latent says where the first byte that is not UTF-8 is, and skips such bytes as gensim does.
+        #expect(bagged.error.contains("new.txt:") && bagged.error.contains("not valid UTF-8"), "\(bagged.error)")
+        try Self.latent(["tfidf", dir.file("new.mm"), "--apply", dir.file("train.tfidf"), "--out", dir.file("new.tfidf.mm")])
+        for suffix in [".gz", ".bz2"] {
+            try Self.latent(["tfidf", dir.file("new.mm"), "--apply", dir.file("train.tfidf"), "--out", dir.file("new.tfidf.mm" + suffix)])
+        }
+        try Self.latent(["project", dir.file("train.lsi"), dir.file("new.tfidf.mm"), "--vocab", dir.file("new.vocab"),
+                         "--out", dir.file("new.topics.tsv")])
+        let check = try Self.run(python, [script, "check", dir.path])
+        #expect(check.status == 0, "new_documents.py check: \(check.error)")
+        #expect(check.output.contains("gensim agrees"), "\(check.output)")
+    }
+
+    @Test("latent lsi --update on real text matches training on both collections in one run, within the LSI tests' tolerances")
+    func update() throws {
+        guard let python = try Self.python() else { return }
+        let dir = try TemporaryDirectory()
+        let prepared = try Self.run(python, [Self.interopFolder + "/new_documents.py", "prepare", dir.path])
+        try #require(prepared.status == 0, "new_documents.py prepare: \(prepared.error)")
+        // lee_background.cor does not end with a newline.
+        try dir.write("both.txt", bytes: try dir.read("train.txt") + Array("\n".utf8) + dir.read("new.txt"))
+        try Self.latent(["corpus", dir.file("train.txt"), "--out", dir.file("train")])
+        try Self.latent(["tfidf", dir.file("train.mm"), "--out", dir.file("train.tfidf.mm"), "--model", dir.file("train.tfidf")])
+        for name in ["new", "both"] {
+            try Self.latent(["corpus", dir.file(name + ".txt"), "--vocab", dir.file("train.vocab"), "--out", dir.file(name)])
+            try Self.latent(["tfidf", dir.file(name + ".mm"), "--apply", dir.file("train.tfidf"), "--out", dir.file(name + ".tfidf.mm")])
+        }
+        // Ten topics are trained, and the leading five compared: on this text the spectrum is
+        // flat past them (the 10th and 11th singular values differ by 1%), so no truncated
+        // method determines the 10th vector, and the online update (which, as gensim's, keeps
+        // only the topics between updates) least of all.
+        let k = 10, compared = 5
+        try Self.latent(["lsi", dir.file("train.tfidf.mm"), "--vocab", dir.file("train.vocab"), "--topics", "\(k)",
+                         "--chunk-size", "100", "--out", dir.file("a.lsi")])
+        let updated = try Self.latent(["lsi", dir.file("new.tfidf.mm"), "--update", dir.file("a.lsi"), "--vocab", dir.file("new.vocab"),
+                                       "--chunk-size", "100", "--out", dir.file("ab.lsi")])
+        #expect(updated.error.contains("LSI model now has \(k) topics from 350 documents"), "\(updated.error)")
+        try Self.latent(["lsi", dir.file("both.tfidf.mm"), "--vocab", dir.file("train.vocab"), "--topics", "\(k)",
+                         "--chunk-size", "100", "--out", dir.file("both.lsi")])
+
+        // The exact SVD of the whole weighted corpus.
+        let corpus = try MatrixMarketCorpus(path: dir.file("both.tfidf.mm"))
+        var dense = Matrix<Double>(rows: try #require(corpus.termCount), columns: try #require(corpus.documentCount))
+        for (j, document) in try corpus.allDocuments().enumerated() {
+            for (term, weight) in zip(document.termIDs, document.weights) { dense[Int(term), j] = weight }
+        }
+        let (exactU, exactS, _) = try dense.lowerFactor().svd()
+        let update = try LSIModel(contentsOf: dir.file("ab.lsi"))
+        let oneRun = try LSIModel(contentsOf: dir.file("both.lsi"))
+        #expect(update.documentsProcessed == 350 && oneRun.documentsProcessed == 350)
+        #expect(update.topicCount == k && oneRun.topicCount == k)
+        for model in [update, oneRun] {
+            #expect(worstRelativeError(exactS, model.singularValues, k: compared) <= 0.01)
+            #expect(subspaceSimilarity(exactU, model.leftSingularVectors, k: compared) >= 0.99)
+        }
+        #expect(worstRelativeError(oneRun.singularValues, update.singularValues, k: compared) <= 0.01)
+        #expect(subspaceSimilarity(oneRun.leftSingularVectors, update.leftSingularVectors, k: compared) >= 0.99)
+    }
 }

@@ -53,6 +53,15 @@ public struct PlantedCorpus: Sendable {
     }
 }
 
+extension PlantedCorpus {
+    /// One planted corpus and its exact SVD, shared by the tests (building it is the slow part).
+    public static let shared = PlantedCorpus()
+    public var exact: (u: Matrix<Double>, s: [Double]) {
+        get throws { try Self.exactShared.get() }
+    }
+    private static let exactShared = Result { try shared.computeExact() }
+}
+
 /// ||U_refᵀ U||_F² / k over the first k columns of both: 1 when the spans agree.
 public func subspaceSimilarity(_ reference: Matrix<Double>, _ u: Matrix<Double>, k: Int) -> Double {
     let overlap = Matrix.product(reference.leadingColumns(k), transposeA: true, u.leadingColumns(k))

@@ -71,40 +71,72 @@ public struct ClusterExecutor: ChunkExecutor {
         _ description: TrainingDescription, _ body: (any ChunkExecutor) async throws -> Result
     ) async throws -> Result {
         if execution == .serial {
-            return try await inProcess(description, body, because: nil)
+            choice.value = local.description
+            logger.info("running in-process (\(local.description))")
+            return try await local.session(description, body)
         }
         return try await Transport.withDispatcher(dispatcher, security: security) { client in
-            // Why the cluster cannot be used, and what to do about it.
-            let problem: (reason: String, remedy: String)?
-            let workers: Int
+            let lookup: Lookup
             do {
-                workers = try await client.status(.init(), options: Transport.callOptions(timeout: .seconds(1))).workers.count
-                problem = workers > 0 ? nil : ("the dispatcher at \(dispatcher) has no workers",
-                                               "Start `latent worker --dispatcher \(dispatcher)`")
+                let workers = try await client.status(.init(), options: Transport.callOptions(timeout: .seconds(1))).workers.count
+                lookup = workers > 0 ? .ready(workers: workers) : .noWorkers
+            } catch let error as RPCError where error.code == .unauthenticated {
+                lookup = .refused(security.token == nil
+                    ? "it requires a cluster token (give --token or set LATENT_CLUSTER_TOKEN)" : "wrong token")
             } catch {
-                workers = 0
-                problem = ("no dispatcher answered at \(dispatcher) within 1 s (\(describe(error)))",
-                           "Start `latent dispatcher` and workers, set --dispatcher or LATENT_DISPATCHER")
+                lookup = .unreachable(why: unreachableReason(error))
             }
-            if let problem {
+            let address = dispatcher
+            switch lookup {
+            case .ready(let workers):
+                choice.value = "cluster at \(address), \(counted(workers, "worker"))"
+                logger.info("using distributed version with \(counted(workers, "worker")) (dispatcher \(address))")
+                return try await distributed(client, description, body)
+            case .noWorkers:
+                let reason = "the dispatcher at \(address) has no workers"
                 guard execution == .automatic else {
-                    throw ClusterError(.unavailable, "distributed mode: \(problem.reason). \(problem.remedy), or use --distributed auto or off")
+                    throw ClusterError(.unavailable, "distributed mode: \(reason). Start `latent worker --dispatcher \(address)`, or use --distributed auto or off")
                 }
-                return try await inProcess(description, body, because: problem.reason)
+                logger.info("\(reason): running in-process (\(local.description))")
+            case .refused(let why):
+                let reason = "the dispatcher at \(address) refused: \(why)"
+                guard execution == .automatic else { throw ClusterError(.refused, "distributed mode: \(reason)") }
+                logger.warning("\(reason); running in-process (\(local.description))")
+            case .unreachable(let why):
+                guard execution == .automatic else {
+                    throw ClusterError(.unavailable, "distributed mode: \(why). Start `latent dispatcher` and workers, set --dispatcher or LATENT_DISPATCHER, or use --distributed auto or off")
+                }
+                // Nobody asked for a cluster: this is not news at the default level.
+                logger.debug("\(why): running in-process (\(local.description))")
             }
-            choice.value = "cluster at \(dispatcher), \(counted(workers, "worker"))"
-            logger.info("using distributed version with \(counted(workers, "worker")) (dispatcher \(dispatcher))")
-            return try await distributed(client, description, body)
+            choice.value = local.description
+            return try await local.session(description, body)
         }
     }
 
-    /// Runs the session on this machine, saying so (and why, when the cluster was wanted).
-    private func inProcess<Result: Sendable>(
-        _ description: TrainingDescription, _ body: (any ChunkExecutor) async throws -> Result, because reason: String?
-    ) async throws -> Result {
-        choice.value = local.description
-        logger.info("\(reason.map { "\($0): " } ?? "")running in-process (\(local.description))")
-        return try await local.session(description, body)
+    /// What the status call before a session found.
+    private enum Lookup {
+        case ready(workers: Int)
+        case noWorkers
+        case refused(String)
+        case unreachable(why: String)
+    }
+
+    /// Why a dispatcher could not be used, telling a TLS mismatch from a missing dispatcher.
+    private func unreachableReason(_ error: any Error) -> String {
+        let detail = describe(error)
+        let lowered = detail.lowercased()
+        if security.trustRootsPath != nil,
+           ["tls", "ssl", "handshake", "certificate"].contains(where: lowered.contains) {
+            return "the TLS connection to the dispatcher at \(dispatcher) failed (\(detail))"
+        }
+        if Transport.acceptsConnections(dispatcher) {
+            let hint = security.trustRootsPath == nil
+                ? "; if it is a TLS dispatcher, give its CA certificate with --tls-ca"
+                : "; check that it is a TLS dispatcher and that --tls-ca names its CA certificate"
+            return "a server listens at \(dispatcher) but did not answer as a dispatcher within 1 s (\(detail))\(hint)"
+        }
+        return "no dispatcher answered at \(dispatcher) within 1 s (\(detail))"
     }
 
     private func distributed<Result: Sendable>(

@@ -166,11 +166,13 @@ public struct BinaryCorpus: Corpus {
 
     /// Writes `corpus` in the binary format with weights of `weightSize` bytes (4 or 8).
     @discardableResult
-    public static func write<C: Corpus>(_ corpus: C, to path: String, weightSize: Int = 8, termCount: Int? = nil) throws -> CorpusStatistics {
+    public static func write<C: Corpus>(_ corpus: C, to path: String, weightSize: Int = 8, termCount: Int? = nil,
+                                        replacing: ReplacePolicy = .sameKind,
+                                        progress: ((Int) -> Void)? = nil, group: OutputGroup? = nil) throws -> CorpusStatistics {
         precondition(weightSize == 4 || weightSize == 8)
-        // Term ids go to the destination file and weights to a side file, so one pass suffices.
-        let file = try AtomicFileWriter(path: path)
-        let side = try AtomicFileWriter(path: path + ".weights")
+        // Term ids go to the destination file and weights to a scratch file, so one pass suffices.
+        let file = try AtomicFileWriter(path: path, kind: .binaryCorpus, replacing: replacing, group: group)
+        let side = try AtomicFileWriter(scratchBeside: path)
         try file.write(bytes: [UInt8](repeating: 0, count: headerSize))
         var offsets: [UInt64] = [0]
         var stats = CorpusStatistics()
@@ -188,12 +190,11 @@ public struct BinaryCorpus: Corpus {
             stats.documents += chunk.documentCount
             stats.nonZeros += chunk.nonZeroCount
             stats.terms = max(stats.terms, chunk.termBound)
+            progress?(stats.documents)
         }
         if let termCount { stats.terms = max(stats.terms, termCount) } else if let declared = corpus.termCount { stats.terms = max(stats.terms, declared) }
         try file.write(bytes: [UInt8](repeating: 0, count: padded(stats.nonZeros * 4) - stats.nonZeros * 4))
-        try side.commit()
-        let weightsSource = try ByteSource(path: path + ".weights")
-        defer { unlink(path + ".weights") }
+        let weightsSource = try side.readBack()
         var block = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let n = try block.withUnsafeMutableBytes { try weightsSource.read(into: $0) }

@@ -10,16 +10,27 @@ import Logging
 public enum MatrixMarketWriter {
     static let header = "%%MatrixMarket matrix coordinate real general\n"
 
-    /// Writes `corpus` to `path` and returns what was written.
+    /// Writes `corpus` to `path` and returns what was written. A path ending in `.gz` or
+    /// `.bz2` is compressed (and gets no index: offsets into a compressed stream give no
+    /// random access).
     /// - Parameters:
     ///   - termCount: the number of terms for the stats line (gensim: `len(id2word)`); by
     ///     default the largest term id written plus one.
-    ///   - index: also write `path + ".index"`.
+    ///   - index: also write `path + ".index"` (uncompressed outputs only).
+    ///   - replacing: what an existing file at `path` may be (see `OutputCheck.file`).
+    ///   - progress: called with the number of documents written so far, every few thousand.
+    ///   - group: moves the file and its index into place with other outputs; by default
+    ///     the two are moved into place together on their own.
     @discardableResult
     public static func write<C: Corpus>(
-        _ corpus: C, to path: String, termCount: Int? = nil, index: Bool = true, logger: Logger? = nil
+        _ corpus: C, to path: String, termCount: Int? = nil, index: Bool = true, replacing: ReplacePolicy = .sameKind,
+        logger: Logger? = nil, progress: ((Int) -> Void)? = nil, group: OutputGroup? = nil
     ) throws -> CorpusStatistics {
-        let file = try AtomicFileWriter(path: path)
+        let outputs = group ?? OutputGroup()
+        let indexPath = path + ".index"
+        let writesIndex = index && Compression(path: path) == nil
+        try OutputCheck.file(indexPath, kind: .matrixMarketIndex, replacing: replacing)
+        let file = try AtomicFileWriter(path: path, kind: .matrixMarket, replacing: replacing, logger: logger, group: outputs)
         try file.write(header)
         let statsOffset = file.offset
         try file.write(String(repeating: " ", count: 50) + "\n")
@@ -32,8 +43,11 @@ public enum MatrixMarketWriter {
         var document = 0
         try corpus.forEachChunk(size: 10_000) { chunk in
             for j in 0..<chunk.documentCount {
-                if document % 100_000 == 0 { logger?.info("PROGRESS: saving document #\(document)") }
-                if index {
+                // gensim's progress lines, unless the caller shows progress its own way.
+                if document % 100_000 == 0 {
+                    logger?.log(level: progress == nil ? .info : .debug, "PROGRESS: saving document #\(document)")
+                }
+                if writesIndex {
                     if file.offset == lastOffset { offsets[offsets.count - 1] = -1 }
                     offsets.append(file.offset)
                     lastOffset = file.offset
@@ -58,6 +72,7 @@ public enum MatrixMarketWriter {
                 if written == 0 { stats.emptyDocuments += 1 }
                 document += 1
             }
+            progress?(document)
         }
         stats.documents = document
         if let termCount { stats.terms = termCount }
@@ -67,11 +82,16 @@ public enum MatrixMarketWriter {
         }
         try file.overwrite(at: statsOffset, bytes: Array(statsText.utf8))
         try file.commit()
-        if index {
-            let indexFile = try AtomicFileWriter(path: path + ".index")
+        if writesIndex {
+            let indexFile = try AtomicFileWriter(path: indexPath, kind: .matrixMarketIndex, replacing: replacing, group: outputs)
             try indexFile.write(bytes: PickledOffsets.encode(offsets))
             try indexFile.commit()
         }
+        // An index left from an earlier output at this path would describe another file.
+        if !writesIndex, OutputCheck.status(of: indexPath) != nil, OutputKind.matrixMarketIndex.recognizes(file: indexPath) {
+            outputs.removeAfterCommit(indexPath)
+        }
+        if group == nil { try outputs.commit() }
         if stats.documents > 0 && stats.terms > 0 {
             logger?.info("saved \(stats.documents)x\(stats.terms) matrix, density=\(formatPercent(stats.density))% (\(stats.nonZeros)/\(stats.documents * stats.terms))")
         }

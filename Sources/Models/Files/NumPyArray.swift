@@ -59,8 +59,8 @@ public struct NumPyArray: Sendable, Equatable {
         return bytes
     }
 
-    public func write(to path: String) throws {
-        let file = try AtomicFileWriter(path: path)
+    public func write(to path: String, replacing: ReplacePolicy = .sameKind) throws {
+        let file = try AtomicFileWriter(path: path, kind: .numpyArray, replacing: replacing)
         if element == .float64 && 1.littleEndian == 1 {
             // Little-endian doubles are already the file's bytes: write them as they lie.
             try file.write(bytes: encodedHeader())

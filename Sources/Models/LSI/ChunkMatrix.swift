@@ -28,7 +28,7 @@ struct ChunkMatrix<Scalar: LinearAlgebraScalar>: Sendable {
                 let id = ids[entry], weight = chunk.weights[entry]
                 guard id >= 0 && Int(id) < termCount else {
                     throw ModelError(code: .invalidInput, message:
-                        "document #\(chunk.firstDocument + j): term id \(id) is outside the model's \(termCount) terms")
+                        "document #\(chunk.firstDocument + j) has term id \(id), outside the model's \(termCount) terms (ids 0 to \(termCount - 1)): the corpus was made with another vocabulary")
                 }
                 guard weight.isFinite && Scalar(weight).isFinite else {
                     throw ModelError(code: .invalidInput, message:

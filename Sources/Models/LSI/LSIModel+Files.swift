@@ -11,11 +11,13 @@ import LatentLinearAlgebra
 ///
 /// `numpy.load("model/u.npy")` gives U directly.
 extension LSIModel {
-    static let kind = "lsi"
+    /// The `kind` of its model folders.
+    public static let kind = "lsi"
     static let vocabularyFile = "vocab.txt"
 
-    /// Saves the model as a folder at `path`, written under a temporary name and renamed.
-    public func save(to path: String) throws {
+    /// Saves the model as a folder at `path`, written under a temporary name and renamed
+    /// (see `ModelFolder` for what may be replaced).
+    public func save(to path: String, replacing: ReplacePolicy = .sameKind) throws {
         let element: NumPyArray.Element = parameters.precision == .float64 ? .float64 : .float32
         let k = topicCount
         // Uᵀ column-major (topics x terms) is U in C order: the basis storage as it is.
@@ -45,7 +47,7 @@ extension LSIModel {
             to: path, metadata: metadata,
             arrays: ["u": NumPyArray(shape: [termCount, k], element: element, values: u),
                      "s": NumPyArray(shape: [k], element: element, values: s)],
-            files: files)
+            files: files, replacing: replacing)
     }
 
     /// Loads a model folder written by `save(to:)`, checking the format version, the kind,

@@ -88,6 +88,20 @@ public struct LSIModel: Sendable {
         }
         logger?.info("using \(parameters.algorithm.rawValue) LSI (\(executor.description)) for \(parameters.topics) topics over \(terms) terms, chunks of \(parameters.chunkSize) documents")
         try await addDocuments(corpus, executor: executor, logger: logger, progress: progress)
+        if let logger, let shortfall = topicShortfall { logger.warning("\(shortfall)") }
+    }
+
+    /// Why the model has fewer topics than asked, when it has: a corpus of lower rank keeps
+    /// only its rank.
+    public var topicShortfall: String? {
+        let kept = topicCount, asked = parameters.topics
+        guard kept < asked else { return nil }
+        let reason = documentsProcessed == 0 ? "the corpus has no documents"
+            : kept == 0 ? "the corpus has no non-zero weights"
+            : termCount < asked && kept == termCount ? "there are only \(termCount) terms"
+            : documentsProcessed < asked && kept == documentsProcessed ? "the corpus has only \(documentsProcessed) documents"
+            : "the corpus has rank \(kept): further factors carry no energy"
+        return "kept \(kept) of the \(asked) topics asked: \(reason)"
     }
 
     /// Trains with individual settings; see `LSIParameters` for each.
@@ -114,26 +128,25 @@ public struct LSIModel: Sendable {
     /// Folds more documents into the model (gensim's `add_documents`): an online update.
     /// The existing decomposition is weighed by `decay` (the model's, unless given) once
     /// per new chunk, so old documents fade when decay < 1. With `.multiPass` the new
-    /// corpus is decomposed in several passes and merged once, as gensim does.
+    /// corpus is decomposed in several passes and merged once, as gensim does. Chunks are
+    /// `chunkSize` documents (the model's, unless given: gensim's `chunksize` argument).
     public mutating func addDocuments<C: Corpus>(
-        _ corpus: C, decay: Double? = nil, executor: any ChunkExecutor = InProcessExecutor(),
+        _ corpus: C, decay: Double? = nil, chunkSize: Int? = nil, executor: any ChunkExecutor = InProcessExecutor(),
         logger: Logger? = nil, progress: (@Sendable (TrainingProgress) -> Void)? = nil
     ) async throws {
-        let decay = decay ?? parameters.decay
-        guard decay.isFinite, decay > 0, decay <= 1 else {
-            throw ModelError(code: .invalidParameter, message: "decay: expected a value in (0, 1], got \(decay)")
-        }
+        var settings = parameters
+        settings.decay = decay ?? parameters.decay
+        settings.chunkSize = chunkSize ?? parameters.chunkSize
+        try settings.validate()
         let report = progress ?? logger.map { Self.logProgress(to: $0) }
         let started = Date()
-        var described = parameters
-        described.decay = decay
         let model = self
-        storage = try await executor.session(.lsi(described, termCount: termCount)) { executor in
+        storage = try await executor.session(.lsi(settings, termCount: termCount)) { executor in
             switch model.storage {
             case .float64(let current):
-                .float64(try await model.update(current, corpus, decay: decay, executor: executor, progress: report))
+                .float64(try await model.update(current, corpus, settings: settings, executor: executor, progress: report))
             case .float32(let current):
-                .float32(try await model.update(current, corpus, decay: decay, executor: executor, progress: report))
+                .float32(try await model.update(current, corpus, settings: settings, executor: executor, progress: report))
             }
         }
         let seconds = Date().timeIntervalSince(started)
@@ -141,7 +154,7 @@ public struct LSIModel: Sendable {
     }
 
     private func update<Scalar: LinearAlgebraScalar, C: Corpus>(
-        _ current: LSIProjection<Scalar>, _ corpus: C, decay: Double, executor: any ChunkExecutor,
+        _ current: LSIProjection<Scalar>, _ corpus: C, settings parameters: LSIParameters, executor: any ChunkExecutor,
         progress: (@Sendable (TrainingProgress) -> Void)?
     ) async throws -> LSIProjection<Scalar> {
         let sketchSize = parameters.topics + parameters.oversampling
@@ -150,18 +163,19 @@ public struct LSIModel: Sendable {
         case .onePass:
             let job = OnePassDecomposition<Scalar>(
                 termCount: termCount, sketchSize: sketchSize, keep: sketchSize,
-                powerIterations: parameters.powerIterations, decay: decay, seed: parameters.seed, firstChunk: current.chunks)
+                powerIterations: parameters.powerIterations, decay: parameters.decay, seed: parameters.seed,
+                firstChunk: current.chunks)
             update = try await executor.run(job, over: corpus, chunkSize: parameters.chunkSize, progress: progress)
         case .multiPass:
-            update = try await multiPass(Scalar.self, corpus, executor: executor, progress: progress)
+            update = try await multiPass(Scalar.self, corpus, settings: parameters, executor: executor, progress: progress)
         }
         guard let update else { return current }
-        let merged = try current.merged(with: update, decay: decay, keep: sketchSize)
+        let merged = try current.merged(with: update, decay: parameters.decay, keep: sketchSize)
         return merged.canonical(topics: parameters.topics)
     }
 
     private func multiPass<Scalar: LinearAlgebraScalar, C: Corpus>(
-        _: Scalar.Type, _ corpus: C, executor: any ChunkExecutor,
+        _: Scalar.Type, _ corpus: C, settings parameters: LSIParameters, executor: any ChunkExecutor,
         progress: (@Sendable (TrainingProgress) -> Void)?
     ) async throws -> LSIProjection<Scalar>? {
         typealias Passes = MultiPassDecomposition

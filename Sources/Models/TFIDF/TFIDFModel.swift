@@ -1,6 +1,7 @@
 import Foundation
 import LatentCorpus
 import Logging
+import Synchronization
 
 /// TF-IDF with gensim's defaults (`TfidfModel(corpus)`): the weight of a term is its count
 /// times log2(N / df), each document is then scaled to unit Euclidean length, and weights of
@@ -19,7 +20,8 @@ public struct TFIDFModel: Sendable, Equatable {
     static let epsilon = 1e-12
 
     /// Counts document frequencies in one pass over `corpus`.
-    public init<C: Corpus>(corpus: C, logger: Logger? = nil) throws {
+    /// - Parameter progress: called with the number of documents counted so far.
+    public init<C: Corpus>(corpus: C, logger: Logger? = nil, progress: ((Int) -> Void)? = nil) throws {
         var frequencies = [Int](repeating: 0, count: corpus.termCount ?? 0)
         var documents = 0
         var nonZeros = 0
@@ -31,7 +33,11 @@ public struct TFIDFModel: Sendable, Equatable {
             }
             documents += chunk.documentCount
             nonZeros += chunk.nonZeroCount
-            if documents % 100_000 < chunk.documentCount { logger?.info("PROGRESS: processing document #\(documents)") }
+            if let progress {
+                progress(documents)
+            } else if documents % 100_000 < chunk.documentCount {
+                logger?.info("PROGRESS: processing document #\(documents)")
+            }
         }
         self.init(documentCount: documents, nonZeroCount: nonZeros, documentFrequencies: frequencies)
         logger?.info("calculated IDF weights for \(documents) documents and \(frequencies.count) features (\(nonZeros) matrix non-zeros)")
@@ -85,26 +91,38 @@ public struct TFIDFModel: Sendable, Equatable {
     }
 
     /// `corpus` with every document transformed, lazily, as it is read.
-    public func transformed<C: Corpus>(_ corpus: C) -> TFIDFCorpus<C> {
-        TFIDFCorpus(base: corpus, model: self)
+    /// - Parameter emptied: counts the documents that had entries and have none left (all
+    ///   their terms occur in every training document, or were never seen in training).
+    public func transformed<C: Corpus>(_ corpus: C, emptied: DocumentCounter? = nil) -> TFIDFCorpus<C> {
+        TFIDFCorpus(base: corpus, model: self, emptied: emptied)
+    }
+
+    /// Terms found in every training document: their weight is 0 (log2(N/N)), so they
+    /// drop out of every document; with one training document, that is every term.
+    public var termsInEveryDocument: Int {
+        documentFrequencies.count { $0 > 0 && $0 == documentCount }
     }
 
     // MARK: files
 
-    public func save(to path: String) throws {
+    /// The `kind` of its model folders.
+    public static let kind = "tfidf"
+
+    /// Saves the model as a folder (see `ModelFolder` for what may be replaced).
+    public func save(to path: String, replacing: ReplacePolicy = .sameKind) throws {
         try ModelFolder.write(
             to: path,
-            metadata: ["kind": "tfidf", "num_docs": documentCount, "num_nnz": nonZeroCount,
+            metadata: ["kind": Self.kind, "num_docs": documentCount, "num_nnz": nonZeroCount,
                        "num_terms": documentFrequencies.count, "wlocal": "identity", "wglobal": "log2(N/df)",
                        "normalize": "l2"],
             arrays: [
                 "dfs": NumPyArray(shape: [documentFrequencies.count], element: .int64, values: documentFrequencies.map(Double.init)),
                 "idfs": NumPyArray(shape: [inverseDocumentFrequencies.count], values: inverseDocumentFrequencies),
-            ])
+            ], replacing: replacing)
     }
 
     public init(contentsOf path: String) throws {
-        let metadata = try ModelFolder.readMetadata(at: path, expectedKind: "tfidf")
+        let metadata = try ModelFolder.readMetadata(at: path, expectedKind: Self.kind)
         let documents = try ModelFolder.integer(metadata, "num_docs", in: path)
         let nonZeros = try ModelFolder.integer(metadata, "num_nnz", in: path)
         let terms = try ModelFolder.integer(metadata, "num_terms", in: path)
@@ -120,21 +138,43 @@ public struct TFIDFModel: Sendable, Equatable {
 public struct TFIDFCorpus<Base: Corpus>: Corpus {
     public let base: Base
     public let model: TFIDFModel
+    /// Counts documents left empty by the weighting, when given.
+    public let emptied: DocumentCounter?
 
     public var documentCount: Int? { base.documentCount }
     public var termCount: Int? { base.termCount }
     public var nonZeroCount: Int? { nil }
 
-    public func makeReader() throws -> Reader { Reader(base: try base.makeReader(), model: model) }
+    public func makeReader() throws -> Reader { Reader(base: try base.makeReader(), model: model, emptied: emptied) }
 
     public struct Reader: DocumentReader {
         var base: Base.Reader
         let model: TFIDFModel
+        let emptied: DocumentCounter?
 
         public mutating func appendNext(to chunk: inout SparseChunk) throws -> Bool {
             guard try base.appendNext(to: &chunk) else { return false }
-            chunk.rewriteLastDocument { ids, weights in model.apply(&ids, &weights) }
+            let model = model, emptied = emptied
+            chunk.rewriteLastDocument { ids, weights in
+                let hadEntries = !ids.isEmpty
+                model.apply(&ids, &weights)
+                if hadEntries && ids.isEmpty { emptied?.increment() }
+            }
             return true
         }
+    }
+}
+
+/// A count shared by the passes of a lazily transformed corpus (which may run on another
+/// thread), e.g. of documents a transformation left empty.
+public final class DocumentCounter: Sendable {
+    private let count = Mutex(0)
+
+    public init() {}
+
+    public var value: Int { count.withLock { $0 } }
+
+    func increment() {
+        count.withLock { $0 += 1 }
     }
 }

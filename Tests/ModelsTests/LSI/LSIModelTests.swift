@@ -166,7 +166,8 @@ struct LSIModelTests {
     func badInput() async throws {
         let documents = [try SparseDocument(entries: [(0, 1), (1, 2)]), try SparseDocument(entries: [(0, 1), (5, 1)])]
         await #expect { try await LSIModel(corpus: InMemoryCorpus(documents), termCount: 3, topics: 2) } throws: {
-            ($0 as? ModelError)?.message == "document #1: term id 5 is outside the model's 3 terms"
+            ($0 as? ModelError)?.message
+                == "document #1 has term id 5, outside the model's 3 terms (ids 0 to 2): the corpus was made with another vocabulary"
         }
         let nan = [SparseDocument(uncheckedTermIDs: [0], weights: [.nan])]
         await #expect { try await LSIModel(corpus: InMemoryCorpus(nan), termCount: 3, topics: 2) } throws: {
@@ -179,15 +180,6 @@ struct LSIModelTests {
             ($0 as? ModelError)?.message == "decay: expected a value in (0, 1], got 1.5"
         }
     }
-}
-
-extension PlantedCorpus {
-    /// One planted corpus and its exact SVD, shared by the tests (building it is the slow part).
-    static let shared = PlantedCorpus()
-    var exact: (u: Matrix<Double>, s: [Double]) {
-        get throws { try Self.exactShared.get() }
-    }
-    private static let exactShared = Result { try shared.computeExact() }
 }
 
 extension InMemoryCorpus {
