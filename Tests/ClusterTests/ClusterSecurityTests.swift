@@ -49,6 +49,7 @@ struct ClusterSecurityTests {
 
     /// A self-signed certificate for 127.0.0.1, made with openssl.
     static func makeCertificate(in directory: String) throws -> (certificate: String, key: String) {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let certificate = directory + "/cert.pem", key = directory + "/key.pem"
         let result = try runProcess("/usr/bin/openssl", [
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
@@ -83,6 +84,15 @@ struct ClusterSecurityTests {
             #expect(plaintext.status == 1, "\(plaintext.error)")
             #expect(plaintext.error.contains("a server listens at \(cluster.address) but did not answer as a dispatcher"), "\(plaintext.error)")
             #expect(plaintext.error.contains("if it is a TLS dispatcher, give its CA certificate with --tls-ca"), "\(plaintext.error)")
+            // A CA that did not sign the dispatcher's certificate: said, and in automatic mode a warning.
+            let (otherCA, _) = try Self.makeCertificate(in: directory + "/other")
+            let automatic = ["example", "--documents", "100", "--token", "t", "--dispatcher", cluster.address, "--tls-ca", otherCA]
+            let wrongCA = try runProcess(TestCluster.binary, automatic)
+            #expect(wrongCA.status == 0, "\(wrongCA.error)")
+            #expect(wrongCA.error.contains("WARNING : a server listens at \(cluster.address) but did not answer as a dispatcher"),
+                    "\(wrongCA.error)")
+            #expect(wrongCA.error.contains("check that it is a TLS dispatcher and that --tls-ca names its CA certificate"),
+                    "\(wrongCA.error)")
         }
 
         // Mutual TLS: the dispatcher also requires a client certificate it trusts.

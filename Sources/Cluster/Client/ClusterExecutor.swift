@@ -84,7 +84,7 @@ public struct ClusterExecutor: ChunkExecutor {
                 lookup = .refused(security.token == nil
                     ? "it requires a cluster token (give --token or set LATENT_CLUSTER_TOKEN)" : "wrong token")
             } catch {
-                lookup = .unreachable(why: unreachableReason(error))
+                lookup = unreachable(error)
             }
             let address = dispatcher
             switch lookup {
@@ -102,6 +102,9 @@ public struct ClusterExecutor: ChunkExecutor {
                 let reason = "the dispatcher at \(address) refused: \(why)"
                 guard execution == .automatic else { throw ClusterError(.refused, "distributed mode: \(reason)") }
                 logger.warning("\(reason); running in-process (\(local.description))")
+            case .misconfigured(let why):
+                guard execution == .automatic else { throw ClusterError(.unavailable, "distributed mode: \(why)") }
+                logger.warning("\(why); running in-process (\(local.description))")
             case .unreachable(let why):
                 guard execution == .automatic else {
                     throw ClusterError(.unavailable, "distributed mode: \(why). Start `latent dispatcher` and workers, set --dispatcher or LATENT_DISPATCHER, or use --distributed auto or off")
@@ -119,24 +122,27 @@ public struct ClusterExecutor: ChunkExecutor {
         case ready(workers: Int)
         case noWorkers
         case refused(String)
+        /// Something listens but the call failed: most likely TLS on one side only, or the
+        /// wrong CA certificate.
+        case misconfigured(String)
         case unreachable(why: String)
     }
 
-    /// Why a dispatcher could not be used, telling a TLS mismatch from a missing dispatcher.
-    private func unreachableReason(_ error: any Error) -> String {
+    /// Why a dispatcher could not be reached, telling a TLS mismatch from a missing dispatcher.
+    private func unreachable(_ error: any Error) -> Lookup {
         let detail = describe(error)
         let lowered = detail.lowercased()
         if security.trustRootsPath != nil,
            ["tls", "ssl", "handshake", "certificate"].contains(where: lowered.contains) {
-            return "the TLS connection to the dispatcher at \(dispatcher) failed (\(detail))"
+            return .misconfigured("the TLS connection to the dispatcher at \(dispatcher) failed (\(detail))")
         }
         if Transport.acceptsConnections(dispatcher) {
             let hint = security.trustRootsPath == nil
-                ? "; if it is a TLS dispatcher, give its CA certificate with --tls-ca"
-                : "; check that it is a TLS dispatcher and that --tls-ca names its CA certificate"
-            return "a server listens at \(dispatcher) but did not answer as a dispatcher within 1 s (\(detail))\(hint)"
+                ? "if it is a TLS dispatcher, give its CA certificate with --tls-ca"
+                : "check that it is a TLS dispatcher and that --tls-ca names its CA certificate"
+            return .misconfigured("a server listens at \(dispatcher) but did not answer as a dispatcher within 1 s (\(detail)); \(hint)")
         }
-        return "no dispatcher answered at \(dispatcher) within 1 s (\(detail))"
+        return .unreachable(why: "no dispatcher answered at \(dispatcher) within 1 s (\(detail))")
     }
 
     private func distributed<Result: Sendable>(
