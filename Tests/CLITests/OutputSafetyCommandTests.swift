@@ -166,4 +166,27 @@ struct OutputSafetyCommandTests {
         for name in try dir.temporaries() { after[name] = nil }
         #expect(after == before)
     }
+
+    @Test("SIGINT during convert (issue 12's report): no partial output, no temporary left")
+    func convertInterrupted() throws {
+        let dir = try TemporaryDirectory()
+        // 400,000 one-entry documents: seconds of writing in a debug build, so the signal,
+        // sent when the first 10,000 are written, arrives mid-write.
+        let documents = 400_000
+        var text = Array("%%MatrixMarket matrix coordinate real general\n\(documents) 5 \(documents)\n".utf8)
+        text.reserveCapacity(documents * 14)
+        for document in 1...documents { text += Array("\(document) \(document % 5 + 1) 1.5\n".utf8) }
+        try dir.write("big.mm", bytes: text)
+        let before = try dir.snapshot()
+        let child = try ChildProcess("convert", CommandLineTests.binary, ["convert", dir.file("big.mm"), dir.file("out.mm")])
+        defer { child.stop() }
+        try child.waitFor("PROGRESS: saving document #10000", timeout: 60)
+        child.kill(SIGINT)
+        let status = child.waitForExit(timeout: 30)
+        #expect(status == SIGINT || status == 128 + SIGINT, "status \(String(describing: status)): \(child.output)")
+        // It was mid-write: it had a temporary to remove.
+        #expect(child.output.contains("latent: interrupted; removed the temporary file of unfinished outputs"), "\(child.output)")
+        #expect(try dir.snapshot() == before)
+        #expect(try dir.temporaries().isEmpty)
+    }
 }
