@@ -1,7 +1,8 @@
 # Two commands do everything on a fresh machine (Debian, as root or with sudo):
 #   make run   - install what is missing, build (release), run the main example (LSI of the
 #                9-document corpus, then of 1,000,000 documents)
-#   make test  - install what is missing, build, run every test
+#   make test  - install what is missing, build, run every test, and build a package that
+#                depends on Latent by version
 SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev liblapacke-dev zlib1g-dev libbz2-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -28,9 +29,11 @@ run: release
 
 # Tests run one at a time: they are BLAS-heavy, and on two cores parallel suites mostly
 # fight over the cores (10x slower) and over OpenBLAS's process-wide thread count.
+# Then a package that depends on Latent by version is built and run (scripts/check-downstream.sh).
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
+	scripts/check-downstream.sh
 
 clean:
 	rm -rf .build

@@ -33,18 +33,18 @@ let package = Package(
         ),
         // glibc's allocator settings (mallopt), for the command line's tuning.
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+        // The hand-written hot loops (dense x sparse products, the sparse sign sketch) in C,
+        // each in an AVX2 and a portable version chosen at run time: any x86-64 or arm64 CPU
+        // runs the library, and those with AVX2 run it fast. No build flags are needed, so
+        // other packages can depend on Latent by version.
+        .target(
+            name: "LatentKernels",
+            path: "Sources/Kernels"
+        ),
         .target(
             name: "LatentLinearAlgebra",
-            dependencies: ["CLAPACK"],
-            path: "Sources/LinearAlgebra",
-            // The dense x sparse kernels are SIMD loops that run ~100x slower unoptimised;
-            // compiling this one layer with -O keeps debug builds (and the tests) usable.
-            // On Linux (x86-64 servers) it targets AVX2/FMA (Haswell, 2013, and later), which
-            // doubles the kernels' speed; `latent` checks the CPU before using it.
-            swiftSettings: [
-                .unsafeFlags(["-O"], .when(configuration: .debug)),
-                .unsafeFlags(["-target-cpu", "haswell"], .when(platforms: [.linux])),
-            ]
+            dependencies: ["CLAPACK", "LatentKernels"],
+            path: "Sources/LinearAlgebra"
         ),
         .target(
             name: "LatentCorpus",
@@ -92,8 +92,14 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["LatentLinearAlgebra", "LatentCorpus"],
+            dependencies: ["LatentLinearAlgebra", "LatentCorpus", "LatentModels"],
             path: "Tests/TestSupport"
+        ),
+        // A dispatcher or worker with the tests' own computations, for the cluster tests.
+        .executableTarget(
+            name: "latent-cluster-fixture",
+            dependencies: ["Latent", "TestSupport"],
+            path: "Tests/ClusterFixture"
         ),
         .testTarget(
             name: "LinearAlgebraTests",
@@ -118,7 +124,7 @@ let package = Package(
         .testTarget(
             name: "ClusterTests",
             dependencies: [
-                "Latent", "LatentCluster", "TestSupport",
+                "Latent", "LatentCluster", "TestSupport", "latent-cluster-fixture",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ],

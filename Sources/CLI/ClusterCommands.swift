@@ -22,30 +22,50 @@ struct ClusterSecurityOptions: ParsableArguments {
     }
 }
 
+/// `--dispatcher`, shared by every command that talks to one.
+struct DispatcherOption: ParsableArguments {
+    @Option(help: "Dispatcher HOST:PORT (default: LATENT_DISPATCHER, else \(ClusterAddress.defaultDispatcher)).")
+    var dispatcher: String?
+
+    var address: ClusterAddress {
+        get throws { try ClusterAddress.dispatcher(flag: dispatcher) }
+    }
+}
+
+/// `--distributed`: gensim's `distributed` flag, with a third choice.
+enum DistributedMode: String, ExpressibleByArgument, CaseIterable {
+    case auto, off, required
+
+    static func parse(_ text: String) throws -> DistributedMode {
+        guard let mode = DistributedMode(rawValue: text) else {
+            throw ValidationError("--distributed: expected auto, off or required, got '\(text)'")
+        }
+        return mode
+    }
+
+    var execution: Execution {
+        switch self {
+        case .auto: .automatic
+        case .off: .serial
+        case .required: .distributed
+        }
+    }
+}
+
 /// How `latent lsi` and `latent example` choose where to train.
 struct ExecutionOptions: ParsableArguments {
-    @Option(help: "auto (the cluster if a dispatcher with workers answers within 1 s, else in-process), off (in-process), or required (the cluster, or fail).")
-    var distributed: String = "auto"
-    @Option(help: "Dispatcher HOST:PORT (default: LATENT_DISPATCHER, else 127.0.0.1:7950).") var dispatcher: String?
+    @Option(help: "auto (the cluster if a dispatcher with workers answers within 1 s, else in-process), off (in-process), or required (the cluster, or fail).",
+            transform: DistributedMode.parse)
+    var distributed: DistributedMode = .auto
+    @OptionGroup var dispatcher: DispatcherOption
     @Flag(help: "Workers read the corpus file themselves, at the same path (a .lbc, or a .mm with its .index): jobs carry only document ranges.")
     var sharedStorage = false
     @OptionGroup var cluster: ClusterSecurityOptions
 
-    func validate() throws {
-        guard ["auto", "off", "required"].contains(distributed) else {
-            throw ValidationError("--distributed: expected auto, off or required, got '\(distributed)'")
-        }
-    }
-
     func executor(threads: Int?, logger: Logger) throws -> ClusterExecutor {
-        let execution: Execution = switch distributed {
-        case "off": .serial
-        case "required": .distributed
-        default: .automatic
-        }
-        return ClusterExecutor(execution: execution, dispatcher: try ClusterAddress.dispatcher(flag: dispatcher),
-                               security: cluster.security, local: InProcessExecutor(threads: threads), logger: logger,
-                               sharedStorage: sharedStorage)
+        ClusterExecutor(execution: distributed.execution, dispatcher: try dispatcher.address,
+                        security: cluster.security, local: InProcessExecutor(threads: threads), logger: logger,
+                        sharedStorage: sharedStorage, registry: .builtIn)
     }
 }
 
@@ -71,7 +91,7 @@ struct DispatcherCommand: AsyncParsableCommand {
     @OptionGroup var cluster: ClusterSecurityOptions
     @Flag(help: "Allow listening beyond loopback without a token (trusted networks only).") var insecure = false
     @Option(parsing: .unconditional, help: "Seconds without a heartbeat after which a worker is dropped and its jobs requeued.")
-    var heartbeatTimeout: Double = 4
+    var heartbeatTimeout: Double = Double(Dispatcher.Options().heartbeatTimeout.components.seconds)
 
     func validate() throws {
         guard heartbeatTimeout.isFinite, heartbeatTimeout >= 0.5, heartbeatTimeout <= 3600 else {
@@ -81,16 +101,14 @@ struct DispatcherCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try global.makeLogger(label: "latent.dispatcher")
-        try await reportingErrors {
-            let address = try ClusterAddress(parsing: listen, field: "--listen")
-            let timeout = Duration.milliseconds(Int(heartbeatTimeout * 1000))
-            let options = Dispatcher.Options(listen: address, security: cluster.security, insecure: insecure,
-                                             heartbeatTimeout: timeout, heartbeatInterval: min(.milliseconds(500), timeout / 4))
-            let dispatcher = try Dispatcher(options: options, logger: logger)
-            try await dispatcher.run { bound in
-                // Unbuffered, so a supervising process (or a test) sees it at once.
-                FileHandle.standardOutput.write(Data("latent dispatcher listening on \(bound)\n".utf8))
-            }
+        let address = try ClusterAddress(parsing: listen, field: "--listen")
+        let timeout = Duration.milliseconds(Int(heartbeatTimeout * 1000))
+        let options = Dispatcher.Options(listen: address, security: cluster.security, insecure: insecure,
+                                         heartbeatTimeout: timeout, heartbeatInterval: min(.milliseconds(500), timeout / 4))
+        let dispatcher = try Dispatcher(options: options, registry: .builtIn, logger: logger)
+        try await dispatcher.run { bound in
+            // Unbuffered, so a supervising process (or a test) sees it at once.
+            FileHandle.standardOutput.write(Data("latent dispatcher listening on \(bound)\n".utf8))
         }
     }
 }
@@ -110,7 +128,7 @@ struct WorkerCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: "Dispatcher HOST:PORT (default: LATENT_DISPATCHER, else 127.0.0.1:7950).") var dispatcher: String?
+    @OptionGroup var dispatcher: DispatcherOption
     @Option(parsing: .unconditional, help: "Jobs to run at once (default: all cores).") var threads: Int?
     @Option(help: "How the dispatcher's logs name this worker (default: host name and process id).") var name: String?
     @OptionGroup var cluster: ClusterSecurityOptions
@@ -121,13 +139,11 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try global.makeLogger(label: "latent.worker")
-        try await reportingErrors {
-            let options = Worker.Options(
-                dispatcher: try ClusterAddress.dispatcher(flag: dispatcher), security: cluster.security,
-                threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
-                name: name ?? "\(ProcessInfo.processInfo.hostName) pid \(ProcessInfo.processInfo.processIdentifier)")
-            try await Worker(options: options, logger: logger).run()
-        }
+        let options = Worker.Options(
+            dispatcher: try dispatcher.address, security: cluster.security,
+            threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
+            name: name ?? "\(ProcessInfo.processInfo.hostName) pid \(ProcessInfo.processInfo.processIdentifier)")
+        try await Worker(options: options, registry: .builtIn, logger: logger).run()
     }
 }
 
@@ -138,15 +154,12 @@ struct StatusCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: "Dispatcher HOST:PORT (default: LATENT_DISPATCHER, else 127.0.0.1:7950).") var dispatcher: String?
+    @OptionGroup var dispatcher: DispatcherOption
     @OptionGroup var cluster: ClusterSecurityOptions
 
     func run() async throws {
         _ = try global.makeLogger(label: "latent.status")
-        try await reportingErrors {
-            let address = try ClusterAddress.dispatcher(flag: dispatcher)
-            let status = try await ClusterStatus.fetch(from: address, security: cluster.security)
-            print(status.rendered())
-        }
+        let status = try await ClusterStatus.fetch(from: try dispatcher.address, security: cluster.security)
+        print(status.rendered())
     }
 }

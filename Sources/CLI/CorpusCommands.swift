@@ -54,33 +54,31 @@ struct CorpusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try global.makeLogger(label: "latent.corpus")
-        try reportingErrors {
-            let text = TextSource.guess(path: source, field: field)
-            let files = try text.documentFiles()
-            let inputs = [source] + [vocab, stopwords].compactMap { $0 }
-            try output.checkCorpus(out + ".mm", inputs: inputs)
-            try output.checkFile(out + ".vocab", kind: .vocabulary, inputs: inputs)
-            if files != nil { try output.checkFile(out + ".files.tsv", kind: .documentFiles, inputs: inputs) }
+        let text = TextSource.guess(path: source, field: field)
+        let files = try text.documentFiles()
+        let inputs = [source] + [vocab, stopwords].compactMap { $0 }
+        try output.checkCorpus(out + ".mm", inputs: inputs)
+        try output.checkFile(out + ".vocab", kind: .vocabulary, inputs: inputs)
+        if files != nil { try output.checkFile(out + ".files.tsv", kind: .documentFiles, inputs: inputs) }
 
-            let tokenizer = Tokenizer(stripAccents: deaccent,
-                                      stopwords: try stopwords.map(Tokenizer.stopwords(contentsOf:)) ?? [])
-            let diagnostics = TextDiagnostics(logger: logger)
-            let vocabulary = try makeVocabulary(text, tokenizer: tokenizer, diagnostics: diagnostics, logger: logger)
-            // The corpus, its index, its vocabulary and file list are moved into place together.
-            let outputs = OutputGroup()
-            try vocabulary.write(to: out + ".vocab", replacing: output.replacing, group: outputs)
-            if let files { try DocumentFiles.write(files, to: out + ".files.tsv", replacing: output.replacing, group: outputs) }
+        let tokenizer = Tokenizer(stripAccents: deaccent,
+                                  stopwords: try stopwords.map(Tokenizer.stopwords(contentsOf:)) ?? [])
+        let diagnostics = TextDiagnostics(logger: logger)
+        let vocabulary = try makeVocabulary(text, tokenizer: tokenizer, diagnostics: diagnostics, logger: logger)
+        // The corpus, its index, its vocabulary and file list are moved into place together.
+        let outputs = OutputGroup()
+        try vocabulary.write(to: out + ".vocab", replacing: output.replacing, group: outputs)
+        if let files { try DocumentFiles.write(files, to: out + ".files.tsv", replacing: output.replacing, group: outputs) }
 
-            let corpus = TextCorpus(source: text, tokenizer: tokenizer, vocabulary: vocabulary, diagnostics: diagnostics)
-            logger.info("storing corpus in Matrix Market format to \(out).mm")
-            let progress = ProgressDisplay(logger: logger, activity: .writing)
-            let stats = try MatrixMarketWriter.write(corpus, to: out + ".mm", termCount: vocabulary.idBound,
-                                                     replacing: output.replacing, logger: logger,
-                                                     progress: progress.writing(total: files?.count), group: outputs)
-            progress.finish()
-            try outputs.commit()
-            report(stats, diagnostics.bagging, vocabulary: vocabulary, source: text, logger: logger)
-        }
+        let corpus = TextCorpus(source: text, tokenizer: tokenizer, vocabulary: vocabulary, diagnostics: diagnostics)
+        logger.info("storing corpus in Matrix Market format to \(out).mm")
+        let progress = ProgressDisplay(logger: logger, activity: .writing)
+        let stats = try MatrixMarketWriter.write(corpus, to: out + ".mm", termCount: vocabulary.idBound,
+                                                 replacing: output.replacing, logger: logger,
+                                                 progress: progress.writing(total: files?.count), group: outputs)
+        progress.finish()
+        try outputs.commit()
+        report(stats, diagnostics.bagging, vocabulary: vocabulary, source: text, logger: logger)
     }
 
     /// The vocabulary: built from the source (and filtered), or read from --vocab (and
@@ -174,14 +172,12 @@ struct TFIDFCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try global.makeLogger(label: "latent.tfidf")
-        try reportingErrors {
-            let inputs = [input] + [apply].compactMap { $0 }
-            try output.checkCorpus(out, inputs: inputs)
-            if let model { try output.checkModelFolder(model, kind: TFIDFModel.kind) }
-            let files = try DocumentFilesCarrier(from: input, to: out, output: output, inputs: inputs)
-            let corpus = try CorpusFile.open(input)
-            try transform(corpus, files: files, logger: logger)
-        }
+        let inputs = [input] + [apply].compactMap { $0 }
+        try output.checkCorpus(out, inputs: inputs)
+        if let model { try output.checkModelFolder(model, kind: TFIDFModel.kind) }
+        let files = try DocumentFilesCarrier(from: input, to: out, output: output, inputs: inputs)
+        let corpus = try CorpusFile.open(input)
+        try transform(corpus, files: files, logger: logger)
     }
 
     private func transform(_ corpus: some Corpus, files: DocumentFilesCarrier, logger: Logger) throws {
@@ -255,18 +251,16 @@ struct InfoCommand: AsyncParsableCommand {
 
     func run() async throws {
         _ = try global.makeLogger(label: "latent.info")
-        try reportingErrors {
-            let corpus = try CorpusFile.open(file)
-            let stats = try corpus.statistics()
-            print("""
-                file: \(file)
-                documents: \(stats.documents)
-                terms: \(stats.terms)
-                non-zeros: \(stats.nonZeros)
-                density: \(String(format: "%.4g", stats.density * 100))%
-                empty documents: \(stats.emptyDocuments)
-                """)
-        }
+        let corpus = try CorpusFile.open(file)
+        let stats = try corpus.statistics()
+        print("""
+            file: \(file)
+            documents: \(stats.documents)
+            terms: \(stats.terms)
+            non-zeros: \(stats.nonZeros)
+            density: \(String(format: "%.4g", stats.density * 100))%
+            empty documents: \(stats.emptyDocuments)
+            """)
     }
 }
 
@@ -285,20 +279,18 @@ struct ConvertCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try global.makeLogger(label: "latent.convert")
-        try reportingErrors {
-            try outputOptions.checkCorpus(output, inputs: [input])
-            let files = try DocumentFilesCarrier(from: input, to: output, output: outputOptions, inputs: [input])
-            let corpus = try CorpusFile.open(input)
-            let progress = ProgressDisplay(logger: logger, activity: .writing)
-            let outputs = OutputGroup()
-            let stats = try CorpusFile.write(corpus, to: output, termCount: corpus.termCount, float32: float32,
-                                             replacing: outputOptions.replacing, logger: logger,
-                                             progress: progress.writing(total: corpus.documentCount), group: outputs)
-            progress.finish()
-            try files.carry(logger: logger, group: outputs)
-            try outputs.commit()
-            logger.info("converted \(input) to \(output): \(stats.documents) documents, \(stats.terms) terms, \(stats.nonZeros) non-zeros")
-            if stats.documents == 0 { logger.warning("\(input) has no documents; \(output) is empty") }
-        }
+        try outputOptions.checkCorpus(output, inputs: [input])
+        let files = try DocumentFilesCarrier(from: input, to: output, output: outputOptions, inputs: [input])
+        let corpus = try CorpusFile.open(input)
+        let progress = ProgressDisplay(logger: logger, activity: .writing)
+        let outputs = OutputGroup()
+        let stats = try CorpusFile.write(corpus, to: output, termCount: corpus.termCount, float32: float32,
+                                         replacing: outputOptions.replacing, logger: logger,
+                                         progress: progress.writing(total: corpus.documentCount), group: outputs)
+        progress.finish()
+        try files.carry(logger: logger, group: outputs)
+        try outputs.commit()
+        logger.info("converted \(input) to \(output): \(stats.documents) documents, \(stats.terms) terms, \(stats.nonZeros) non-zeros")
+        if stats.documents == 0 { logger.warning("\(input) has no documents; \(output) is empty") }
     }
 }

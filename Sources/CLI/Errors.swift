@@ -2,26 +2,9 @@ import ArgumentParser
 import LatentCluster
 import Latent
 
-/// Runs `body`, turning the layers' errors into one clear line on standard error and exit
-/// code 1 (ArgumentParser's own usage errors keep code 64).
-func reportingErrors(_ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch {
-        throw rendered(error)
-    }
-}
-
-/// `reportingErrors` for async bodies.
-func reportingErrors(_ body: () async throws -> Void) async throws {
-    do {
-        try await body()
-    } catch {
-        throw rendered(error)
-    }
-}
-
-private func rendered(_ error: any Error) -> any Error {
+/// The one place errors become what the user sees: the layers' errors turn into one clear
+/// line on standard error and exit code 1 (ArgumentParser's own usage errors keep code 64).
+func rendered(_ error: any Error) -> any Error {
     switch error {
     case let error as CorpusError where error.code == .exists:
         CleanExit.message("latent: error: \(error) (--force replaces it)", code: 1)

@@ -5,25 +5,37 @@ import Latent
 import Glibc
 #endif
 
-/// Options every subcommand takes.
+/// `--log-level`: Python's level names and swift-log's, as `LATENT_LOG_LEVEL` takes them.
+struct LogLevel: ExpressibleByArgument {
+    let level: Logger.Level
+
+    init?(argument: String) {
+        guard let level = LatentLogging.level(named: argument) else { return nil }
+        self.level = level
+    }
+
+    /// Parses a level, or says which names there are.
+    static func parse(_ text: String, from source: String) throws -> LogLevel {
+        guard let level = LogLevel(argument: text) else {
+            throw ValidationError("\(source): unknown level '\(text)'; expected debug, info, warning or error")
+        }
+        return level
+    }
+
+    static var allValueStrings: [String] { ["debug", "info", "warning", "error"] }
+}
+
+/// Options every subcommand takes (before or after its name: see `LatentCommand`).
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: "Log level: debug, info, warning, error (default: LATENT_LOG_LEVEL, else info).")
-    var logLevel: String?
+    @Option(help: "Log level: debug, info, warning, error (default: LATENT_LOG_LEVEL, else info).",
+            transform: { try LogLevel.parse($0, from: "--log-level") })
+    var logLevel: LogLevel?
 
     /// The chosen level: the flag, else `LATENT_LOG_LEVEL`, else info.
     func resolvedLogLevel() throws -> Logger.Level {
-        if let name = logLevel {
-            guard let level = LatentLogging.level(named: name) else {
-                throw ValidationError("--log-level: unknown level '\(name)'; expected debug, info, warning or error")
-            }
-            return level
-        }
+        if let logLevel { return logLevel.level }
         if let raw = getenv("LATENT_LOG_LEVEL") {
-            let name = String(cString: raw)
-            guard let level = LatentLogging.level(named: name) else {
-                throw ValidationError("LATENT_LOG_LEVEL: unknown level '\(name)'; expected debug, info, warning or error")
-            }
-            return level
+            return try LogLevel.parse(String(cString: raw), from: "LATENT_LOG_LEVEL").level
         }
         return .info
     }
@@ -32,5 +44,14 @@ struct GlobalOptions: ParsableArguments {
     func makeLogger(label: String) throws -> Logger {
         LatentLogging.bootstrap(level: try resolvedLogLevel())
         return Logger(label: label)
+    }
+}
+
+/// `--threads`: the cores a command's computations use.
+struct ThreadsOption: ParsableArguments {
+    @Option(parsing: .unconditional, help: "Cores to use (default: all).") var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 }

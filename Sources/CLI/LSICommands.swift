@@ -21,7 +21,6 @@ struct LSIOptions: ParsableArguments {
     @Flag(help: "Compute and store in Float32.") var float32 = false
     @Option(parsing: .unconditional, help: "Seed of the random projections (gensim's random_seed; default \(defaults.seed)).")
     var seed: UInt64?
-    @Option(parsing: .unconditional, help: "Cores to use (default: all).") var threads: Int?
 
     var parameters: LSIParameters {
         var parameters = Self.defaults
@@ -43,7 +42,6 @@ struct LSIOptions: ParsableArguments {
     }
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         do {
             try parameters.validate()
         } catch let error as ModelError {
@@ -81,37 +79,36 @@ struct LSICommand: AsyncParsableCommand {
     @Option(help: "Output model folder.") var out: String
     @Option(help: "Saved LSI model to train further with the corpus (gensim's add_documents).") var update: String?
     @OptionGroup var options: LSIOptions
+    @OptionGroup var threads: ThreadsOption
     @OptionGroup var execution: ExecutionOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
         if update != nil, let given = options.modelSettingsGiven.first {
-            throw ValidationError("\(given): an update keeps the settings of the model it updates; remove \(given) (only --decay, --chunk-size and --threads apply)")
+            throw ValidationError("\(given): an update keeps the settings of the model it updates; remove \(given) (only --decay, --chunk-size, --threads and where to train apply)")
         }
     }
 
     func run() async throws {
         let logger = try global.makeLogger(label: "latent.lsi")
-        try await reportingErrors {
-            try output.checkModelFolder(out, kind: LSIModel.kind)
-            try OutputCheck.refuseInputs(out, inputs: [corpus] + [vocab].compactMap { $0 })
-            let corpus = try CorpusFile.open(corpus)
-            let vocabulary = try vocab.map(Vocabulary.init(contentsOf:))
-            let progress = ProgressDisplay(logger: logger, activity: .training(then: "merging the partial results"))
-            defer { progress.finish() }
-            let model: LSIModel
-            if let update {
-                model = try await updated(update, with: corpus, vocabulary: vocabulary, logger: logger, progress: progress)
-            } else {
-                model = try await trained(corpus, vocabulary: vocabulary, logger: logger, progress: progress)
-            }
-            progress.finish()
-            for line in try model.formattedTopics(count: min(5, model.topicCount), top: 10).enumerated() {
-                logger.info("topic #\(line.offset)(\(String(format: "%.3f", model.singularValues[line.offset]))): \(line.element)")
-            }
-            try model.save(to: out, replacing: output.replacing)
-            logger.info("saved LSI model with \(model.topicCount) topics to \(out); \(PeakMemory.description)")
+        try output.checkModelFolder(out, kind: LSIModel.kind)
+        try OutputCheck.refuseInputs(out, inputs: [corpus] + [vocab].compactMap { $0 })
+        let corpus = try CorpusFile.open(corpus)
+        let vocabulary = try vocab.map(Vocabulary.init(contentsOf:))
+        let progress = ProgressDisplay(logger: logger, activity: .training(then: "merging the partial results"))
+        defer { progress.finish() }
+        let model: LSIModel
+        if let update {
+            model = try await updated(update, with: corpus, vocabulary: vocabulary, logger: logger, progress: progress)
+        } else {
+            model = try await trained(corpus, vocabulary: vocabulary, logger: logger, progress: progress)
         }
+        progress.finish()
+        for line in try model.formattedTopics(count: min(5, model.topicCount), top: 10).enumerated() {
+            logger.info("topic #\(line.offset)(\(String(format: "%.3f", model.singularValues[line.offset]))): \(line.element)")
+        }
+        try model.save(to: out, replacing: output.replacing)
+        logger.info("saved LSI model with \(model.topicCount) topics to \(out); \(PeakMemory.description)")
     }
 
     private func trained(_ corpus: some Corpus, vocabulary: Vocabulary?, logger: Logger,
@@ -122,7 +119,7 @@ struct LSICommand: AsyncParsableCommand {
         }
         if corpus.documentCount == 0 { logger.warning("\(self.corpus) has no documents: the model will have no topics") }
         return try await LSIModel(corpus: corpus, vocabulary: vocabulary, parameters: options.parameters,
-                                  executor: try execution.executor(threads: options.threads, logger: logger), logger: logger,
+                                  executor: try execution.executor(threads: threads.threads, logger: logger), logger: logger,
                                   progress: progress.handler)
     }
 
@@ -136,7 +133,7 @@ struct LSICommand: AsyncParsableCommand {
         if corpus.documentCount == 0 { logger.warning("\(self.corpus) has no documents: the model is saved unchanged") }
         logger.info("updating the LSI model \(path) (\(model.topicCount) topics from \(model.documentsProcessed) documents) with \(self.corpus)")
         try await model.addDocuments(corpus, decay: options.decay, chunkSize: options.chunkSize,
-                                     executor: try execution.executor(threads: options.threads, logger: logger),
+                                     executor: try execution.executor(threads: threads.threads, logger: logger),
                                      logger: logger, progress: progress.handler)
         return model
     }
@@ -169,14 +166,12 @@ struct TopicsCommand: AsyncParsableCommand {
 
     func run() async throws {
         _ = try global.makeLogger(label: "latent.topics")
-        try reportingErrors {
-            let lsi = try LSIModel(contentsOf: model)
-            let count = min(first ?? lsi.topicCount, lsi.topicCount)
-            if json {
-                print(try topicsJSON(lsi, count: count, top: top))
-            } else {
-                print(try topicLines(lsi, count: count, top: top).joined(separator: "\n"))
-            }
+        let lsi = try LSIModel(contentsOf: model)
+        let count = min(first ?? lsi.topicCount, lsi.topicCount)
+        if json {
+            print(try topicsJSON(lsi, count: count, top: top))
+        } else {
+            print(try topicLines(lsi, count: count, top: top).joined(separator: "\n"))
         }
     }
 
@@ -229,29 +224,27 @@ struct ProjectCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try global.makeLogger(label: "latent.project")
-        try reportingErrors {
-            let inputs = [corpus] + [vocab, files].compactMap { $0 }
-            let table = DocumentVectorsWriter.format(of: out) != nil
-            if table {
-                try output.checkFile(out, kind: DocumentVectorsWriter.format(of: out) == .tsv ? .documentTable : .documentJSONLines,
-                                     inputs: inputs)
-            } else {
-                try output.checkCorpus(out, inputs: inputs)
-            }
-            let lsi = try LSIModel(contentsOf: model)
-            let input = try CorpusFile.open(corpus)
-            let vocabulary = try vocab.map { ($0, try Vocabulary(contentsOf: $0)) }
-            let warnings = try ModelInputCheck.check(
-                corpusTerms: input.termCount, corpus: corpus, vocabulary: vocabulary.map { ($0.1, $0.0) },
-                modelTerms: lsi.termCount, modelVocabulary: lsi.vocabulary, model: model)
-            for warning in warnings { logger.warning("\(warning)") }
-            let progress = ProgressDisplay(logger: logger, activity: .writing)
-            defer { progress.finish() }
-            let documents = try write(lsi, input, table: table, progress: progress.writing(total: input.documentCount))
-            progress.finish()
-            logger.info("projected \(documents) documents onto \(lsi.topicCount) topics into \(out)")
-            if documents == 0 { logger.warning("\(corpus) has no documents; \(out) is empty") }
+        let inputs = [corpus] + [vocab, files].compactMap { $0 }
+        let table = DocumentVectorsWriter.format(of: out) != nil
+        if table {
+            try output.checkFile(out, kind: DocumentVectorsWriter.format(of: out) == .tsv ? .documentTable : .documentJSONLines,
+                                 inputs: inputs)
+        } else {
+            try output.checkCorpus(out, inputs: inputs)
         }
+        let lsi = try LSIModel(contentsOf: model)
+        let input = try CorpusFile.open(corpus)
+        let vocabulary = try vocab.map { ($0, try Vocabulary(contentsOf: $0)) }
+        let warnings = try ModelInputCheck.check(
+            corpusTerms: input.termCount, corpus: corpus, vocabulary: vocabulary.map { ($0.1, $0.0) },
+            modelTerms: lsi.termCount, modelVocabulary: lsi.vocabulary, model: model)
+        for warning in warnings { logger.warning("\(warning)") }
+        let progress = ProgressDisplay(logger: logger, activity: .writing)
+        defer { progress.finish() }
+        let documents = try write(lsi, input, table: table, progress: progress.writing(total: input.documentCount))
+        progress.finish()
+        logger.info("projected \(documents) documents onto \(lsi.topicCount) topics into \(out)")
+        if documents == 0 { logger.warning("\(corpus) has no documents; \(out) is empty") }
     }
 
     private func write(_ lsi: LSIModel, _ input: some Corpus, table: Bool, progress: @escaping (Int) -> Void) throws -> Int {
@@ -283,7 +276,7 @@ struct ExampleCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(parsing: .unconditional, help: "Documents in the repeated corpus.") var documents: Int = 1_000_000
     @Option(parsing: .unconditional, help: "Documents per job for the repeated corpus.") var chunkSize: Int = 20_000
-    @Option(parsing: .unconditional, help: "Cores to use (default: all).") var threads: Int?
+    @OptionGroup var threads: ThreadsOption
     @OptionGroup var execution: ExecutionOptions
 
     func validate() throws {
@@ -293,23 +286,21 @@ struct ExampleCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try global.makeLogger(label: "latent.example")
-        try await reportingErrors {
-            let (vocabulary, corpus) = DeerwesterExample.corpus()
-            let executor = try execution.executor(threads: threads, logger: logger)
-            let small = try await LSIModel(corpus: corpus, vocabulary: vocabulary, topics: 200, chunkSize: 1,
-                                           executor: executor, logger: logger)
-            print("9 documents, \(vocabulary.count) terms, 200 topics asked, chunks of 1 document: kept \(small.topicCount) topics")
-            print(try topicLines(small, count: 2, top: 5).joined(separator: "\n"))
+        let (vocabulary, corpus) = DeerwesterExample.corpus()
+        let executor = try execution.executor(threads: threads.threads, logger: logger)
+        let small = try await LSIModel(corpus: corpus, vocabulary: vocabulary, topics: 200, chunkSize: 1,
+                                       executor: executor, logger: logger)
+        print("9 documents, \(vocabulary.count) terms, 200 topics asked, chunks of 1 document: kept \(small.topicCount) topics")
+        print(try topicLines(small, count: 2, top: 5).joined(separator: "\n"))
 
-            let repeated = try RepeatCorpus(corpus, documents: documents)
-            let started = Date()
-            let big = try await LSIModel(corpus: repeated, vocabulary: vocabulary, topics: 200, chunkSize: chunkSize,
-                                         executor: executor)
-            let seconds = Date().timeIntervalSince(started)
-            print("\(documents) documents (the 9 repeated), chunks of \(chunkSize): kept \(big.topicCount) topics")
-            print(try topicLines(big, count: 2, top: 5).joined(separator: "\n"))
-            print(String(format: "trained in %.3f s (", seconds) + ProgressDisplay.rate(Double(documents) / seconds)
-                  + ", \(executor.lastChoice ?? executor.description)); " + PeakMemory.description)
-        }
+        let repeated = try RepeatCorpus(corpus, documents: documents)
+        let started = Date()
+        let big = try await LSIModel(corpus: repeated, vocabulary: vocabulary, topics: 200, chunkSize: chunkSize,
+                                     executor: executor)
+        let seconds = Date().timeIntervalSince(started)
+        print("\(documents) documents (the 9 repeated), chunks of \(chunkSize): kept \(big.topicCount) topics")
+        print(try topicLines(big, count: 2, top: 5).joined(separator: "\n"))
+        print(String(format: "trained in %.3f s (", seconds) + ProgressDisplay.rate(Double(documents) / seconds)
+              + ", \(executor.lastChoice ?? executor.description)); " + PeakMemory.description)
     }
 }

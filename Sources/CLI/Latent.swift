@@ -43,14 +43,19 @@ struct LatentCommand: AsyncParsableCommand {
     )
 
     static func main() async {
-        do {
-            try CPUCheck.requireAVX2()
-        } catch {
-            exit(withError: error)
-        }
         Allocator.keepFreedMemory()
         Interrupts.install()
-        await main(movingGlobalOptions(Array(CommandLine.arguments.dropFirst())))
+        do {
+            var command = try parseAsRoot(movingGlobalOptions(Array(CommandLine.arguments.dropFirst())))
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            // Every command's errors are mapped here, once.
+            exit(withError: rendered(error))
+        }
     }
 
     /// `latent --log-level debug lsi ...` as `latent lsi --log-level debug ...`: options every

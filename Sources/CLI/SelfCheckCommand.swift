@@ -22,7 +22,7 @@ struct SelfCheckCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try global.makeLogger(label: "latent.selfcheck")
-        if let threads { BLAS.threads = threads }
+        if let threads { ComputeThreads.alone(on: threads) }
         logger.info("multiplying \(size)x\(size) matrices in Float64 and Float32")
         let check = try LinearAlgebraSelfCheck.run(size: size)
         print(check.report)

@@ -107,22 +107,34 @@ public enum ClusterLimits {
 }
 
 /// An error of the cluster layer: a misconfiguration, a dispatcher that cannot be reached
-/// or went away, or a peer that broke the protocol.
+/// or went away, or a peer that broke the protocol. The message says what happened and what
+/// to do; `cause`, when there is one, is the error underneath (an RPC status, an I/O error).
 public struct ClusterError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable {
-        case invalidConfiguration
-        case unavailable
-        case refused
-        case protocolViolation
-        case runFailed
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+        public var description: String { name }
+
+        /// Options that do not hold together (addresses, certificates, thread counts).
+        public static let invalidConfiguration = Code("invalid configuration")
+        /// No dispatcher answered, or it went away.
+        public static let unavailable = Code("unavailable")
+        /// The dispatcher refused (a wrong token, another run in progress).
+        public static let refused = Code("refused")
+        /// A peer sent something the protocol does not allow.
+        public static let protocolViolation = Code("protocol violation")
+        /// The run failed on the cluster (a job failed on a worker, a merge failed).
+        public static let runFailed = Code("run failed")
     }
 
-    public let kind: Kind
+    public let code: Code
     public let message: String
+    public let cause: (any Error)?
 
-    public init(_ kind: Kind, _ message: String) {
-        self.kind = kind
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+        self.code = code
         self.message = message
+        self.cause = cause
     }
 
     public var description: String { message }

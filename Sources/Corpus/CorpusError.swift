@@ -31,12 +31,20 @@ public struct CorpusError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The 1-based line, or the record, where there is one.
     public let line: Int?
     public let message: String
+    /// The error underneath, when there is one (a Foundation or system error).
+    public let cause: (any Error)?
 
-    public init(code: Code, file: String, line: Int? = nil, message: String) {
+    public init(code: Code, file: String, line: Int? = nil, message: String, cause: (any Error)? = nil) {
         self.code = code
         self.file = file
         self.line = line
         self.message = message
+        self.cause = cause
+    }
+
+    /// Equal when they say the same thing about the same place (causes are not compared).
+    public static func == (lhs: CorpusError, rhs: CorpusError) -> Bool {
+        lhs.code == rhs.code && lhs.file == rhs.file && lhs.line == rhs.line && lhs.message == rhs.message
     }
 
     public var description: String {

@@ -8,3 +8,14 @@
 
 /// The version of Latent, as `latent --version` prints it.
 public let latentVersion = "0.1.0"
+
+extension ComputationRegistry {
+    /// Every computation of Latent's own models (LSI), as the `latent` command composes it
+    /// for its dispatcher, workers and cluster executor. A program with computations of its
+    /// own adds them to this (or to an empty registry) with `register(_:)`.
+    public static var builtIn: ComputationRegistry {
+        var registry = ComputationRegistry()
+        LSIModel.registerComputations(in: &registry)
+        return registry
+    }
+}

@@ -70,10 +70,11 @@ extension Matrix {
 
 /// Process-wide settings of the BLAS library (OpenBLAS).
 public enum BLAS {
-    /// The number of threads OpenBLAS uses inside one call. Code that runs several BLAS
-    /// calls at once on its own threads sets this to 1 so that the cores are not
-    /// oversubscribed; the default is OpenBLAS's (all cores, or `OPENBLAS_NUM_THREADS`).
-    public static var threads: Int {
+    /// The number of threads OpenBLAS and the sparse kernels use inside one call; the
+    /// default is OpenBLAS's (all cores, or `OPENBLAS_NUM_THREADS`). The setting is
+    /// process-wide, so it has one owner: the training executors set it (through
+    /// `ComputeThreads` in the models layer) for the jobs they run, and nothing else does.
+    public package(set) static var threads: Int {
         get { Int(openblas_get_num_threads()) }
         set { openblas_set_num_threads(Int32(max(1, min(newValue, 1024)))) }
     }

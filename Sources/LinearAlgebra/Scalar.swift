@@ -42,10 +42,18 @@ where RawSignificand: FixedWidthInteger {
     static func blasSolveUpperTransposed(n: Int32, m: Int32, u: UnsafePointer<Self>, ldu: Int32,
                                          b: UnsafeMutablePointer<Self>, ldb: Int32)
 
-    /// The dense x sparse kernels behind `Matrix.product(_:_:)` and
-    /// `Matrix.product(_:transposed:)`, one specialised copy per type.
-    static func denseTimesSparse(_ dense: Matrix<Self>, _ sparse: SparseColumns<Self>) -> Matrix<Self>
-    static func denseTimesSparseTransposed(_ dense: Matrix<Self>, _ sparse: SparseColumns<Self>) -> Matrix<Self>
+    /// The hand-written loops behind `Matrix.product(_:_:)`, `Matrix.product(_:transposed:)`
+    /// and the sparse sign sketch: the C kernels of `LatentKernels`, one per type (see
+    /// LatentKernels.h for what each computes).
+    static func gatherPanel(_ dense: UnsafePointer<Self>, rows: Int, p: Int, q: Int, starts: UnsafePointer<Int>,
+                            indices: UnsafePointer<Int32>, values: UnsafePointer<Self>, out: UnsafeMutablePointer<Self>,
+                            top: Int, packed: UnsafeMutablePointer<Self>, block: Int, cursor: UnsafeMutablePointer<Int>)
+    static func scatterPanel(_ dense: UnsafePointer<Self>, rows: Int, p: Int, q: Int, starts: UnsafePointer<Int>,
+                             indices: UnsafePointer<Int32>, values: UnsafePointer<Self>, out: UnsafeMutablePointer<Self>,
+                             top: Int, accumulator: UnsafeMutablePointer<Self>, block: Int, cursor: UnsafeMutablePointer<Int>)
+    static func signProduct(rows: Int, perColumn: Int, signRows: UnsafePointer<Int32>, signValues: UnsafePointer<Self>,
+                            starts: UnsafePointer<Int>, indices: UnsafePointer<Int32>, values: UnsafePointer<Self>,
+                            out: UnsafeMutablePointer<Self>, columns: Range<Int>)
 }
 
 private let colMajor = Int32(LAPACK_COL_MAJOR)

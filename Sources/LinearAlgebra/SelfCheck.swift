@@ -96,7 +96,7 @@ public struct LinearAlgebraSelfCheck: Sendable {
 
     /// The report as printed by `latent selfcheck`.
     public var report: String {
-        var lines = ["BLAS: \(blas)", "BLAS threads: \(threads)"]
+        var lines = ["BLAS: \(blas)", "BLAS threads: \(threads)", "sparse kernels: \(Kernels.instructionSet)"]
         for figure in gemm {
             lines.append("gemm \(figure.size)x\(figure.size) \(figure.precision): " + String(
                 format: "%.3f s, %.1f GFLOPS (sampled relative error %.1e)",

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// The `latent` binary run as a user would: real files in, files and exit codes out.
-@Suite("latent command line")
+@Suite("latent command line", .timeLimit(.minutes(3)))
 struct CommandLineTests {
     /// The built `latent`, beside the test bundle.
     static var binary: String {
@@ -18,9 +18,8 @@ struct CommandLineTests {
 
     @Test("corpus -> tfidf -> convert -> info on the Deerwester titles")
     func pipeline() throws {
-        let dir = NSTemporaryDirectory() + "latent-cli-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let temporary = try TemporaryDirectory()
+        let dir = temporary.path
         let titles = DeerwesterExample.titles.joined(separator: "\n")
         try titles.write(toFile: dir + "/t.txt", atomically: true, encoding: .utf8)
         try "for\na\nof\nthe\nand\nto\nin\n".write(toFile: dir + "/stop.txt", atomically: true, encoding: .utf8)
@@ -42,9 +41,8 @@ struct CommandLineTests {
 
     @Test("bad input is one clear line and exit code 1; usage errors exit 64")
     func errors() throws {
-        let dir = NSTemporaryDirectory() + "latent-cli-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let temporary = try TemporaryDirectory()
+        let dir = temporary.path
         try "%%MatrixMarket matrix coordinate real general\n2 2 1\n1 3 1\n".write(toFile: dir + "/bad.mm", atomically: true, encoding: .utf8)
         var result = try Self.run(["info", dir + "/bad.mm"])
         #expect(result.status == 1)

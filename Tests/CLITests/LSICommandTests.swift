@@ -3,15 +3,14 @@ import Latent
 import TestSupport
 import Testing
 
-@Suite("latent lsi, topics, project, example")
+@Suite("latent lsi, topics, project, example", .timeLimit(.minutes(5)))
 struct LSICommandTests {
     static let titles = DeerwesterExample.titles.joined(separator: "\n")
 
     @Test("corpus -> lsi -> topics -> project on the 9 titles gives gensim's topics")
     func pipeline() throws {
-        let dir = NSTemporaryDirectory() + "latent-cli-lsi-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let temporary = try TemporaryDirectory()
+        let dir = temporary.path
         try Self.titles.write(toFile: dir + "/t.txt", atomically: true, encoding: .utf8)
         try "for\na\nof\nthe\nand\nto\nin\n".write(toFile: dir + "/stop.txt", atomically: true, encoding: .utf8)
         var result = try CommandLineTests.run(["corpus", dir + "/t.txt", "--out", dir + "/d", "--stopwords", dir + "/stop.txt",

@@ -9,7 +9,7 @@ import Glibc
 
 /// Issue 12, must-show 1: no command destroys what the user did not ask it to replace, and
 /// an interrupted command leaves neither a partial output nor a temporary file.
-@Suite("command outputs never destroy a user's files", .serialized)
+@Suite("command outputs never destroy a user's files", .serialized, .timeLimit(.minutes(5)))
 struct OutputSafetyCommandTests {
     /// A folder `sb` holding a bag-of-words corpus of the 9 titles, its vocabulary and a note.
     static func sandbox() throws -> TemporaryDirectory {

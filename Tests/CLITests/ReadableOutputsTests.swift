@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// Outputs people and other programs read directly: topic tables and topics as JSON.
-@Suite("readable outputs", .serialized)
+@Suite("readable outputs", .serialized, .timeLimit(.minutes(3)))
 struct ReadableOutputsTests {
     @Test("project --out .tsv and .jsonl: a line per document with its source file and every topic weight")
     func tables() throws {

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// `latent lsi --update`: a saved model trained further on new documents, through the files.
-@Suite("latent lsi --update", .serialized)
+@Suite("latent lsi --update", .serialized, .timeLimit(.minutes(5)))
 struct UpdateCommandTests {
     @Test("two halves, the second through --update, match one run on the whole and the exact SVD (the LSI tests' tolerances)")
     func planted() throws {

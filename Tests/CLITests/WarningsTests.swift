@@ -5,7 +5,7 @@ import Testing
 
 /// Issue 12, must-show 4: degenerate input gets a warning, never silence; the small things
 /// of item 5 each hold.
-@Suite("warnings for degenerate input", .serialized)
+@Suite("warnings for degenerate input", .serialized, .timeLimit(.minutes(3)))
 struct WarningsTests {
     static func run(_ arguments: [String]) throws -> ProcessResult {
         try CommandLineTests.run(arguments)

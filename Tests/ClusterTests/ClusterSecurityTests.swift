@@ -6,7 +6,7 @@ import Latent
 import TestSupport
 import Testing
 
-@Suite("cluster security", .serialized)
+@Suite("cluster security", .serialized, .timeLimit(.minutes(5)))
 struct ClusterSecurityTests {
     @Test("a wrong or missing token is rejected on every call; the right one is accepted")
     func token() throws {
@@ -62,9 +62,8 @@ struct ClusterSecurityTests {
 
     @Test("TLS and mutual TLS with a self-signed certificate made by the test")
     func tls() throws {
-        let directory = NSTemporaryDirectory() + "latent-tls-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let temporary = try TemporaryDirectory()
+        let directory = temporary.path
         let (certificate, key) = try Self.makeCertificate(in: directory)
         let example = ["example", "--documents", "1000", "--chunk-size", "100", "--distributed", "required", "--token", "t"]
 
@@ -175,10 +174,8 @@ struct ClusterSecurityTests {
             let run = Task {
                 try await client.openRun(.with {
                     $0.client = "test"
-                    $0.lsi = .with {
-                        $0.topics = 10; $0.chunkSize = 1; $0.decay = 1; $0.powerIterations = 2; $0.oversampling = 0
-                        $0.algorithm = "one-pass"; $0.precision = "float64"; $0.termCount = 12
-                    }
+                    $0.kind = "lsi"
+                    $0.description_p = "a test run"
                 }, options: Transport.callOptions()) { response in
                     for try await event in response.messages {
                         if case .opened(let value)? = event.event { opened.continuation.yield(value.runID) }
@@ -190,21 +187,27 @@ struct ClusterSecurityTests {
             let runID = try #require(await iterator.next())
 
             await Self.expectRejected("a second client", .resourceExhausted, containing: "busy with run #\(runID)") {
-                try await client.openRun(.with { $0.client = "second"; $0.computation = "x" }, options: options) { response in
+                try await client.openRun(.with { $0.client = "second"; $0.kind = "lsi" }, options: options) { response in
                     for try await _ in response.messages {}
                 }
             }
-            await Self.expectRejected("NaN decay", containing: "parameters out of range") {
-                try await client.openRun(.with { $0.lsi = .with { $0.topics = 1; $0.chunkSize = 1; $0.decay = .nan } },
-                                         options: options) { response in for try await _ in response.messages {} }
+            await Self.expectRejected("an unknown run kind", containing: "unknown run kind 'rm -rf'") {
+                try await client.openRun(.with { $0.kind = "rm -rf" }, options: options) { response in
+                    for try await _ in response.messages {}
+                }
+            }
+            await Self.expectRejected("oversized run parameters", containing: "parameters of at most 1 MiB") {
+                try await client.openRun(.with { $0.kind = "lsi"; $0.parameters = Data(count: (1 << 20) + 1) }, options: options) { response in
+                    for try await _ in response.messages {}
+                }
             }
 
-            func startStage(kind: String, parameters: [UInt8], declared: UInt64? = nil) async throws {
+            func startStage(kind: String, parameters: [UInt8], declared: UInt64? = nil, stage: UInt64 = 1) async throws {
                 _ = try await client.startStage(options: options) { writer in
                     try await writer.write(.with {
                         $0.header = .with {
                             $0.size = declared ?? UInt64(parameters.count)
-                            $0.stage = .with { $0.runID = runID; $0.stage = 1; $0.computation = kind }
+                            $0.stage = .with { $0.runID = runID; $0.stage = stage; $0.computation = kind }
                         }
                     })
                     try await writer.write(.with { $0.block = Data(parameters) })
@@ -222,7 +225,13 @@ struct ClusterSecurityTests {
             await Self.expectRejected("truncated parameters", containing: "expected 8 more bytes") {
                 try await startStage(kind: "lsi.one-pass.float64", parameters: Array(Self.onePassParameters().dropLast(3)))
             }
+            await Self.expectRejected("a stage out of order", containing: "expected stage 1 next") {
+                try await startStage(kind: "lsi.one-pass.float64", parameters: Self.onePassParameters(), stage: 5)
+            }
             try await startStage(kind: "lsi.one-pass.float64", parameters: Self.onePassParameters())
+            await Self.expectRejected("a stage started twice", .alreadyExists, containing: "expected stage 2 next") {
+                try await startStage(kind: "lsi.one-pass.float64", parameters: Self.onePassParameters())
+            }
 
             func submit(_ payload: [UInt8], documents: UInt64 = 1, declared: UInt64? = nil, index: UInt64 = 0) async throws {
                 _ = try await client.submitChunk(options: options) { writer in
@@ -303,6 +312,6 @@ struct ClusterSecurityTests {
             #expect(try await client.status(.init(), options: options).jobsDone == 1)
         }
         #expect(dispatcher.isRunning)
-        #expect(dispatcher.output.contains("pass 1 complete: merged the states of 1 jobs from 1 worker"), "\(dispatcher.output)")
+        #expect(dispatcher.output.contains("stage 1 complete: merged the states of 1 jobs from 1 worker"), "\(dispatcher.output)")
     }
 }

@@ -3,7 +3,7 @@ import Latent
 import TestSupport
 import Testing
 
-@Suite("execution modes", .serialized)
+@Suite("execution modes", .serialized, .timeLimit(.minutes(3)))
 struct ExecutionModeTests {
     @Test("--distributed required with no dispatcher fails clearly within 2 s; auto falls back and says so")
     func noDispatcher() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Latent
+import Synchronization
 import TestSupport
 
 /// Real cluster processes on loopback for one test: a dispatcher on a port the system
@@ -42,9 +43,10 @@ final class TestCluster: @unchecked Sendable {
 
     /// Starts a worker and waits until the dispatcher has registered it as worker #`expectedID`.
     @discardableResult
-    func startWorker(expectedID: Int, threads: Int = 1, jobDelayMilliseconds: Int = 0) throws -> ChildProcess {
+    func startWorker(expectedID: Int, threads: Int = 1, jobDelayMilliseconds: Int = 0, arguments: [String] = []) throws -> ChildProcess {
         let process = try ChildProcess("worker #\(expectedID)", Self.binary,
-                                       ["worker", "--dispatcher", address, "--threads", "\(threads)", "--name", "test-\(expectedID)"] + clientCommon,
+                                       ["worker", "--dispatcher", address, "--threads", "\(threads)", "--name", "test-\(expectedID)"]
+                                           + clientCommon + arguments,
                                        environment: ["LATENT_TEST_JOB_DELAY_MS": "\(jobDelayMilliseconds)"])
         processes.append(process)
         try dispatcher?.waitFor("worker #\(expectedID) registered")
@@ -59,20 +61,59 @@ final class TestCluster: @unchecked Sendable {
     func executor(_ execution: Execution = .distributed, security: ClusterSecurity = ClusterSecurity(),
                   log: LogCapture) -> ClusterExecutor {
         ClusterExecutor(execution: execution, dispatcher: ClusterAddress(host: "127.0.0.1", port: port),
-                        security: security, local: InProcessExecutor(threads: 1), logger: log.logger)
+                        security: security, local: InProcessExecutor(threads: 1), logger: log.logger, registry: .builtIn)
     }
 }
 
-/// Log lines of the client, kept for the test to read.
-final class LogCapture: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
+/// Log lines, kept for the test to read and wait on.
+final class LogCapture: Sendable {
+    private let state = Mutex(State())
+
+    private struct State {
+        var lines: [String] = []
+        var waiters: [UInt64: (needle: String, continuation: CheckedContinuation<Void, any Error>)] = [:]
+        var nextWaiter: UInt64 = 0
+    }
 
     var logger: Logger {
         Logger(label: "test") { _ in
-            GensimStyleLogHandler(level: .info) { [self] line in lock.withLock { lines.append(line) } }
+            GensimStyleLogHandler(level: .info) { [self] line in self.append(line) }
         }
     }
 
-    var text: String { lock.withLock { lines.joined() } }
+    var text: String { state.withLock { $0.lines.joined() } }
+
+    private func append(_ line: String) {
+        let ready = state.withLock { state in
+            state.lines.append(line)
+            let matched = state.waiters.filter { line.contains($0.value.needle) }
+            for key in matched.keys { state.waiters[key] = nil }
+            return matched.values.map(\.continuation)
+        }
+        for continuation in ready { continuation.resume() }
+    }
+
+    /// Waits until a line containing `needle` is logged (or was already).
+    func waitFor(_ needle: String, timeout: Duration = .seconds(30)) async throws {
+        let id = state.withLock { state in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let already = state.withLock { state in
+                if state.lines.contains(where: { $0.contains(needle) }) { return true }
+                state.waiters[id] = (needle, continuation)
+                return false
+            }
+            if already {
+                continuation.resume()
+                return
+            }
+            Task { [self] in
+                try? await Task.sleep(for: timeout)
+                let late = state.withLock { $0.waiters.removeValue(forKey: id) }
+                late?.continuation.resume(throwing: ChildProcessError("'\(needle)' was not logged within \(timeout):\n\(text)"))
+            }
+        }
+    }
 }

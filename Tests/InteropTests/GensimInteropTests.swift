@@ -6,7 +6,7 @@ import Testing
 /// Files written by gensim 4.4.0 are read by Latent, and Latent's are read by gensim. The
 /// Python side runs in a virtual environment made from PyPI by Tests/Interop/python-env.sh;
 /// when PyPI cannot be reached the test says so loudly and records no result.
-@Suite("gensim interoperability", .serialized)
+@Suite("gensim interoperability", .serialized, .timeLimit(.minutes(10)))
 struct GensimInteropTests {
     static let interopFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Interop").path
@@ -29,9 +29,8 @@ struct GensimInteropTests {
     @Test("corpus, vocabulary, TF-IDF and filter_extremes agree with gensim, both ways")
     func roundTrip() throws {
         guard let python = try Self.python() else { return }
-        let dir = NSTemporaryDirectory() + "latent-interop-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let temporary = try TemporaryDirectory()
+        let dir = temporary.path
         let reference = try Self.run(python, [Self.interopFolder + "/gensim_reference.py", dir])
         try #require(reference.status == 0, "gensim_reference.py: \(reference.error)")
 
@@ -76,9 +75,8 @@ struct GensimInteropTests {
     @Test("NumPy loads Latent's LSI model and finds its exact SVD; gensim prints the same Deerwester topics")
     func lsiModel() async throws {
         guard let python = try Self.python() else { return }
-        let dir = NSTemporaryDirectory() + "latent-interop-lsi-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let temporary = try TemporaryDirectory()
+        let dir = temporary.path
         let reference = try Self.run(python, [Self.interopFolder + "/gensim_reference.py", dir])
         try #require(reference.status == 0, "gensim_reference.py: \(reference.error)")
         let corpus = try MatrixMarketCorpus(path: dir + "/gensim.mm")

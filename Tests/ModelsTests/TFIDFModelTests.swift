@@ -1,6 +1,7 @@
 import Foundation
 import LatentCorpus
 import LatentModels
+import TestSupport
 import Testing
 
 @Suite("TF-IDF model")
@@ -25,7 +26,8 @@ struct TFIDFModelTests {
 
     @Test("saved models load back equal; a corrupt or mismatched folder names the field or file")
     func files() throws {
-        let dir = NSTemporaryDirectory() + "latent-tfidf-" + UUID().uuidString
+        let temporary = try TemporaryDirectory()
+        let dir = temporary.file("model")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let model = try TFIDFModel(corpus: Self.corpus)
         try model.save(to: dir)

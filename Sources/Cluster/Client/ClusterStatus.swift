@@ -24,6 +24,9 @@ public struct ClusterStatus: Sendable {
     public var documentsDone: UInt64
     public var documentsPerSecond: Double
     public var uptimeSeconds: Double
+    /// Stages of the run so far, and those the dispatcher holds in memory now.
+    public var stages: UInt64
+    public var stagesHeld: Int
 
     /// Asks the dispatcher, failing within 2 s when it does not answer.
     public static func fetch(from address: ClusterAddress, security: ClusterSecurity) async throws -> ClusterStatus {
@@ -33,7 +36,7 @@ public struct ClusterStatus: Sendable {
                 try await client.status(.init(), options: Transport.callOptions(timeout: .seconds(2)))
             }
         } catch let error where !(error is ClusterError) {  // a bad configuration speaks for itself
-            throw ClusterError(.unavailable, "no dispatcher answered at \(address) (\(describe(error)))")
+            throw ClusterError(.unavailable, "no dispatcher answered at \(address) (\(describe(error)))", cause: error)
         }
         return ClusterStatus(
             dispatcher: address,
@@ -43,14 +46,15 @@ public struct ClusterStatus: Sendable {
             },
             runID: reply.runID == 0 ? nil : reply.runID, runClient: reply.runClient, jobsQueued: reply.jobsQueued,
             jobsLeased: reply.jobsLeased, jobsDone: reply.jobsDone, documentsDone: reply.documentsDone,
-            documentsPerSecond: reply.documentsPerSecond, uptimeSeconds: reply.uptimeSeconds)
+            documentsPerSecond: reply.documentsPerSecond, uptimeSeconds: reply.uptimeSeconds,
+            stages: reply.stages, stagesHeld: Int(reply.stagesHeld))
     }
 
     /// A few lines of text: the run, then one line per worker.
     public func rendered() -> String {
         var lines = ["dispatcher \(dispatcher), up \(String(format: "%.0f", uptimeSeconds)) s, \(counted(workers.count, "worker"))"]
         if let runID {
-            lines.append("run #\(runID) of \(runClient): \(jobsQueued) jobs queued, \(jobsLeased) leased, \(jobsDone) done; \(documentsDone) documents, \(String(format: "%.0f", documentsPerSecond)) documents/s")
+            lines.append("run #\(runID) of \(runClient): stage \(stages), \(jobsQueued) jobs queued, \(jobsLeased) leased, \(jobsDone) done; \(documentsDone) documents, \(String(format: "%.0f", documentsPerSecond)) documents/s")
         } else {
             lines.append("no run in progress")
         }

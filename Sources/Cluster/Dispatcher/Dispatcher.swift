@@ -1,6 +1,6 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
-import LatentLinearAlgebra
+import LatentModels
 import Logging
 
 /// `latent dispatcher`: the one process workers and clients connect to. It keeps the
@@ -29,11 +29,13 @@ public struct Dispatcher: Sendable {
     }
 
     public let options: Options
+    /// The computations stages may run; a stage of any other kind is refused.
+    public let registry: ComputationRegistry
     let logger: Logger
 
     /// Checks the options: without a token the dispatcher listens on loopback only, unless
     /// `insecure` says otherwise.
-    public init(options: Options, logger: Logger) throws {
+    public init(options: Options, registry: ComputationRegistry, logger: Logger) throws {
         if options.security.token == nil, !options.listen.isLoopback, !options.insecure {
             throw ClusterError(.invalidConfiguration, "refusing to listen on \(options.listen) without a token: anyone who can reach it could use the cluster. Set --token (or LATENT_CLUSTER_TOKEN), or pass --insecure on a trusted network")
         }
@@ -42,14 +44,15 @@ public struct Dispatcher: Sendable {
         }
         try options.security.check()
         self.options = options
+        self.registry = registry
         self.logger = logger
     }
 
     /// Serves until the task is cancelled. `onListening` gets the bound address (the port
     /// is chosen by the system when 0 was asked for).
     public func run(onListening: @escaping @Sendable (ClusterAddress) -> Void = { _ in }) async throws {
-        BLAS.threads = 1
-        let state = DispatcherState(heartbeatTimeout: options.heartbeatTimeout, logger: logger)
+        ComputeThreads.alone(on: 1)
+        let state = DispatcherState(heartbeatTimeout: options.heartbeatTimeout, registry: registry, logger: logger)
         let service = DispatcherService(state: state, heartbeatInterval: options.heartbeatInterval, logger: logger)
         let transport = try Transport.server(options.listen, security: options.security)
         let interceptors: [any ServerInterceptor] = options.security.token.map { [TokenCheck(token: $0)] } ?? []

@@ -37,28 +37,29 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
             throw RPCError(code: .notFound, message: "unknown worker #\(worker): register first")
         }
         // Long poll: wait up to a second for a job.
-        let deadline = ContinuousClock.now + .seconds(1)
-        while ContinuousClock.now < deadline {
-            if let (job, run, kind, parametersSize) = await state.lease(to: worker) {
-                do {
-                    try await sendPayload(job.payload, header: .with {
-                        $0.job = .with {
-                            $0.jobID = job.id; $0.runID = run; $0.stage = job.stage; $0.computation = kind
-                            $0.stageParametersSize = UInt64(parametersSize); $0.chunkIndex = UInt64(job.chunkIndex)
-                            $0.firstDocument = UInt64(job.firstDocument); $0.documents = UInt64(job.documents)
-                            $0.sharedPath = job.sharedPath
-                        }
-                    }, to: response)
-                } catch {
-                    logger.debug("sending job #\(job.id) to worker #\(worker) failed: \(error)")
-                    await state.leaseFailed(job: job.id, worker: worker)
-                    throw error
-                }
-                return
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        guard let lease = await state.takeJob(worker: worker, until: .now + .seconds(1)) else {
+            try await sendPayload([], header: .with { $0.job = .with { $0.jobID = 0 } }, to: response)
+            return
         }
-        try await sendPayload([], header: .with { $0.job = .with { $0.jobID = 0 } }, to: response)
+        let job = lease.job
+        do {
+            try await sendPayload(job.payload, header: .with {
+                $0.job = .with {
+                    $0.jobID = job.id; $0.runID = lease.run; $0.stage = job.stage; $0.computation = lease.kind
+                    $0.stageParametersSize = UInt64(lease.parametersSize); $0.chunkIndex = UInt64(job.chunkIndex)
+                    $0.firstDocument = UInt64(job.firstDocument); $0.documents = UInt64(job.documents)
+                    $0.sharedPath = job.sharedPath
+                    if let parameters = lease.parameters {
+                        $0.parametersIncluded = true
+                        $0.stageParameters = Data(parameters)
+                    }
+                }
+            }, to: response)
+        } catch {
+            logger.debug("sending job #\(job.id) to worker #\(worker) failed: \(error)")
+            await state.leaseFailed(job: job.id, worker: worker)
+            throw error
+        }
     }
 
     func fetchStage(request: Latent_Cluster_V1_FetchStageRequest, response: RPCWriter<Latent_Cluster_V1_Part>,
@@ -78,76 +79,37 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
         guard await state.isKnown(worker: header.workerID, epoch: header.dispatcherEpoch) else {
             return .with { $0.accepted = false }
         }
-        guard let (merger, chunkIndex, documents) = await state.resultTarget(worker: header.workerID, run: header.runID,
-                                                                               stage: header.stage, job: header.jobID) else {
-            return .with { $0.accepted = false }
-        }
         if !header.error.isEmpty {
-            await state.jobFailed(run: header.runID, message: String(header.error.prefix(2000)))
-            return .with { $0.accepted = true }
+            let wanted = await state.jobFailed(run: header.runID, stage: header.stage, job: header.jobID,
+                                               message: String(header.error.prefix(2000)))
+            return .with { $0.accepted = wanted }
         }
-        let decoded: OpaqueState
-        do {
-            decoded = try await Self.checked("state of job #\(header.jobID): ") { try merger.computation.decodeState(bytes) }
-        } catch {
-            logger.warning("worker #\(header.workerID) returned a malformed state: \(describe(error))")
-            throw error
+        let accepted = try await mapped {
+            try await state.returnResult(worker: header.workerID, run: header.runID, stage: header.stage,
+                                         job: header.jobID, bytes: bytes)
         }
-        guard await state.claim(job: header.jobID, worker: header.workerID, run: header.runID) else {
-            return .with { $0.accepted = false }
-        }
-        // The worker goes on to its next job at once; the merges this state makes ready run
-        // meanwhile, on the merger's threads.
-        let state = self.state
-        Task {
-            do {
-                try await merger.add(chunkIndex, decoded)
-                await state.merged(job: header.jobID, chunkIndex: chunkIndex, documents: documents,
-                                   worker: header.workerID, run: header.runID, stage: header.stage)
-            } catch {
-                await state.jobFailed(run: header.runID, message: "merging the state of job #\(header.jobID) failed: \(error)")
-            }
-        }
-        return .with { $0.accepted = true }
+        return .with { $0.accepted = accepted }
     }
 
     // MARK: Clients
 
     func openRun(request: Latent_Cluster_V1_OpenRunRequest, response: RPCWriter<Latent_Cluster_V1_RunEvent>,
                  context: ServerContext) async throws {
-        let description: String
-        switch request.model {
-        case .lsi(let p)?:
-            guard p.topics >= 1, p.chunkSize >= 1, p.decay.isFinite, p.decay > 0, p.decay <= 1,
-                  ["one-pass", "multi-pass"].contains(p.algorithm), ["float64", "float32"].contains(p.precision),
-                  p.termCount >= 1 else {
-                throw RPCError(code: .invalidArgument, message: "open run: LSI parameters out of range")
-            }
-            description = "LSI \(p.algorithm), \(p.topics) topics, \(p.precision), seed \(p.seed), decay \(p.decay), oversampling \(p.oversampling), \(p.powerIterations) power iterations, chunks of \(p.chunkSize) documents, \(p.termCount) terms"
-        case .computation(let name)?:
-            guard !name.isEmpty, name.utf8.count <= 200 else {
-                throw RPCError(code: .invalidArgument, message: "open run: a computation name of 1 to 200 bytes expected")
-            }
-            description = name
-        case nil:
-            throw RPCError(code: .invalidArgument, message: "open run: no model parameters")
+        guard !request.kind.isEmpty, request.kind.utf8.count <= 100, request.description_p.utf8.count <= 2000,
+              request.parameters.count <= ClusterLimits.blockSize else {
+            throw RPCError(code: .invalidArgument, message: "open run: expected a kind of 1 to 100 bytes, a description of at most 2000 and parameters of at most 1 MiB")
         }
         let client = request.client.isEmpty ? context.remotePeer : "\(request.client) (\(context.remotePeer))"
+        let state = self.state
         // A run in progress may be ending (its client's cancellation in flight): wait up to
         // 3 s for the slot, then refuse with the reason.
-        let deadline = ContinuousClock.now + .seconds(3)
-        var opened: (UInt64, AsyncStream<Latent_Cluster_V1_RunEvent>)?
-        while opened == nil {
-            do {
-                opened = try await state.openRun(client: String(client.prefix(300)), description: description)
-            } catch let error as RPCError where error.code == .resourceExhausted && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(50))
-            }
+        let (id, events) = try await mapped {
+            try await state.openRun(client: String(client.prefix(300)), kind: request.kind,
+                                    description: request.description_p.isEmpty ? request.kind : request.description_p,
+                                    until: .now + .seconds(3))
         }
-        guard let (id, events) = opened else { return }
         // The run lasts as long as this call: when the client finishes or goes away, gRPC
         // cancels the call and the run ends with it.
-        let state = self.state
         await withRPCCancellationHandler {
             do {
                 for await event in events { try await response.write(event) }
@@ -160,14 +122,21 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
 
     func startStage(request: RPCAsyncSequence<Latent_Cluster_V1_Part, any Error>,
                     context: ServerContext) async throws -> Latent_Cluster_V1_StageReply {
-        let (payloadHeader, parameters) = try await receivePayload(request, what: "pass parameters")
+        let (payloadHeader, parameters) = try await receivePayload(request, what: "stage parameters")
         guard case .stage(let header)? = payloadHeader.about else {
-            throw RPCError(code: .invalidArgument, message: "stage: the header does not describe a pass")
+            throw RPCError(code: .invalidArgument, message: "stage: the header does not describe a stage")
         }
+        guard header.firstChunk <= UInt64(Int32.max) else {
+            throw RPCError(code: .invalidArgument, message: "stage: first chunk out of range")
+        }
+        let registry = state.registry
         let computation = try await Self.checked {
-            try PortableComputations.make(kind: header.computation, parameters: parameters)
+            try registry.make(kind: header.computation, parameters: parameters)
         }
-        try await state.startStage(run: header.runID, stage: header.stage, parameters: parameters, computation: computation)
+        try await mapped {
+            try await state.startStage(run: header.runID, stage: header.stage, computation: computation,
+                                       parameters: parameters, firstChunk: Int(header.firstChunk))
+        }
         return .init()
     }
 
@@ -181,7 +150,7 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
               header.firstDocument <= UInt64(Int64.max / 2) else {
             throw RPCError(code: .invalidArgument, message: "chunk: documents, chunk index or first document out of range")
         }
-        let computation = try await state.computation(run: header.runID, stage: header.stage)
+        let computation = try await mapped { try await state.computation(run: header.runID, stage: header.stage) }
         let firstDocument: Int, documents: Int
         if header.sharedPath.isEmpty {
             // Checked here, so a malformed chunk is refused to the client that sent it rather
@@ -201,32 +170,75 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
             }
             (firstDocument, documents) = (Int(header.firstDocument), Int(header.documents))
         }
-        while true {
-            if let job = try await state.enqueue(run: header.runID, stage: header.stage, chunkIndex: Int(header.chunkIndex),
-                                                 firstDocument: firstDocument, documents: documents,
-                                                 payload: payload, sharedPath: header.sharedPath) {
-                return .with { $0.jobID = job }
-            }
-            try await Task.sleep(for: .milliseconds(10))
+        let job = try await mapped {
+            try await state.submit(run: header.runID, stage: header.stage, chunkIndex: Int(header.chunkIndex),
+                                   firstDocument: firstDocument, documents: documents, payload: payload,
+                                   sharedPath: header.sharedPath)
         }
+        // The stage's last chunk may say so, in place of an EndStage call.
+        if header.endsStageWith > 0 {
+            guard header.endsStageWith <= UInt64(Int32.max) else {
+                throw RPCError(code: .invalidArgument, message: "chunk: the stage's chunk count is out of range")
+            }
+            try await mapped {
+                try await state.endStage(run: header.runID, stage: header.stage, chunks: Int(header.endsStageWith))
+            }
+        }
+        return .with { $0.jobID = job }
     }
 
     func endStage(request: Latent_Cluster_V1_EndStageRequest, context: ServerContext) async throws -> Latent_Cluster_V1_EndStageReply {
         guard request.chunks <= UInt64(Int32.max) else {
             throw RPCError(code: .invalidArgument, message: "end of pass: chunk count out of range")
         }
-        try await state.endStage(run: request.runID, stage: request.stage, chunks: Int(request.chunks))
+        try await mapped { try await state.endStage(run: request.runID, stage: request.stage, chunks: Int(request.chunks)) }
         return .init()
     }
 
     func fetchResult(request: Latent_Cluster_V1_FetchResultRequest, response: RPCWriter<Latent_Cluster_V1_Part>,
                      context: ServerContext) async throws {
-        let result = try await state.result(run: request.runID, stage: request.stage)
+        let result = try await mapped { try await state.takeResult(run: request.runID, stage: request.stage) }
         try await sendPayload(result, header: .init(), to: response)
     }
 
     func status(request: Latent_Cluster_V1_StatusRequest, context: ServerContext) async throws -> Latent_Cluster_V1_StatusReply {
-        await state.status()
+        let (status, uptime) = await state.status()
+        return .with { reply in
+            reply.workers = status.workers.map { worker in
+                .with {
+                    $0.id = worker.id; $0.name = worker.name; $0.peer = worker.peer; $0.threads = UInt32(worker.threads)
+                    $0.jobsLeased = UInt32(worker.leased); $0.jobsDone = worker.jobsDone
+                    $0.secondsSinceHeartbeat = worker.secondsSinceHeartbeat
+                }
+            }
+            reply.uptimeSeconds = uptime
+            if let run = status.run {
+                reply.runID = run
+                reply.runClient = status.client
+                reply.jobsQueued = UInt64(status.queued)
+                reply.jobsLeased = UInt64(status.leased)
+                reply.jobsDone = status.jobsDone
+                reply.documentsDone = UInt64(status.documentsDone)
+                reply.documentsPerSecond = status.seconds > 0 ? Double(status.documentsDone) / status.seconds : 0
+                reply.stages = status.stages
+                reply.stagesHeld = UInt32(clamping: status.stagesHeld)
+            }
+        }
+    }
+
+    /// Runs `body`, turning the state machine's refusals into RPC statuses.
+    private func mapped<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let refusal as DispatcherCore.Refusal {
+            let code: RPCError.Code = switch refusal.code {
+            case .noRun, .stageState: .failedPrecondition
+            case .busy: .resourceExhausted
+            case .duplicate: .alreadyExists
+            case .invalid: .invalidArgument
+            }
+            throw RPCError(code: code, message: refusal.message)
+        }
     }
 
     /// Decodes or checks what a peer sent, off the RPC tasks; a failure is the peer's error

@@ -1,371 +1,282 @@
+import Dispatch
 import Foundation
-import GRPCCore
 import LatentModels
 import Logging
+import Synchronization
 
-/// Everything the dispatcher knows: its workers, the run in progress (at most one), the
-/// run's stages (one per pass of the model), its queue of jobs and their leases.
-///
-/// Jobs are leased, not handed over: a lease lasts until the job's state comes back or the
-/// worker is dropped (missed heartbeats, or the job could not be sent), and then the job
-/// goes back to the front of the queue. A job's state is accepted once, from the worker it
-/// is leased to or, after a requeue, from whichever worker finishes it first.
+/// The dispatcher's live state: `DispatcherCore`'s decisions, the events of the run in
+/// progress, the waiting of long polls and of backpressure (by continuations), and the
+/// merges of partial states (on a queue of their own, off the RPC tasks).
 actor DispatcherState {
-    struct WorkerRecord {
-        var id: UInt64
-        var name: String
-        var peer: String
-        var threads: Int
-        var lastSeen: ContinuousClock.Instant
-        var leased: Set<UInt64> = []
-        var jobsDone: UInt64 = 0
-    }
-
-    struct Job: Sendable {
-        var id: UInt64
-        var stage: UInt32
-        var chunkIndex: Int
-        var firstDocument: Int
-        var documents: Int
-        var payload: [UInt8]
-        /// Shared-storage mode: the file the worker reads the documents from.
-        var sharedPath: String
-    }
-
-    final class Stage {
-        let number: UInt32
-        let parameters: [UInt8]
-        let merger: StageMerger
-        /// The chunks submitted so far.
-        var chunkIndices: Set<Int> = []
-        var finished = 0
-        var merged = 0
-        var expected: Int?
-        var result: [UInt8]?
-        var workers: Set<UInt64> = []
-        var completed = false
-
-        init(number: UInt32, parameters: [UInt8], computation: any RemoteComputation) {
-            self.number = number
-            self.parameters = parameters
-            merger = StageMerger(computation)
-        }
-    }
-
-    final class Run {
-        let id: UInt64
-        let client: String
-        let events: AsyncStream<Latent_Cluster_V1_RunEvent>.Continuation
-        var stages: [UInt32: Stage] = [:]
-        var queue: [Job] = []
-        var leases: [UInt64: (worker: UInt64, job: Job)] = [:]
-        var finishedJobs: Set<UInt64> = []
-        var documentsDone = 0
-        let started = ContinuousClock.now
-
-        init(id: UInt64, client: String, events: AsyncStream<Latent_Cluster_V1_RunEvent>.Continuation) {
-            self.id = id
-            self.client = client
-            self.events = events
-        }
-    }
-
-    let epoch = UInt64.random(in: 1...UInt64.max)
-    let heartbeatTimeout: Duration
-    let logger: Logger
+    private var core: DispatcherCore
+    let registry: ComputationRegistry
+    private let logger: Logger
     private let started = ContinuousClock.now
-    private var workers: [UInt64: WorkerRecord] = [:]
-    private var nextWorker: UInt64 = 1
-    private var nextRun: UInt64 = 1
-    private var nextJob: UInt64 = 1
-    private var run: Run?
+    /// The events of the current run, for its client's `OpenRun` stream.
+    private var events: AsyncStream<Latent_Cluster_V1_RunEvent>.Continuation?
+    /// Whoever waits for a job to lease, for room in the queue, or for the run to end.
+    private var waiting: [Wait: [UInt64: CheckedContinuation<Void, Never>]] = [:]
+    private var waiterIDs: UInt64 = 0
+    /// Stages whose last state is in: their merges may use every core.
+    private let tailStages = TailStages()
+    private static let mergeQueue = DispatchQueue(label: "latent.dispatcher.merge")
 
-    init(heartbeatTimeout: Duration, logger: Logger) {
-        self.heartbeatTimeout = heartbeatTimeout
+    /// Changes each time a dispatcher starts: ids from another instance are unknown.
+    nonisolated let epoch: UInt64
+
+    init(heartbeatTimeout: Duration, registry: ComputationRegistry, logger: Logger) {
+        core = DispatcherCore(heartbeatTimeout: heartbeatTimeout, logger: logger)
+        epoch = core.epoch
+        self.registry = registry
         self.logger = logger
     }
 
     // MARK: Workers
 
     func register(name: String, threads: Int, peer: String) -> UInt64 {
-        let id = nextWorker
-        nextWorker += 1
-        workers[id] = WorkerRecord(id: id, name: name, peer: peer, threads: threads, lastSeen: .now)
-        logger.info("worker #\(id) registered: \(name), \(counted(threads, "thread")), from \(peer) (\(counted(workers.count, "worker")) now)")
+        let id = core.register(name: name, threads: threads, peer: peer, now: .now)
+        resumeAll(.room)  // more threads, more room
         return id
     }
 
     func heartbeat(worker: UInt64, epoch: UInt64) -> Bool {
-        guard isKnown(worker: worker, epoch: epoch) else { return false }
-        workers[worker]?.lastSeen = .now
-        return true
+        core.heartbeat(worker: worker, epoch: epoch, now: .now)
     }
 
     func isKnown(worker: UInt64, epoch: UInt64) -> Bool {
-        epoch == self.epoch && workers[worker] != nil
+        core.isKnown(worker: worker, epoch: epoch)
     }
 
-    /// Drops workers that missed heartbeats for longer than the timeout; requeues their jobs.
+    /// Drops workers that missed heartbeats; tells the client which jobs went back.
     func sweep() {
-        let now = ContinuousClock.now
-        for worker in workers.values where now - worker.lastSeen > heartbeatTimeout {
-            drop(worker.id, reason: "missed heartbeats for \(roundedSeconds(now - worker.lastSeen)) s")
-        }
-    }
-
-    private func drop(_ id: UInt64, reason: String) {
-        guard let worker = workers.removeValue(forKey: id) else { return }
-        let requeued = requeue(worker.leased.sorted(), from: id)
-        let jobs = requeued.isEmpty ? "no jobs to requeue" : "requeued job\(requeued.count == 1 ? "" : "s") \(requeued.map { "#\($0)" }.joined(separator: ", "))"
-        logger.warning("worker #\(id) (\(worker.name)) \(reason): dropped; \(jobs)")
-        if !requeued.isEmpty, let run {
-            run.events.yield(.with {
-                $0.requeued = .with { $0.workerID = id; $0.jobIds = requeued; $0.reason = reason }
+        for dropped in core.sweep(now: .now) where !dropped.requeued.isEmpty {
+            events?.yield(.with {
+                $0.requeued = .with { $0.workerID = dropped.worker; $0.jobIds = dropped.requeued; $0.reason = dropped.reason }
             })
+            resumeAll(.job)
         }
-        if workers.isEmpty, run != nil { logger.warning("no workers left: the run waits until one registers") }
     }
 
-    /// Puts leased jobs back at the front of the queue; returns the ids requeued.
-    private func requeue(_ jobs: [UInt64], from worker: UInt64) -> [UInt64] {
-        guard let run else { return [] }
-        var requeued: [UInt64] = []
-        for id in jobs.reversed() {
-            guard let lease = run.leases[id], lease.worker == worker else { continue }
-            run.leases[id] = nil
-            run.queue.insert(lease.job, at: 0)
-            requeued.append(id)
+    /// The next job for `worker`, waiting for one until `deadline`; nil when none came.
+    func takeJob(worker: UInt64, until deadline: ContinuousClock.Instant) async -> DispatcherCore.Lease? {
+        while true {
+            if let lease = core.lease(to: worker) {
+                resumeAll(.room)
+                return lease
+            }
+            guard ContinuousClock.now < deadline else { return nil }
+            await wait(for: .job, until: deadline)
         }
-        return requeued.reversed()
     }
 
-    // MARK: Jobs
-
-    /// The next job for `worker`, leased to it, with its stage's computation and the size of
-    /// its parameters; nil when the queue is empty.
-    func lease(to worker: UInt64) -> (job: Job, run: UInt64, kind: String, parametersSize: Int)? {
-        guard workers[worker] != nil, let run, !run.queue.isEmpty else { return nil }
-        let job = run.queue.removeFirst()
-        guard let stage = run.stages[job.stage] else { return nil }
-        run.leases[job.id] = (worker, job)
-        workers[worker]?.leased.insert(job.id)
-        logger.debug("leased job #\(job.id) (chunk \(job.chunkIndex) of pass \(job.stage)) to worker #\(worker)")
-        return (job, run.id, stage.merger.computation.kind, stage.parameters.count)
-    }
-
-    /// The job could not be sent: back to the queue.
     func leaseFailed(job: UInt64, worker: UInt64) {
-        workers[worker]?.leased.remove(job)
-        let requeued = requeue([job], from: worker)
-        if !requeued.isEmpty { logger.warning("job #\(job) could not be sent to worker #\(worker): requeued") }
+        core.leaseFailed(job: job, worker: worker)
+        resumeAll(.job)
     }
 
-    func stageParameters(run id: UInt64, stage: UInt32) -> [UInt8]? {
-        guard let run, run.id == id else { return nil }
-        return run.stages[stage]?.parameters
+    func stageParameters(run: UInt64, stage: UInt64) -> [UInt8]? {
+        core.stageParameters(run: run, stage: stage)
     }
 
-    /// A job of `run` whose state is still wanted: leased, or requeued after its worker was
-    /// dropped and not leased again yet (a late state from that worker is still welcome).
-    private func pendingJob(_ id: UInt64, of run: Run) -> Job? {
-        guard !run.finishedJobs.contains(id) else { return nil }
-        return run.leases[id]?.job ?? run.queue.first { $0.id == id }
-    }
+    // MARK: Results
 
-    /// Where a returned state goes: the stage's merger and the job's chunk, or nil when the
-    /// job is not (or no longer) this worker's to return.
-    func resultTarget(worker: UInt64, run id: UInt64, stage: UInt32, job: UInt64)
-        -> (merger: StageMerger, chunkIndex: Int, documents: Int)? {
-        guard let run, run.id == id, let stageRecord = run.stages[stage],
-              let pending = pendingJob(job, of: run), pending.stage == stage else { return nil }
-        return (stageRecord.merger, pending.chunkIndex, pending.documents)
-    }
-
-    /// Marks a job finished; false when another worker's state for it was taken first.
-    func claim(job id: UInt64, worker: UInt64, run runID: UInt64) -> Bool {
-        guard let run, run.id == runID, let job = pendingJob(id, of: run) else { return false }
-        run.finishedJobs.insert(id)
-        if let lease = run.leases.removeValue(forKey: id) {
-            workers[lease.worker]?.leased.remove(id)
-        } else {
-            run.queue.removeAll { $0.id == id }
+    /// A worker's state for a job: decoded (and so checked) off the actor, claimed, then
+    /// merged in on the merge queue while the worker goes on to its next job. Returns
+    /// whether the state was wanted; throws `DispatcherCore.Refusal` on malformed bytes.
+    func returnResult(worker: UInt64, run: UInt64, stage: UInt64, job: UInt64, bytes: [UInt8]) async throws -> Bool {
+        guard let target = core.target(run: run, stage: stage, job: job) else { return false }
+        let merger = target.merger, chunk = target.chunkIndex
+        do {
+            try await onThread { try merger.receive(bytes, chunk: chunk) }
+        } catch {
+            logger.warning("worker #\(worker) returned a malformed state for job #\(job): \(error)")
+            throw DispatcherCore.Refusal(code: .invalid, message: "state of job #\(job): \(error)")
         }
-        if let stage = run.stages[job.stage] {
-            stage.finished += 1
-            stage.workers.insert(worker)
-            if stage.finished == stage.expected { lastJobIn(run, stage) }
+        let (claimed, lastJobIn) = core.claim(job: job, worker: worker, run: run)
+        guard claimed else {
+            merger.discard(chunk: chunk)
+            return false
+        }
+        if lastJobIn { tailStages.insert(stage) }
+        let tail = tailStages
+        Task {
+            do {
+                try await Self.merging(tail: tail, stage: stage) { try merger.place(chunk: chunk) }
+                await self.merged(job: job, worker: worker, run: run, target: target)
+            } catch {
+                self.fail(run: run, message: "merging the state of job #\(job) failed: \(error)")
+            }
         }
         return true
     }
 
-    /// A claimed job's state has been merged in: report it and complete the stage if it was
-    /// the last.
-    func merged(job id: UInt64, chunkIndex: Int, documents: Int, worker: UInt64, run runID: UInt64, stage: UInt32) async {
-        guard let run, run.id == runID, let stageRecord = run.stages[stage] else { return }
-        stageRecord.merged += 1
-        run.documentsDone += documents
-        workers[worker]?.jobsDone += 1
-        logger.info("worker #\(worker) finished job #\(id) (chunk \(chunkIndex), \(documents) documents)")
-        run.events.yield(.with {
+    private func merged(job: UInt64, worker: UInt64, run: UInt64, target: DispatcherCore.Target) async {
+        guard core.isCurrent(run: run) else { return }
+        events?.yield(.with {
             $0.finished = .with {
-                $0.stage = stage; $0.jobID = id; $0.chunkIndex = UInt64(chunkIndex)
-                $0.documents = UInt64(documents); $0.workerID = worker
+                $0.stage = target.stage; $0.jobID = job; $0.chunkIndex = UInt64(target.chunkIndex)
+                $0.documents = UInt64(target.documents); $0.workerID = worker
             }
         })
-        await completeIfDone(run, stageRecord)
+        if core.merged(job: job, stage: target.stage, chunkIndex: target.chunkIndex, documents: target.documents,
+                       worker: worker, run: run) {
+            await complete(run: run, stage: target.stage, merger: target.merger)
+        }
     }
 
-    func jobFailed(run runID: UInt64, message: String) {
-        guard let run, run.id == runID else { return }
-        logger.error("run #\(runID) failed: \(message)")
-        run.events.yield(.with { $0.failed = .with { $0.message = message } })
+    /// Every state of the stage is merged: finish the merge and tell the client.
+    private func complete(run: UInt64, stage: UInt64, merger: any RemoteMerger) async {
+        tailStages.insert(stage)
+        do {
+            let result = try await Self.merging(tail: tailStages, stage: stage) { try merger.finish() } ?? []
+            guard core.isCurrent(run: run) else { return }
+            let inline = result.count <= ClusterLimits.blockSize
+            core.completed(run: run, stage: stage, result: result, inline: inline)
+            tailStages.remove(stage)
+            events?.yield(.with {
+                $0.complete = .with {
+                    $0.stage = stage; $0.size = UInt64(result.count)
+                    if inline { $0.inline = true; $0.result = Data(result) }
+                }
+            })
+        } catch {
+            fail(run: run, message: "merging the states of stage \(stage) failed: \(error)")
+        }
+    }
+
+    /// Runs `work` on the merge queue: on one core while the stage's jobs are out (workers
+    /// may share this machine), on every core once its last state is in (the tail).
+    private static func merging<T: Sendable>(tail: TailStages, stage: UInt64,
+                                            _ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            mergeQueue.async {
+                ComputeThreads.alone(on: tail.contains(stage) ? ComputeThreads.cores : 1)
+                defer { ComputeThreads.alone(on: 1) }
+                continuation.resume(with: Result { try work() })
+            }
+        }
+    }
+
+    /// A job failed on a worker (its chunk does not fit the computation): when the job was
+    /// still wanted, the run fails with the worker's message, as it would have in-process.
+    func jobFailed(run: UInt64, stage: UInt64, job: UInt64, message: String) -> Bool {
+        guard core.target(run: run, stage: stage, job: job) != nil else { return false }
+        fail(run: run, message: message)
+        return true
+    }
+
+    /// A job failed on a worker, or a merge failed: the run fails with the message.
+    func fail(run: UInt64, message: String) {
+        guard core.isCurrent(run: run) else { return }
+        logger.error("run #\(run) failed: \(message)")
+        events?.yield(.with { $0.failed = .with { $0.message = message } })
     }
 
     // MARK: Clients
 
-    func openRun(client: String, description: String) throws -> (UInt64, AsyncStream<Latent_Cluster_V1_RunEvent>) {
-        if let run {
-            throw RPCError(code: .resourceExhausted, message:
-                "the dispatcher is busy with run #\(run.id) of \(run.client); one run at a time: try again when it ends")
+    /// Opens a run for `client`, waiting until `deadline` for a run in progress to end.
+    func openRun(client: String, kind: String, description: String, until deadline: ContinuousClock.Instant) async throws
+        -> (UInt64, AsyncStream<Latent_Cluster_V1_RunEvent>) {
+        guard registry.sessionKinds.contains(kind) else {
+            throw DispatcherCore.Refusal(code: .invalid, message:
+                "unknown run kind '\(kind)'; this dispatcher knows \(registry.sessionKinds.sorted().joined(separator: ", "))")
         }
-        let (stream, continuation) = AsyncStream<Latent_Cluster_V1_RunEvent>.makeStream()
-        let id = nextRun
-        nextRun += 1
-        run = Run(id: id, client: client, events: continuation)
-        logger.info("run #\(id) opened by \(client): \(description); \(counted(workers.count, "worker"))")
-        continuation.yield(.with { $0.opened = .with { $0.runID = id; $0.workers = UInt32(workers.count) } })
-        return (id, stream)
+        while true {
+            if core.run == nil || ContinuousClock.now >= deadline {
+                let id = try core.openRun(client: client, description: description, now: .now)
+                let (stream, continuation) = AsyncStream<Latent_Cluster_V1_RunEvent>.makeStream()
+                events = continuation
+                continuation.yield(.with { $0.opened = .with { $0.runID = id; $0.workers = UInt32(core.workers.count) } })
+                return (id, stream)
+            }
+            await wait(for: .run, until: deadline)
+        }
     }
 
     /// The client went away or finished: forget the run and its jobs.
     func endRun(_ id: UInt64) {
-        guard let run, run.id == id else { return }
-        let leased = run.leases.count, queued = run.queue.count
-        for key in workers.keys { workers[key]?.leased.removeAll() }
-        self.run = nil
-        run.events.finish()
-        let seconds = roundedSeconds(ContinuousClock.now - run.started)
-        if leased + queued > 0 {
-            logger.warning("run #\(id) ended by its client with \(queued) jobs queued and \(leased) leased (\(seconds) s)")
-        } else {
-            logger.info("run #\(id) ended (\(run.documentsDone) documents processed in \(seconds) s)")
+        guard core.endRun(id, now: .now) != nil else { return }
+        events?.finish()
+        events = nil
+        tailStages.removeAll()
+        resumeAll(.run)
+        resumeAll(.room)
+    }
+
+    /// Opens the next stage of a run: `computation` (already rebuilt from the registry)
+    /// over chunks from `firstChunk` on.
+    func startStage(run: UInt64, stage: UInt64, computation: any RemoteComputation, parameters: [UInt8],
+                    firstChunk: Int) throws {
+        try core.startStage(run: run, stage: stage, computation: computation, parameters: parameters,
+                            merger: computation.makeMerger(firstChunk: firstChunk), firstChunk: firstChunk)
+    }
+
+    func computation(run: UInt64, stage: UInt64) throws -> any RemoteComputation {
+        try core.computation(run: run, stage: stage)
+    }
+
+    /// Queues a chunk's job, waiting while the queue is full: the backpressure.
+    func submit(run: UInt64, stage: UInt64, chunkIndex: Int, firstDocument: Int, documents: Int,
+                payload: [UInt8], sharedPath: String) async throws -> UInt64 {
+        while true {
+            if let job = try core.enqueue(run: run, stage: stage, chunkIndex: chunkIndex, firstDocument: firstDocument,
+                                          documents: documents, payload: payload, sharedPath: sharedPath) {
+                resumeAll(.job)
+                return job
+            }
+            await wait(for: .room, until: .now + .seconds(3600))
         }
     }
 
-    func startStage(run id: UInt64, stage number: UInt32, parameters: [UInt8],
-                    computation: any RemoteComputation) throws {
-        guard let run, run.id == id else { throw Self.noRun(id) }
-        guard run.stages[number] == nil else {
-            throw RPCError(code: .alreadyExists, message: "pass \(number) of run #\(id) was already started")
-        }
-        guard number >= 1, number <= 1000 else {
-            throw RPCError(code: .invalidArgument, message: "stage: expected 1 to 1000, got \(number)")
-        }
-        // A stage's parameters are needed only while it runs; drop finished ones.
-        for (key, stage) in run.stages where stage.completed { run.stages[key] = nil }
-        run.stages[number] = Stage(number: number, parameters: parameters, computation: computation)
-        logger.info("run #\(id), pass \(number): \(computation.name) (\(computation.kind))")
-    }
-
-    func computation(run id: UInt64, stage: UInt32) throws -> any RemoteComputation {
-        guard let run, run.id == id else { throw Self.noRun(id) }
-        guard let stageRecord = run.stages[stage] else {
-            throw RPCError(code: .notFound, message: "run #\(id) has no pass \(stage)")
-        }
-        return stageRecord.merger.computation
-    }
-
-    /// Queues a chunk's job if the queue has room (one waiting job per worker thread, at
-    /// least two); false when it is full and the client must wait: the backpressure.
-    func enqueue(run id: UInt64, stage: UInt32, chunkIndex: Int, firstDocument: Int, documents: Int,
-                 payload: [UInt8], sharedPath: String) throws -> UInt64? {
-        guard let run, run.id == id else { throw Self.noRun(id) }
-        guard let stageRecord = run.stages[stage], stageRecord.expected == nil else {
-            throw RPCError(code: .failedPrecondition, message: "run #\(id) has no open pass \(stage)")
-        }
-        guard !stageRecord.chunkIndices.contains(chunkIndex) else {
-            throw RPCError(code: .alreadyExists, message: "chunk \(chunkIndex) of pass \(stage) was already submitted")
-        }
-        let room = max(2, workers.values.reduce(0) { $0 + $1.threads })
-        guard run.queue.count < room else { return nil }
-        let job = Job(id: nextJob, stage: stage, chunkIndex: chunkIndex, firstDocument: firstDocument,
-                      documents: documents, payload: payload, sharedPath: sharedPath)
-        nextJob += 1
-        stageRecord.chunkIndices.insert(chunkIndex)
-        run.queue.append(job)
-        logger.debug("queued job #\(job.id): documents \(firstDocument) to \(firstDocument + documents - 1)")
-        return job.id
-    }
-
-    func endStage(run id: UInt64, stage: UInt32, chunks: Int) async throws {
-        guard let run, run.id == id else { throw Self.noRun(id) }
-        guard let stageRecord = run.stages[stage], stageRecord.expected == nil else {
-            throw RPCError(code: .failedPrecondition, message: "run #\(id) has no open pass \(stage)")
-        }
-        guard chunks == stageRecord.chunkIndices.count else {
-            throw RPCError(code: .invalidArgument, message: "pass \(stage): \(chunks) chunks announced, \(stageRecord.chunkIndices.count) submitted")
-        }
-        stageRecord.expected = chunks
-        if stageRecord.finished == chunks, chunks > 0 { lastJobIn(run, stageRecord) }
-        await completeIfDone(run, stageRecord)
-    }
-
-    /// Every job of the pass is in: the merges left are the run's tail.
-    private func lastJobIn(_ run: Run, _ stage: Stage) {
-        stage.merger.markLastJobIn()
-        let count = stage.workers.count
-        logger.info("run #\(run.id), pass \(stage.number): all \(stage.finished) jobs in; merging states from \(counted(count, "worker"))")
-    }
-
-    private func completeIfDone(_ run: Run, _ stage: Stage) async {
-        guard let expected = stage.expected, stage.merged == expected, !stage.completed else { return }
-        stage.completed = true
-        let workerCount = stage.workers.count
-        do {
-            let result = try await stage.merger.finish()
-            stage.result = result ?? []
-            logger.info("run #\(run.id), pass \(stage.number) complete: merged the states of \(expected) jobs from \(counted(workerCount, "worker"))")
-            run.events.yield(.with { $0.complete = .with { $0.stage = stage.number; $0.size = UInt64(result?.count ?? 0) } })
-        } catch {
-            jobFailed(run: run.id, message: "merging the states of pass \(stage.number) failed: \(error)")
+    func endStage(run: UInt64, stage: UInt64, chunks: Int) async throws {
+        if try core.endStage(run: run, stage: stage, chunks: chunks), let merger = core.merger(run: run, stage: stage) {
+            await complete(run: run, stage: stage, merger: merger)
         }
     }
 
-    func result(run id: UInt64, stage: UInt32) throws -> [UInt8] {
-        guard let run, run.id == id else { throw Self.noRun(id) }
-        guard let result = run.stages[stage]?.result else {
-            throw RPCError(code: .failedPrecondition, message: "pass \(stage) of run #\(id) is not complete")
-        }
-        return result
+    func takeResult(run: UInt64, stage: UInt64) throws -> [UInt8] {
+        try core.takeResult(run: run, stage: stage)
     }
 
     // MARK: Status
 
-    func status() -> Latent_Cluster_V1_StatusReply {
-        let now = ContinuousClock.now
-        return .with { reply in
-            reply.workers = workers.values.sorted { $0.id < $1.id }.map { worker in
-                .with {
-                    $0.id = worker.id; $0.name = worker.name; $0.peer = worker.peer; $0.threads = UInt32(worker.threads)
-                    $0.jobsLeased = UInt32(worker.leased.count); $0.jobsDone = worker.jobsDone
-                    $0.secondsSinceHeartbeat = roundedSeconds(now - worker.lastSeen)
-                }
-            }
-            reply.uptimeSeconds = roundedSeconds(now - started)
-            if let run {
-                reply.runID = run.id
-                reply.runClient = run.client
-                reply.jobsQueued = UInt64(run.queue.count)
-                reply.jobsLeased = UInt64(run.leases.count)
-                reply.jobsDone = UInt64(run.finishedJobs.count)
-                reply.documentsDone = UInt64(run.documentsDone)
-                let elapsed = roundedSeconds(now - run.started)
-                reply.documentsPerSecond = elapsed > 0 ? Double(run.documentsDone) / elapsed : 0
+    func status() -> (DispatcherCore.Status, uptime: Double) {
+        (core.status(now: .now), roundedSeconds(ContinuousClock.now - started))
+    }
+
+    // MARK: Waiting
+
+    private enum Wait { case job, room, run }
+
+    /// Suspends until `resumeAll(kind)` or `deadline`.
+    private func wait(for kind: Wait, until deadline: ContinuousClock.Instant) async {
+        waiterIDs += 1
+        let id = waiterIDs
+        await withCheckedContinuation { continuation in
+            waiting[kind, default: [:]][id] = continuation
+            Task {
+                try? await Task.sleep(until: deadline)
+                self.timeOut(kind, id)
             }
         }
     }
 
-    private static func noRun(_ id: UInt64) -> RPCError {
-        RPCError(code: .failedPrecondition, message: "run #\(id) is not the dispatcher's current run")
+    private func timeOut(_ kind: Wait, _ id: UInt64) {
+        waiting[kind]?.removeValue(forKey: id)?.resume()
     }
+
+    private func resumeAll(_ kind: Wait) {
+        let all = waiting.removeValue(forKey: kind) ?? [:]
+        for continuation in all.values { continuation.resume() }
+    }
+}
+
+/// The stages whose last state is in, read by merges on the merge queue.
+final class TailStages: Sendable {
+    private let stages = Mutex<Set<UInt64>>([])
+
+    func insert(_ stage: UInt64) { stages.withLock { _ = $0.insert(stage) } }
+    func remove(_ stage: UInt64) { stages.withLock { _ = $0.remove(stage) } }
+    func removeAll() { stages.withLock { $0.removeAll() } }
+    func contains(_ stage: UInt64) -> Bool { stages.withLock { $0.contains(stage) } }
 }

@@ -1,6 +1,12 @@
 /// The cluster protocol of Latent (design.md §4): one dispatcher, any number of workers,
 /// and one client (the process that trains) at a time.
 ///
+/// It knows no model. A run (the client's training session) carries its kind, its encoded
+/// parameters and a description for the logs; each stage (one reduction of the session: a
+/// computation over some chunks of a pass) carries its computation's registered kind and
+/// encoded parameters. The dispatcher and the workers rebuild computations from a registry
+/// composed when they start, and refuse kinds it does not hold.
+///
 /// Large payloads (chunks of documents, computation parameters, partial states) are byte
 /// strings in Latent's own portable encoding (Sources/Models/Training/PortableEncoding.swift),
 /// sent as a header declaring the total size followed by blocks of at most 1 MiB. Every
@@ -267,7 +273,7 @@ extension Latent_Cluster_V1_Dispatcher {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The parameters of a stage (a pass of a computation), fetched once per stage.
+        /// > The parameters of a stage, fetched once per stage by each worker.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Latent_Cluster_V1_FetchStageRequest` messages.
@@ -464,7 +470,7 @@ extension Latent_Cluster_V1_Dispatcher {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The parameters of a stage (a pass of a computation), fetched once per stage.
+        /// > The parameters of a stage, fetched once per stage by each worker.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Latent_Cluster_V1_FetchStageRequest` message.
@@ -660,7 +666,7 @@ extension Latent_Cluster_V1_Dispatcher {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The parameters of a stage (a pass of a computation), fetched once per stage.
+        /// > The parameters of a stage, fetched once per stage by each worker.
         ///
         /// - Parameters:
         ///   - request: A `Latent_Cluster_V1_FetchStageRequest` message.
@@ -1293,7 +1299,7 @@ extension Latent_Cluster_V1_Dispatcher {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The parameters of a stage (a pass of a computation), fetched once per stage.
+        /// > The parameters of a stage, fetched once per stage by each worker.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Latent_Cluster_V1_FetchStageRequest` message.
@@ -1584,7 +1590,7 @@ extension Latent_Cluster_V1_Dispatcher {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The parameters of a stage (a pass of a computation), fetched once per stage.
+        /// > The parameters of a stage, fetched once per stage by each worker.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Latent_Cluster_V1_FetchStageRequest` message.
@@ -1930,7 +1936,7 @@ extension Latent_Cluster_V1_Dispatcher.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > The parameters of a stage (a pass of a computation), fetched once per stage.
+    /// > The parameters of a stage, fetched once per stage by each worker.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Latent_Cluster_V1_FetchStageRequest` message.
@@ -2247,7 +2253,7 @@ extension Latent_Cluster_V1_Dispatcher.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > The parameters of a stage (a pass of a computation), fetched once per stage.
+    /// > The parameters of a stage, fetched once per stage by each worker.
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -11,6 +11,12 @@
 /// The cluster protocol of Latent (design.md §4): one dispatcher, any number of workers,
 /// and one client (the process that trains) at a time.
 ///
+/// It knows no model. A run (the client's training session) carries its kind, its encoded
+/// parameters and a description for the logs; each stage (one reduction of the session: a
+/// computation over some chunks of a pass) carries its computation's registered kind and
+/// encoded parameters. The dispatcher and the workers rebuild computations from a registry
+/// composed when they start, and refuse kinds it does not hold.
+///
 /// Large payloads (chunks of documents, computation parameters, partial states) are byte
 /// strings in Latent's own portable encoding (Sources/Models/Training/PortableEncoding.swift),
 /// sent as a header declaring the total size followed by blocks of at most 1 MiB. Every
@@ -33,38 +39,6 @@ import SwiftProtobuf
 fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobuf.ProtobufAPIVersionCheck {
   struct _2: SwiftProtobuf.ProtobufAPIVersion_2 {}
   typealias Version = _2
-}
-
-/// Every model parameter travels with the run, and the dispatcher logs them; each pass's
-/// computation carries every value its jobs use, so nothing falls back to a default on the way.
-package nonisolated struct Latent_Cluster_V1_LSIParameters: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  package var topics: UInt32 = 0
-
-  package var chunkSize: UInt32 = 0
-
-  package var decay: Double = 0
-
-  package var powerIterations: UInt32 = 0
-
-  package var oversampling: UInt32 = 0
-
-  /// "one-pass" or "multi-pass"
-  package var algorithm: String = String()
-
-  /// "float64" or "float32"
-  package var precision: String = String()
-
-  package var seed: UInt64 = 0
-
-  package var termCount: UInt64 = 0
-
-  package var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  package init() {}
 }
 
 /// The first message of every payload stream: the payload's size, and what it is.
@@ -238,7 +212,7 @@ package nonisolated struct Latent_Cluster_V1_JobHeader: Sendable {
 
   package var runID: UInt64 = 0
 
-  package var stage: UInt32 = 0
+  package var stage: UInt64 = 0
 
   package var computation: String = String()
 
@@ -254,6 +228,12 @@ package nonisolated struct Latent_Cluster_V1_JobHeader: Sendable {
   /// documents) from this file itself, and the payload is empty.
   package var sharedPath: String = String()
 
+  /// The stage's parameters, when they are small (at most 64 KiB) and this is the first job
+  /// of the stage the worker gets: it need not fetch them.
+  package var parametersIncluded: Bool = false
+
+  package var stageParameters: Data = Data()
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -268,7 +248,7 @@ package nonisolated struct Latent_Cluster_V1_FetchStageRequest: Sendable {
 
   package var runID: UInt64 = 0
 
-  package var stage: UInt32 = 0
+  package var stage: UInt64 = 0
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -284,7 +264,7 @@ package nonisolated struct Latent_Cluster_V1_ResultHeader: Sendable {
 
   package var runID: UInt64 = 0
 
-  package var stage: UInt32 = 0
+  package var stage: UInt64 = 0
 
   package var jobID: UInt64 = 0
 
@@ -314,6 +294,9 @@ package nonisolated struct Latent_Cluster_V1_ResultReply: Sendable {
   package init() {}
 }
 
+/// Every model parameter travels with the run, and the dispatcher logs the description;
+/// each stage's computation carries every value its jobs use, so nothing falls back to a
+/// default on the way.
 package nonisolated struct Latent_Cluster_V1_OpenRunRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -321,33 +304,16 @@ package nonisolated struct Latent_Cluster_V1_OpenRunRequest: Sendable {
 
   package var client: String = String()
 
-  package var model: Latent_Cluster_V1_OpenRunRequest.OneOf_Model? = nil
+  /// the model family, e.g. "lsi"; "computation" for a lone computation
+  package var kind: String = String()
 
-  package var lsi: Latent_Cluster_V1_LSIParameters {
-    get {
-      if case .lsi(let v)? = model {return v}
-      return Latent_Cluster_V1_LSIParameters()
-    }
-    set {model = .lsi(newValue)}
-  }
+  /// the model's parameters, encoded (at most 1 MiB)
+  package var parameters: Data = Data()
 
-  /// A computation run on its own, outside a model: its name.
-  package var computation: String {
-    get {
-      if case .computation(let v)? = model {return v}
-      return String()
-    }
-    set {model = .computation(newValue)}
-  }
+  /// for the logs
+  package var description_p: String = String()
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  package nonisolated enum OneOf_Model: Equatable, Sendable {
-    case lsi(Latent_Cluster_V1_LSIParameters)
-    /// A computation run on its own, outside a model: its name.
-    case computation(String)
-
-  }
 
   package init() {}
 }
@@ -432,7 +398,7 @@ package nonisolated struct Latent_Cluster_V1_JobFinished: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  package var stage: UInt32 = 0
+  package var stage: UInt64 = 0
 
   package var jobID: UInt64 = 0
 
@@ -468,10 +434,15 @@ package nonisolated struct Latent_Cluster_V1_StageComplete: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  package var stage: UInt32 = 0
+  package var stage: UInt64 = 0
 
   /// bytes of the merged state; 0 when no chunk was submitted
   package var size: UInt64 = 0
+
+  /// The merged state itself when it is small (at most one block): no FetchResult needed.
+  package var inline: Bool = false
+
+  package var result: Data = Data()
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -490,6 +461,9 @@ package nonisolated struct Latent_Cluster_V1_RunFailed: Sendable {
   package init() {}
 }
 
+/// A stage: one reduction, over the chunks submitted to it, merged in the fixed tree whose
+/// first leaf is chunk `first_chunk` of the pass. Stages of a run are numbered 1, 2, ...
+/// with no limit; a stage is forgotten once its result is fetched.
 package nonisolated struct Latent_Cluster_V1_StageHeader: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -497,9 +471,11 @@ package nonisolated struct Latent_Cluster_V1_StageHeader: Sendable {
 
   package var runID: UInt64 = 0
 
-  package var stage: UInt32 = 0
+  package var stage: UInt64 = 0
 
   package var computation: String = String()
+
+  package var firstChunk: UInt64 = 0
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -523,7 +499,7 @@ package nonisolated struct Latent_Cluster_V1_ChunkHeader: Sendable {
 
   package var runID: UInt64 = 0
 
-  package var stage: UInt32 = 0
+  package var stage: UInt64 = 0
 
   package var chunkIndex: UInt64 = 0
 
@@ -534,6 +510,9 @@ package nonisolated struct Latent_Cluster_V1_ChunkHeader: Sendable {
   /// Shared-storage mode: the file every worker reads the documents from (the payload is
   /// empty).
   package var sharedPath: String = String()
+
+  /// Set on the stage's last chunk: the stage has this many chunks (as EndStage says).
+  package var endsStageWith: UInt64 = 0
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -559,7 +538,7 @@ package nonisolated struct Latent_Cluster_V1_EndStageRequest: Sendable {
 
   package var runID: UInt64 = 0
 
-  package var stage: UInt32 = 0
+  package var stage: UInt64 = 0
 
   package var chunks: UInt64 = 0
 
@@ -585,7 +564,7 @@ package nonisolated struct Latent_Cluster_V1_FetchResultRequest: Sendable {
 
   package var runID: UInt64 = 0
 
-  package var stage: UInt32 = 0
+  package var stage: UInt64 = 0
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -650,6 +629,12 @@ package nonisolated struct Latent_Cluster_V1_StatusReply: Sendable {
 
   package var uptimeSeconds: Double = 0
 
+  /// stages of the run so far
+  package var stages: UInt64 = 0
+
+  /// stages in the dispatcher's memory: open, or complete with a result not yet fetched
+  package var stagesHeld: UInt32 = 0
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -658,76 +643,6 @@ package nonisolated struct Latent_Cluster_V1_StatusReply: Sendable {
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "latent.cluster.v1"
-
-nonisolated extension Latent_Cluster_V1_LSIParameters: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  package static let protoMessageName: String = _protobuf_package + ".LSIParameters"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}topics\0\u{3}chunk_size\0\u{1}decay\0\u{3}power_iterations\0\u{1}oversampling\0\u{1}algorithm\0\u{1}precision\0\u{1}seed\0\u{3}term_count\0")
-
-  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.topics) }()
-      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.chunkSize) }()
-      case 3: try { try decoder.decodeSingularDoubleField(value: &self.decay) }()
-      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.powerIterations) }()
-      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.oversampling) }()
-      case 6: try { try decoder.decodeSingularStringField(value: &self.algorithm) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.precision) }()
-      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.seed) }()
-      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.termCount) }()
-      default: break
-      }
-    }
-  }
-
-  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if self.topics != 0 {
-      try visitor.visitSingularUInt32Field(value: self.topics, fieldNumber: 1)
-    }
-    if self.chunkSize != 0 {
-      try visitor.visitSingularUInt32Field(value: self.chunkSize, fieldNumber: 2)
-    }
-    if self.decay.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.decay, fieldNumber: 3)
-    }
-    if self.powerIterations != 0 {
-      try visitor.visitSingularUInt32Field(value: self.powerIterations, fieldNumber: 4)
-    }
-    if self.oversampling != 0 {
-      try visitor.visitSingularUInt32Field(value: self.oversampling, fieldNumber: 5)
-    }
-    if !self.algorithm.isEmpty {
-      try visitor.visitSingularStringField(value: self.algorithm, fieldNumber: 6)
-    }
-    if !self.precision.isEmpty {
-      try visitor.visitSingularStringField(value: self.precision, fieldNumber: 7)
-    }
-    if self.seed != 0 {
-      try visitor.visitSingularUInt64Field(value: self.seed, fieldNumber: 8)
-    }
-    if self.termCount != 0 {
-      try visitor.visitSingularUInt64Field(value: self.termCount, fieldNumber: 9)
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  package static func ==(lhs: Latent_Cluster_V1_LSIParameters, rhs: Latent_Cluster_V1_LSIParameters) -> Bool {
-    if lhs.topics != rhs.topics {return false}
-    if lhs.chunkSize != rhs.chunkSize {return false}
-    if lhs.decay != rhs.decay {return false}
-    if lhs.powerIterations != rhs.powerIterations {return false}
-    if lhs.oversampling != rhs.oversampling {return false}
-    if lhs.algorithm != rhs.algorithm {return false}
-    if lhs.precision != rhs.precision {return false}
-    if lhs.seed != rhs.seed {return false}
-    if lhs.termCount != rhs.termCount {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
 
 nonisolated extension Latent_Cluster_V1_PayloadHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".PayloadHeader"
@@ -1074,7 +989,7 @@ nonisolated extension Latent_Cluster_V1_TakeJobRequest: SwiftProtobuf.Message, S
 
 nonisolated extension Latent_Cluster_V1_JobHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".JobHeader"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{3}run_id\0\u{1}stage\0\u{1}computation\0\u{3}stage_parameters_size\0\u{3}chunk_index\0\u{3}first_document\0\u{1}documents\0\u{3}shared_path\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{3}run_id\0\u{1}stage\0\u{1}computation\0\u{3}stage_parameters_size\0\u{3}chunk_index\0\u{3}first_document\0\u{1}documents\0\u{3}shared_path\0\u{3}parameters_included\0\u{3}stage_parameters\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1084,13 +999,15 @@ nonisolated extension Latent_Cluster_V1_JobHeader: SwiftProtobuf.Message, SwiftP
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.jobID) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.runID) }()
-      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.stage) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.stage) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.computation) }()
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.stageParametersSize) }()
       case 6: try { try decoder.decodeSingularUInt64Field(value: &self.chunkIndex) }()
       case 7: try { try decoder.decodeSingularUInt64Field(value: &self.firstDocument) }()
       case 8: try { try decoder.decodeSingularUInt64Field(value: &self.documents) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.sharedPath) }()
+      case 10: try { try decoder.decodeSingularBoolField(value: &self.parametersIncluded) }()
+      case 11: try { try decoder.decodeSingularBytesField(value: &self.stageParameters) }()
       default: break
       }
     }
@@ -1104,7 +1021,7 @@ nonisolated extension Latent_Cluster_V1_JobHeader: SwiftProtobuf.Message, SwiftP
       try visitor.visitSingularUInt64Field(value: self.runID, fieldNumber: 2)
     }
     if self.stage != 0 {
-      try visitor.visitSingularUInt32Field(value: self.stage, fieldNumber: 3)
+      try visitor.visitSingularUInt64Field(value: self.stage, fieldNumber: 3)
     }
     if !self.computation.isEmpty {
       try visitor.visitSingularStringField(value: self.computation, fieldNumber: 4)
@@ -1124,6 +1041,12 @@ nonisolated extension Latent_Cluster_V1_JobHeader: SwiftProtobuf.Message, SwiftP
     if !self.sharedPath.isEmpty {
       try visitor.visitSingularStringField(value: self.sharedPath, fieldNumber: 9)
     }
+    if self.parametersIncluded != false {
+      try visitor.visitSingularBoolField(value: self.parametersIncluded, fieldNumber: 10)
+    }
+    if !self.stageParameters.isEmpty {
+      try visitor.visitSingularBytesField(value: self.stageParameters, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1137,6 +1060,8 @@ nonisolated extension Latent_Cluster_V1_JobHeader: SwiftProtobuf.Message, SwiftP
     if lhs.firstDocument != rhs.firstDocument {return false}
     if lhs.documents != rhs.documents {return false}
     if lhs.sharedPath != rhs.sharedPath {return false}
+    if lhs.parametersIncluded != rhs.parametersIncluded {return false}
+    if lhs.stageParameters != rhs.stageParameters {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1154,7 +1079,7 @@ nonisolated extension Latent_Cluster_V1_FetchStageRequest: SwiftProtobuf.Message
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.workerID) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.runID) }()
-      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.stage) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.stage) }()
       default: break
       }
     }
@@ -1168,7 +1093,7 @@ nonisolated extension Latent_Cluster_V1_FetchStageRequest: SwiftProtobuf.Message
       try visitor.visitSingularUInt64Field(value: self.runID, fieldNumber: 2)
     }
     if self.stage != 0 {
-      try visitor.visitSingularUInt32Field(value: self.stage, fieldNumber: 3)
+      try visitor.visitSingularUInt64Field(value: self.stage, fieldNumber: 3)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1194,7 +1119,7 @@ nonisolated extension Latent_Cluster_V1_ResultHeader: SwiftProtobuf.Message, Swi
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.workerID) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.runID) }()
-      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.stage) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.stage) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.jobID) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.error) }()
       case 6: try { try decoder.decodeSingularUInt64Field(value: &self.dispatcherEpoch) }()
@@ -1211,7 +1136,7 @@ nonisolated extension Latent_Cluster_V1_ResultHeader: SwiftProtobuf.Message, Swi
       try visitor.visitSingularUInt64Field(value: self.runID, fieldNumber: 2)
     }
     if self.stage != 0 {
-      try visitor.visitSingularUInt32Field(value: self.stage, fieldNumber: 3)
+      try visitor.visitSingularUInt64Field(value: self.stage, fieldNumber: 3)
     }
     if self.jobID != 0 {
       try visitor.visitSingularUInt64Field(value: self.jobID, fieldNumber: 4)
@@ -1269,7 +1194,7 @@ nonisolated extension Latent_Cluster_V1_ResultReply: SwiftProtobuf.Message, Swif
 
 nonisolated extension Latent_Cluster_V1_OpenRunRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".OpenRunRequest"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}client\0\u{1}lsi\0\u{1}computation\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}client\0\u{1}kind\0\u{1}parameters\0\u{1}description\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1278,57 +1203,35 @@ nonisolated extension Latent_Cluster_V1_OpenRunRequest: SwiftProtobuf.Message, S
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.client) }()
-      case 2: try {
-        var v: Latent_Cluster_V1_LSIParameters?
-        var hadOneofValue = false
-        if let current = self.model {
-          hadOneofValue = true
-          if case .lsi(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.model = .lsi(v)
-        }
-      }()
-      case 3: try {
-        var v: String?
-        try decoder.decodeSingularStringField(value: &v)
-        if let v = v {
-          if self.model != nil {try decoder.handleConflictingOneOf()}
-          self.model = .computation(v)
-        }
-      }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.parameters) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
       default: break
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.client.isEmpty {
       try visitor.visitSingularStringField(value: self.client, fieldNumber: 1)
     }
-    switch self.model {
-    case .lsi?: try {
-      guard case .lsi(let v)? = self.model else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-    }()
-    case .computation?: try {
-      guard case .computation(let v)? = self.model else { preconditionFailure() }
-      try visitor.visitSingularStringField(value: v, fieldNumber: 3)
-    }()
-    case nil: break
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 2)
+    }
+    if !self.parameters.isEmpty {
+      try visitor.visitSingularBytesField(value: self.parameters, fieldNumber: 3)
+    }
+    if !self.description_p.isEmpty {
+      try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 4)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Latent_Cluster_V1_OpenRunRequest, rhs: Latent_Cluster_V1_OpenRunRequest) -> Bool {
     if lhs.client != rhs.client {return false}
-    if lhs.model != rhs.model {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.parameters != rhs.parameters {return false}
+    if lhs.description_p != rhs.description_p {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1497,7 +1400,7 @@ nonisolated extension Latent_Cluster_V1_JobFinished: SwiftProtobuf.Message, Swif
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.stage) }()
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.stage) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.jobID) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.chunkIndex) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.documents) }()
@@ -1509,7 +1412,7 @@ nonisolated extension Latent_Cluster_V1_JobFinished: SwiftProtobuf.Message, Swif
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.stage != 0 {
-      try visitor.visitSingularUInt32Field(value: self.stage, fieldNumber: 1)
+      try visitor.visitSingularUInt64Field(value: self.stage, fieldNumber: 1)
     }
     if self.jobID != 0 {
       try visitor.visitSingularUInt64Field(value: self.jobID, fieldNumber: 2)
@@ -1579,7 +1482,7 @@ nonisolated extension Latent_Cluster_V1_JobsRequeued: SwiftProtobuf.Message, Swi
 
 nonisolated extension Latent_Cluster_V1_StageComplete: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".StageComplete"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}stage\0\u{1}size\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}stage\0\u{1}size\0\u{1}inline\0\u{1}result\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1587,8 +1490,10 @@ nonisolated extension Latent_Cluster_V1_StageComplete: SwiftProtobuf.Message, Sw
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.stage) }()
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.stage) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.size) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.inline) }()
+      case 4: try { try decoder.decodeSingularBytesField(value: &self.result) }()
       default: break
       }
     }
@@ -1596,10 +1501,16 @@ nonisolated extension Latent_Cluster_V1_StageComplete: SwiftProtobuf.Message, Sw
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.stage != 0 {
-      try visitor.visitSingularUInt32Field(value: self.stage, fieldNumber: 1)
+      try visitor.visitSingularUInt64Field(value: self.stage, fieldNumber: 1)
     }
     if self.size != 0 {
       try visitor.visitSingularUInt64Field(value: self.size, fieldNumber: 2)
+    }
+    if self.inline != false {
+      try visitor.visitSingularBoolField(value: self.inline, fieldNumber: 3)
+    }
+    if !self.result.isEmpty {
+      try visitor.visitSingularBytesField(value: self.result, fieldNumber: 4)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1607,6 +1518,8 @@ nonisolated extension Latent_Cluster_V1_StageComplete: SwiftProtobuf.Message, Sw
   package static func ==(lhs: Latent_Cluster_V1_StageComplete, rhs: Latent_Cluster_V1_StageComplete) -> Bool {
     if lhs.stage != rhs.stage {return false}
     if lhs.size != rhs.size {return false}
+    if lhs.inline != rhs.inline {return false}
+    if lhs.result != rhs.result {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1644,7 +1557,7 @@ nonisolated extension Latent_Cluster_V1_RunFailed: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Latent_Cluster_V1_StageHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".StageHeader"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}stage\0\u{1}computation\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}stage\0\u{1}computation\0\u{3}first_chunk\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1653,8 +1566,9 @@ nonisolated extension Latent_Cluster_V1_StageHeader: SwiftProtobuf.Message, Swif
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.runID) }()
-      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.stage) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.stage) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.computation) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.firstChunk) }()
       default: break
       }
     }
@@ -1665,10 +1579,13 @@ nonisolated extension Latent_Cluster_V1_StageHeader: SwiftProtobuf.Message, Swif
       try visitor.visitSingularUInt64Field(value: self.runID, fieldNumber: 1)
     }
     if self.stage != 0 {
-      try visitor.visitSingularUInt32Field(value: self.stage, fieldNumber: 2)
+      try visitor.visitSingularUInt64Field(value: self.stage, fieldNumber: 2)
     }
     if !self.computation.isEmpty {
       try visitor.visitSingularStringField(value: self.computation, fieldNumber: 3)
+    }
+    if self.firstChunk != 0 {
+      try visitor.visitSingularUInt64Field(value: self.firstChunk, fieldNumber: 4)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1677,6 +1594,7 @@ nonisolated extension Latent_Cluster_V1_StageHeader: SwiftProtobuf.Message, Swif
     if lhs.runID != rhs.runID {return false}
     if lhs.stage != rhs.stage {return false}
     if lhs.computation != rhs.computation {return false}
+    if lhs.firstChunk != rhs.firstChunk {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1703,7 +1621,7 @@ nonisolated extension Latent_Cluster_V1_StageReply: SwiftProtobuf.Message, Swift
 
 nonisolated extension Latent_Cluster_V1_ChunkHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".ChunkHeader"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}stage\0\u{3}chunk_index\0\u{3}first_document\0\u{1}documents\0\u{3}shared_path\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}stage\0\u{3}chunk_index\0\u{3}first_document\0\u{1}documents\0\u{3}shared_path\0\u{3}ends_stage_with\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1712,11 +1630,12 @@ nonisolated extension Latent_Cluster_V1_ChunkHeader: SwiftProtobuf.Message, Swif
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.runID) }()
-      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.stage) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.stage) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.chunkIndex) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.firstDocument) }()
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.documents) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.sharedPath) }()
+      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.endsStageWith) }()
       default: break
       }
     }
@@ -1727,7 +1646,7 @@ nonisolated extension Latent_Cluster_V1_ChunkHeader: SwiftProtobuf.Message, Swif
       try visitor.visitSingularUInt64Field(value: self.runID, fieldNumber: 1)
     }
     if self.stage != 0 {
-      try visitor.visitSingularUInt32Field(value: self.stage, fieldNumber: 2)
+      try visitor.visitSingularUInt64Field(value: self.stage, fieldNumber: 2)
     }
     if self.chunkIndex != 0 {
       try visitor.visitSingularUInt64Field(value: self.chunkIndex, fieldNumber: 3)
@@ -1741,6 +1660,9 @@ nonisolated extension Latent_Cluster_V1_ChunkHeader: SwiftProtobuf.Message, Swif
     if !self.sharedPath.isEmpty {
       try visitor.visitSingularStringField(value: self.sharedPath, fieldNumber: 6)
     }
+    if self.endsStageWith != 0 {
+      try visitor.visitSingularUInt64Field(value: self.endsStageWith, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1751,6 +1673,7 @@ nonisolated extension Latent_Cluster_V1_ChunkHeader: SwiftProtobuf.Message, Swif
     if lhs.firstDocument != rhs.firstDocument {return false}
     if lhs.documents != rhs.documents {return false}
     if lhs.sharedPath != rhs.sharedPath {return false}
+    if lhs.endsStageWith != rhs.endsStageWith {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1797,7 +1720,7 @@ nonisolated extension Latent_Cluster_V1_EndStageRequest: SwiftProtobuf.Message, 
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.runID) }()
-      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.stage) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.stage) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.chunks) }()
       default: break
       }
@@ -1809,7 +1732,7 @@ nonisolated extension Latent_Cluster_V1_EndStageRequest: SwiftProtobuf.Message, 
       try visitor.visitSingularUInt64Field(value: self.runID, fieldNumber: 1)
     }
     if self.stage != 0 {
-      try visitor.visitSingularUInt32Field(value: self.stage, fieldNumber: 2)
+      try visitor.visitSingularUInt64Field(value: self.stage, fieldNumber: 2)
     }
     if self.chunks != 0 {
       try visitor.visitSingularUInt64Field(value: self.chunks, fieldNumber: 3)
@@ -1856,7 +1779,7 @@ nonisolated extension Latent_Cluster_V1_FetchResultRequest: SwiftProtobuf.Messag
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.runID) }()
-      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.stage) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.stage) }()
       default: break
       }
     }
@@ -1867,7 +1790,7 @@ nonisolated extension Latent_Cluster_V1_FetchResultRequest: SwiftProtobuf.Messag
       try visitor.visitSingularUInt64Field(value: self.runID, fieldNumber: 1)
     }
     if self.stage != 0 {
-      try visitor.visitSingularUInt32Field(value: self.stage, fieldNumber: 2)
+      try visitor.visitSingularUInt64Field(value: self.stage, fieldNumber: 2)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1961,7 +1884,7 @@ nonisolated extension Latent_Cluster_V1_WorkerStatus: SwiftProtobuf.Message, Swi
 
 nonisolated extension Latent_Cluster_V1_StatusReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".StatusReply"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}workers\0\u{3}run_id\0\u{3}run_client\0\u{3}jobs_queued\0\u{3}jobs_leased\0\u{3}jobs_done\0\u{3}documents_per_second\0\u{3}documents_done\0\u{3}uptime_seconds\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}workers\0\u{3}run_id\0\u{3}run_client\0\u{3}jobs_queued\0\u{3}jobs_leased\0\u{3}jobs_done\0\u{3}documents_per_second\0\u{3}documents_done\0\u{3}uptime_seconds\0\u{1}stages\0\u{3}stages_held\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1978,6 +1901,8 @@ nonisolated extension Latent_Cluster_V1_StatusReply: SwiftProtobuf.Message, Swif
       case 7: try { try decoder.decodeSingularDoubleField(value: &self.documentsPerSecond) }()
       case 8: try { try decoder.decodeSingularUInt64Field(value: &self.documentsDone) }()
       case 9: try { try decoder.decodeSingularDoubleField(value: &self.uptimeSeconds) }()
+      case 10: try { try decoder.decodeSingularUInt64Field(value: &self.stages) }()
+      case 11: try { try decoder.decodeSingularUInt32Field(value: &self.stagesHeld) }()
       default: break
       }
     }
@@ -2011,6 +1936,12 @@ nonisolated extension Latent_Cluster_V1_StatusReply: SwiftProtobuf.Message, Swif
     if self.uptimeSeconds.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.uptimeSeconds, fieldNumber: 9)
     }
+    if self.stages != 0 {
+      try visitor.visitSingularUInt64Field(value: self.stages, fieldNumber: 10)
+    }
+    if self.stagesHeld != 0 {
+      try visitor.visitSingularUInt32Field(value: self.stagesHeld, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2024,6 +1955,8 @@ nonisolated extension Latent_Cluster_V1_StatusReply: SwiftProtobuf.Message, Swif
     if lhs.documentsPerSecond != rhs.documentsPerSecond {return false}
     if lhs.documentsDone != rhs.documentsDone {return false}
     if lhs.uptimeSeconds != rhs.uptimeSeconds {return false}
+    if lhs.stages != rhs.stages {return false}
+    if lhs.stagesHeld != rhs.stagesHeld {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

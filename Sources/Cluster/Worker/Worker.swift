@@ -29,17 +29,20 @@ public struct Worker: Sendable {
     }
 
     public let options: Options
+    /// The computations jobs may run; a job of any other kind fails.
+    public let registry: ComputationRegistry
     let logger: Logger
     /// Fault injection for the cluster's tests: each job waits this long before it runs
     /// (`LATENT_TEST_JOB_DELAY_MS`), so a test can kill a worker while it holds a lease.
     let jobDelay: TimeInterval
 
-    public init(options: Options, logger: Logger) throws {
+    public init(options: Options, registry: ComputationRegistry, logger: Logger) throws {
         guard options.threads >= 1, options.threads <= 4096 else {
             throw ClusterError(.invalidConfiguration, "--threads: expected 1 to 4096, got \(options.threads)")
         }
         try options.security.check()
         self.options = options
+        self.registry = registry
         self.logger = logger
         let delay = ProcessInfo.processInfo.environment["LATENT_TEST_JOB_DELAY_MS"].flatMap { Int($0) } ?? 0
         jobDelay = Double(max(0, delay)) / 1000
@@ -47,7 +50,8 @@ public struct Worker: Sendable {
 
     /// Works until the task is cancelled.
     public func run() async throws {
-        BLAS.threads = 1
+        // Jobs run side by side, one core each.
+        ComputeThreads.share(options.threads, among: options.threads)
         // States go back on a connection of their own: a large upload and a job's download
         // on one HTTP/2 connection at once made grpc-swift close it ("Stream unexpectedly
         // closed"); apart, each also gets the whole flow-control window.
@@ -99,7 +103,7 @@ public struct Worker: Sendable {
     private func session(_ client: DispatcherClient, _ uploadClient: DispatcherClient,
                          _ registration: Latent_Cluster_V1_RegisterReply) async throws {
         let interval = Duration.milliseconds(max(50, Int(registration.heartbeatIntervalMs)))
-        let stages = StageCache()
+        let stages = StageCache(registry: registry)
         let corpora = SharedCorpora()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -161,8 +165,9 @@ public struct Worker: Sendable {
             var result: [UInt8] = []
             var failure: String?
             do {
-                let computation = try await stages.computation(run: header.runID, stage: header.stage, kind: header.computation,
-                                                               size: header.stageParametersSize, client: client, worker: worker)
+                let computation = try await stages.computation(
+                    run: header.runID, stage: header.stage, kind: header.computation, size: header.stageParametersSize,
+                    included: header.parametersIncluded ? [UInt8](header.stageParameters) : nil, client: client, worker: worker)
                 let delay = jobDelay
                 let shared = header.sharedPath.isEmpty ? nil : try await corpora.open(header.sharedPath)
                 result = try await onThread {
@@ -178,7 +183,7 @@ public struct Worker: Sendable {
                         chunk = try SparseChunk(portableBytes: job.payload, termBound: computation.termBound,
                                                 payload: "chunk \(header.chunkIndex)")
                     }
-                    return computation.encode(try computation.process(chunk, index: Int(header.chunkIndex)))
+                    return try computation.processEncoded(chunk, index: Int(header.chunkIndex))
                 }
             } catch let error as RPCError {
                 throw error
@@ -227,25 +232,41 @@ private actor SharedCorpora {
 /// The computations of the stages this worker has seen, fetched once per stage; only the
 /// latest two are kept (a stage's parameters can be a large basis).
 private actor StageCache {
+    private let registry: ComputationRegistry
     private var entries: [(key: String, computation: any RemoteComputation)] = []
 
-    func computation(run: UInt64, stage: UInt32, kind: String, size: UInt64, client: DispatcherClient,
+    init(registry: ComputationRegistry) {
+        self.registry = registry
+    }
+
+    /// The stage's computation: from the cache, from the parameters that came with the job
+    /// (`included`), or from the dispatcher.
+    func computation(run: UInt64, stage: UInt64, kind: String, size: UInt64, included: [UInt8]?, client: DispatcherClient,
                      worker: UInt64) async throws -> any RemoteComputation {
         let key = "\(run)/\(stage)"
         if let entry = entries.first(where: { $0.key == key }) { return entry.computation }
-        let parameters = try await client.fetchStage(
-            .with { $0.workerID = worker; $0.runID = run; $0.stage = stage },
-            options: Transport.callOptions(timeout: .seconds(600))
-        ) { response in
-            let (header, bytes) = try await receivePayload(response.messages, what: "parameters of pass \(stage)")
-            guard header.size == size else {
-                throw RPCError(code: .dataLoss, message: "pass \(stage): parameters of \(header.size) bytes, the job said \(size)")
+        if let included, included.count != size {
+            throw RPCError(code: .dataLoss, message: "stage \(stage): parameters of \(included.count) bytes, the job said \(size)")
+        }
+        let parameters: [UInt8]
+        if let included {
+            parameters = included
+        } else {
+            parameters = try await client.fetchStage(
+                .with { $0.workerID = worker; $0.runID = run; $0.stage = stage },
+                options: Transport.callOptions(timeout: .seconds(600))
+            ) { response in
+                let (header, bytes) = try await receivePayload(response.messages, what: "parameters of stage \(stage)")
+                guard header.size == size else {
+                    throw RPCError(code: .dataLoss, message: "stage \(stage): parameters of \(header.size) bytes, the job said \(size)")
+                }
+                return bytes
             }
-            return bytes
         }
         // Another job loop may have fetched the same stage meanwhile.
         if let entry = entries.first(where: { $0.key == key }) { return entry.computation }
-        let computation = try await onThread { try PortableComputations.make(kind: kind, parameters: parameters) }
+        let registry = self.registry
+        let computation = try await onThread { try registry.make(kind: kind, parameters: parameters) }
         entries.append((key, computation))
         if entries.count > 2 { entries.removeFirst() }
         return computation

@@ -27,7 +27,7 @@ public enum FolderListing {
         do {
             entries = try FileManager.default.contentsOfDirectory(atPath: folder)
         } catch {
-            throw CorpusError(code: .io, file: folder, message: "cannot list the folder: \(error.localizedDescription)")
+            throw CorpusError(code: .io, file: folder, message: "cannot list the folder: \(error.localizedDescription)", cause: error)
         }
         for name in entries where !name.hasPrefix(".") {
             let path = folder + "/" + name

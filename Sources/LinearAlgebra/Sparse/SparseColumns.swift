@@ -1,4 +1,5 @@
 import Dispatch
+import LatentKernels
 /// A sparse matrix in compressed sparse column form (CSC): column j holds the entries
 /// `rowIndices[columnStarts[j] ..< columnStarts[j + 1]]` with the matching `values`, row
 /// indices ascending within a column.
@@ -86,44 +87,22 @@ extension Matrix {
         if sparse.rows > blockWidth && sparse.columns <= blockWidth {
             let transposed = transpose ?? sparse.transposed()
             precondition(transposed.rows == sparse.columns && transposed.columns == sparse.rows, "the transpose has the wrong shape")
-            return Scalar.denseTimesSparseTransposed(dense, transposed)
+            return scatterProduct(dense, transposed)
         }
-        return Scalar.denseTimesSparse(dense, sparse)
+        return gatherProduct(dense, sparse)
     }
 
     /// `D · Sᵀ` for a dense r x p matrix D and a sparse q x p matrix S, as a dense r x q
     /// matrix, always by the scattering kernel (see `product(_:_:transpose:)`).
     public static func product(_ dense: Matrix, transposed sparse: SparseColumns<Scalar>) -> Matrix {
         precondition(dense.columns == sparse.columns, "dense x sparseᵀ: inner dimensions \(dense.columns) and \(sparse.columns) differ")
-        return Scalar.denseTimesSparseTransposed(dense, sparse)
+        return scatterProduct(dense, sparse)
     }
 }
 
-// The conformances' entries to the kernel live in this file: without whole-module
-// optimisation (debug builds) a generic function is specialised only within its own file.
-extension Double {
-    public static func denseTimesSparse(_ dense: Matrix<Double>, _ sparse: SparseColumns<Double>) -> Matrix<Double> {
-        gatherProduct(dense, sparse)
-    }
-
-    public static func denseTimesSparseTransposed(_ dense: Matrix<Double>, _ sparse: SparseColumns<Double>) -> Matrix<Double> {
-        scatterProduct(dense, sparse)
-    }
-}
-
-extension Float {
-    public static func denseTimesSparse(_ dense: Matrix<Float>, _ sparse: SparseColumns<Float>) -> Matrix<Float> {
-        gatherProduct(dense, sparse)
-    }
-
-    public static func denseTimesSparseTransposed(_ dense: Matrix<Float>, _ sparse: SparseColumns<Float>) -> Matrix<Float> {
-        scatterProduct(dense, sparse)
-    }
-}
-
-/// Rows of D handled per sweep over the sparse entries: 32 values are 4 (Float) or 8
-/// (Double) 32-byte vectors, few enough to stay in registers as accumulators.
-private let panelHeight = 32
+/// Rows of D handled per kernel call: 32 values are 4 (Float) or 8 (Double) 32-byte
+/// vectors, few enough to stay in registers as accumulators.
+private let panelHeight = Int(LATENT_PANEL_HEIGHT)
 
 /// Columns of the cached side (the packed panel of a gather, the accumulator of a scatter)
 /// handled at a time: 32,768 x 32 Float64 values are 8 MiB, which stays in the last-level
@@ -173,164 +152,46 @@ private func panelWorkers(rows: Int) -> Int {
     max(1, min(BLAS.threads, (rows + panelHeight - 1) / panelHeight))
 }
 
-/// The dense x sparse product, written once and specialised per scalar type by the
-/// `LinearAlgebraScalar` conformances.
-///
-/// Hot path: a plain loop over unsafe buffers. For each panel of 32 rows of D, those rows
-/// are first copied into a contiguous p x 32 block (one pass over D), then every column of S
-/// accumulates its entries' 32-value pieces in four SIMD registers and stores them once.
-@inline(__always)
-func gatherProduct<Scalar: LinearAlgebraScalar & SIMDScalar>(
-    _ dense: Matrix<Scalar>, _ sparse: SparseColumns<Scalar>
-) -> Matrix<Scalar> {
+/// `D · S` by gathering: for each panel of 32 rows of D, those rows are first copied into a
+/// contiguous p x 32 block, then every column of S accumulates its entries' 32-value pieces
+/// in registers and adds them to the result once (the C kernel `latent_gather_panel`).
+@_specialize(where Scalar == Double)
+@_specialize(where Scalar == Float)
+func gatherProduct<Scalar: LinearAlgebraScalar>(_ dense: Matrix<Scalar>, _ sparse: SparseColumns<Scalar>) -> Matrix<Scalar> {
     let r = dense.rows, p = dense.columns, q = sparse.columns
     var result = Matrix<Scalar>(rows: r, columns: q)
     if r == 0 || q == 0 || p == 0 || sparse.nonZeroCount == 0 { return result }
     let workers = panelWorkers(rows: r)
     let block = min(p, blockWidth)
-    let scratch = workers * panelHeight * block
-    let cursors = workers * q
-    let stride = MemoryLayout<Scalar>.stride
-    withKernelBuffers(dense, sparse, into: &result, scratch: scratch, cursors: cursors) { buffers in
-        let (d, starts, indices, values, o) = (buffers.dense, buffers.starts, buffers.indices, buffers.values, buffers.out)
-        let (blocks, allCursors) = (buffers.scratch, buffers.cursors)
+    withKernelBuffers(dense, sparse, into: &result, scratch: workers * panelHeight * block, cursors: workers * q) { buffers in
         forEachPanel(rows: r, workers: workers) { top, worker in
-            let packed = blocks + worker * panelHeight * block
-            let cursor = allCursors + worker * q
-            for j in 0..<q { cursor[j] = starts[j] }
-            let height = min(panelHeight, r - top)
-            // Columns of D in blocks of `block`, so that the packed
-            // panel stays in cache; each column of S resumes where the
-            // previous block left it (row indices ascend).
-            var first = 0
-            while first < p {
-                let last = min(first + block, p)
-                for i in first..<last {
-                    let source = d + top + i * r
-                    let target = packed + (i - first) * panelHeight
-                    for t in 0..<height { target[t] = source[t] }
-                    for t in height..<panelHeight { target[t] = 0 }
-                }
-                let raw = UnsafeRawPointer(packed) - first * panelHeight * stride
-                for j in 0..<q {
-                    var entry = cursor[j]
-                    let end = starts[j + 1]
-                    guard entry < end && Int(indices[entry]) < last else { continue }
-                    var a0 = SIMD8<Scalar>(), a1 = SIMD8<Scalar>()
-                    var a2 = SIMD8<Scalar>(), a3 = SIMD8<Scalar>()
-                    while entry < end {
-                        let index = Int(indices[entry])
-                        if index >= last { break }
-                        let v = SIMD8<Scalar>(repeating: values[entry])
-                        let piece = raw + index * panelHeight * stride
-                        a0 += v * piece.loadUnaligned(as: SIMD8<Scalar>.self)
-                        a1 += v * piece.loadUnaligned(fromByteOffset: 8 * stride, as: SIMD8<Scalar>.self)
-                        a2 += v * piece.loadUnaligned(fromByteOffset: 16 * stride, as: SIMD8<Scalar>.self)
-                        a3 += v * piece.loadUnaligned(fromByteOffset: 24 * stride, as: SIMD8<Scalar>.self)
-                        entry += 1
-                    }
-                    cursor[j] = entry
-                    addPanelColumn(a0, a1, a2, a3, height: height, to: o + top + j * r)
-                }
-                first = last
-            }
+            Scalar.gatherPanel(buffers.dense, rows: r, p: p, q: q, starts: buffers.starts, indices: buffers.indices,
+                               values: buffers.values, out: buffers.out, top: top,
+                               packed: buffers.scratch + worker * panelHeight * block, block: block,
+                               cursor: buffers.cursors + worker * q)
         }
     }
     return result
 }
 
-/// Adds the `height` leading values of the four accumulators (32 values) to `target`.
-@inline(__always)
-private func addPanelColumn<Scalar: LinearAlgebraScalar & SIMDScalar>(
-    _ a0: SIMD8<Scalar>, _ a1: SIMD8<Scalar>, _ a2: SIMD8<Scalar>, _ a3: SIMD8<Scalar>,
-    height: Int, to target: UnsafeMutablePointer<Scalar>
-) {
-    let stride = MemoryLayout<Scalar>.stride
-    if height == panelHeight {
-        let raw = UnsafeMutableRawPointer(target)
-        raw.storeBytes(of: raw.loadUnaligned(as: SIMD8<Scalar>.self) + a0, as: SIMD8<Scalar>.self)
-        raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: 8 * stride, as: SIMD8<Scalar>.self) + a1,
-                       toByteOffset: 8 * stride, as: SIMD8<Scalar>.self)
-        raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: 16 * stride, as: SIMD8<Scalar>.self) + a2,
-                       toByteOffset: 16 * stride, as: SIMD8<Scalar>.self)
-        raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: 24 * stride, as: SIMD8<Scalar>.self) + a3,
-                       toByteOffset: 24 * stride, as: SIMD8<Scalar>.self)
-    } else {
-        for t in 0..<height {
-            target[t] += t < 8 ? a0[t] : t < 16 ? a1[t - 8] : t < 24 ? a2[t - 16] : a3[t - 24]
-        }
-    }
-}
-
-/// `D · Sᵀ` by scattering: for each panel of 32 rows of D, a q x 32 accumulator (contiguous)
-/// receives, for every entry (j, i, v) of S, v times the 32 values of column i of D; then
-/// the accumulator is copied into the result. D's columns are read in order.
-@inline(__always)
-func scatterProduct<Scalar: LinearAlgebraScalar & SIMDScalar>(
-    _ dense: Matrix<Scalar>, _ sparse: SparseColumns<Scalar>
-) -> Matrix<Scalar> {
+/// `D · Sᵀ` by scattering: for each panel of 32 rows of D, a q x 32 accumulator receives,
+/// for every entry (j, i, v) of S, v times the 32 values of column i of D; then it is
+/// copied into the result. D's columns are read in order (the C kernel `latent_scatter_panel`).
+@_specialize(where Scalar == Double)
+@_specialize(where Scalar == Float)
+func scatterProduct<Scalar: LinearAlgebraScalar>(_ dense: Matrix<Scalar>, _ sparse: SparseColumns<Scalar>) -> Matrix<Scalar> {
     let r = dense.rows, p = dense.columns, q = sparse.rows
     var result = Matrix<Scalar>(rows: r, columns: q)
     if r == 0 || q == 0 || p == 0 || sparse.nonZeroCount == 0 { return result }
     let workers = panelWorkers(rows: r)
     let block = min(q, blockWidth)
-    let scratch = workers * panelHeight * (block + 1)
-    let cursors = workers * p
-    let stride = MemoryLayout<Scalar>.stride
-    withKernelBuffers(dense, sparse, into: &result, scratch: scratch, cursors: cursors) { buffers in
-        let (d, starts, indices, values, o) = (buffers.dense, buffers.starts, buffers.indices, buffers.values, buffers.out)
-        let (blocks, allCursors) = (buffers.scratch, buffers.cursors)
+    let scratch = panelHeight * (block + 1)
+    withKernelBuffers(dense, sparse, into: &result, scratch: workers * scratch, cursors: workers * p) { buffers in
         forEachPanel(rows: r, workers: workers) { top, worker in
-            // `block` accumulator columns, then one for D's current piece.
-            let acc = blocks + worker * panelHeight * (block + 1)
-            let piece = acc + panelHeight * block
-            let rawPiece = UnsafeRawPointer(piece)
-            let cursor = allCursors + worker * p
-            for i in 0..<p { cursor[i] = starts[i] }
-            let height = min(panelHeight, r - top)
-            for t in 0..<panelHeight { piece[t] = 0 }
-            // Result columns in blocks of `block`, so that the
-            // accumulator stays in cache; each column of S resumes where
-            // the previous block left it (row indices ascend).
-            var first = 0
-            while first < q {
-                let last = min(first + block, q)
-                for index in 0..<(panelHeight * block) { acc[index] = 0 }
-                let rawAcc = UnsafeMutableRawPointer(acc) - first * panelHeight * stride
-                for i in 0..<p {
-                    var entry = cursor[i]
-                    let end = starts[i + 1]
-                    guard entry < end && Int(indices[entry]) < last else { continue }
-                    let source = d + top + i * r
-                    for t in 0..<height { piece[t] = source[t] }
-                    let x0 = rawPiece.loadUnaligned(as: SIMD8<Scalar>.self)
-                    let x1 = rawPiece.loadUnaligned(fromByteOffset: 8 * stride, as: SIMD8<Scalar>.self)
-                    let x2 = rawPiece.loadUnaligned(fromByteOffset: 16 * stride, as: SIMD8<Scalar>.self)
-                    let x3 = rawPiece.loadUnaligned(fromByteOffset: 24 * stride, as: SIMD8<Scalar>.self)
-                    while entry < end {
-                        let index = Int(indices[entry])
-                        if index >= last { break }
-                        let v = SIMD8<Scalar>(repeating: values[entry])
-                        let target = rawAcc + index * panelHeight * stride
-                        target.storeBytes(of: target.loadUnaligned(as: SIMD8<Scalar>.self) + v * x0,
-                                          as: SIMD8<Scalar>.self)
-                        target.storeBytes(of: target.loadUnaligned(fromByteOffset: 8 * stride, as: SIMD8<Scalar>.self) + v * x1,
-                                          toByteOffset: 8 * stride, as: SIMD8<Scalar>.self)
-                        target.storeBytes(of: target.loadUnaligned(fromByteOffset: 16 * stride, as: SIMD8<Scalar>.self) + v * x2,
-                                          toByteOffset: 16 * stride, as: SIMD8<Scalar>.self)
-                        target.storeBytes(of: target.loadUnaligned(fromByteOffset: 24 * stride, as: SIMD8<Scalar>.self) + v * x3,
-                                          toByteOffset: 24 * stride, as: SIMD8<Scalar>.self)
-                        entry += 1
-                    }
-                    cursor[i] = entry
-                }
-                for j in first..<last {
-                    let source = acc + (j - first) * panelHeight
-                    let target = o + top + j * r
-                    for t in 0..<height { target[t] = source[t] }
-                }
-                first = last
-            }
+            Scalar.scatterPanel(buffers.dense, rows: r, p: p, q: q, starts: buffers.starts, indices: buffers.indices,
+                                values: buffers.values, out: buffers.out, top: top,
+                                accumulator: buffers.scratch + worker * scratch, block: block,
+                                cursor: buffers.cursors + worker * p)
         }
     }
     return result
@@ -339,9 +200,9 @@ func scatterProduct<Scalar: LinearAlgebraScalar & SIMDScalar>(
 /// The raw buffers one kernel call works on.
 private struct KernelBuffers<Scalar> {
     let dense: UnsafePointer<Scalar>
-    let starts: UnsafeBufferPointer<Int>
-    let indices: UnsafeBufferPointer<Int32>
-    let values: UnsafeBufferPointer<Scalar>
+    let starts: UnsafePointer<Int>
+    let indices: UnsafePointer<Int32>
+    let values: UnsafePointer<Scalar>
     let out: UnsafeMutablePointer<Scalar>
     let scratch: UnsafeMutablePointer<Scalar>
     let cursors: UnsafeMutablePointer<Int>
@@ -365,9 +226,10 @@ private func withKernelBuffers<Scalar: LinearAlgebraScalar>(
                         scratch.withUnsafeMutableBufferPointer { scratchBuffer in
                             cursors.withUnsafeMutableBufferPointer { cursorBuffer in
                                 guard let d = denseBuffer.baseAddress, let o = out.baseAddress,
+                                      let s = starts.baseAddress, let i = indices.baseAddress, let v = values.baseAddress,
                                       let work = scratchBuffer.baseAddress, let positions = cursorBuffer.baseAddress
                                 else { return }
-                                body(KernelBuffers(dense: d, starts: starts, indices: indices, values: values, out: o,
+                                body(KernelBuffers(dense: d, starts: s, indices: i, values: v, out: o,
                                                    scratch: work, cursors: positions))
                             }
                         }

@@ -98,19 +98,16 @@ extension Matrix {
                     sparse.rowIndices.withUnsafeBufferPointer { indices in
                         sparse.values.withUnsafeBufferPointer { values in
                             result.storage.withUnsafeMutableBufferPointer { out in
-                                guard let target = out.baseAddress else { return }
+                                guard let target = out.baseAddress, let signRows = signRows.baseAddress,
+                                      let signValues = signValues.baseAddress, let starts = starts.baseAddress,
+                                      let indices = indices.baseAddress, let values = values.baseAddress else { return }
                                 concurrently(workers: workers) { worker in
                                     var block = worker
                                     while block < blocks {
-                                        for j in (block * blockColumns)..<min(q, (block + 1) * blockColumns) {
-                                            let column = target + j * r
-                                            for entry in starts[j]..<starts[j + 1] {
-                                                let i = Int(indices[entry]), v = values[entry]
-                                                for k in (i * z)..<(i * z + z) {
-                                                    column[Int(signRows[k])] += v * signValues[k]
-                                                }
-                                            }
-                                        }
+                                        let columns = (block * blockColumns)..<min(q, (block + 1) * blockColumns)
+                                        Scalar.signProduct(rows: r, perColumn: z, signRows: signRows, signValues: signValues,
+                                                           starts: starts, indices: indices, values: values, out: target,
+                                                           columns: columns)
                                         block += workers
                                     }
                                 }

@@ -35,7 +35,7 @@ public enum ModelFolder {
         do {
             entries = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
         } catch {
-            throw CorpusError(code: .io, file: path, message: "cannot list the folder: \(error.localizedDescription)")
+            throw CorpusError(code: .io, file: path, message: "cannot list the folder: \(error.localizedDescription)", cause: error)
         }
         if entries.isEmpty { return }
         func listed(_ names: [String]) -> String {
@@ -93,7 +93,7 @@ public enum ModelFolder {
             throw error
         } catch {
             TemporaryFiles.forget(temporary)
-            throw CorpusError(code: .io, file: path, message: "cannot create the temporary folder \(temporary): \(error.localizedDescription)")
+            throw CorpusError(code: .io, file: path, message: "cannot create the temporary folder \(temporary): \(error.localizedDescription)", cause: error)
         }
         do {
             var document = metadata
@@ -110,7 +110,7 @@ public enum ModelFolder {
             throw error
         } catch {
             TemporaryFiles.remove(temporary)
-            throw CorpusError(code: .io, file: path, message: "cannot write the model folder: \(error.localizedDescription)")
+            throw CorpusError(code: .io, file: path, message: "cannot write the model folder: \(error.localizedDescription)", cause: error)
         }
     }
 

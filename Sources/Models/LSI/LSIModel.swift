@@ -141,12 +141,12 @@ public struct LSIModel: Sendable {
         let report = progress ?? logger.map { Self.logProgress(to: $0) }
         let started = Date()
         let model = self
-        storage = try await executor.session(.lsi(settings, termCount: termCount)) { executor in
+        storage = try await executor.session(settings.sessionDescription(termCount: termCount)) { session in
             switch model.storage {
             case .float64(let current):
-                .float64(try await model.update(current, corpus, settings: settings, executor: executor, progress: report))
+                .float64(try await model.update(current, corpus, settings: settings, session: session, progress: report))
             case .float32(let current):
-                .float32(try await model.update(current, corpus, settings: settings, executor: executor, progress: report))
+                .float32(try await model.update(current, corpus, settings: settings, session: session, progress: report))
             }
         }
         let seconds = Date().timeIntervalSince(started)
@@ -154,7 +154,7 @@ public struct LSIModel: Sendable {
     }
 
     private func update<Scalar: LinearAlgebraScalar, C: Corpus>(
-        _ current: LSIProjection<Scalar>, _ corpus: C, settings parameters: LSIParameters, executor: any ChunkExecutor,
+        _ current: LSIProjection<Scalar>, _ corpus: C, settings parameters: LSIParameters, session: any TrainingSession,
         progress: (@Sendable (TrainingProgress) -> Void)?
     ) async throws -> LSIProjection<Scalar> {
         let sketchSize = parameters.topics + parameters.oversampling
@@ -165,9 +165,9 @@ public struct LSIModel: Sendable {
                 termCount: termCount, sketchSize: sketchSize, keep: sketchSize,
                 powerIterations: parameters.powerIterations, decay: parameters.decay, seed: parameters.seed,
                 firstChunk: current.chunks)
-            update = try await executor.run(job, over: corpus, chunkSize: parameters.chunkSize, progress: progress)
+            update = try await session.run(job, over: corpus, chunkSize: parameters.chunkSize, progress: progress)
         case .multiPass:
-            update = try await multiPass(Scalar.self, corpus, settings: parameters, executor: executor, progress: progress)
+            update = try await multiPass(Scalar.self, corpus, settings: parameters, session: session, progress: progress)
         }
         guard let update else { return current }
         let merged = try current.merged(with: update, decay: parameters.decay, keep: sketchSize)
@@ -175,7 +175,7 @@ public struct LSIModel: Sendable {
     }
 
     private func multiPass<Scalar: LinearAlgebraScalar, C: Corpus>(
-        _: Scalar.Type, _ corpus: C, settings parameters: LSIParameters, executor: any ChunkExecutor,
+        _: Scalar.Type, _ corpus: C, settings parameters: LSIParameters, session: any TrainingSession,
         progress: (@Sendable (TrainingProgress) -> Void)?
     ) async throws -> LSIProjection<Scalar>? {
         typealias Passes = MultiPassDecomposition
@@ -186,7 +186,7 @@ public struct LSIModel: Sendable {
             return { var p = $0; p.pass = pass; p.passes = passes; progress(p) }
         }
         let sketch = Passes.SketchPass<Scalar>(termCount: termCount, sketchSize: sketchSize, seed: parameters.seed)
-        guard let y = try await executor.run(sketch, over: corpus, chunkSize: parameters.chunkSize, progress: labelled(1)),
+        guard let y = try await session.run(sketch, over: corpus, chunkSize: parameters.chunkSize, progress: labelled(1)),
               y.documents > 0 else { return nil }
         let documents = y.documents
         // Iterates between passes only need to be well conditioned: one Cholesky QR pass, in
@@ -214,20 +214,20 @@ public struct LSIModel: Sendable {
             let y: Passes.TermSum<Scalar>
             if !last && MemoryLayout<Scalar>.size > MemoryLayout<Float>.size {
                 let power = Passes.PowerPass<Float>(termCount: termCount, basis: basis.converted(to: Float.self))
-                guard let reduced = try await executor.run(power, over: corpus, chunkSize: parameters.chunkSize,
+                guard let reduced = try await session.run(power, over: corpus, chunkSize: parameters.chunkSize,
                                                            progress: progress) else { return nil }
                 y = Passes.TermSum(terms: reduced.terms, values: reduced.values.converted(to: Scalar.self),
                                    documents: reduced.documents)
             } else {
                 let power = Passes.PowerPass<Scalar>(termCount: termCount, basis: basis)
-                guard let full = try await executor.run(power, over: corpus, chunkSize: parameters.chunkSize,
+                guard let full = try await session.run(power, over: corpus, chunkSize: parameters.chunkSize,
                                                         progress: progress) else { return nil }
                 y = full
             }
             basis = try orthonormalised(y, last: last)
         }
         let final = Passes.FinalPass<Scalar>(termCount: termCount, basis: basis)
-        guard let factor = try await executor.run(final, over: corpus, chunkSize: parameters.chunkSize,
+        guard let factor = try await session.run(final, over: corpus, chunkSize: parameters.chunkSize,
                                                   progress: labelled(passes)) else { return nil }
         let (u, s) = try leftSingularPairs(of: factor.l)
         let kept = retainedRank(s, limit: sketchSize)

@@ -54,6 +54,23 @@ public struct LSIParameters: Sendable, Equatable, Codable {
     }
 }
 
+extension LSIParameters {
+    /// The session an LSI training or update opens: kind "lsi", every parameter for the logs
+    /// and in the portable encoding.
+    func sessionDescription(termCount: Int) -> SessionDescription {
+        var writer = PortableWriter()
+        for value in [topics, chunkSize, powerIterations, oversampling, termCount] { writer.write(value) }
+        writer.write(decay)
+        writer.write(seed)
+        writer.write(algorithm == .onePass ? 0 : 1)
+        writer.write(precision == .float64 ? 0 : 1)
+        let summary = "LSI \(algorithm.rawValue), \(topics) topics over \(termCount) terms, \(precision.rawValue), "
+            + "seed \(seed), decay \(decay), oversampling \(oversampling), \(powerIterations) power iterations, "
+            + "chunks of \(chunkSize) documents"
+        return SessionDescription(kind: LSIModel.kind, summary: summary, parameters: writer.bytes)
+    }
+}
+
 /// How the decomposition is computed.
 public enum LSIAlgorithm: String, Sendable, Equatable, Codable, CaseIterable {
     /// One pass: each chunk is decomposed by a randomized SVD and the decompositions are

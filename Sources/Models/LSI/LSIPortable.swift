@@ -57,8 +57,9 @@ extension LSIProjection {
     }
 }
 
-extension OnePassDecomposition: PortableComputation, TermBounded {
-    static var kind: String { "lsi.one-pass.\(precisionName(Scalar.self))" }
+extension OnePassDecomposition: PortableComputation {
+    public static var kind: String { "lsi.one-pass.\(precisionName(Scalar.self))" }
+    public var termBound: Int { termCount }
 
     func encodeParameters(into writer: inout PortableWriter) {
         writer.write(termCount)
@@ -122,8 +123,9 @@ extension MultiPassDecomposition.TermSum {
     }
 }
 
-extension MultiPassDecomposition.SketchPass: PortableComputation, TermBounded {
-    static var kind: String { "lsi.multi-pass.sketch.\(precisionName(Scalar.self))" }
+extension MultiPassDecomposition.SketchPass: PortableComputation {
+    public static var kind: String { "lsi.multi-pass.sketch.\(precisionName(Scalar.self))" }
+    public var termBound: Int { termCount }
 
     func encodeParameters(into writer: inout PortableWriter) {
         writer.write(termCount)
@@ -163,8 +165,9 @@ private func decodeProjectionParameters<Scalar: LinearAlgebraScalar>(
     return (termCount, basis)
 }
 
-extension MultiPassDecomposition.PowerPass: PortableComputation, TermBounded {
-    static var kind: String { "lsi.multi-pass.power.\(precisionName(Scalar.self))" }
+extension MultiPassDecomposition.PowerPass: PortableComputation {
+    public static var kind: String { "lsi.multi-pass.power.\(precisionName(Scalar.self))" }
+    public var termBound: Int { termCount }
 
     func encodeParameters(into writer: inout PortableWriter) {
         encodeProjectionParameters(termCount: termCount, basis: basis, into: &writer)
@@ -181,8 +184,9 @@ extension MultiPassDecomposition.PowerPass: PortableComputation, TermBounded {
     }
 }
 
-extension MultiPassDecomposition.FinalPass: PortableComputation, TermBounded {
-    static var kind: String { "lsi.multi-pass.final.\(precisionName(Scalar.self))" }
+extension MultiPassDecomposition.FinalPass: PortableComputation {
+    public static var kind: String { "lsi.multi-pass.final.\(precisionName(Scalar.self))" }
+    public var termBound: Int { termCount }
 
     func encodeParameters(into writer: inout PortableWriter) {
         encodeProjectionParameters(termCount: termCount, basis: basis, into: &writer)
@@ -204,5 +208,20 @@ extension MultiPassDecomposition.FinalPass: PortableComputation, TermBounded {
             throw reader.error("L factor", "\(basis.rows) rows and at most as many columns, got \(l.rows) x \(l.columns)")
         }
         return Factor(l: l, documents: documents)
+    }
+}
+
+extension LSIModel {
+    /// Registers the computations LSI training runs, so that a dispatcher and its workers
+    /// can run them (one-pass, and the three kinds of multi-pass passes, in both precisions).
+    public static func registerComputations(in registry: inout ComputationRegistry) {
+        registry.register(OnePassDecomposition<Double>.self)
+        registry.register(OnePassDecomposition<Float>.self)
+        registry.register(MultiPassDecomposition.SketchPass<Double>.self)
+        registry.register(MultiPassDecomposition.SketchPass<Float>.self)
+        registry.register(MultiPassDecomposition.PowerPass<Double>.self)
+        registry.register(MultiPassDecomposition.PowerPass<Float>.self)
+        registry.register(MultiPassDecomposition.FinalPass<Double>.self)
+        registry.register(MultiPassDecomposition.FinalPass<Float>.self)
     }
 }

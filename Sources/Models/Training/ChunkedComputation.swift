@@ -4,8 +4,8 @@ import LatentCorpus
 /// results ("partial states") combine with an associative merge.
 ///
 /// This is the split of design §2: a model says what to do with one chunk and how to merge
-/// two partial states; an executor (`InProcessExecutor`, or a cluster executor) decides
-/// where the jobs run and in what order the states meet. Model code never knows which.
+/// two partial states; an executor (in-process, or a cluster) decides where the jobs run and
+/// in what order the states meet. Model code never knows which.
 ///
 /// Jobs must be pure functions of the chunk, its index and the computation's own fields
 /// (randomness is seeded from the chunk index), so that a job can be run again elsewhere
@@ -16,8 +16,8 @@ public protocol ChunkedComputation: Sendable {
     /// What the logs and errors call one job, e.g. "LSI chunk decomposition".
     var name: String { get }
 
-    /// The partial state of one chunk. `index` is the chunk's position in the pass
-    /// (0, 1, ...); chunks are `chunkSize` documents each, the last possibly fewer.
+    /// The partial state of one chunk. `index` is the chunk's position in its pass (0, 1,
+    /// ...); chunks are the pass's chunk size each, the last possibly fewer.
     func process(_ chunk: SparseChunk, index: Int) throws -> PartialState
 
     /// The state of the chunks of `earlier` followed directly by those of `later`.
@@ -25,26 +25,95 @@ public protocol ChunkedComputation: Sendable {
     func merge(_ earlier: PartialState, _ later: PartialState) throws -> PartialState
 }
 
-/// Where the jobs of a `ChunkedComputation` run.
+/// Where the jobs of chunked computations run. Three scopes, each inside the one before:
+///
+/// - a **session** is one training run (on a cluster, one run at its dispatcher);
+/// - a **pass** is one streamed read of a corpus: one reader, chunks numbered 0, 1, ...
+///   across the whole pass;
+/// - a **reduction** runs a computation over the next chunks of the pass (or the rest of
+///   it) and returns the merge of their partial states, so the model can update itself
+///   between reductions and hand the next one a new computation.
+///
+/// Multi-pass LSI is one reduction per pass, one-pass LSI one reduction, online LDA one
+/// reduction per M-step. Within a reduction, states meet in a fixed tree over its chunks
+/// (`MergeTree`), so results never depend on timing, threads or workers.
 public protocol ChunkExecutor: Sendable {
     /// For logs: "in-process, 2 threads".
     var description: String { get }
 
-    /// Runs `computation` over every chunk of `corpus` and returns the merge of all the
-    /// partial states, or nil for an empty corpus. `progress` is called (from any thread)
-    /// each time a job finishes.
-    func run<Computation: ChunkedComputation, C: Corpus>(
-        _ computation: Computation, over corpus: C, chunkSize: Int,
-        progress: (@Sendable (TrainingProgress) -> Void)?
-    ) async throws -> Computation.PartialState?
-
-    /// Runs `body`, which makes one or more calls to `run` (a multi-pass model makes one per
-    /// pass), as one training run described by `description`. A cluster executor opens a
-    /// run at its dispatcher for it, so that passes of one model are never mixed with
-    /// another client's; the default just calls `body` with this executor.
+    /// Runs `body` as one training session described by `description`.
     func session<Result: Sendable>(
-        _ description: TrainingDescription, _ body: (any ChunkExecutor) async throws -> Result
+        _ description: SessionDescription, _ body: (any TrainingSession) async throws -> Result
     ) async throws -> Result
+}
+
+/// One training run of an executor (see `ChunkExecutor`).
+public protocol TrainingSession: Sendable {
+    /// Reads `corpus` once, in chunks of `chunkSize` documents, for the reductions `body`
+    /// makes. `progress` is called (from any thread) each time a job finishes.
+    func pass<C: Corpus, Result: Sendable>(
+        over corpus: C, chunkSize: Int, progress: (@Sendable (TrainingProgress) -> Void)?,
+        _ body: (any TrainingPass) async throws -> Result
+    ) async throws -> Result
+}
+
+/// One streamed read of a corpus (see `ChunkExecutor`).
+public protocol TrainingPass: Sendable {
+    /// Runs `computation` over the next `chunks` chunks of the pass (every chunk left when
+    /// nil) and returns the merge of their partial states in the fixed tree; nil when the
+    /// pass has no chunk left.
+    func reduce<Computation: ChunkedComputation>(
+        _ computation: Computation, nextChunks chunks: Int?
+    ) async throws -> Computation.PartialState?
+}
+
+extension TrainingSession {
+    /// One pass over `corpus`, one reduction over all of it.
+    public func run<Computation: ChunkedComputation, C: Corpus>(
+        _ computation: Computation, over corpus: C, chunkSize: Int,
+        progress: (@Sendable (TrainingProgress) -> Void)? = nil
+    ) async throws -> Computation.PartialState? {
+        try await pass(over: corpus, chunkSize: chunkSize, progress: progress) { pass in
+            try await pass.reduce(computation, nextChunks: nil)
+        }
+    }
+}
+
+extension ChunkExecutor {
+    /// A session of one pass and one reduction: `computation` over every chunk of `corpus`.
+    public func run<Computation: ChunkedComputation, C: Corpus>(
+        _ computation: Computation, over corpus: C, chunkSize: Int,
+        progress: (@Sendable (TrainingProgress) -> Void)? = nil
+    ) async throws -> Computation.PartialState? {
+        try await session(SessionDescription(computation: computation.name)) { session in
+            try await session.run(computation, over: corpus, chunkSize: chunkSize, progress: progress)
+        }
+    }
+}
+
+/// What a training session is, for executors that report it (a cluster's dispatcher logs
+/// it): a model-agnostic kind, a line for people, and the model's encoded parameters.
+public struct SessionDescription: Sendable, Equatable {
+    /// The model family, e.g. "lsi"; a cluster's registry must know it.
+    public var kind: String
+    /// For logs: "LSI one-pass, 400 topics over 100000 terms, ...".
+    public var summary: String
+    /// The model's parameters in the portable encoding (for the record; jobs carry their own).
+    public var parameters: [UInt8]
+
+    public init(kind: String, summary: String, parameters: [UInt8] = []) {
+        self.kind = kind
+        self.summary = summary
+        self.parameters = parameters
+    }
+
+    /// A computation run on its own, outside a model.
+    public init(computation name: String) {
+        self.init(kind: SessionDescription.standaloneKind, summary: name)
+    }
+
+    /// The kind of a session that runs a lone computation.
+    public static let standaloneKind = "computation"
 }
 
 /// How far a pass over a corpus has come.

@@ -1,140 +1,220 @@
 import Foundation
 import LatentCorpus
 import LatentLinearAlgebra
+import Synchronization
 
 /// Runs the jobs of a computation on threads of this process, using every core.
 ///
-/// One thread reads the corpus ahead (`ChunkPrefetcher`); `threads` job threads each take
-/// the next chunk, run its job and place the partial state in a `MergeTree`, performing any
-/// merge that placement makes ready. So merges happen as jobs finish, in parallel, and the
-/// result depends only on the chunks, never on timing.
+/// Each pass reads its corpus on a thread of its own (`ChunkPrefetcher`) a few chunks
+/// ahead. Each reduction starts up to `threads` job threads, which take the next chunk,
+/// run its job and place the partial state in the reduction's `TreeMerger`, performing
+/// any merge that placement makes ready. So merges happen as jobs finish, in parallel, and
+/// the result depends only on the chunks, never on timing.
 ///
-/// BLAS threads: with several job threads, each BLAS call runs on one thread (two levels of
-/// threads would oversubscribe the cores); when the corpus is known to be a single chunk,
-/// BLAS gets all `threads` instead. The final merges of the waiting states also use all.
+/// BLAS threads (`ComputeThreads`): with several job threads, each BLAS call runs on one
+/// thread (two levels of threads would oversubscribe the cores); when a reduction is known
+/// to be a single chunk, BLAS gets all `threads` instead. The final merges of the waiting
+/// states also use all.
 public struct InProcessExecutor: ChunkExecutor {
     /// Cores to use: job threads times BLAS threads never exceeds it.
     public let threads: Int
 
     /// - Parameter threads: cores to use; nil (the default) means every core.
     public init(threads: Int? = nil) {
-        self.threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        self.threads = max(1, threads ?? ComputeThreads.cores)
     }
 
     public var description: String { "in-process, \(threads) thread\(threads == 1 ? "" : "s")" }
 
-    public func run<Computation: ChunkedComputation, C: Corpus>(
-        _ computation: Computation, over corpus: C, chunkSize: Int,
-        progress: (@Sendable (TrainingProgress) -> Void)?
-    ) async throws -> Computation.PartialState? {
-        let chunkSize = max(1, chunkSize)
-        let expectedChunks = corpus.documentCount.map { max(1, ($0 + chunkSize - 1) / chunkSize) }
-        let jobThreads = max(1, min(threads, expectedChunks ?? threads))
-        BLAS.threads = max(1, threads / jobThreads)
+    public func session<Result: Sendable>(
+        _ description: SessionDescription, _ body: (any TrainingSession) async throws -> Result
+    ) async throws -> Result {
+        try await body(InProcessSession(threads: threads))
+    }
+}
 
-        let prefetcher = ChunkPrefetcher(corpus, chunkSize: chunkSize, depth: jobThreads + 1)
-        let run = RunState<Computation.PartialState>(
-            threads: jobThreads, total: corpus.documentCount, progress: progress)
+/// A session of the in-process executor: nothing to open or close but its passes.
+struct InProcessSession: TrainingSession {
+    let threads: Int
+
+    func pass<C: Corpus, Result: Sendable>(
+        over corpus: C, chunkSize: Int, progress: (@Sendable (TrainingProgress) -> Void)?,
+        _ body: (any TrainingPass) async throws -> Result
+    ) async throws -> Result {
+        let pass = InProcessPass(corpus, chunkSize: chunkSize, threads: threads, progress: progress)
+        defer { pass.close() }
+        return try await body(pass)
+    }
+}
+
+/// One read of a corpus, shared by the reductions that consume its chunks in turn.
+final class InProcessPass: TrainingPass {
+    private let prefetcher: ChunkPrefetcher
+    private let chunkSize: Int
+    private let threads: Int
+    private let documentTotal: Int?
+    private let report: (@Sendable (TrainingProgress) -> Void)?
+    private let cursor: Mutex<Cursor>
+
+    /// Where the pass stands: chunks handed to reductions so far, and the progress.
+    private struct Cursor {
+        var chunksTaken = 0
+        var exhausted = false
+        var progress: TrainingProgress
+    }
+
+    init<C: Corpus>(_ corpus: C, chunkSize: Int, threads: Int, progress: (@Sendable (TrainingProgress) -> Void)?) {
+        self.chunkSize = max(1, chunkSize)
+        self.threads = threads
+        documentTotal = corpus.documentCount
+        report = progress
+        prefetcher = ChunkPrefetcher(corpus, chunkSize: self.chunkSize, depth: threads + 1)
+        cursor = Mutex(Cursor(progress: TrainingProgress(documentsDone: 0, documentsTotal: corpus.documentCount,
+                                                         chunksDone: 0, pass: 1, passes: 1)))
+    }
+
+    func close() { prefetcher.cancel() }
+
+    func reduce<Computation: ChunkedComputation>(
+        _ computation: Computation, nextChunks chunks: Int?
+    ) async throws -> Computation.PartialState? {
+        let (first, exhausted) = cursor.withLock { ($0.chunksTaken, $0.exhausted) }
+        if exhausted || chunks == 0 { return nil }
+        let remaining = documentTotal.map { max(0, ($0 + chunkSize - 1) / chunkSize - first) }
+        let expected = min(chunks ?? Int.max, remaining ?? Int.max)
+        if expected == 0 { return nil }
+        let jobThreads = max(1, min(threads, expected))
+        ComputeThreads.share(threads, among: jobThreads)
+        defer { ComputeThreads.alone(on: threads) }
+
+        let merger = TreeMerger(computation, firstChunk: first)
+        let reduction = Reduction(threads: jobThreads, limit: chunks.map { first + $0 })
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                run.onFinish(continuation)
+                reduction.onFinish(continuation)
                 for number in 0..<jobThreads {
-                    let thread = Thread {
-                        Self.work(computation, prefetcher: prefetcher, chunkSize: chunkSize, run: run)
-                    }
+                    let thread = Thread { self.work(computation, merger: merger, reduction: reduction) }
                     thread.name = "latent.job.\(number)"
                     thread.stackSize = 8 << 20
                     thread.start()
                 }
             }
         } onCancel: {
-            run.fail(CancellationError())
+            reduction.fail(CancellationError())
             prefetcher.cancel()
         }
-        prefetcher.cancel()
-        if let failure = run.failure { throw failure }
-
-        BLAS.threads = threads
-        let waiting = run.drain()
-        guard var merged = waiting.first else { return nil }
-        for state in waiting.dropFirst() { merged = try computation.merge(merged, state) }
-        return merged
+        if let failure = reduction.failure {
+            prefetcher.cancel()
+            throw failure
+        }
+        ComputeThreads.alone(on: threads)
+        return try merger.finish()
     }
 
-    private static func work<Computation: ChunkedComputation>(
-        _ computation: Computation, prefetcher: ChunkPrefetcher, chunkSize: Int,
-        run: RunState<Computation.PartialState>
+    /// A job thread: takes chunks until the reduction has its chunks or the pass ends.
+    private func work<Computation: ChunkedComputation>(
+        _ computation: Computation, merger: TreeMerger<Computation>, reduction: Reduction
     ) {
-        defer { run.threadFinished() }
-        while !run.stopped {
+        defer { reduction.threadFinished() }
+        while !reduction.stopped {
+            guard take(upTo: reduction.limit) else { return }
             do {
-                guard let chunk = try prefetcher.next() else { return }
-                let index = chunk.firstDocument / chunkSize
-                var pending = MergeTree.leaf(index, try computation.process(chunk, index: index))
-                while let merge = run.place(pending) {
-                    pending = MergeTree.parent(of: merge, merged: try computation.merge(merge.earlier, merge.later))
+                guard let chunk = try prefetcher.next() else {
+                    cursor.withLock { $0.exhausted = true }
+                    return
                 }
-                run.finished(chunk)
+                let index = chunk.firstDocument / chunkSize
+                try merger.add(index, try computation.process(chunk, index: index))
+                let snapshot = cursor.withLock { cursor in
+                    cursor.progress.documentsDone += chunk.documentCount
+                    cursor.progress.chunksDone += 1
+                    return cursor.progress
+                }
+                report?(snapshot)
             } catch {
-                run.fail(error)
+                reduction.fail(error)
                 prefetcher.cancel()
                 return
             }
         }
     }
+
+    /// Reserves the next chunk of the pass for the calling job thread, unless the pass is
+    /// over or the reduction has all its chunks (`limit`: chunk numbers below it).
+    private func take(upTo limit: Int?) -> Bool {
+        cursor.withLock { cursor in
+            guard !cursor.exhausted, limit.map({ cursor.chunksTaken < $0 }) ?? true else { return false }
+            cursor.chunksTaken += 1
+            return true
+        }
+    }
 }
 
-/// What the job threads of one run share, behind one lock.
-private final class RunState<State>: @unchecked Sendable {
-    // Every stored property below is guarded by `lock`.
-    private let lock = NSLock()
-    private var tree = MergeTree<State>()
-    private var firstFailure: (any Error)?
-    private var running: Int
-    private var continuation: CheckedContinuation<Void, Never>?
-    private var progress: TrainingProgress
-    private let report: (@Sendable (TrainingProgress) -> Void)?
+/// What the job threads of one reduction share.
+private final class Reduction: Sendable {
+    let limit: Int?
+    private let state: Mutex<State>
 
-    init(threads: Int, total: Int?, progress: (@Sendable (TrainingProgress) -> Void)?) {
-        running = threads
-        self.progress = TrainingProgress(documentsDone: 0, documentsTotal: total, chunksDone: 0,
-                                         pass: 1, passes: 1)
-        report = progress
+    private struct State {
+        var running: Int
+        var failure: (any Error)?
+        var continuation: CheckedContinuation<Void, Never>?
     }
 
-    var stopped: Bool { lock.withLock { firstFailure != nil } }
-    var failure: (any Error)? { lock.withLock { firstFailure } }
+    init(threads: Int, limit: Int?) {
+        self.limit = limit
+        state = Mutex(State(running: threads))
+    }
+
+    var stopped: Bool { state.withLock { $0.failure != nil } }
+    var failure: (any Error)? { state.withLock { $0.failure } }
 
     func onFinish(_ continuation: CheckedContinuation<Void, Never>) {
-        lock.withLock { self.continuation = continuation }
-    }
-
-    func place(_ pending: MergeTree<State>.Pending) -> MergeTree<State>.Merge? {
-        lock.withLock { tree.place(pending) }
-    }
-
-    func finished(_ chunk: SparseChunk) {
-        let snapshot = lock.withLock {
-            progress.documentsDone += chunk.documentCount
-            progress.chunksDone += 1
-            return progress
-        }
-        report?(snapshot)
+        state.withLock { $0.continuation = continuation }
     }
 
     func fail(_ error: any Error) {
-        lock.withLock { if firstFailure == nil { firstFailure = error } }
+        state.withLock { state in if state.failure == nil { state.failure = error } }
     }
 
     func threadFinished() {
-        let resume: CheckedContinuation<Void, Never>? = lock.withLock {
-            running -= 1
-            guard running == 0 else { return nil }
-            defer { continuation = nil }
-            return continuation
+        let resume: CheckedContinuation<Void, Never>? = state.withLock { state in
+            state.running -= 1
+            guard state.running == 0 else { return nil }
+            defer { state.continuation = nil }
+            return state.continuation
         }
         resume?.resume()
     }
+}
 
-    func drain() -> [State] { lock.withLock { tree.drain() } }
+/// The partial states of one reduction, merged in the fixed tree over its chunks as they
+/// arrive (from any thread); what is left waiting is merged left to right at the end.
+public final class TreeMerger<Computation: ChunkedComputation>: Sendable {
+    public let computation: Computation
+    /// The first chunk of the reduction: the tree's leaf 0.
+    public let firstChunk: Int
+    private let tree = Mutex(MergeTree<Computation.PartialState>())
+
+    public init(_ computation: Computation, firstChunk: Int) {
+        self.computation = computation
+        self.firstChunk = firstChunk
+    }
+
+    /// Places the state of chunk `index` (of the pass) and performs every merge that makes
+    /// ready, on the calling thread.
+    public func add(_ index: Int, _ state: Computation.PartialState) throws {
+        var pending = MergeTree.leaf(index - firstChunk, state)
+        while let merge = tree.withLock({ $0.place(pending) }) {
+            pending = MergeTree.parent(of: merge, merged: try computation.merge(merge.earlier, merge.later))
+        }
+    }
+
+    /// Once every state was added: the merge of all, nil when there were none.
+    public func finish() throws -> Computation.PartialState? {
+        let waiting = tree.withLock { $0.drain() }
+        guard var merged = waiting.first else { return nil }
+        for state in waiting.dropFirst() { merged = try computation.merge(merged, state) }
+        return merged
+    }
 }

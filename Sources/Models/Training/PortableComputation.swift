@@ -1,13 +1,17 @@
 import LatentCorpus
 import LatentLinearAlgebra
+import Synchronization
 
 /// A `ChunkedComputation` that can run in another process: its parameters and partial
-/// states have a portable encoding, and `kind` names it in `PortableComputations`, where a
-/// worker finds how to rebuild it. Decoding validates everything (sizes, ranges, finite
-/// values): the bytes may come from anywhere.
+/// states have a portable encoding, and `kind` names it in a `ComputationRegistry`, where a
+/// worker or a dispatcher finds how to rebuild it. Decoding validates everything (sizes,
+/// ranges, finite values): the bytes may come from anywhere.
 public protocol PortableComputation: ChunkedComputation {
-    /// The registry key, e.g. "lsi.one-pass.float64".
+    /// The registry key, "family.variant", e.g. "lsi.one-pass.float64"; the family is the
+    /// kind of the sessions it runs in.
     static var kind: String { get }
+    /// Every term id of a chunk is below it; chunks are checked against it before a job runs.
+    var termBound: Int { get }
     /// Everything a job needs; nothing may fall back to a default on the other side.
     func encodeParameters(into writer: inout PortableWriter)
     init(parameters reader: inout PortableReader) throws
@@ -34,85 +38,115 @@ extension PortableComputation {
         try reader.finish()
         return state
     }
+
+    /// The computation rebuilt from `bytes` (parameters written by `parameterBytes()`).
+    public static func decoded(fromParameters bytes: [UInt8]) throws -> Self {
+        var reader = PortableReader(bytes, payload: "parameters of \(kind)")
+        let computation = try Self(parameters: &reader)
+        try reader.finish()
+        return computation
+    }
 }
 
-/// A partial state whose type only its computation knows (see `RemoteComputation`).
-public struct OpaqueState: @unchecked Sendable {
-    // Holds a `Sendable` value of the computation's `PartialState`.
-    fileprivate let value: Any
-}
-
-/// A portable computation rebuilt from its kind and parameter bytes, with its types erased:
-/// what workers and the dispatcher run without knowing the model.
+/// A portable computation rebuilt from its kind and parameter bytes: what workers and the
+/// dispatcher run without knowing the model. Its types are erased once, when it is made;
+/// partial states cross this interface only as bytes, and are typed again inside.
 public protocol RemoteComputation: Sendable {
     var kind: String { get }
     var name: String { get }
-    func process(_ chunk: SparseChunk, index: Int) throws -> OpaqueState
-    func merge(_ earlier: OpaqueState, _ later: OpaqueState) throws -> OpaqueState
-    func encode(_ state: OpaqueState) -> [UInt8]
-    func decodeState(_ bytes: [UInt8]) throws -> OpaqueState
-    /// The largest term id plus one that chunks may hold.
+    /// Every term id of a chunk must be below it.
     var termBound: Int { get }
+    /// Runs the job of chunk `index` and returns its partial state, encoded.
+    func processEncoded(_ chunk: SparseChunk, index: Int) throws -> [UInt8]
+    /// A merger for the states of one reduction whose first chunk is `firstChunk`.
+    func makeMerger(firstChunk: Int) -> any RemoteMerger
 }
 
-private struct Erased<Computation: PortableComputation & TermBounded>: RemoteComputation {
+/// The states of one reduction of a remote computation, merged in the same fixed tree as
+/// in-process (`TreeMerger`). A state is decoded (and so checked) first, and placed only
+/// when the caller has decided to keep it: a dispatcher keeps one state per job.
+public protocol RemoteMerger: Sendable {
+    /// Decodes the state of chunk `index` and holds it; throws on malformed bytes.
+    func receive(_ bytes: [UInt8], chunk index: Int) throws
+    /// Places the held state of chunk `index` and performs every merge that makes ready.
+    func place(chunk index: Int) throws
+    /// Drops the held state of chunk `index`.
+    func discard(chunk index: Int)
+    /// Once every state was placed: the merge of all, encoded; nil when there were none.
+    func finish() throws -> [UInt8]?
+}
+
+private struct Erased<Computation: PortableComputation>: RemoteComputation {
     let computation: Computation
 
     var kind: String { Computation.kind }
     var name: String { computation.name }
-    var termBound: Int { computation.termCount }
+    var termBound: Int { computation.termBound }
 
-    func process(_ chunk: SparseChunk, index: Int) throws -> OpaqueState {
-        OpaqueState(value: try computation.process(chunk, index: index))
+    func processEncoded(_ chunk: SparseChunk, index: Int) throws -> [UInt8] {
+        computation.stateBytes(try computation.process(chunk, index: index))
     }
 
-    func merge(_ earlier: OpaqueState, _ later: OpaqueState) throws -> OpaqueState {
-        OpaqueState(value: try computation.merge(try unwrap(earlier), try unwrap(later)))
+    func makeMerger(firstChunk: Int) -> any RemoteMerger {
+        TypedMerger(TreeMerger(computation, firstChunk: firstChunk))
+    }
+}
+
+private final class TypedMerger<Computation: PortableComputation>: RemoteMerger {
+    private let merger: TreeMerger<Computation>
+    private let held = Mutex<[Int: Computation.PartialState]>([:])
+
+    init(_ merger: TreeMerger<Computation>) {
+        self.merger = merger
     }
 
-    func encode(_ state: OpaqueState) -> [UInt8] {
-        guard let state = state.value as? Computation.PartialState else { return [] }
-        return computation.stateBytes(state)
+    func receive(_ bytes: [UInt8], chunk index: Int) throws {
+        let state = try merger.computation.state(fromBytes: bytes)
+        held.withLock { $0[index] = state }
     }
 
-    func decodeState(_ bytes: [UInt8]) throws -> OpaqueState {
-        OpaqueState(value: try computation.state(fromBytes: bytes))
-    }
-
-    private func unwrap(_ state: OpaqueState) throws -> Computation.PartialState {
-        guard let value = state.value as? Computation.PartialState else {
-            throw ModelError(code: .invalidInput, message: "\(name): a partial state of another computation was given")
+    func place(chunk index: Int) throws {
+        guard let state = held.withLock({ $0.removeValue(forKey: index) }) else {
+            throw ModelError(code: .invalidInput, message: "\(merger.computation.name): no state of chunk \(index) was received")
         }
-        return value
+        try merger.add(index, state)
+    }
+
+    func discard(chunk index: Int) {
+        held.withLock { _ = $0.removeValue(forKey: index) }
+    }
+
+    func finish() throws -> [UInt8]? {
+        try merger.finish().map { merger.computation.stateBytes($0) }
     }
 }
 
-/// Computations whose chunks hold term ids below a bound.
-protocol TermBounded {
-    var termCount: Int { get }
-}
-
-/// The registry of every portable computation, by kind: how a worker or the dispatcher
-/// rebuilds a computation from what a client sent.
-public enum PortableComputations {
+/// The computations a process can rebuild from what arrives over the network, by kind:
+/// composed where the program starts (the command line, or a Swift program) from what each
+/// model registers, and handed to the dispatcher, the workers and the cluster executor. Any
+/// module can register its own computations; nothing else is ever run.
+public struct ComputationRegistry: Sendable {
     private typealias Factory = @Sendable (inout PortableReader) throws -> any RemoteComputation
+    private var factories: [String: Factory] = [:]
 
-    private static func entry<C: PortableComputation & TermBounded>(_: C.Type) -> (String, Factory) {
-        (C.kind, { reader in Erased(computation: try C(parameters: &reader)) })
+    public init() {}
+
+    /// Adds `Computation` under its `kind` (replacing an earlier registration of the kind).
+    public mutating func register<Computation: PortableComputation>(_: Computation.Type) {
+        factories[Computation.kind] = { reader in Erased(computation: try Computation(parameters: &reader)) }
     }
-
-    private static let factories: [String: Factory] = Dictionary(uniqueKeysWithValues: [
-        entry(OnePassDecomposition<Double>.self), entry(OnePassDecomposition<Float>.self),
-        entry(MultiPassDecomposition.SketchPass<Double>.self), entry(MultiPassDecomposition.SketchPass<Float>.self),
-        entry(MultiPassDecomposition.PowerPass<Double>.self), entry(MultiPassDecomposition.PowerPass<Float>.self),
-        entry(MultiPassDecomposition.FinalPass<Double>.self), entry(MultiPassDecomposition.FinalPass<Float>.self),
-    ])
 
     /// Every kind known, sorted.
-    public static var kinds: [String] { factories.keys.sorted() }
+    public var kinds: [String] { factories.keys.sorted() }
+
+    /// The model families of the kinds ("lsi" for "lsi.one-pass.float64"): the session kinds
+    /// a dispatcher accepts, with `SessionDescription.standaloneKind`.
+    public var sessionKinds: Set<String> {
+        Set(factories.keys.map { String($0.prefix { $0 != "." }) } + [SessionDescription.standaloneKind])
+    }
 
     /// Rebuilds a computation; throws `PortableEncodingError` for an unknown kind or bad bytes.
-    public static func make(kind: String, parameters: [UInt8]) throws -> any RemoteComputation {
+    public func make(kind: String, parameters: [UInt8]) throws -> any RemoteComputation {
         var reader = PortableReader(parameters, payload: "parameters of \(kind)")
         guard let factory = factories[kind] else {
             throw reader.error("computation", "one of \(kinds.joined(separator: ", ")), got '\(kind)'")
@@ -120,23 +154,5 @@ public enum PortableComputations {
         let computation = try factory(&reader)
         try reader.finish()
         return computation
-    }
-
-}
-
-/// What a training run is, for executors that report it (a cluster's dispatcher logs it
-/// and sends it to workers): the model and every one of its parameters.
-public enum TrainingDescription: Sendable, Equatable {
-    case lsi(LSIParameters, termCount: Int)
-    /// A computation run on its own (a direct call to `ChunkExecutor.run`): its name.
-    case computation(String)
-}
-
-extension ChunkExecutor {
-    /// Default: one run is just calls to `run`.
-    public func session<Result: Sendable>(
-        _ description: TrainingDescription, _ body: (any ChunkExecutor) async throws -> Result
-    ) async throws -> Result {
-        try await body(self)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import LatentCorpus
 import LatentLinearAlgebra
 @testable import LatentModels
+import TestSupport
 import Testing
 
 @Suite("LSI model files")
@@ -12,8 +13,8 @@ struct LSIModelFileTests {
     }
 
     static func withFolder(_ body: (String) throws -> Void) throws {
-        let dir = NSTemporaryDirectory() + "latent-lsi-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let temporary = try TemporaryDirectory()
+        let dir = temporary.file("model")
         try body(dir)
     }
 

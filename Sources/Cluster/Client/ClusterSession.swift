@@ -1,0 +1,167 @@
+import Foundation
+import GRPCCore
+import LatentCorpus
+import LatentModels
+import Logging
+import Synchronization
+
+/// A training session on the cluster: one run at the dispatcher. Each reduction of each
+/// pass is one stage of the run.
+struct ClusterSession: TrainingSession {
+    let client: DispatcherClient
+    let run: ClientRun
+    let runID: UInt64
+    let logger: Logger
+    let sharedStorage: Bool
+    let registry: ComputationRegistry
+
+    func pass<C: Corpus, Result: Sendable>(
+        over corpus: C, chunkSize: Int, progress: (@Sendable (TrainingProgress) -> Void)?,
+        _ body: (any TrainingPass) async throws -> Result
+    ) async throws -> Result {
+        let pass = ClusterPass(session: self, corpus: corpus, chunkSize: chunkSize, progress: progress)
+        defer { pass.close() }
+        return try await body(pass)
+    }
+
+    /// In shared-storage mode, the absolute path and document count of a corpus the workers
+    /// can read by range; nil (with a warning) when the corpus cannot be read that way.
+    func sharedFile<C: Corpus>(of corpus: C) -> (path: String, documents: Int)? {
+        guard sharedStorage else { return nil }
+        guard let file = corpus as? any RangeReadableCorpus, file.supportsRanges, let documents = corpus.documentCount else {
+            logger.warning("shared storage: this corpus cannot be read by range of documents (that needs a .lbc file, or an uncompressed .mm with its .index): sending the documents instead")
+            return nil
+        }
+        return (URL(fileURLWithPath: file.path).standardizedFileURL.path, documents)
+    }
+}
+
+/// One read of a corpus on the cluster: the client reads the chunks (or, in shared-storage
+/// mode, only counts them) and submits each reduction's to its stage.
+final class ClusterPass: TrainingPass {
+    private let session: ClusterSession
+    private let chunkSize: Int
+    /// The documents as chunks, read ahead; nil in shared-storage mode.
+    private let prefetcher: ChunkPrefetcher?
+    private let shared: (path: String, documents: Int)?
+    private let report: (@Sendable (TrainingProgress) -> Void)?
+    private let cursor: Mutex<Cursor>
+
+    private struct Cursor {
+        var nextChunk = 0
+        var exhausted = false
+        var progress: TrainingProgress
+    }
+
+    init<C: Corpus>(session: ClusterSession, corpus: C, chunkSize: Int, progress: (@Sendable (TrainingProgress) -> Void)?) {
+        self.session = session
+        self.chunkSize = max(1, chunkSize)
+        shared = session.sharedFile(of: corpus)
+        prefetcher = shared == nil ? ChunkPrefetcher(corpus, chunkSize: self.chunkSize, depth: 2) : nil
+        report = progress
+        cursor = Mutex(Cursor(progress: TrainingProgress(documentsDone: 0, documentsTotal: corpus.documentCount,
+                                                         chunksDone: 0, pass: 1, passes: 1)))
+    }
+
+    func close() { prefetcher?.cancel() }
+
+    func reduce<Computation: ChunkedComputation>(
+        _ computation: Computation, nextChunks chunks: Int?
+    ) async throws -> Computation.PartialState? {
+        guard let portable = computation as? any PortableComputation else {
+            throw ClusterError(.invalidConfiguration, "\(computation.name) cannot run on a cluster (it has no portable encoding)")
+        }
+        guard let state = try await stage(portable, chunks: chunks) else { return nil }
+        guard let typed = state as? Computation.PartialState else {
+            throw ClusterError(.protocolViolation, "\(computation.name): the merged state has another type")
+        }
+        return typed
+    }
+
+    /// The next chunk of the pass for a stage: (index, first document, documents, payload,
+    /// shared path); nil when the pass is over.
+    private func nextChunk() async throws -> (index: Int, first: Int, documents: Int, payload: [UInt8], path: String)? {
+        if let shared {
+            return cursor.withLock { cursor in
+                let first = cursor.nextChunk * chunkSize
+                guard !cursor.exhausted, first < shared.documents else {
+                    cursor.exhausted = true
+                    return nil
+                }
+                cursor.nextChunk += 1
+                return (cursor.nextChunk - 1, first, min(chunkSize, shared.documents - first), [], shared.path)
+            }
+        }
+        guard let prefetcher, !cursor.withLock({ $0.exhausted }) else { return nil }
+        guard let chunk = try await onThread({ try prefetcher.next() }) else {
+            cursor.withLock { $0.exhausted = true }
+            return nil
+        }
+        cursor.withLock { $0.nextChunk += 1 }
+        return (chunk.firstDocument / chunkSize, chunk.firstDocument, chunk.documentCount, chunk.portableBytes(), "")
+    }
+
+    /// One stage: the computation, then the chunks, then the merged state back.
+    private func stage<P: PortableComputation>(_ computation: P, chunks limit: Int?) async throws -> P.PartialState? {
+        guard session.registry.kinds.contains(P.kind) else {
+            throw ClusterError(.invalidConfiguration, "\(computation.name) (\(P.kind)) is not in this program's registry of computations, so no cluster runs it")
+        }
+        guard limit != 0, var chunk = try await nextChunk() else { return nil }
+        let (client, run, runID, logger) = (session.client, session.run, session.runID, session.logger)
+        let stage = run.nextStage { [self] documents in
+            let snapshot = cursor.withLock { cursor in
+                cursor.progress.documentsDone += documents
+                cursor.progress.chunksDone += 1
+                return cursor.progress
+            }
+            report?(snapshot)
+        }
+        let parameters = computation.parameterBytes()
+        let firstChunk = chunk.index
+        _ = try await client.startStage(options: Transport.callOptions(timeout: .seconds(600))) { writer in
+            try await sendPayload(parameters, header: .with {
+                $0.stage = .with { $0.runID = runID; $0.stage = stage; $0.computation = P.kind; $0.firstChunk = UInt64(firstChunk) }
+            }, to: writer)
+        }
+        // Each chunk is sent once the next is known, so the last can say it ends the stage.
+        var submitted = 0
+        while true {
+            let next = limit.map({ submitted + 1 >= $0 }) ?? false ? nil : try await nextChunk()
+            let (index, first, documents, payload, path) = chunk
+            let total = next == nil ? UInt64(submitted + 1) : 0
+            _ = try await client.submitChunk(options: Transport.callOptions()) { writer in
+                try await sendPayload(payload, header: .with {
+                    $0.chunk = .with {
+                        $0.runID = runID; $0.stage = stage; $0.chunkIndex = UInt64(index)
+                        $0.firstDocument = UInt64(first); $0.documents = UInt64(documents); $0.sharedPath = path
+                        $0.endsStageWith = total
+                    }
+                }, to: writer)
+            }
+            submitted += 1
+            logger.info("dispatched documents up to #\(first + documents)\(path.isEmpty ? "" : " (read by the workers from \(path))")")
+            if let failure = run.failure { throw failure }
+            guard let next else { break }
+            chunk = next
+        }
+        let completion = try await run.completion(of: stage)
+        guard completion.size > 0 else { return nil }
+        let bytes: [UInt8]
+        if let inline = completion.inline {
+            bytes = inline
+        } else {
+            bytes = try await client.fetchResult(.with { $0.runID = runID; $0.stage = stage },
+                                                 options: Transport.callOptions()) { response in
+                let (header, bytes) = try await receivePayload(response.messages, what: "result of stage \(stage)")
+                guard header.size == completion.size else {
+                    throw ClusterError(.protocolViolation, "stage \(stage): a result of \(header.size) bytes, \(completion.size) announced")
+                }
+                return bytes
+            }
+        }
+        guard bytes.count == completion.size else {
+            throw ClusterError(.protocolViolation, "stage \(stage): a result of \(bytes.count) bytes, \(completion.size) announced")
+        }
+        return try await onThread { try computation.state(fromBytes: bytes) }
+    }
+}

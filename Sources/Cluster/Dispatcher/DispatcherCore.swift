@@ -1,0 +1,469 @@
+import Foundation
+import LatentModels
+import Logging
+
+/// The dispatcher's scheduling as a plain value: its workers, the run in progress (at most
+/// one), the run's stages, its queue of jobs and their leases. Every method is synchronous,
+/// takes "now" where time matters, and returns what happened or throws a `Refusal`; it
+/// performs no I/O, waits for nothing and merges nothing. `DispatcherState` (an actor)
+/// wraps it, runs the merges and wakes whoever waits; `DispatcherService` maps its results
+/// and refusals to messages and RPC statuses. Its unit tests drive it directly.
+///
+/// Jobs are leased, not handed over: a lease lasts until the job's state comes back or the
+/// worker is dropped (missed heartbeats, or the job could not be sent), and then the job
+/// goes back to the front of the queue. A job's state is claimed once, from the worker it
+/// is leased to or, after a requeue, from whichever worker finishes it first.
+///
+/// A run has any number of stages (one per reduction of the client's session), numbered
+/// 1, 2, ...; a stage is forgotten once its result is taken, so memory does not grow with
+/// the number of stages.
+struct DispatcherCore {
+    /// Why a request was refused; `DispatcherService` maps the code to an RPC status.
+    struct Refusal: Error, Equatable, CustomStringConvertible {
+        enum Code: Equatable {
+            /// The run named is not the current run.
+            case noRun
+            /// Another run is in progress.
+            case busy
+            /// The stage named does not exist, or is not in the state the request needs.
+            case stageState
+            /// A stage or chunk submitted twice.
+            case duplicate
+            /// Ids, counts or order that do not hold together.
+            case invalid
+        }
+
+        let code: Code
+        let message: String
+        var description: String { message }
+    }
+
+    struct Worker {
+        let id: UInt64
+        let name: String
+        let peer: String
+        let threads: Int
+        var lastSeen: ContinuousClock.Instant
+        var leased: Set<UInt64> = []
+        var jobsDone: UInt64 = 0
+    }
+
+    struct Job: Sendable, Equatable {
+        let id: UInt64
+        let stage: UInt64
+        let chunkIndex: Int
+        let firstDocument: Int
+        let documents: Int
+        let payload: [UInt8]
+        /// Shared-storage mode: the file the worker reads the documents from.
+        let sharedPath: String
+    }
+
+    struct Stage {
+        let number: UInt64
+        let computation: any RemoteComputation
+        let parameters: [UInt8]
+        let merger: any RemoteMerger
+        let firstChunk: Int
+        /// The chunks submitted so far.
+        var submitted: Set<Int> = []
+        /// Jobs whose state was claimed.
+        var claimedJobs: Set<UInt64> = []
+        var merged = 0
+        /// The chunk count, once the client has ended the stage.
+        var expected: Int?
+        var workers: Set<UInt64> = []
+        /// Workers that have been sent the parameters with a job.
+        var parametersSent: Set<UInt64> = []
+        /// The merged state, encoded, once every state is merged.
+        var result: [UInt8]?
+    }
+
+    /// Parameters at most this large go with a worker's first job of a stage.
+    static let inlineParameters = 64 << 10
+
+    struct Run {
+        let id: UInt64
+        let client: String
+        let description: String
+        let started: ContinuousClock.Instant
+        var stages: [UInt64: Stage] = [:]
+        var lastStage: UInt64 = 0
+        var queue: [Job] = []
+        var leases: [UInt64: (worker: UInt64, job: Job)] = [:]
+        var documentsDone = 0
+        var jobsDone: UInt64 = 0
+    }
+
+    /// A job leased to a worker, with what it needs to run it: the stage's parameters
+    /// themselves when they are small and the worker has not had them yet.
+    struct Lease: Sendable {
+        let job: Job
+        let run: UInt64
+        let kind: String
+        let parametersSize: Int
+        let parameters: [UInt8]?
+    }
+
+    /// A worker dropped by `sweep`, and the jobs that went back to the queue.
+    struct Dropped: Equatable {
+        let worker: UInt64
+        let name: String
+        let reason: String
+        let requeued: [UInt64]
+    }
+
+    /// Where a returned state goes: the job's stage merger and chunk.
+    struct Target {
+        let stage: UInt64
+        let merger: any RemoteMerger
+        let chunkIndex: Int
+        let documents: Int
+    }
+
+    /// What an ended run left behind.
+    struct Ended: Equatable {
+        let id: UInt64
+        let queued: Int
+        let leased: Int
+        let documentsDone: Int
+        let seconds: Double
+    }
+
+    let epoch: UInt64
+    let heartbeatTimeout: Duration
+    let logger: Logger
+    private(set) var workers: [UInt64: Worker] = [:]
+    private(set) var run: Run?
+    private var nextWorker: UInt64 = 1
+    private var nextRun: UInt64 = 1
+    private var nextJob: UInt64 = 1
+
+    init(epoch: UInt64 = UInt64.random(in: 1...UInt64.max), heartbeatTimeout: Duration, logger: Logger) {
+        self.epoch = epoch
+        self.heartbeatTimeout = heartbeatTimeout
+        self.logger = logger
+    }
+
+    // MARK: Workers
+
+    mutating func register(name: String, threads: Int, peer: String, now: ContinuousClock.Instant) -> UInt64 {
+        let id = nextWorker
+        nextWorker += 1
+        workers[id] = Worker(id: id, name: name, peer: peer, threads: threads, lastSeen: now)
+        logger.info("worker #\(id) registered: \(name), \(counted(threads, "thread")), from \(peer) (\(counted(workers.count, "worker")) now)")
+        return id
+    }
+
+    func isKnown(worker: UInt64, epoch: UInt64) -> Bool {
+        epoch == self.epoch && workers[worker] != nil
+    }
+
+    mutating func heartbeat(worker: UInt64, epoch: UInt64, now: ContinuousClock.Instant) -> Bool {
+        guard isKnown(worker: worker, epoch: epoch) else { return false }
+        workers[worker]?.lastSeen = now
+        return true
+    }
+
+    /// Drops the workers silent for longer than the timeout; their jobs go back to the queue.
+    mutating func sweep(now: ContinuousClock.Instant) -> [Dropped] {
+        let silent = workers.values.filter { now - $0.lastSeen > heartbeatTimeout }.sorted { $0.id < $1.id }
+        return silent.map { drop($0.id, reason: "missed heartbeats for \(roundedSeconds(now - $0.lastSeen)) s") }
+    }
+
+    private mutating func drop(_ id: UInt64, reason: String) -> Dropped {
+        let worker = workers.removeValue(forKey: id)
+        let requeued = requeue(worker?.leased.sorted() ?? [], from: id)
+        let jobs = requeued.isEmpty ? "no jobs to requeue"
+            : "requeued job\(requeued.count == 1 ? "" : "s") \(requeued.map { "#\($0)" }.joined(separator: ", "))"
+        logger.warning("worker #\(id) (\(worker?.name ?? "?")) \(reason): dropped; \(jobs)")
+        if workers.isEmpty, run != nil { logger.warning("no workers left: the run waits until one registers") }
+        return Dropped(worker: id, name: worker?.name ?? "", reason: reason, requeued: requeued)
+    }
+
+    /// Puts leased jobs back at the front of the queue, in order; returns the ids requeued.
+    private mutating func requeue(_ jobs: [UInt64], from worker: UInt64) -> [UInt64] {
+        guard var run else { return [] }
+        var requeued: [UInt64] = []
+        for id in jobs.reversed() {
+            guard let lease = run.leases[id], lease.worker == worker else { continue }
+            run.leases[id] = nil
+            run.queue.insert(lease.job, at: 0)
+            requeued.append(id)
+        }
+        self.run = run
+        return requeued.reversed()
+    }
+
+    // MARK: Jobs
+
+    /// The next job, leased to `worker`; nil when the queue is empty (or the worker unknown).
+    mutating func lease(to worker: UInt64) -> Lease? {
+        guard workers[worker] != nil, var run, !run.queue.isEmpty else { return nil }
+        let job = run.queue.removeFirst()
+        guard var stage = run.stages[job.stage] else {
+            self.run = run
+            return nil
+        }
+        run.leases[job.id] = (worker, job)
+        let include = stage.parameters.count <= Self.inlineParameters && stage.parametersSent.insert(worker).inserted
+        run.stages[job.stage] = stage
+        self.run = run
+        workers[worker]?.leased.insert(job.id)
+        logger.debug("leased job #\(job.id) (chunk \(job.chunkIndex), stage \(job.stage)) to worker #\(worker)")
+        return Lease(job: job, run: run.id, kind: stage.computation.kind, parametersSize: stage.parameters.count,
+                     parameters: include ? stage.parameters : nil)
+    }
+
+    /// The job could not be sent to `worker`: back to the front of the queue.
+    mutating func leaseFailed(job: UInt64, worker: UInt64) {
+        workers[worker]?.leased.remove(job)
+        if !requeue([job], from: worker).isEmpty {
+            logger.warning("job #\(job) could not be sent to worker #\(worker): requeued")
+        }
+    }
+
+    func stageParameters(run id: UInt64, stage: UInt64) -> [UInt8]? {
+        guard let run, run.id == id else { return nil }
+        return run.stages[stage]?.parameters
+    }
+
+    /// A job of the run whose state is still wanted: leased, or requeued after its worker
+    /// was dropped and not leased again yet (a late state from that worker is still welcome).
+    private func pendingJob(_ id: UInt64, of run: Run) -> Job? {
+        run.leases[id]?.job ?? run.queue.first { $0.id == id }
+    }
+
+    /// Where the state of `job` goes; nil when it is not (or no longer) wanted.
+    func target(run id: UInt64, stage: UInt64, job: UInt64) -> Target? {
+        guard let run, run.id == id, let stageRecord = run.stages[stage], !stageRecord.claimedJobs.contains(job),
+              let pending = pendingJob(job, of: run), pending.stage == stage else { return nil }
+        return Target(stage: stage, merger: stageRecord.merger, chunkIndex: pending.chunkIndex, documents: pending.documents)
+    }
+
+    /// Takes the state of `job` from `worker`; false when the job's state is not wanted (a
+    /// state for it was taken first, or its run or stage is gone). When it was the stage's
+    /// last job, says so (the merges left are then the run's tail).
+    mutating func claim(job id: UInt64, worker: UInt64, run runID: UInt64) -> (claimed: Bool, lastJobIn: Bool) {
+        guard var run, run.id == runID, let job = pendingJob(id, of: run), var stage = run.stages[job.stage],
+              !stage.claimedJobs.contains(id) else { return (false, false) }
+        stage.claimedJobs.insert(id)
+        stage.workers.insert(worker)
+        if let lease = run.leases.removeValue(forKey: id) {
+            workers[lease.worker]?.leased.remove(id)
+        } else {
+            run.queue.removeAll { $0.id == id }
+        }
+        let lastJobIn = stage.claimedJobs.count == stage.expected
+        run.stages[job.stage] = stage
+        self.run = run
+        if lastJobIn { logLastJobIn(stage) }
+        return (true, lastJobIn)
+    }
+
+    /// A claimed state has been merged in. Returns whether every state of the stage is now
+    /// merged (the caller then finishes the merger and calls `completed`).
+    mutating func merged(job id: UInt64, stage number: UInt64, chunkIndex: Int, documents: Int, worker: UInt64,
+                         run runID: UInt64) -> Bool {
+        guard var run, run.id == runID, var stage = run.stages[number] else { return false }
+        stage.merged += 1
+        run.documentsDone += documents
+        run.jobsDone += 1
+        run.stages[number] = stage
+        self.run = run
+        workers[worker]?.jobsDone += 1
+        logger.info("worker #\(worker) finished job #\(id) (chunk \(chunkIndex), \(documents) documents)")
+        return stage.expected == stage.merged
+    }
+
+    // MARK: Runs and stages
+
+    mutating func openRun(client: String, description: String, now: ContinuousClock.Instant) throws(Refusal) -> UInt64 {
+        if let run {
+            throw Refusal(code: .busy, message:
+                "the dispatcher is busy with run #\(run.id) of \(run.client); one run at a time: try again when it ends")
+        }
+        let id = nextRun
+        nextRun += 1
+        run = Run(id: id, client: client, description: description, started: now)
+        logger.info("run #\(id) opened by \(client): \(description); \(counted(workers.count, "worker"))")
+        return id
+    }
+
+    /// The client went away or finished: forget the run, its stages and jobs.
+    mutating func endRun(_ id: UInt64, now: ContinuousClock.Instant) -> Ended? {
+        guard let run, run.id == id else { return nil }
+        for key in workers.keys { workers[key]?.leased.removeAll() }
+        self.run = nil
+        let ended = Ended(id: id, queued: run.queue.count, leased: run.leases.count, documentsDone: run.documentsDone,
+                          seconds: roundedSeconds(now - run.started))
+        if ended.queued + ended.leased > 0 {
+            logger.warning("run #\(id) ended by its client with \(ended.queued) jobs queued and \(ended.leased) leased (\(ended.seconds) s, \(run.lastStage) stages)")
+        } else {
+            logger.info("run #\(id) ended (\(ended.documentsDone) documents processed in \(ended.seconds) s, \(run.lastStage) stages)")
+        }
+        return ended
+    }
+
+    /// Opens stage `number` (the next after the last) for `computation`, whose reduction
+    /// starts at chunk `firstChunk` of its pass.
+    mutating func startStage(run id: UInt64, stage number: UInt64, computation: any RemoteComputation,
+                             parameters: [UInt8], merger: any RemoteMerger, firstChunk: Int) throws(Refusal) {
+        guard var run, run.id == id else { throw Self.noRun(id) }
+        guard number == run.lastStage + 1 else {
+            throw Refusal(code: number <= run.lastStage ? .duplicate : .invalid,
+                          message: "stage \(number) of run #\(id): expected stage \(run.lastStage + 1) next")
+        }
+        run.lastStage = number
+        run.stages[number] = Stage(number: number, computation: computation, parameters: parameters, merger: merger,
+                                   firstChunk: firstChunk)
+        self.run = run
+        logger.info("run #\(id), stage \(number): \(computation.name) (\(computation.kind), \(byteCount(parameters.count)) of parameters)")
+    }
+
+    /// Queues a chunk's job if the queue has room (one waiting job per worker thread, at
+    /// least two); `.full` when the client must wait: the backpressure.
+    mutating func enqueue(run id: UInt64, stage number: UInt64, chunkIndex: Int, firstDocument: Int, documents: Int,
+                          payload: [UInt8], sharedPath: String) throws(Refusal) -> UInt64? {
+        guard var run, run.id == id else { throw Self.noRun(id) }
+        guard var stage = run.stages[number], stage.expected == nil else {
+            throw Refusal(code: .stageState, message: "run #\(id) has no open stage \(number)")
+        }
+        guard chunkIndex >= stage.firstChunk else {
+            throw Refusal(code: .invalid, message: "chunk \(chunkIndex) of stage \(number): the stage starts at chunk \(stage.firstChunk)")
+        }
+        guard !stage.submitted.contains(chunkIndex) else {
+            throw Refusal(code: .duplicate, message: "chunk \(chunkIndex) of stage \(number) was already submitted")
+        }
+        guard run.queue.count < queueRoom else { return nil }
+        let job = Job(id: nextJob, stage: number, chunkIndex: chunkIndex, firstDocument: firstDocument,
+                      documents: documents, payload: payload, sharedPath: sharedPath)
+        nextJob += 1
+        stage.submitted.insert(chunkIndex)
+        run.stages[number] = stage
+        run.queue.append(job)
+        self.run = run
+        logger.debug("queued job #\(job.id): documents \(firstDocument) to \(firstDocument + documents - 1)")
+        return job.id
+    }
+
+    /// Jobs the queue holds before the client must wait: one per worker thread, at least two.
+    var queueRoom: Int { max(2, workers.values.reduce(0) { $0 + $1.threads }) }
+
+    /// Whether a chunk would be queued now.
+    var hasRoom: Bool { (run?.queue.count ?? 0) < queueRoom }
+
+    /// The client has submitted `chunks` chunks to the stage and no more will come. Returns
+    /// whether every state is already merged (then the caller finishes the merger).
+    mutating func endStage(run id: UInt64, stage number: UInt64, chunks: Int) throws(Refusal) -> Bool {
+        guard var run, run.id == id else { throw Self.noRun(id) }
+        guard var stage = run.stages[number], stage.expected == nil else {
+            throw Refusal(code: .stageState, message: "run #\(id) has no open stage \(number)")
+        }
+        guard chunks == stage.submitted.count else {
+            throw Refusal(code: .invalid, message: "stage \(number): \(chunks) chunks announced, \(stage.submitted.count) submitted")
+        }
+        stage.expected = chunks
+        run.stages[number] = stage
+        self.run = run
+        if chunks > 0, stage.claimedJobs.count == chunks { logLastJobIn(stage) }
+        return stage.merged == chunks
+    }
+
+    /// The stage's merged state (empty when it had no chunk). Returns whether the caller
+    /// should keep it for a `FetchResult` (false: it goes inline with the stage's event,
+    /// and the stage is forgotten now).
+    mutating func completed(run id: UInt64, stage number: UInt64, result: [UInt8], inline: Bool) {
+        guard var run, run.id == id, var stage = run.stages[number] else { return }
+        logger.info("run #\(id), stage \(number) complete: merged the states of \(stage.merged) jobs from \(counted(stage.workers.count, "worker")) (\(byteCount(result.count)))")
+        if inline {
+            run.stages[number] = nil
+        } else {
+            stage.result = result
+            run.stages[number] = stage
+        }
+        self.run = run
+    }
+
+    /// Hands over a complete stage's result, and forgets the stage.
+    mutating func takeResult(run id: UInt64, stage number: UInt64) throws(Refusal) -> [UInt8] {
+        guard var run, run.id == id else { throw Self.noRun(id) }
+        guard let result = run.stages[number]?.result else {
+            throw Refusal(code: .stageState, message: "stage \(number) of run #\(id) is not complete")
+        }
+        run.stages[number] = nil
+        self.run = run
+        return result
+    }
+
+    /// The computation of an open stage, to check chunks against.
+    func computation(run id: UInt64, stage number: UInt64) throws(Refusal) -> any RemoteComputation {
+        guard let run, run.id == id else { throw Self.noRun(id) }
+        guard let stage = run.stages[number] else {
+            throw Refusal(code: .stageState, message: "run #\(id) has no stage \(number)")
+        }
+        return stage.computation
+    }
+
+    /// The merger of a stage of the current run.
+    func merger(run id: UInt64, stage number: UInt64) -> (any RemoteMerger)? {
+        guard let run, run.id == id else { return nil }
+        return run.stages[number]?.merger
+    }
+
+    /// Whether `id` is the current run (a job of it failed, or a merge of it did).
+    func isCurrent(run id: UInt64) -> Bool { run?.id == id }
+
+    private func logLastJobIn(_ stage: Stage) {
+        guard let run else { return }
+        logger.info("run #\(run.id), stage \(stage.number): all \(stage.claimedJobs.count) jobs in; merging states from \(counted(stage.workers.count, "worker"))")
+    }
+
+    private static func noRun(_ id: UInt64) -> Refusal {
+        Refusal(code: .noRun, message: "run #\(id) is not the dispatcher's current run")
+    }
+
+    // MARK: Status
+
+    struct Status: Equatable {
+        struct WorkerStatus: Equatable {
+            let id: UInt64
+            let name: String
+            let peer: String
+            let threads: Int
+            let leased: Int
+            let jobsDone: UInt64
+            let secondsSinceHeartbeat: Double
+        }
+
+        let workers: [WorkerStatus]
+        let run: UInt64?
+        let client: String
+        let queued: Int
+        let leased: Int
+        let jobsDone: UInt64
+        let documentsDone: Int
+        let seconds: Double
+        let stages: UInt64
+        /// Stages held in memory now (open, or complete with a result not yet taken).
+        let stagesHeld: Int
+    }
+
+    func status(now: ContinuousClock.Instant) -> Status {
+        Status(
+            workers: workers.values.sorted { $0.id < $1.id }.map {
+                .init(id: $0.id, name: $0.name, peer: $0.peer, threads: $0.threads, leased: $0.leased.count,
+                      jobsDone: $0.jobsDone, secondsSinceHeartbeat: roundedSeconds(now - $0.lastSeen))
+            },
+            run: run?.id, client: run?.client ?? "", queued: run?.queue.count ?? 0, leased: run?.leases.count ?? 0,
+            jobsDone: run?.jobsDone ?? 0, documentsDone: run?.documentsDone ?? 0,
+            seconds: run.map { roundedSeconds(now - $0.started) } ?? 0, stages: run?.lastStage ?? 0,
+            stagesHeld: run?.stages.count ?? 0)
+    }
+}
+
+/// "12 bytes", "3.4 MB".
+func byteCount(_ bytes: Int) -> String {
+    bytes < 10_000 ? "\(bytes) bytes" : bytes < 10_000_000 ? String(format: "%.1f kB", Double(bytes) / 1e3)
+        : String(format: "%.1f MB", Double(bytes) / 1e6)
+}

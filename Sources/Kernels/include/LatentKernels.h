@@ -1,0 +1,56 @@
+// Latent's hand-written hot loops: the dense x sparse products of LSI (gather and scatter,
+// one 32-row panel per call) and the sparse sign sketch, in Float64 and Float32.
+//
+// Each entry point picks, once per call, an AVX2 version (x86-64 CPUs from 2013 on) or a
+// portable one, so a library built for any x86-64 or arm64 machine runs everywhere and
+// takes the fast path where the CPU has it. Both versions compute every value with the
+// same operations in the same order (a multiply, then an add: never fused), so results are
+// bit for bit the same whichever runs.
+//
+// The Swift layer (Sources/LinearAlgebra/Sparse) owns the shapes, the scratch buffers and
+// the threads; these functions only loop.
+#ifndef LATENT_KERNELS_H
+#define LATENT_KERNELS_H
+
+#include <stdint.h>
+
+/// Rows of the dense side handled per call.
+#define LATENT_PANEL_HEIGHT 32
+
+/// Whether the AVX2 versions run: on a CPU that has AVX2, unless turned off.
+int latent_kernels_avx2(void);
+
+/// Turns the AVX2 versions off (0) or back on where the CPU has them (1), for tests that
+/// compare the two; returns whether they run now.
+int latent_kernels_use_avx2(int use);
+
+/// out[top..<top+h, j] += sum over entries (i, v) of column j of S of v * D[top..<top+h, i],
+/// for every column j of S; D is rows x p (column-major), S is p x q in CSC form, out is
+/// rows x q. `packed` has room for 32 x `block` values; `cursor` for q positions.
+void latent_gather_panel_f64(const double *dense, intptr_t rows, intptr_t p, intptr_t q,
+                             const intptr_t *starts, const int32_t *indices, const double *values,
+                             double *out, intptr_t top, double *packed, intptr_t block, intptr_t *cursor);
+void latent_gather_panel_f32(const float *dense, intptr_t rows, intptr_t p, intptr_t q,
+                             const intptr_t *starts, const int32_t *indices, const float *values,
+                             float *out, intptr_t top, float *packed, intptr_t block, intptr_t *cursor);
+
+/// out[top..<top+h, j] = sum over entries (j, v) of column i of T of v * D[top..<top+h, i],
+/// where T (q x p, CSC) is the transpose of the sparse factor: D is rows x p, out rows x q.
+/// `accumulator` has room for 32 x (`block` + 1) values; `cursor` for p positions.
+void latent_scatter_panel_f64(const double *dense, intptr_t rows, intptr_t p, intptr_t q,
+                              const intptr_t *starts, const int32_t *indices, const double *values,
+                              double *out, intptr_t top, double *accumulator, intptr_t block, intptr_t *cursor);
+void latent_scatter_panel_f32(const float *dense, intptr_t rows, intptr_t p, intptr_t q,
+                              const intptr_t *starts, const int32_t *indices, const float *values,
+                              float *out, intptr_t top, float *accumulator, intptr_t block, intptr_t *cursor);
+
+/// Columns first..<last of Omega * S, for a sparse sign matrix Omega (r x p, `per_column`
+/// entries per column at sign_rows/sign_values) and S (p x q, CSC): out is r x q, zeroed.
+void latent_sign_product_f64(intptr_t r, intptr_t per_column, const int32_t *sign_rows, const double *sign_values,
+                             const intptr_t *starts, const int32_t *indices, const double *values,
+                             double *out, intptr_t first, intptr_t last);
+void latent_sign_product_f32(intptr_t r, intptr_t per_column, const int32_t *sign_rows, const float *sign_values,
+                             const intptr_t *starts, const int32_t *indices, const float *values,
+                             float *out, intptr_t first, intptr_t last);
+
+#endif

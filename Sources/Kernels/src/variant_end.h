@@ -1,0 +1,11 @@
+// Ends a variant of kernel_template.h: forgets the definitions kernels.c made for it.
+#undef SCALAR
+#undef VECTOR
+#undef NAME
+#undef LANES
+#undef V_ZERO
+#undef V_SPLAT
+#undef V_LOAD
+#undef V_STORE
+#undef V_ADD
+#undef V_MUL

@@ -1,0 +1,57 @@
+import LatentKernels
+
+// The C kernels (Sources/Kernels) for each scalar type; see `LinearAlgebraScalar`.
+
+extension Double {
+    public static func gatherPanel(_ dense: UnsafePointer<Double>, rows: Int, p: Int, q: Int, starts: UnsafePointer<Int>,
+                                   indices: UnsafePointer<Int32>, values: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>,
+                                   top: Int, packed: UnsafeMutablePointer<Double>, block: Int, cursor: UnsafeMutablePointer<Int>) {
+        latent_gather_panel_f64(dense, rows, p, q, starts, indices, values, out, top, packed, block, cursor)
+    }
+
+    public static func scatterPanel(_ dense: UnsafePointer<Double>, rows: Int, p: Int, q: Int, starts: UnsafePointer<Int>,
+                                    indices: UnsafePointer<Int32>, values: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>,
+                                    top: Int, accumulator: UnsafeMutablePointer<Double>, block: Int, cursor: UnsafeMutablePointer<Int>) {
+        latent_scatter_panel_f64(dense, rows, p, q, starts, indices, values, out, top, accumulator, block, cursor)
+    }
+
+    public static func signProduct(rows: Int, perColumn: Int, signRows: UnsafePointer<Int32>, signValues: UnsafePointer<Double>,
+                                   starts: UnsafePointer<Int>, indices: UnsafePointer<Int32>, values: UnsafePointer<Double>,
+                                   out: UnsafeMutablePointer<Double>, columns: Range<Int>) {
+        latent_sign_product_f64(rows, perColumn, signRows, signValues, starts, indices, values, out,
+                                columns.lowerBound, columns.upperBound)
+    }
+}
+
+extension Float {
+    public static func gatherPanel(_ dense: UnsafePointer<Float>, rows: Int, p: Int, q: Int, starts: UnsafePointer<Int>,
+                                   indices: UnsafePointer<Int32>, values: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
+                                   top: Int, packed: UnsafeMutablePointer<Float>, block: Int, cursor: UnsafeMutablePointer<Int>) {
+        latent_gather_panel_f32(dense, rows, p, q, starts, indices, values, out, top, packed, block, cursor)
+    }
+
+    public static func scatterPanel(_ dense: UnsafePointer<Float>, rows: Int, p: Int, q: Int, starts: UnsafePointer<Int>,
+                                    indices: UnsafePointer<Int32>, values: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
+                                    top: Int, accumulator: UnsafeMutablePointer<Float>, block: Int, cursor: UnsafeMutablePointer<Int>) {
+        latent_scatter_panel_f32(dense, rows, p, q, starts, indices, values, out, top, accumulator, block, cursor)
+    }
+
+    public static func signProduct(rows: Int, perColumn: Int, signRows: UnsafePointer<Int32>, signValues: UnsafePointer<Float>,
+                                   starts: UnsafePointer<Int>, indices: UnsafePointer<Int32>, values: UnsafePointer<Float>,
+                                   out: UnsafeMutablePointer<Float>, columns: Range<Int>) {
+        latent_sign_product_f32(rows, perColumn, signRows, signValues, starts, indices, values, out,
+                                columns.lowerBound, columns.upperBound)
+    }
+}
+
+/// Which version of the C kernels runs: the AVX2 one where the CPU has it, else the
+/// portable one. Both give bit-identical results.
+public enum Kernels {
+    /// "AVX2" or "portable".
+    public static var instructionSet: String { latent_kernels_avx2() != 0 ? "AVX2" : "portable" }
+
+    /// Runs the portable version (false) or the fastest the CPU has (true) from now on;
+    /// returns whether AVX2 runs. For tests and comparisons: results do not change.
+    @discardableResult
+    public static func useAVX2(_ use: Bool) -> Bool { latent_kernels_use_avx2(use ? 1 : 0) != 0 }
+}

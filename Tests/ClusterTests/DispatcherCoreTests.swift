@@ -1,0 +1,189 @@
+import Foundation
+import Latent
+@testable import LatentCluster
+import TestSupport
+import Testing
+
+/// The dispatcher's scheduling, driven directly: no processes, no network, no sleeps. Time
+/// is whatever instant each call is given.
+@Suite("dispatcher state machine")
+struct DispatcherCoreTests {
+    static let t0 = ContinuousClock.now
+    static func at(_ seconds: Double) -> ContinuousClock.Instant { t0 + .milliseconds(Int(seconds * 1000)) }
+
+    /// A computation from a registry lookup, as the dispatcher makes one.
+    static func computation() throws -> any RemoteComputation {
+        try WeightSum.registry.make(kind: WeightSum.kind, parameters: WeightSum(termBound: 10, scale: 1).parameterBytes())
+    }
+
+    /// A core with a 4 s heartbeat timeout, `workers` registered at t0 (one thread each), and
+    /// a run open.
+    static func started(workers: Int = 2) throws -> (DispatcherCore, run: UInt64) {
+        var core = DispatcherCore(epoch: 7, heartbeatTimeout: .seconds(4), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        for number in 1...max(1, workers) { _ = core.register(name: "w\(number)", threads: 1, peer: "test", now: t0) }
+        let run = try core.openRun(client: "client", description: "a test", now: t0)
+        return (core, run)
+    }
+
+    static func startStage(_ core: inout DispatcherCore, run: UInt64, stage: UInt64, firstChunk: Int = 0) throws {
+        let computation = try computation()
+        try core.startStage(run: run, stage: stage, computation: computation, parameters: [1, 2, 3],
+                            merger: computation.makeMerger(firstChunk: firstChunk), firstChunk: firstChunk)
+    }
+
+    static func enqueue(_ core: inout DispatcherCore, run: UInt64, stage: UInt64, chunk: Int) throws -> UInt64? {
+        try core.enqueue(run: run, stage: stage, chunkIndex: chunk, firstDocument: chunk * 10, documents: 10,
+                         payload: [], sharedPath: "")
+    }
+
+    @Test("a lease expires with its worker: the silent worker is dropped and its job goes back to the front of the queue")
+    func leaseExpiry() throws {
+        var (core, run) = try Self.started()
+        try Self.startStage(&core, run: run, stage: 1)
+        let first = try #require(try Self.enqueue(&core, run: run, stage: 1, chunk: 0))
+        let second = try #require(try Self.enqueue(&core, run: run, stage: 1, chunk: 1))
+        #expect(core.lease(to: 1)?.job.id == first)
+        #expect(core.lease(to: 2)?.job.id == second)
+        let alive = core.heartbeat(worker: 2, epoch: 7, now: Self.at(3))
+        #expect(alive)
+        #expect(core.sweep(now: Self.at(3.9)).isEmpty)
+        let dropped = core.sweep(now: Self.at(5))
+        #expect(dropped == [DispatcherCore.Dropped(worker: 1, name: "w1", reason: "missed heartbeats for 5.0 s", requeued: [first])])
+        #expect(!core.isKnown(worker: 1, epoch: 7))
+        #expect(core.lease(to: 1) == nil)
+        #expect(core.lease(to: 2)?.job.id == first)
+        #expect(core.status(now: Self.at(5)).workers.map(\.leased) == [2])
+    }
+
+    @Test("a late state after a requeue: the first state in is taken, the other refused")
+    func lateResult() throws {
+        var (core, run) = try Self.started()
+        try Self.startStage(&core, run: run, stage: 1)
+        let job = try #require(try Self.enqueue(&core, run: run, stage: 1, chunk: 0))
+        #expect(core.lease(to: 1)?.job.id == job)
+        _ = core.heartbeat(worker: 2, epoch: 7, now: Self.at(4))
+        #expect(core.sweep(now: Self.at(5)).first?.requeued == [job])
+        // Requeued and not leased again: the dropped worker's late state is still welcome.
+        #expect(core.target(run: run, stage: 1, job: job) != nil)
+        #expect(core.claim(job: job, worker: 1, run: run).claimed)
+        #expect(core.lease(to: 2) == nil, "a claimed job is not leased again")
+        // Leased again, then both states come back: one is taken.
+        let again = try #require(try Self.enqueue(&core, run: run, stage: 1, chunk: 1))
+        #expect(core.lease(to: 2)?.job.id == again)
+        #expect(core.claim(job: again, worker: 2, run: run).claimed)
+        #expect(!core.claim(job: again, worker: 1, run: run).claimed)
+        #expect(core.target(run: run, stage: 1, job: again) == nil)
+    }
+
+    @Test("duplicate states, states of another run, stage or job are refused")
+    func duplicates() throws {
+        var (core, run) = try Self.started(workers: 1)
+        try Self.startStage(&core, run: run, stage: 1)
+        let job = try #require(try Self.enqueue(&core, run: run, stage: 1, chunk: 0))
+        #expect(core.lease(to: 1)?.job.id == job)
+        #expect(core.target(run: run + 1, stage: 1, job: job) == nil)
+        #expect(core.target(run: run, stage: 2, job: job) == nil)
+        #expect(core.target(run: run, stage: 1, job: job + 1) == nil)
+        #expect(core.claim(job: job, worker: 1, run: run) == (true, false))
+        #expect(core.claim(job: job, worker: 1, run: run) == (false, false))
+        // The same chunk submitted twice, a chunk before the stage's first.
+        #expect(throws: DispatcherCore.Refusal.self) { try Self.enqueue(&core, run: run, stage: 1, chunk: 0) }
+        try Self.startStage(&core, run: run, stage: 2, firstChunk: 5)
+        #expect { try Self.enqueue(&core, run: run, stage: 2, chunk: 4) } throws: {
+            ($0 as? DispatcherCore.Refusal)?.code == .invalid
+        }
+    }
+
+    @Test("a worker dropped mid-stage: the stage completes with another worker's states")
+    func workerDroppedMidStage() throws {
+        var (core, run) = try Self.started()
+        try Self.startStage(&core, run: run, stage: 1)
+        let jobs = try (0..<2).map { try #require(try Self.enqueue(&core, run: run, stage: 1, chunk: $0)) }
+        _ = core.lease(to: 1)
+        _ = core.lease(to: 2)
+        #expect(try core.endStage(run: run, stage: 1, chunks: 2) == false)
+        #expect(core.claim(job: jobs[1], worker: 2, run: run) == (true, false))
+        #expect(core.merged(job: jobs[1], stage: 1, chunkIndex: 1, documents: 10, worker: 2, run: run) == false)
+        _ = core.heartbeat(worker: 2, epoch: 7, now: Self.at(4))
+        #expect(core.sweep(now: Self.at(5)).first?.requeued == [jobs[0]])
+        #expect(core.lease(to: 2)?.job.id == jobs[0])
+        #expect(core.claim(job: jobs[0], worker: 2, run: run) == (true, true))
+        #expect(core.merged(job: jobs[0], stage: 1, chunkIndex: 0, documents: 10, worker: 2, run: run) == true)
+        core.completed(run: run, stage: 1, result: [9], inline: false)
+        #expect(try core.takeResult(run: run, stage: 1) == [9])
+        #expect(core.status(now: Self.at(5)).documentsDone == 20)
+    }
+
+    @Test("the client gone mid-stage: the run, its queue and leases are forgotten; late states are refused")
+    func clientGone() throws {
+        var (core, run) = try Self.started()
+        try Self.startStage(&core, run: run, stage: 1)
+        let leased = try #require(try Self.enqueue(&core, run: run, stage: 1, chunk: 0))
+        _ = try Self.enqueue(&core, run: run, stage: 1, chunk: 1)
+        _ = core.lease(to: 1)
+        let ending = core.endRun(run, now: Self.at(2))
+        let ended = try #require(ending)
+        #expect(ended == DispatcherCore.Ended(id: run, queued: 1, leased: 1, documentsDone: 0, seconds: 2))
+        #expect(core.endRun(run, now: Self.at(2)) == nil)
+        #expect(core.target(run: run, stage: 1, job: leased) == nil)
+        #expect(core.claim(job: leased, worker: 1, run: run) == (false, false))
+        #expect(core.lease(to: 2) == nil)
+        #expect(core.status(now: Self.at(2)).workers.map(\.leased) == [0, 0])
+        #expect { try Self.enqueue(&core, run: run, stage: 1, chunk: 2) } throws: {
+            ($0 as? DispatcherCore.Refusal)?.code == .noRun
+        }
+        // The next client gets the dispatcher.
+        #expect(try core.openRun(client: "next", description: "", now: Self.at(3)) == run + 1)
+    }
+
+    @Test("backpressure: the queue holds one job per worker thread (at least two); a lease makes room")
+    func backpressure() throws {
+        var (core, run) = try Self.started(workers: 1)
+        try Self.startStage(&core, run: run, stage: 1)
+        #expect(core.queueRoom == 2)
+        #expect(try Self.enqueue(&core, run: run, stage: 1, chunk: 0) != nil)
+        #expect(try Self.enqueue(&core, run: run, stage: 1, chunk: 1) != nil)
+        #expect(!core.hasRoom)
+        #expect(try Self.enqueue(&core, run: run, stage: 1, chunk: 2) == nil)
+        _ = core.lease(to: 1)
+        #expect(core.hasRoom)
+        #expect(try Self.enqueue(&core, run: run, stage: 1, chunk: 2) != nil)
+        _ = core.register(name: "big", threads: 8, peer: "test", now: Self.t0)
+        #expect(core.queueRoom == 9)
+    }
+
+    @Test("one run at a time; stages in order, each once; a wrong chunk count is refused")
+    func runsAndStages() throws {
+        var (core, run) = try Self.started(workers: 1)
+        #expect { try core.openRun(client: "second", description: "", now: Self.t0) } throws: {
+            ($0 as? DispatcherCore.Refusal)?.code == .busy
+        }
+        #expect { try Self.startStage(&core, run: run, stage: 2) } throws: { ($0 as? DispatcherCore.Refusal)?.code == .invalid }
+        try Self.startStage(&core, run: run, stage: 1)
+        #expect { try Self.startStage(&core, run: run, stage: 1) } throws: { ($0 as? DispatcherCore.Refusal)?.code == .duplicate }
+        _ = try Self.enqueue(&core, run: run, stage: 1, chunk: 0)
+        #expect { try core.endStage(run: run, stage: 1, chunks: 3) } throws: { ($0 as? DispatcherCore.Refusal)?.code == .invalid }
+        #expect { try core.takeResult(run: run, stage: 1) } throws: { ($0 as? DispatcherCore.Refusal)?.code == .stageState }
+        let stranger = core.heartbeat(worker: 1, epoch: 8, now: Self.t0)
+        #expect(!stranger, "another dispatcher's epoch")
+    }
+
+    @Test("thousands of stages: each is forgotten once complete, so what is held stays bounded")
+    func thousandsOfStages() throws {
+        var (core, run) = try Self.started(workers: 1)
+        for stage in UInt64(1)...10_000 {
+            try Self.startStage(&core, run: run, stage: stage, firstChunk: Int(stage))
+            let job = try #require(try Self.enqueue(&core, run: run, stage: stage, chunk: Int(stage)))
+            #expect(core.lease(to: 1)?.job.id == job)
+            #expect(core.claim(job: job, worker: 1, run: run) == (true, false))
+            _ = core.merged(job: job, stage: stage, chunkIndex: Int(stage), documents: 10, worker: 1, run: run)
+            #expect(try core.endStage(run: run, stage: stage, chunks: 1))
+            core.completed(run: run, stage: stage, result: [1], inline: stage % 2 == 0)
+            if stage % 2 == 1 { #expect(try core.takeResult(run: run, stage: stage) == [1]) }
+            let status = core.status(now: Self.t0)
+            if status.stagesHeld != 0 { Issue.record("stage \(stage): \(status.stagesHeld) stages held"); break }
+        }
+        let status = core.status(now: Self.t0)
+        #expect(status.stages == 10_000 && status.jobsDone == 10_000 && status.documentsDone == 100_000)
+    }
+}
