@@ -43,6 +43,7 @@ def main():
     parser.add_argument("data")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--documents", type=int, default=100_000)
+    parser.add_argument("--cases", default="b-mm,b-lbc,c-mm,c-lbc", help="which of b-mm, b-lbc, c-mm, c-lbc to run")
     args = parser.parse_args()
     os.makedirs(args.data, exist_ok=True)
     generator = os.path.join(os.path.dirname(args.new), "latent-generate")
@@ -52,11 +53,13 @@ def main():
     if not os.path.exists(prefix + ".lbc"):
         subprocess.run([args.new, "convert", prefix + ".mm", prefix + ".lbc", "--log-level", "warning"], check=True)
     cases = [
-        ("(b) one-pass, defaults, Matrix Market", prefix + ".mm", []),
-        ("(b) one-pass, defaults, binary", prefix + ".lbc", []),
-        ("(c) multi-pass, 2 power iterations, Matrix Market", prefix + ".mm", ["--multipass"]),
-        ("(c) multi-pass, 2 power iterations, binary", prefix + ".lbc", ["--multipass"]),
+        ("b-mm", "(b) one-pass, defaults, Matrix Market", prefix + ".mm", []),
+        ("b-lbc", "(b) one-pass, defaults, binary", prefix + ".lbc", []),
+        ("c-mm", "(c) multi-pass, 2 power iterations, Matrix Market", prefix + ".mm", ["--multipass"]),
+        ("c-lbc", "(c) multi-pass, 2 power iterations, binary", prefix + ".lbc", ["--multipass"]),
     ]
+    wanted = set(args.cases.split(","))
+    cases = [(title, corpus, extra) for key, title, corpus, extra in cases if key in wanted]
     print(f"wiki-small: {args.documents} documents x 100000 terms, 400 topics; {args.runs} runs of each build, alternating\n")
     print("| case | old training s (runs) | new training s (runs) | new / old (medians) | models bit-identical |")
     print("|---|---|---|---|---|")
