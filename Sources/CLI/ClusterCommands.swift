@@ -141,7 +141,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let logger = try global.makeLogger(label: "latent.worker")
         let options = Worker.Options(
             dispatcher: try dispatcher.address, security: cluster.security,
-            threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
+            threads: threads ?? Worker.Options().threads,
             name: name ?? "\(ProcessInfo.processInfo.hostName) pid \(ProcessInfo.processInfo.processIdentifier)")
         try await Worker(options: options, registry: .builtIn, logger: logger).run()
     }

@@ -14,7 +14,7 @@ struct CorpusCommand: AsyncParsableCommand {
 
             A new vocabulary is built unless --vocab is given. Filtering (gensim's filter_extremes) runs \
             when any of --no-below, --no-above, --keep-n is given; the others then take gensim's defaults \
-            (5, 0.5, 100000).
+            (\(FilterSettings.gensim.noBelow), \(FilterSettings.gensim.noAbove), \(FilterSettings.gensim.keepN)).
 
             With --vocab, new documents are bagged with an existing vocabulary, as gensim's \
             dictionary.doc2bow(text): unknown tokens are dropped and counted, and PREFIX.vocab is the \
@@ -99,7 +99,7 @@ struct CorpusCommand: AsyncParsableCommand {
         logger.info("built vocabulary of \(vocabulary.count) unique tokens from \(vocabulary.documentCount) documents (total \(vocabulary.positionCount) corpus positions)")
         if noBelow != nil || noAbove != nil || keepN != nil {
             let before = vocabulary.count
-            let defaults = FilterDefaults()
+            let defaults = FilterSettings.gensim
             vocabulary.filterExtremes(noBelow: noBelow ?? defaults.noBelow, noAbove: noAbove ?? defaults.noAbove,
                                       keepN: keepN ?? defaults.keepN, logger: logger)
             if vocabulary.count == 0 && before > 0 {
@@ -134,13 +134,6 @@ struct CorpusCommand: AsyncParsableCommand {
     private func formatted(_ fraction: Double) -> String {
         String(format: "%g%%", fraction * 100)
     }
-}
-
-/// gensim's `filter_extremes` defaults, for the options left out.
-struct FilterDefaults {
-    let noBelow = 5
-    let noAbove = 0.5
-    let keepN = 100_000
 }
 
 struct TFIDFCommand: AsyncParsableCommand {

@@ -104,7 +104,9 @@ public struct Vocabulary: Sendable, Equatable {
     /// fraction) of them, then the `keepN` most frequent of those, plus the tokens in
     /// `keep`; then renumbers the ids without gaps. Same result, ids included, as gensim's
     /// `filter_extremes(no_below, no_above, keep_n, keep_tokens)`.
-    public mutating func filterExtremes(noBelow: Int = 5, noAbove: Double = 0.5, keepN: Int? = 100_000,
+    public mutating func filterExtremes(noBelow: Int = FilterSettings.gensim.noBelow,
+                                        noAbove: Double = FilterSettings.gensim.noAbove,
+                                        keepN: Int? = FilterSettings.gensim.keepN,
                                         keep: [String] = [], logger: Logger? = nil) {
         let noAboveAbsolute = Int(noAbove * Double(documentCount))
         let keepIDs = Set(keep.compactMap { ids[$0] })
@@ -215,6 +217,22 @@ public struct Vocabulary: Sendable, Equatable {
         }
         try file.commit()
     }
+}
+
+/// Settings of `Vocabulary.filterExtremes`.
+public struct FilterSettings: Sendable, Equatable {
+    public var noBelow: Int
+    public var noAbove: Double
+    public var keepN: Int
+
+    public init(noBelow: Int, noAbove: Double, keepN: Int) {
+        self.noBelow = noBelow
+        self.noAbove = noAbove
+        self.keepN = keepN
+    }
+
+    /// gensim's defaults of `filter_extremes`: 5 documents, half of them, 100,000 tokens.
+    public static let gensim = FilterSettings(noBelow: 5, noAbove: 0.5, keepN: 100_000)
 }
 
 /// Python's string order: by Unicode code points.

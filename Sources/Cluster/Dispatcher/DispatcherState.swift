@@ -14,8 +14,9 @@ actor DispatcherState {
     private let started = ContinuousClock.now
     /// The events of the current run, for its client's `OpenRun` stream.
     private var events: AsyncStream<Latent_Cluster_V1_RunEvent>.Continuation?
-    /// Whoever waits for a job to lease, for room in the queue, or for the run to end.
-    private var waiting: [Wait: [UInt64: CheckedContinuation<Void, Never>]] = [:]
+    /// Whoever waits for a job to lease, for room in the queue, or for the run to end, with
+    /// the timer that ends the wait at its deadline.
+    private var waiting: [Wait: [UInt64: (continuation: CheckedContinuation<Void, Never>, timer: Task<Void, Never>)]] = [:]
     private var waiterIDs: UInt64 = 0
     /// Stages whose last state is in: their merges may use every core.
     private let tailStages = TailStages()
@@ -248,26 +249,30 @@ actor DispatcherState {
 
     private enum Wait { case job, room, run }
 
-    /// Suspends until `resumeAll(kind)` or `deadline`.
+    /// Suspends until `resumeAll(kind)` or `deadline`, whichever comes first; the timer of a
+    /// wait that ends early is cancelled, so no task outlives its wait.
     private func wait(for kind: Wait, until deadline: ContinuousClock.Instant) async {
         waiterIDs += 1
         let id = waiterIDs
         await withCheckedContinuation { continuation in
-            waiting[kind, default: [:]][id] = continuation
-            Task {
+            let timer = Task {
                 try? await Task.sleep(until: deadline)
                 self.timeOut(kind, id)
             }
+            waiting[kind, default: [:]][id] = (continuation, timer)
         }
     }
 
     private func timeOut(_ kind: Wait, _ id: UInt64) {
-        waiting[kind]?.removeValue(forKey: id)?.resume()
+        waiting[kind]?.removeValue(forKey: id)?.continuation.resume()
     }
 
     private func resumeAll(_ kind: Wait) {
         let all = waiting.removeValue(forKey: kind) ?? [:]
-        for continuation in all.values { continuation.resume() }
+        for waiter in all.values {
+            waiter.timer.cancel()
+            waiter.continuation.resume()
+        }
     }
 }
 
