@@ -10,12 +10,13 @@
 public let latentVersion = "0.1.0"
 
 extension ComputationRegistry {
-    /// Every computation of Latent's own models (LSI), as the `latent` command composes it
+    /// Every computation of Latent's own models (LSI, LDA), as the `latent` command composes it
     /// for its dispatcher, workers and cluster executor. A program with computations of its
     /// own adds them to this (or to an empty registry) with `register(_:)`.
     public static var builtIn: ComputationRegistry {
         var registry = ComputationRegistry()
         LSIModel.registerComputations(in: &registry)
+        LDAModel.registerComputations(in: &registry)
         return registry
     }
 }

@@ -129,7 +129,7 @@ private func forEachPanel(rows: Int, workers: Int, _ body: (_ top: Int, _ worker
 /// when all have. For kernels whose workers write disjoint parts of their result through
 /// raw pointers, which the compiler cannot prove safe to share.
 @inline(__always)
-func concurrently(workers: Int, _ body: (_ worker: Int) -> Void) {
+public func concurrently(workers: Int, _ body: (_ worker: Int) -> Void) {
     if workers <= 1 {
         body(0)
         return

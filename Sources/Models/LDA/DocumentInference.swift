@@ -1,0 +1,196 @@
+import Foundation
+import LatentCorpus
+import LatentLinearAlgebra
+
+/// Where each document's initial γ comes from: gensim draws it from Gamma(100, 1/100).
+public enum GammaDraws: Sendable, Equatable {
+    /// Drawn from a generator seeded by the seed and the draw's number (a document's position
+    /// in the sequence of E-steps), never by thread or worker: runs are reproducible.
+    case seeded(UInt64)
+    /// Given: column i (topics values) is draw i. For reproducing another implementation's
+    /// random draws exactly (the gensim comparison tests do this).
+    case replayed(Matrix<Double>)
+}
+
+/// Gamma(100, 1/100) variates for initial γ and the initial topics.
+enum GammaVariates {
+    /// A Gamma(`shape`, 1) variate, shape ≥ 1 (Marsaglia and Tsang 2000).
+    static func next(shape: Double, using generator: inout SeededGenerator) -> Double {
+        let d = shape - 1.0 / 3, c = 1 / (9 * d).squareRoot()
+        while true {
+            var x: Double, v: Double
+            repeat {
+                x = generator.nextGaussian()
+                v = 1 + c * x
+            } while v <= 0
+            v = v * v * v
+            let u = generator.nextOpenUnit()
+            if u < 1 - 0.0331 * x * x * x * x || log(u) < 0.5 * x * x + d * (1 - v + log(v)) { return d * v }
+        }
+    }
+
+    /// The generator of draw `draw` of stream `stream` under `seed`.
+    static func generator(seed: UInt64, stream: UInt64, draw: Int) -> SeededGenerator {
+        var mixer = SeededGenerator(seed: seed ^ (stream &* 0xD1B5_4A32_D192_ED03))
+        return SeededGenerator(seed: mixer.next() ^ (UInt64(draw) &* 0x9E37_79B9_7F4A_7C15))
+    }
+
+    /// Streams of draws: the documents' initial γ, and the initial topics.
+    static let documentStream: UInt64 = 1
+    static let topicStream: UInt64 = 2
+}
+
+/// The parts of a model that the E-step of a document reads.
+struct EStepModel<Scalar: LinearAlgebraScalar>: Sendable {
+    /// exp E[ln β], topics x terms, a column per term.
+    let expElogbeta: Matrix<Scalar>
+    let alpha: [Scalar]
+    let iterations: Int
+    let gammaThreshold: Scalar
+
+    var topics: Int { expElogbeta.rows }
+    var termCount: Int { expElogbeta.columns }
+}
+
+/// The variational E-step of one document at a time (gensim's `LdaModel.inference` loop), with
+/// scratch space reused from one document to the next.
+///
+/// With θ's parameter γ and the document's term ids and counts: phinorm = exp E[ln θ] ·
+/// exp E[ln β_w] + ε for each term w; then up to `iterations` times γ = α + exp E[ln θ] ⊙
+/// Σ_w (count_w / phinorm_w) exp E[ln β_w], until the mean |Δγ| is below the threshold.
+/// Plain loops over the document's gathered columns, in the model's precision.
+struct DocumentInference<Scalar: LinearAlgebraScalar> {
+    let topics: Int
+    /// γ, E[ln θ] and exp E[ln θ] of the last document run.
+    var gamma: [Scalar]
+    var elogtheta: [Scalar]
+    var expElogtheta: [Scalar]
+    /// count_w / phinorm_w for the last document's terms.
+    var weights: [Scalar] = []
+    private var lastGamma: [Scalar]
+    private var counts: [Scalar] = []
+    private var phinorm: [Scalar] = []
+    /// The document's columns of exp E[ln β], gathered: topics x terms.
+    private var local: [Scalar] = []
+
+    init(topics: Int) {
+        self.topics = topics
+        gamma = [Scalar](repeating: 0, count: topics)
+        elogtheta = gamma
+        expElogtheta = gamma
+        lastGamma = gamma
+    }
+
+    /// Runs the E-step of a document from the initial γ in `gamma`; true when it converged.
+    mutating func run(termIDs: ArraySlice<Int32>, counts documentCounts: ArraySlice<Double>,
+                      model: EStepModel<Scalar>) -> Bool {
+        let k = topics, n = termIDs.count
+        let epsilon = Scalar.ulpOfOne
+        if counts.count < n {
+            counts = [Scalar](repeating: 0, count: n)
+            phinorm = counts
+            weights = counts
+        }
+        if local.count < n * k { local = [Scalar](repeating: 0, count: n * k) }
+        var converged = false
+        model.expElogbeta.storage.withUnsafeBufferPointer { beta in
+        model.alpha.withUnsafeBufferPointer { alpha in
+        gamma.withUnsafeMutableBufferPointer { gamma in
+        elogtheta.withUnsafeMutableBufferPointer { elogtheta in
+        expElogtheta.withUnsafeMutableBufferPointer { expElogtheta in
+        lastGamma.withUnsafeMutableBufferPointer { lastGamma in
+        counts.withUnsafeMutableBufferPointer { counts in
+        phinorm.withUnsafeMutableBufferPointer { phinorm in
+        weights.withUnsafeMutableBufferPointer { weights in
+        local.withUnsafeMutableBufferPointer { local in
+            for (j, (term, count)) in zip(termIDs, documentCounts).enumerated() {
+                counts[j] = Scalar(count)
+                let from = Int(term) * k
+                for i in 0..<k { local[j * k + i] = beta[from + i] }
+            }
+            func updateTheta() {
+                SpecialFunctions.dirichletExpectation(UnsafeBufferPointer(gamma), into: elogtheta)
+                for i in 0..<k { expElogtheta[i] = Scalar(Foundation.exp(Double(elogtheta[i]))) }
+                for j in 0..<n {
+                    var dot: Scalar = 0
+                    for i in 0..<k { dot += expElogtheta[i] * local[j * k + i] }
+                    phinorm[j] = dot + epsilon
+                }
+            }
+            updateTheta()
+            for _ in 0..<model.iterations {
+                for i in 0..<k { lastGamma[i] = gamma[i] }
+                for j in 0..<n { weights[j] = counts[j] / phinorm[j] }
+                for i in 0..<k { gamma[i] = 0 }
+                for j in 0..<n {
+                    let w = weights[j]
+                    for i in 0..<k { gamma[i] += w * local[j * k + i] }
+                }
+                for i in 0..<k { gamma[i] = alpha[i] + expElogtheta[i] * gamma[i] }
+                updateTheta()
+                var change: Scalar = 0
+                for i in 0..<k { change += Swift.abs(gamma[i] - lastGamma[i]) }
+                if change / Scalar(k) < model.gammaThreshold {
+                    converged = true
+                    break
+                }
+            }
+            for j in 0..<n { weights[j] = counts[j] / phinorm[j] }
+        }}}}}}}}}}
+        return converged
+    }
+
+    /// The document part of the variational bound for the last document run (gensim's
+    /// `LdaModel.bound` for one document, before the subsample ratio), in Float64:
+    /// Σ_w n_w ln Σ_k exp(E[ln θ_k] + E[ln β_kw]) + Σ_k (α_k − γ_k) E[ln θ_k]
+    /// + Σ_k (ln Γ(γ_k) − ln Γ(α_k)) + ln Γ(Σα) − ln Γ(Σγ).
+    func documentBound(termIDs: ArraySlice<Int32>, counts: ArraySlice<Double>, elogbeta: Matrix<Scalar>,
+                       alpha: [Scalar]) -> Double {
+        let k = topics
+        var score = 0.0
+        elogbeta.storage.withUnsafeBufferPointer { elogbeta in
+            for (term, count) in zip(termIDs, counts) {
+                let from = Int(term) * k
+                var largest = -Double.infinity
+                for i in 0..<k { largest = Swift.max(largest, Double(elogtheta[i] + elogbeta[from + i])) }
+                var sum = 0.0
+                for i in 0..<k { sum += Foundation.exp(Double(elogtheta[i] + elogbeta[from + i]) - largest) }
+                score += count * (Foundation.log(sum) + largest)
+            }
+        }
+        var alphaSum = 0.0, gammaSum = 0.0
+        for i in 0..<k {
+            let a = Double(alpha[i]), g = Double(gamma[i])
+            score += (a - g) * Double(elogtheta[i])
+            score += SpecialFunctions.logGamma(g) - SpecialFunctions.logGamma(a)
+            alphaSum += a
+            gammaSum += g
+        }
+        return score + SpecialFunctions.logGamma(alphaSum) - SpecialFunctions.logGamma(gammaSum)
+    }
+
+    /// Sets `gamma` to the initial γ of document `document` (its number in the pass).
+    mutating func start(_ source: InitialGammas<Scalar>, document: Int) throws {
+        switch source {
+        case .seeded(let seed, let firstDraw):
+            var generator = GammaVariates.generator(seed: seed, stream: GammaVariates.documentStream,
+                                                    draw: firstDraw + document)
+            for i in 0..<topics { gamma[i] = Scalar(GammaVariates.next(shape: 100, using: &generator) / 100) }
+        case .replayed(let draws, let firstDocument):
+            let column = document - firstDocument
+            guard draws.rows == topics, column >= 0, column < draws.columns else {
+                throw ModelError(code: .invalidInput, message:
+                    "initial gammas: document \(document) needs draw \(column) of \(draws.columns) given, with \(topics) topics each")
+            }
+            for i in 0..<topics { gamma[i] = draws[i, column] }
+        }
+    }
+}
+
+/// The initial γ of the documents of one reduction or inference.
+enum InitialGammas<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
+    /// Document d of the pass takes draw `firstDraw + d` of the seeded stream.
+    case seeded(seed: UInt64, firstDraw: Int)
+    /// Document d of the pass takes column d − `firstDocument` (topics x documents).
+    case replayed(Matrix<Scalar>, firstDocument: Int)
+}

@@ -1,0 +1,113 @@
+import LatentCorpus
+import LatentLinearAlgebra
+
+/// The E-step of online LDA over a chunk of documents (gensim's `LdaModel.do_estep`): each
+/// document's γ is fitted to the current topics, and the chunk's sufficient statistics are
+/// summed over the terms it uses and multiplied by exp E[ln β]. One reduction of these is
+/// one batch of gensim's (`chunksize` documents); the model's M-step follows.
+///
+/// Documents are independent and each draws its initial γ by its number, so the statistics
+/// of a batch are the same however its documents are cut into jobs.
+struct LDAEStep<Scalar: LinearAlgebraScalar>: ChunkedComputation {
+    let model: EStepModel<Scalar>
+    let initialGammas: InitialGammas<Scalar>
+    /// E[ln β] when the chunk's bound is to be computed too (gensim's held-out estimate).
+    let elogbeta: Matrix<Scalar>?
+    /// Accept weights that are not whole numbers (a TF-IDF corpus), at the user's word.
+    let allowRealWeights: Bool
+
+    var name: String { "LDA E-step" }
+    var topics: Int { model.topics }
+    var termCount: Int { model.termCount }
+
+    func process(_ chunk: SparseChunk, index: Int) throws -> LDAStatistics<Scalar> {
+        let k = topics
+        try LDAInput.check(chunk, termCount: termCount, allowRealWeights: allowRealWeights)
+        var terms = chunk.termIDs
+        terms.sort()
+        terms = terms.uniqued()
+        var values = Matrix<Scalar>(rows: k, columns: terms.count)
+        var inference = DocumentInference<Scalar>(topics: k)
+        var state = LDAStatistics<Scalar>(
+            terms: terms, values: Matrix(rows: 0, columns: 0), documents: chunk.documentCount, converged: 0,
+            logThetaSum: [Double](repeating: 0, count: k), documentBound: 0, words: 0)
+        try values.storage.withUnsafeMutableBufferPointer { sums in
+            for d in 0..<chunk.documentCount {
+                let range = chunk.columnStarts[d]..<chunk.columnStarts[d + 1]
+                let ids = chunk.termIDs[range], counts = chunk.weights[range]
+                try inference.start(initialGammas, document: chunk.firstDocument + d)
+                if inference.run(termIDs: ids, counts: counts, model: model) { state.converged += 1 }
+                for (j, term) in ids.enumerated() {
+                    let column = terms.lowerBound(of: term) * k
+                    let weight = inference.weights[j]
+                    for i in 0..<k { sums[column + i] += inference.expElogtheta[i] * weight }
+                }
+                for i in 0..<k { state.logThetaSum[i] += Double(inference.elogtheta[i]) }
+                for count in counts { state.words += count }
+                if let elogbeta {
+                    state.documentBound += inference.documentBound(termIDs: ids, counts: counts, elogbeta: elogbeta,
+                                                                   alpha: model.alpha)
+                }
+            }
+            model.expElogbeta.storage.withUnsafeBufferPointer { beta in
+                for (column, term) in terms.enumerated() {
+                    let from = Int(term) * k, to = column * k
+                    for i in 0..<k { sums[to + i] *= beta[from + i] }
+                }
+            }
+        }
+        state.values = values
+        return state
+    }
+
+    func merge(_ earlier: LDAStatistics<Scalar>, _ later: LDAStatistics<Scalar>) throws -> LDAStatistics<Scalar> {
+        LDAStatistics.merged(earlier, later, termCount: termCount)
+    }
+}
+
+/// What LDA accepts as input: counts.
+enum LDAInput {
+    /// Throws unless every term id is below `termCount` and every weight is a finite,
+    /// non-negative count (a whole number unless `allowRealWeights`).
+    static func check(_ chunk: SparseChunk, termCount: Int, allowRealWeights: Bool) throws {
+        for d in 0..<chunk.documentCount {
+            for entry in chunk.columnStarts[d]..<chunk.columnStarts[d + 1] {
+                let term = chunk.termIDs[entry], weight = chunk.weights[entry]
+                let document = "document #\(chunk.firstDocument + d)"
+                guard Int(term) < termCount else {
+                    throw ModelError(code: .invalidInput, message:
+                        "\(document): term id \(term) is outside the model's \(termCount) terms (ids 0 to \(termCount - 1))")
+                }
+                guard weight.isFinite, weight >= 0 else {
+                    throw ModelError(code: .invalidInput, message:
+                        "\(document): term id \(term) has weight \(weight); LDA needs non-negative counts")
+                }
+                guard allowRealWeights || weight.rounded() == weight else {
+                    throw ModelError(code: .invalidInput, message:
+                        "\(document): term id \(term) has weight \(weight), not a whole number; LDA models word counts "
+                        + "(a bag-of-words corpus, not TF-IDF); allow real weights to train on it anyway")
+                }
+            }
+        }
+    }
+}
+
+extension Array where Element == Int32 {
+    /// The sorted array without repeats.
+    func uniqued() -> [Int32] {
+        var result: [Int32] = []
+        result.reserveCapacity(count)
+        for value in self where result.last != value { result.append(value) }
+        return result
+    }
+
+    /// The index of the first element not below `value`, in a sorted array.
+    func lowerBound(of value: Int32) -> Int {
+        var low = 0, high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if self[middle] < value { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+}

@@ -1,0 +1,181 @@
+import Foundation
+import LatentCorpus
+import LatentLinearAlgebra
+
+/// LDA model folders (design §5):
+///
+///     model.json   format_version, kind "lda", parameters, terms, topics, counts, dtype
+///     lambda.npy   topics x terms, C order, <f4 or <f8: the topics' variational parameters
+///     alpha.npy    topics
+///     eta.npy      terms, or topics x terms
+///     vocab.txt    the vocabulary in gensim's save_as_text format, when the model has one
+///
+/// `numpy.load("model/lambda.npy")` is gensim's `model.state.get_lambda()`;
+/// normalising its rows gives `get_topics()`.
+extension LDAModel {
+    static let vocabularyFile = "vocab.txt"
+
+    /// Saves the model as a folder at `path`, written under a temporary name and renamed
+    /// (see `ModelFolder` for what may be replaced).
+    public func save(to path: String, replacing: ReplacePolicy = .sameKind) throws {
+        let element: NumPyArray.Element = parameters.precision == .float64 ? .float64 : .float32
+        let k = topicCount, v = termCount
+        let lambda = self.lambda
+        var rows = [Double](repeating: 0, count: k * v)
+        for w in 0..<v { for i in 0..<k { rows[i * v + w] = lambda.storage[i + w * k] } }
+        let p = parameters
+        let metadata: [String: Any] = [
+            "kind": Self.kind,
+            "parameters": [
+                "topics": p.topics, "chunk_size": p.chunkSize, "passes": p.passes, "update_every": p.updateEvery,
+                "alpha": p.alpha.isAuto ? "auto" : "given", "eta": p.eta.isAuto ? "auto" : "given",
+                "decay": p.decay, "offset": p.offset, "iterations": p.iterations, "gamma_threshold": p.gammaThreshold,
+                "minimum_probability": p.minimumProbability, "eval_every": p.evalEvery, "seed": String(p.seed),
+                "precision": p.precision.rawValue,
+            ] as [String: Any],
+            "terms": v,
+            "topics": k,
+            "documents_processed": documentsProcessed,
+            "updates": updatesDone,
+            "gamma_draws": gammaDraws,
+            "dtype": element.rawValue,
+            "eta_shape": etaPerTopic ? "topics x terms" : "terms",
+            "vocabulary": vocabulary == nil ? "" : Self.vocabularyFile,
+        ]
+        var files: [String: (String) throws -> Void] = [:]
+        if let vocabulary { files[Self.vocabularyFile] = { try vocabulary.write(to: $0) } }
+        try ModelFolder.write(
+            to: path, metadata: metadata,
+            arrays: ["lambda": NumPyArray(shape: [k, v], element: element, values: rows),
+                     "alpha": NumPyArray(shape: [k], element: element, values: alpha),
+                     "eta": NumPyArray(shape: etaPerTopic ? [k, v] : [v], element: element, values: eta)],
+            files: files, replacing: replacing)
+    }
+
+    var gammaDraws: Int {
+        switch storage {
+        case .float64(let s): s.draws
+        case .float32(let s): s.draws
+        }
+    }
+
+    /// Loads a model folder written by `save(to:)` (or by any program that writes the same
+    /// files), checking the format version, the kind, every parameter, the arrays' shapes
+    /// and dtypes against `model.json`, that λ, α and η are positive and finite, and the
+    /// vocabulary's size.
+    public init(contentsOf path: String) throws {
+        let metadata = try ModelFolder.readMetadata(at: path, expectedKind: Self.kind)
+        let json = path + "/model.json"
+        func invalid(_ field: String, _ expected: String) -> CorpusError {
+            CorpusError(code: .format, file: json, message: "field '\(field)': expected \(expected)")
+        }
+        guard let stored = metadata["parameters"] as? [String: Any] else { throw invalid("parameters", "an object") }
+        func integer(_ name: String) throws -> Int {
+            guard let value = stored[name] as? Int else { throw invalid("parameters." + name, "an integer") }
+            return value
+        }
+        func number(_ name: String) throws -> Double {
+            guard let value = stored[name] as? Double ?? (stored[name] as? Int).map(Double.init) else {
+                throw invalid("parameters." + name, "a number")
+            }
+            return value
+        }
+        func prior(_ name: String) throws -> Bool {
+            guard let value = stored[name] as? String, value == "auto" || value == "given" else {
+                throw invalid("parameters." + name, "'auto' or 'given'")
+            }
+            return value == "auto"
+        }
+        guard let precision = (stored["precision"] as? String).flatMap(Precision.init(rawValue:)) else {
+            throw invalid("parameters.precision", "one of " + Precision.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        guard let seed = (stored["seed"] as? String).flatMap(UInt64.init) else {
+            throw invalid("parameters.seed", "a string holding an unsigned 64-bit integer")
+        }
+        let terms = try ModelFolder.integer(metadata, "terms", in: path)
+        let k = try ModelFolder.integer(metadata, "topics", in: path)
+        guard terms >= 1, terms <= Int(Int32.max) else { throw invalid("terms", "1 to \(Int32.max)") }
+        guard k == (try integer("topics")) else { throw invalid("topics", "the same as parameters.topics") }
+        let documents = try ModelFolder.integer(metadata, "documents_processed", in: path)
+        let updates = try ModelFolder.integer(metadata, "updates", in: path)
+        let draws = try ModelFolder.integer(metadata, "gamma_draws", in: path)
+        guard documents >= 0, updates >= 0, draws >= 0 else {
+            throw invalid("documents_processed, updates, gamma_draws", "counts of at least 0")
+        }
+        let element: NumPyArray.Element = precision == .float64 ? .float64 : .float32
+        guard try ModelFolder.string(metadata, "dtype", in: path) == element.rawValue else {
+            throw invalid("dtype", "'\(element.rawValue)' for precision \(precision.rawValue)")
+        }
+        let etaShape = try ModelFolder.string(metadata, "eta_shape", in: path)
+        guard etaShape == "terms" || etaShape == "topics x terms" else { throw invalid("eta_shape", "'terms' or 'topics x terms'") }
+        let perTopic = etaShape == "topics x terms"
+
+        let lambda = try ModelFolder.array("lambda", in: path, shape: [k, terms])
+        let alpha = try ModelFolder.array("alpha", in: path, shape: [k])
+        let eta = try ModelFolder.array("eta", in: path, shape: perTopic ? [k, terms] : [terms])
+        for (name, array) in [("lambda", lambda), ("alpha", alpha), ("eta", eta)] {
+            guard array.element == element else {
+                throw CorpusError(code: .inconsistent, file: path + "/\(name).npy",
+                                  message: "dtype \(array.element.rawValue); model.json says \(element.rawValue)")
+            }
+            if let index = array.values.firstIndex(where: { !($0.isFinite && $0 > 0) }) {
+                throw CorpusError(code: .outOfRange, file: path + "/\(name).npy",
+                                  message: "value #\(index) is \(array.values[index]); expected positive finite values")
+            }
+        }
+        let parameters = LDAParameters(
+            topics: k, chunkSize: try integer("chunk_size"), passes: try integer("passes"),
+            updateEvery: try integer("update_every"),
+            alpha: try prior("alpha") ? .auto : .vector(alpha.values),
+            eta: try prior("eta") ? .auto : perTopic ? .matrix(Matrix(rows: k, columns: terms, columnMajor: Self.transposed(eta.values, rows: k, columns: terms)))
+                : .vector(eta.values),
+            decay: try number("decay"), offset: try number("offset"), iterations: try integer("iterations"),
+            gammaThreshold: try number("gamma_threshold"), minimumProbability: try number("minimum_probability"),
+            evalEvery: try integer("eval_every"), seed: seed, precision: precision)
+        do {
+            try parameters.validate(termCount: terms)
+        } catch let error as ModelError {
+            throw CorpusError(code: .outOfRange, file: json, message: "parameters: " + error.message)
+        }
+
+        var vocabulary: Vocabulary?
+        let vocabularyName = try ModelFolder.string(metadata, "vocabulary", in: path)
+        if !vocabularyName.isEmpty {
+            guard vocabularyName == Self.vocabularyFile else { throw invalid("vocabulary", "'\(Self.vocabularyFile)' or ''") }
+            let loaded = try Vocabulary(contentsOf: path + "/" + vocabularyName)
+            guard loaded.idBound <= terms else {
+                throw CorpusError(code: .inconsistent, file: path + "/" + vocabularyName,
+                                  message: "term ids reach \(loaded.idBound - 1); the model has \(terms) terms")
+            }
+            vocabulary = loaded
+        }
+
+        // λ in C order (topics x terms) is the transpose of the term-major layout.
+        let termMajor = Self.transposed(lambda.values, rows: k, columns: terms)
+        let etaValues = perTopic ? Self.transposed(eta.values, rows: k, columns: terms) : eta.values
+        for w in 0..<terms {
+            for i in 0..<k where termMajor[i + w * k] < etaValues[perTopic ? i + w * k : w] * (1 - 1e-6) {
+                throw CorpusError(code: .outOfRange, file: path + "/lambda.npy",
+                                  message: "lambda[\(i), \(w)] = \(termMajor[i + w * k]) is below eta there; λ = η + statistics ≥ η")
+            }
+        }
+        let storage: Storage
+        switch precision {
+        case .float64:
+            storage = .float64(LDAState(lambda: Matrix(rows: k, columns: terms, columnMajor: termMajor), alpha: alpha.values,
+                                        eta: etaValues, etaPerTopic: perTopic, documents: documents, updates: updates, draws: draws))
+        case .float32:
+            storage = .float32(LDAState(lambda: Matrix(rows: k, columns: terms, columnMajor: termMajor.map { Float($0) }),
+                                        alpha: alpha.values.map { Float($0) }, eta: etaValues.map { Float($0) },
+                                        etaPerTopic: perTopic, documents: documents, updates: updates, draws: draws))
+        }
+        self.init(parameters: parameters, termCount: terms, vocabulary: vocabulary, storage: storage)
+    }
+
+    /// A rows x columns matrix in row order, in column order (and so the reverse).
+    static func transposed(_ values: [Double], rows: Int, columns: Int) -> [Double] {
+        var out = [Double](repeating: 0, count: values.count)
+        for r in 0..<rows { for c in 0..<columns { out[r + c * rows] = values[r * columns + c] } }
+        return out
+    }
+}

@@ -1,0 +1,256 @@
+import Foundation
+import LatentLinearAlgebra
+import Logging
+
+/// The variational parameters of an LDA model in its precision, and the M-step that
+/// updates them (gensim's `LdaState` with the parts of `LdaModel` that change in training).
+///
+/// Matrices are topics x terms with a column per term (a term's topics are contiguous, which
+/// is what a document's E-step reads): λ = η + sstats.
+struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
+    var sstats: Matrix<Scalar>
+    /// η: one value per term (`etaPerTopic` false) or topics x terms in the matrices' layout.
+    var eta: [Scalar]
+    let etaPerTopic: Bool
+    var alpha: [Scalar]
+    /// E[ln β] of λ, and exp E[ln β] as the E-step reads it.
+    var elogbeta: Matrix<Scalar>
+    var expElogbeta: Matrix<Scalar>
+    /// gensim's `state.numdocs`: the documents of every corpus trained on, the size the
+    /// statistics of a batch are scaled to.
+    var documents: Int
+    /// gensim's `num_updates`: documents folded in by M-steps of first passes; sets ρ.
+    var updates: Int
+    /// Initial γ drawn so far: the next E-step's documents take the draws after them.
+    var draws: Int
+
+    var topics: Int { sstats.rows }
+    var termCount: Int { sstats.columns }
+
+    /// A new model: sstats drawn from Gamma(100, 1/100) (or given), and gensim's first
+    /// exp E[ln β], taken from sstats alone.
+    init(topics: Int, termCount: Int, alpha: [Double], eta: [Double], etaPerTopic: Bool, seed: UInt64,
+         initialStatistics: Matrix<Double>?) {
+        var sstats = Matrix<Scalar>(rows: topics, columns: termCount)
+        if let given = initialStatistics {
+            for w in 0..<termCount { for k in 0..<topics { sstats.storage[k + w * topics] = Scalar(given[k, w]) } }
+        } else {
+            var generator = GammaVariates.generator(seed: seed, stream: GammaVariates.topicStream, draw: 0)
+            for index in sstats.storage.indices {
+                sstats.storage[index] = Scalar(GammaVariates.next(shape: 100, using: &generator) / 100)
+            }
+        }
+        self.sstats = sstats
+        self.alpha = alpha.map { Scalar($0) }
+        self.eta = etaPerTopic ? Self.termMajor(eta, topics: topics, terms: termCount) : eta.map { Scalar($0) }
+        self.etaPerTopic = etaPerTopic
+        documents = 0
+        updates = 0
+        draws = 0
+        elogbeta = Self.dirichletExpectation(of: sstats)
+        expElogbeta = Self.exponential(of: elogbeta)
+        // The E-step starts from E[ln β] of sstats, as gensim's does; the bound and the first
+        // M-step's topic change use λ's.
+        elogbeta = Self.dirichletExpectation(of: lambda)
+    }
+
+    /// A loaded model: λ, α and η as saved.
+    init(lambda: Matrix<Scalar>, alpha: [Scalar], eta: [Scalar], etaPerTopic: Bool, documents: Int, updates: Int, draws: Int) {
+        self.alpha = alpha
+        self.eta = eta
+        self.etaPerTopic = etaPerTopic
+        self.documents = documents
+        self.updates = updates
+        self.draws = draws
+        sstats = lambda
+        elogbeta = lambda
+        expElogbeta = lambda
+        sstats = subtractingEta(from: lambda)
+        syncTopics()
+    }
+
+    /// η of topic `k` and term `w`.
+    @inline(__always)
+    func eta(_ k: Int, _ w: Int) -> Scalar { etaPerTopic ? eta[k + w * topics] : eta[w] }
+
+    /// λ = η + sstats.
+    var lambda: Matrix<Scalar> {
+        var result = sstats
+        let k = topics
+        result.storage.withUnsafeMutableBufferPointer { values in
+            for w in 0..<termCount { for i in 0..<k { values[i + w * k] += eta(i, w) } }
+        }
+        return result
+    }
+
+    private func subtractingEta(from lambda: Matrix<Scalar>) -> Matrix<Scalar> {
+        var result = lambda
+        let k = topics
+        for w in 0..<termCount { for i in 0..<k { result.storage[i + w * k] -= eta(i, w) } }
+        return result
+    }
+
+    /// E[ln β] and exp E[ln β] from the current λ (gensim's `sync_state`).
+    mutating func syncTopics() {
+        elogbeta = Self.dirichletExpectation(of: lambda)
+        expElogbeta = Self.exponential(of: elogbeta)
+    }
+
+    /// The M-step (gensim's `do_mstep` with `LdaState.blend`): sstats ← (1 − ρ) sstats +
+    /// ρ (documents / batch documents) batch; then E[ln β] anew, and η's Newton step when it
+    /// is learned. Returns the mean absolute change of E[ln β] ("topic diff").
+    mutating func mStep(rho: Double, batch: LDAStatistics<Scalar>, extraPass: Bool, learnEta: Bool,
+                        logger: Logger?) -> Double {
+        let scale = batch.documents == 0 || batch.documents == documents ? 1.0 : Double(documents) / Double(batch.documents)
+        if scale != 1 {
+            logger?.info("merging changes from \(batch.documents) documents into a model of \(documents) documents")
+        }
+        let keep = Scalar(1 - rho), add = Scalar(rho * scale)
+        let k = topics
+        sstats.storage.withUnsafeMutableBufferPointer { values in
+            for index in values.indices { values[index] *= keep }
+            batch.values.storage.withUnsafeBufferPointer { batchValues in
+                if let terms = batch.terms {
+                    for (column, term) in terms.enumerated() {
+                        for i in 0..<k { values[Int(term) * k + i] += add * batchValues[column * k + i] }
+                    }
+                } else {
+                    for index in values.indices { values[index] += add * batchValues[index] }
+                }
+            }
+        }
+        let previous = elogbeta
+        syncTopics()
+        var change = 0.0
+        for (a, b) in zip(previous.storage, elogbeta.storage) { change += Double(Swift.abs(a - b)) }
+        change /= Double(max(1, previous.storage.count))
+        if learnEta {
+            // gensim updates `model.eta` here but keeps training with the η its state was made
+            // with; Latent's λ uses the η it learns.
+            let n = Double(k)
+            var logphat = [Double](repeating: 0, count: termCount)
+            for w in 0..<termCount { for i in 0..<k { logphat[w] += Double(elogbeta[i, w]) } }
+            logphat = logphat.map { $0 / n }
+            let current = (0..<termCount).map { Double(eta(0, $0)) }
+            if let updated = DirichletNewtonStep.updated(current, observations: n, logphat: logphat, rho: rho) {
+                eta = updated.map { Scalar($0) }
+                syncTopics()
+            } else {
+                logger?.warning("updated prior is not positive: eta kept as it was")
+            }
+        }
+        if !extraPass { updates += batch.documents }
+        return change
+    }
+
+    /// Alpha's Newton step after a batch (gensim's `update_alpha`).
+    mutating func updateAlpha(batch: LDAStatistics<Scalar>, rho: Double, logger: Logger?) {
+        guard batch.documents > 0 else { return }
+        let n = Double(batch.documents)
+        let logphat = batch.logThetaSum.map { $0 / n }
+        if let updated = DirichletNewtonStep.updated(alpha.map(Double.init), observations: n, logphat: logphat, rho: rho) {
+            alpha = updated.map { Scalar($0) }
+            logger?.info("optimized alpha \(alpha.map { String(format: "%.6g", Double($0)) }.joined(separator: ", "))")
+        } else {
+            logger?.warning("updated prior is not positive: alpha kept as it was")
+        }
+    }
+
+    /// The topic part of the bound (gensim's `LdaModel.bound` after the documents):
+    /// Σ (η − λ) E[ln β] + Σ (ln Γ(λ) − ln Γ(η)) + Σ_k (ln Γ(Σ_w η_kw) − ln Γ(Σ_w λ_kw)).
+    func topicBound() -> Double {
+        let k = topics, v = termCount
+        let lambda = self.lambda
+        let blocks = 64
+        var partial = [Double](repeating: 0, count: blocks)
+        var lambdaSums = [Double](repeating: 0, count: k * blocks)
+        partial.withUnsafeMutableBufferPointer { partial in
+        lambdaSums.withUnsafeMutableBufferPointer { lambdaSums in
+            let partialPointer = partial.baseAddress!, sumsPointer = lambdaSums.baseAddress!
+            concurrently(workers: min(blocks, max(1, BLAS.threads))) { worker in
+                var block = worker
+                while block < blocks {
+                    let columns = (v * block / blocks)..<(v * (block + 1) / blocks)
+                    var score = 0.0
+                    for w in columns {
+                        for i in 0..<k {
+                            let l = Double(lambda.storage[i + w * k]), e = Double(eta(i, w))
+                            score += (e - l) * Double(elogbeta.storage[i + w * k])
+                            score += SpecialFunctions.logGamma(l) - SpecialFunctions.logGamma(e)
+                            sumsPointer[block * k + i] += l
+                        }
+                    }
+                    partialPointer[block] = score
+                    block += min(blocks, max(1, BLAS.threads))
+                }
+            }
+        }}
+        var score = partial.reduce(0, +)
+        for i in 0..<k {
+            var lambdaSum = 0.0, etaSum = 0.0
+            for block in 0..<blocks { lambdaSum += lambdaSums[block * k + i] }
+            for w in 0..<v { etaSum += Double(eta(i, w)) }
+            score += SpecialFunctions.logGamma(etaSum) - SpecialFunctions.logGamma(lambdaSum)
+        }
+        return score
+    }
+
+    /// Row-wise E[ln Dirichlet]: for each topic, ψ(x_kw) − ψ(Σ_w x_kw).
+    static func dirichletExpectation(of x: Matrix<Scalar>) -> Matrix<Scalar> {
+        let k = x.rows, v = x.columns
+        var sums = [Scalar](repeating: 0, count: k)
+        for w in 0..<v { for i in 0..<k { sums[i] += x.storage[i + w * k] } }
+        let psiSums = sums.map { SpecialFunctions.digamma(Double($0)) }
+        var out = Matrix<Scalar>(rows: k, columns: v)
+        elementwise(x, into: &out) { value, i in Scalar(SpecialFunctions.digamma(Double(value)) - psiSums[i]) }
+        return out
+    }
+
+    static func exponential(of x: Matrix<Scalar>) -> Matrix<Scalar> {
+        var out = Matrix<Scalar>(rows: x.rows, columns: x.columns)
+        elementwise(x, into: &out) { value, _ in Scalar(Foundation.exp(Double(value))) }
+        return out
+    }
+
+    /// out[i, w] = f(x[i, w], i), on every core; element by element, so the result does not
+    /// depend on the number of threads.
+    private static func elementwise(_ x: Matrix<Scalar>, into out: inout Matrix<Scalar>,
+                                    _ f: (Scalar, Int) -> Scalar) {
+        let k = x.rows, v = x.columns
+        let workers = max(1, min(BLAS.threads, v / 256))
+        x.storage.withUnsafeBufferPointer { source in
+            out.storage.withUnsafeMutableBufferPointer { target in
+                let from = source.baseAddress!, to = target.baseAddress!
+                concurrently(workers: workers) { worker in
+                    for w in (v * worker / workers)..<(v * (worker + 1) / workers) {
+                        for i in 0..<k { to[i + w * k] = f(from[i + w * k], i) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A topics x terms matrix given by rows (row order) in the matrices' layout.
+    static func termMajor(_ rowOrder: [Double], topics: Int, terms: Int) -> [Scalar] {
+        var out = [Scalar](repeating: 0, count: topics * terms)
+        for k in 0..<topics { for w in 0..<terms { out[k + w * topics] = Scalar(rowOrder[k * terms + w]) } }
+        return out
+    }
+}
+
+/// gensim's `update_dir_prior`: one Newton step (Minka 2000, as in Huang's fast Dirichlet
+/// estimation) of a Dirichlet prior from `observations` draws whose mean E[ln p] is
+/// `logphat`, damped by ρ; nil when a value would not stay positive (gensim then keeps the
+/// prior and warns).
+enum DirichletNewtonStep {
+    static func updated(_ prior: [Double], observations n: Double, logphat: [Double], rho: Double) -> [Double]? {
+        let sum = prior.reduce(0, +)
+        let psiSum = SpecialFunctions.digamma(sum)
+        let gradient = zip(prior, logphat).map { n * (psiSum - SpecialFunctions.digamma($0) + $1) }
+        let c = n * SpecialFunctions.trigamma(sum)
+        let q = prior.map { -n * SpecialFunctions.trigamma($0) }
+        let b = zip(gradient, q).map { $0 / $1 }.reduce(0, +) / (1 / c + q.map { 1 / $0 }.reduce(0, +))
+        let updated = (0..<prior.count).map { rho * (-(gradient[$0] - b) / q[$0]) + prior[$0] }
+        return updated.allSatisfy({ $0 > 0 && $0.isFinite }) ? updated : nil
+    }
+}

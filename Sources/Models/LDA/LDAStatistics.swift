@@ -1,0 +1,108 @@
+import LatentLinearAlgebra
+
+/// The partial state of LDA's E-step over some documents: gensim's sufficient statistics
+/// (`sstats`, topics x terms, already multiplied by exp E[ln β]) restricted to the terms the
+/// documents use, and what the model needs besides: the number of documents, the sum of
+/// their E[ln θ] (for alpha `auto`), and when asked, the document part of the variational
+/// bound and the words it covers.
+///
+/// Sums add exactly as gensim's do (`LdaState.merge`): a merge is an element-wise addition
+/// over the union of the two term lists, so the engine's fixed merge tree makes the result
+/// independent of threads and workers.
+public struct LDAStatistics<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
+    /// The terms with statistics, ascending; nil when every term of the model has a column.
+    public var terms: [Int32]?
+    /// topics x terms.count (or x the model's terms when `terms` is nil), a column per term.
+    public var values: Matrix<Scalar>
+    public var documents: Int
+    /// Documents whose γ converged before the iteration limit.
+    public var converged: Int
+    /// Σ over the documents of E[ln θ_d], one value per topic.
+    public var logThetaSum: [Double]
+    /// Σ over the documents of the document part of the bound (zero unless evaluated).
+    public var documentBound: Double
+    /// The words (sum of counts) of the documents.
+    public var words: Double
+
+    public var topics: Int { values.rows }
+
+    /// The statistics as a dense topics x `termCount` matrix.
+    public func dense(termCount: Int) -> Matrix<Scalar> {
+        guard let terms else { return values }
+        var full = Matrix<Scalar>(rows: topics, columns: termCount)
+        let k = topics
+        values.storage.withUnsafeBufferPointer { source in
+            full.storage.withUnsafeMutableBufferPointer { target in
+                for (column, term) in terms.enumerated() {
+                    let from = column * k, to = Int(term) * k
+                    for i in 0..<k { target[to + i] = source[from + i] }
+                }
+            }
+        }
+        return full
+    }
+
+    /// The statistics of `earlier` and `later` together. Columns of terms in both are added;
+    /// the union goes dense when it covers more than half of `termCount`.
+    static func merged(_ earlier: LDAStatistics, _ later: LDAStatistics, termCount: Int) -> LDAStatistics {
+        let k = earlier.topics
+        var result = LDAStatistics(
+            terms: nil, values: Matrix(rows: 0, columns: 0), documents: earlier.documents + later.documents,
+            converged: earlier.converged + later.converged,
+            logThetaSum: zip(earlier.logThetaSum, later.logThetaSum).map { $0 + $1 },
+            documentBound: earlier.documentBound + later.documentBound, words: earlier.words + later.words)
+        guard let a = earlier.terms, let b = later.terms else {
+            var sum = earlier.dense(termCount: termCount)
+            add(later, into: &sum, k: k)
+            result.values = sum
+            return result
+        }
+        var union: [Int32] = []
+        union.reserveCapacity(a.count + b.count)
+        var i = 0, j = 0
+        while i < a.count || j < b.count {
+            if j == b.count || (i < a.count && a[i] < b[j]) { union.append(a[i]); i += 1 }
+            else if i == a.count || b[j] < a[i] { union.append(b[j]); j += 1 }
+            else { union.append(a[i]); i += 1; j += 1 }
+        }
+        if union.count * 2 > termCount {
+            var sum = earlier.dense(termCount: termCount)
+            add(later, into: &sum, k: k)
+            result.values = sum
+            return result
+        }
+        var sum = Matrix<Scalar>(rows: k, columns: union.count)
+        sum.storage.withUnsafeMutableBufferPointer { target in
+            for part in [earlier, later] {
+                guard let terms = part.terms else { continue }
+                var position = 0
+                part.values.storage.withUnsafeBufferPointer { source in
+                    for (column, term) in terms.enumerated() {
+                        while union[position] != term { position += 1 }
+                        let from = column * k, to = position * k
+                        for r in 0..<k { target[to + r] += source[from + r] }
+                    }
+                }
+            }
+        }
+        result.terms = union
+        result.values = sum
+        return result
+    }
+
+    /// `sum` += `part`, for a dense topics x terms `sum`.
+    private static func add(_ part: LDAStatistics, into sum: inout Matrix<Scalar>, k: Int) {
+        part.values.storage.withUnsafeBufferPointer { source in
+            sum.storage.withUnsafeMutableBufferPointer { target in
+                if let terms = part.terms {
+                    for (column, term) in terms.enumerated() {
+                        let from = column * k, to = Int(term) * k
+                        for r in 0..<k { target[to + r] += source[from + r] }
+                    }
+                } else {
+                    for index in source.indices { target[index] += source[index] }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import LatentCorpus
+import LatentLinearAlgebra
+import Logging
+
+/// One call of gensim's `LdaModel.update`: its passes over a corpus of known size, each batch
+/// an E-step reduction, M-steps after every `updateEvery` batches and at the end of a pass.
+struct LDATrainer: Sendable {
+    let settings: LDAParameters
+    let termCount: Int
+    /// The corpus's documents (gensim's `lencorpus`).
+    let documents: Int
+    let allowRealWeights: Bool
+    let replay: LDAReplay?
+    let logger: Logger?
+    let progress: (@Sendable (LDAProgress) -> Void)?
+    let onUpdate: (@Sendable (LDAModel.Storage) -> Void)?
+
+    init(settings: LDAParameters, termCount: Int, documents: Int, allowRealWeights: Bool, replay: LDAReplay?,
+         logger: Logger?, progress: (@Sendable (LDAProgress) -> Void)?, onUpdate: (@Sendable (LDAModel.Storage) -> Void)?) {
+        self.onUpdate = onUpdate
+        self.settings = settings
+        self.termCount = termCount
+        self.documents = documents
+        self.allowRealWeights = allowRealWeights
+        self.replay = replay
+        self.logger = logger
+        self.progress = progress
+    }
+
+    /// gensim's batch size for this corpus: `chunkSize`, or the corpus when smaller.
+    var batchSize: Int { min(documents, settings.chunkSize) }
+
+    /// Jobs per batch: the largest divisor of the batch size up to 16 that leaves jobs of at
+    /// least 32 documents. It depends on the batch size alone, never on threads or workers.
+    var jobsPerBatch: Int {
+        (1...16).last { batchSize % $0 == 0 && batchSize / $0 >= 32 } ?? 1
+    }
+
+    var summary: String {
+        "LDA, \(settings.topics) topics over \(termCount) terms, \(settings.precision.rawValue), seed \(settings.seed), "
+            + "batches of \(batchSize) documents, \(settings.passes) passes, update every \(settings.updateEvery), "
+            + "alpha \(settings.alpha.name), eta \(settings.eta.name)"
+    }
+
+    func rho(pass: Int, updates: Int) -> Double {
+        pow(settings.offset + Double(pass) + Double(updates) / Double(batchSize), -settings.decay)
+    }
+
+    func train<Scalar: LinearAlgebraScalar, C: Corpus>(
+        _ start: LDAState<Scalar>, _ corpus: C, session: any TrainingSession
+    ) async throws -> LDAState<Scalar> {
+        var state = start
+        let k = settings.topics
+        let passes = settings.passes
+        let drawsBefore = state.draws
+        var replayed: Matrix<Scalar>?
+        if let gammas = replay?.gammas {
+            let needed = drawsBefore + passes * documents
+            guard gammas.rows == k, gammas.columns >= needed else {
+                throw ModelError(code: .invalidParameter, message:
+                    "replayed gammas: expected \(k) x at least \(needed) (topics x document E-steps), got \(gammas.rows) x \(gammas.columns)")
+            }
+            replayed = gammas.converted(to: Scalar.self)
+        }
+        state.documents += documents
+        let updateEvery = settings.updateEvery
+        let updateAfter = updateEvery > 0 ? min(documents, updateEvery * batchSize) : documents
+        let evalAfter = min(documents, settings.evalEvery * batchSize)
+        let kind = updateEvery > 0 ? "online (\(passes == 1 ? "single-pass" : "multi-pass"))" : "batch"
+        logger?.info("running \(kind) LDA training, \(k) topics, \(passes) passes over the supplied corpus of \(documents) documents, updating model once every \(updateAfter) documents, evaluating perplexity every \(evalAfter) documents, iterating \(settings.iterations)x with a convergence threshold of \(settings.gammaThreshold)")
+        if max(1, Double(documents) / Double(updateAfter)) * Double(passes) < 10 {
+            logger?.warning("too few updates, training might not converge; consider increasing the number of passes or iterations to improve accuracy")
+        }
+        let jobSize = batchSize / jobsPerBatch
+        var lastBound: Double?
+        for pass in 0..<passes {
+            let firstDraw = drawsBefore + pass * documents
+            var pending: LDAStatistics<Scalar>?
+            var seen = 0
+            (state, pending, seen, lastBound) = try await session.pass(over: corpus, chunkSize: jobSize, progress: nil) { run in
+                var state = state, pending: LDAStatistics<Scalar>?, seen = 0, lastBound = lastBound
+                var batch = 0
+                while seen < documents {
+                    let evaluate = settings.evalEvery > 0
+                        && (min(documents, seen + batchSize) == documents || (batch + 1) % settings.evalEvery == 0)
+                    let initial: InitialGammas<Scalar>
+                    if let replayed {
+                        let count = min(batchSize, documents - seen)
+                        let columns = (firstDraw + seen)..<(firstDraw + seen + count)
+                        initial = .replayed(replayed.submatrix(rows: 0..<k, columns: columns), firstDocument: seen)
+                    } else {
+                        initial = .seeded(seed: settings.seed, firstDraw: firstDraw)
+                    }
+                    let step = LDAEStep(
+                        model: EStepModel(expElogbeta: state.expElogbeta, alpha: state.alpha,
+                                          iterations: settings.iterations, gammaThreshold: Scalar(settings.gammaThreshold)),
+                        initialGammas: initial, elogbeta: evaluate ? state.elogbeta : nil, allowRealWeights: allowRealWeights)
+                    guard let statistics = try await run.reduce(step, nextChunks: jobsPerBatch) else { break }
+                    if evaluate, statistics.documents > 0, statistics.words > 0 {
+                        let ratio = Double(documents) / Double(statistics.documents)
+                        let bound = (statistics.documentBound * ratio + state.topicBound()) / (ratio * statistics.words)
+                        lastBound = bound
+                        logger?.info("\(String(format: "%.3f", bound)) per-word bound, \(String(format: "%.1f", Foundation.exp(-bound))) perplexity (e^-bound) estimate based on a held-out corpus of \(statistics.documents) documents with \(Int(statistics.words)) words")
+                    }
+                    seen += statistics.documents
+                    logger?.info("PROGRESS: pass \(pass), at document #\(seen)/\(documents)")
+                    logger?.debug("\(statistics.converged)/\(statistics.documents) documents converged within \(settings.iterations) iterations")
+                    if settings.alpha.isAuto {
+                        state.updateAlpha(batch: statistics, rho: rho(pass: pass, updates: state.updates), logger: logger)
+                    }
+                    pending = pending.map { LDAStatistics.merged($0, statistics, termCount: termCount) } ?? statistics
+                    batch += 1
+                    if updateEvery > 0, batch % updateEvery == 0, let batchStatistics = pending {
+                        mStep(&state, batchStatistics, pass: pass)
+                        pending = nil
+                    }
+                    progress?(LDAProgress(documentsDone: seen, documentsTotal: documents, pass: pass + 1, passes: passes,
+                                          perWordBound: lastBound))
+                }
+                return (state, pending, seen, lastBound)
+            }
+            guard seen == documents else {
+                throw ModelError(code: .invalidInput, message:
+                    "the corpus gave \(seen) documents in pass \(pass + 1), not the \(documents) it reported: it changed during training")
+            }
+            if let batchStatistics = pending { mStep(&state, batchStatistics, pass: pass) }
+        }
+        state.draws = drawsBefore + passes * documents
+        return state
+    }
+
+    private func mStep<Scalar: LinearAlgebraScalar>(_ state: inout LDAState<Scalar>, _ batch: LDAStatistics<Scalar>, pass: Int) {
+        let rho = rho(pass: pass, updates: state.updates)
+        let change = state.mStep(rho: rho, batch: batch, extraPass: pass > 0, learnEta: settings.eta.isAuto, logger: logger)
+        logger?.info("topic diff=\(String(format: "%.6f", change)), rho=\(String(format: "%.6f", rho))")
+        if let onUpdate, let storage = LDAModel.Storage(state) { onUpdate(storage) }
+    }
+}
