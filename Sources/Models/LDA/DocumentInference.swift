@@ -29,10 +29,19 @@ enum GammaVariates {
         }
     }
 
-    /// The generator of draw `draw` of stream `stream` under `seed`.
+    /// The generator of draw `draw` of stream `stream` under `seed`. Seeds of neighbouring
+    /// draws are hashed apart first: xoshiro generators seeded with values that differ in a
+    /// regular way start from related states, and their first outputs are correlated.
     static func generator(seed: UInt64, stream: UInt64, draw: Int) -> SeededGenerator {
-        var mixer = SeededGenerator(seed: seed ^ (stream &* 0xD1B5_4A32_D192_ED03))
-        return SeededGenerator(seed: mixer.next() ^ (UInt64(draw) &* 0x9E37_79B9_7F4A_7C15))
+        SeededGenerator(seed: mixed(mixed(seed ^ mixed(stream)) ^ mixed(UInt64(draw))))
+    }
+
+    /// SplitMix64's finaliser: a bijection of 64-bit values that scatters neighbours.
+    static func mixed(_ value: UInt64) -> UInt64 {
+        var z = value &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 
     /// Streams of draws: the documents' initial γ, and the initial topics.

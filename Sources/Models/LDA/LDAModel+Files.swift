@@ -28,7 +28,7 @@ extension LDAModel {
             "kind": Self.kind,
             "parameters": [
                 "topics": p.topics, "chunk_size": p.chunkSize, "passes": p.passes, "update_every": p.updateEvery,
-                "alpha": p.alpha.isAuto ? "auto" : "given", "eta": p.eta.isAuto ? "auto" : "given",
+                "alpha": p.alpha.name, "eta": p.eta.name,
                 "decay": p.decay, "offset": p.offset, "iterations": p.iterations, "gamma_threshold": p.gammaThreshold,
                 "minimum_probability": p.minimumProbability, "eval_every": p.evalEvery, "seed": String(p.seed),
                 "precision": p.precision.rawValue,
@@ -80,11 +80,23 @@ extension LDAModel {
             }
             return value
         }
-        func prior(_ name: String) throws -> Bool {
-            guard let value = stored[name] as? String, value == "auto" || value == "given" else {
-                throw invalid("parameters." + name, "'auto' or 'given'")
+        // The prior as given: its name, a number, or "vector" / "matrix" for the saved array.
+        func prior(_ name: String, array: NumPyArray) throws -> DirichletPrior {
+            let value = stored[name] as? String ?? ""
+            switch value {
+            case "symmetric": return .symmetric
+            case "asymmetric": return .asymmetric
+            case "auto": return .auto
+            case "vector" where array.shape.count == 1: return .vector(array.values)
+            case "matrix" where array.shape.count == 2:
+                return .matrix(Matrix(rows: array.shape[0], columns: array.shape[1],
+                                      columnMajor: Self.transposed(array.values, rows: array.shape[0], columns: array.shape[1])))
+            default:
+                guard let number = Double(value) else {
+                    throw invalid("parameters." + name, "symmetric, asymmetric, auto, vector, matrix or a number, got '\(value)'")
+                }
+                return .value(number)
             }
-            return value == "auto"
         }
         guard let precision = (stored["precision"] as? String).flatMap(Precision.init(rawValue:)) else {
             throw invalid("parameters.precision", "one of " + Precision.allCases.map(\.rawValue).joined(separator: ", "))
@@ -126,9 +138,7 @@ extension LDAModel {
         let parameters = LDAParameters(
             topics: k, chunkSize: try integer("chunk_size"), passes: try integer("passes"),
             updateEvery: try integer("update_every"),
-            alpha: try prior("alpha") ? .auto : .vector(alpha.values),
-            eta: try prior("eta") ? .auto : perTopic ? .matrix(Matrix(rows: k, columns: terms, columnMajor: Self.transposed(eta.values, rows: k, columns: terms)))
-                : .vector(eta.values),
+            alpha: try prior("alpha", array: alpha), eta: try prior("eta", array: eta),
             decay: try number("decay"), offset: try number("offset"), iterations: try integer("iterations"),
             gammaThreshold: try number("gamma_threshold"), minimumProbability: try number("minimum_probability"),
             evalEvery: try integer("eval_every"), seed: seed, precision: precision)
