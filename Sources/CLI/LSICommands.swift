@@ -126,10 +126,8 @@ struct LSICommand: AsyncParsableCommand {
     private func updated(_ path: String, with corpus: some Corpus, vocabulary: Vocabulary?, logger: Logger,
                          progress: ProgressDisplay) async throws -> LSIModel {
         var model = try LSIModel(contentsOf: path)
-        let warnings = try ModelInputCheck.check(
-            corpusTerms: corpus.termCount, corpus: self.corpus, vocabulary: vocabulary.map { ($0, vocab ?? "") },
-            modelTerms: model.termCount, modelVocabulary: model.vocabulary, model: path)
-        for warning in warnings { logger.warning("\(warning)") }
+        try checkModelInput(corpusTerms: corpus.termCount, corpus: self.corpus, vocabulary: vocab, modelTerms: model.termCount,
+                            modelVocabulary: model.vocabulary, model: path, logger: logger)
         if corpus.documentCount == 0 { logger.warning("\(self.corpus) has no documents: the model is saved unchanged") }
         logger.info("updating the LSI model \(path) (\(model.topicCount) topics from \(model.documentsProcessed) documents) with \(self.corpus)")
         try await model.addDocuments(corpus, decay: options.decay, chunkSize: options.chunkSize,
@@ -142,10 +140,14 @@ struct LSICommand: AsyncParsableCommand {
 struct TopicsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topics",
-        abstract: "Print the topics of an LSI model, gensim-style: topic #0(3.341): 0.644*\"system\" + ...",
+        abstract: "Print the topics of an LSI or LDA model, gensim-style: topic #0(3.341): 0.644*\"system\" + ...",
         discussion: """
+            LSI topics show their singular value and term weights; LDA topics their alpha and term \
+            probabilities (λ's row normalised, as gensim's show_topic).
+
             With --json, one JSON document: {"model": ..., "topics": [{"topic": 0, "singular_value": 3.341, \
-            "terms": [{"id": 3, "term": "system", "weight": 0.644}, ...]}, ...]}.
+            "terms": [{"id": 3, "term": "system", "weight": 0.644}, ...]}, ...]}; for LDA "alpha" and \
+            "probability" take the places of "singular_value" and "weight".
 
             Examples:
               latent topics docs.lsi --top 5 --first 10
@@ -166,12 +168,36 @@ struct TopicsCommand: AsyncParsableCommand {
 
     func run() async throws {
         _ = try global.makeLogger(label: "latent.topics")
+        if try ModelFolder.kind(at: model) == LDAModel.kind {
+            try printLDATopics(try LDAModel(contentsOf: model))
+            return
+        }
         let lsi = try LSIModel(contentsOf: model)
         let count = min(first ?? lsi.topicCount, lsi.topicCount)
         if json {
             print(try topicsJSON(lsi, count: count, top: top))
         } else {
             print(try topicLines(lsi, count: count, top: top).joined(separator: "\n"))
+        }
+    }
+
+    private func printLDATopics(_ lda: LDAModel) throws {
+        let count = min(first ?? lda.topicCount, lda.topicCount)
+        let alpha = lda.alpha
+        if json {
+            let topics: [[String: Any]] = (0..<count).map { index in
+                ["topic": index, "alpha": alpha[index],
+                 "terms": lda.topicTerms(index, top: top).map { term, probability in
+                     ["id": term, "term": lda.vocabulary?[Int32(term)] ?? String(term), "probability": probability]
+                 }]
+            }
+            let data = try JSONSerialization.data(withJSONObject: ["model": model, "topics": topics] as [String: Any],
+                                                  options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            for (index, line) in lda.formattedTopics(count: count, top: top).enumerated() {
+                print("topic #\(index) (\(String(format: "%.3f", alpha[index]))): \(line)")
+            }
         }
     }
 
@@ -224,40 +250,23 @@ struct ProjectCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try global.makeLogger(label: "latent.project")
-        let inputs = [corpus] + [vocab, files].compactMap { $0 }
-        let table = DocumentVectorsWriter.format(of: out) != nil
-        if table {
-            try output.checkFile(out, kind: DocumentVectorsWriter.format(of: out) == .tsv ? .documentTable : .documentJSONLines,
-                                 inputs: inputs)
-        } else {
-            try output.checkCorpus(out, inputs: inputs)
-        }
+        let destination = DocumentVectorsOutput(path: out, corpus: corpus, files: files, output: output)
+        try destination.check(inputs: [corpus] + [vocab, files].compactMap { $0 })
         let lsi = try LSIModel(contentsOf: model)
         let input = try CorpusFile.open(corpus)
-        let vocabulary = try vocab.map { ($0, try Vocabulary(contentsOf: $0)) }
-        let warnings = try ModelInputCheck.check(
-            corpusTerms: input.termCount, corpus: corpus, vocabulary: vocabulary.map { ($0.1, $0.0) },
-            modelTerms: lsi.termCount, modelVocabulary: lsi.vocabulary, model: model)
-        for warning in warnings { logger.warning("\(warning)") }
+        try checkModelInput(corpusTerms: input.termCount, corpus: corpus, vocabulary: vocab, modelTerms: lsi.termCount,
+                            modelVocabulary: lsi.vocabulary, model: model, logger: logger)
         let progress = ProgressDisplay(logger: logger, activity: .writing)
         defer { progress.finish() }
-        let documents = try write(lsi, input, table: table, progress: progress.writing(total: input.documentCount))
+        let documents = try project(input, lsi, to: destination, progress: progress.writing(total: input.documentCount))
         progress.finish()
         logger.info("projected \(documents) documents onto \(lsi.topicCount) topics into \(out)")
         if documents == 0 { logger.warning("\(corpus) has no documents; \(out) is empty") }
     }
 
-    private func write(_ lsi: LSIModel, _ input: some Corpus, table: Bool, progress: @escaping (Int) -> Void) throws -> Int {
-        let projected = lsi.projected(input, scaled: scaled)
-        guard table else {
-            return try CorpusFile.write(projected, to: out, termCount: lsi.topicCount, replacing: output.replacing,
-                                        progress: progress).documents
-        }
-        let companion = DocumentFiles.companion(of: corpus)
-        let names = try files.map(DocumentFiles.read)
-            ?? (FileManager.default.fileExists(atPath: companion) ? try DocumentFiles.read(companion) : nil)
-        return try DocumentVectorsWriter.write(projected, to: out, columns: lsi.topicCount, files: names,
-                                               replacing: output.replacing, progress: progress)
+    private func project<C: Corpus>(_ input: C, _ lsi: LSIModel, to destination: DocumentVectorsOutput,
+                                    progress: @escaping (Int) -> Void) throws -> Int {
+        try destination.write(lsi.projected(input, scaled: scaled), columns: lsi.topicCount, progress: progress)
     }
 }
 

@@ -37,7 +37,8 @@ struct LatentCommand: AsyncParsableCommand {
             Logging: --log-level or LATENT_LOG_LEVEL (debug, info, warning, error; default info).
             """,
         version: latentVersion,
-        subcommands: [CorpusCommand.self, TFIDFCommand.self, LSICommand.self, TopicsCommand.self, ProjectCommand.self,
+        subcommands: [CorpusCommand.self, TFIDFCommand.self, LSICommand.self, LDACommand.self, TopicsCommand.self, ProjectCommand.self,
+                      InferCommand.self, EvaluateCommand.self,
                       ConvertCommand.self, InfoCommand.self, ExampleCommand.self, SelfCheckCommand.self,
                       DispatcherCommand.self, WorkerCommand.self, StatusCommand.self]
     )

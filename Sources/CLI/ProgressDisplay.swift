@@ -45,6 +45,17 @@ final class ProgressDisplay: Sendable {
         { [self] progress in update(progress) }
     }
 
+    /// The closure to hand to LDA training: a status line on a terminal, with the last
+    /// per-word bound (the trainer logs gensim's lines itself otherwise).
+    var ldaHandler: @Sendable (LDAProgress) -> Void {
+        { [self] progress in
+            guard onTerminal else { return }
+            update(TrainingProgress(documentsDone: progress.documentsDone, documentsTotal: progress.documentsTotal,
+                                    chunksDone: 0, pass: progress.pass, passes: progress.passes),
+                   note: progress.perWordBound.map { String(format: ", per-word bound %.3f", $0) })
+        }
+    }
+
     /// The closure to hand to a writer, which reports the documents written so far.
     func writing(total: Int?) -> (Int) -> Void {
         { [self] done in
@@ -52,7 +63,7 @@ final class ProgressDisplay: Sendable {
         }
     }
 
-    private func update(_ progress: TrainingProgress) {
+    private func update(_ progress: TrainingProgress, note: String? = nil) {
         let now = Date()
         let pass = progress.passes > 1 ? " (pass \(progress.pass) of \(progress.passes))" : ""
         let complete = progress.documentsTotal.map { progress.documentsDone >= $0 } ?? false
@@ -70,7 +81,7 @@ final class ProgressDisplay: Sendable {
             if onTerminal {
                 if complete || now.timeIntervalSince(state.lastDraw) >= 0.1 {
                     state.lastDraw = now
-                    steps.append(.draw(render(progress, pass: pass, since: state.started, now: now)))
+                    steps.append(.draw(render(progress, pass: pass, since: state.started, now: now) + (note ?? "")))
                 }
             } else {
                 switch activity {

@@ -152,6 +152,24 @@ public enum ModelFolder {
 
     /// Reads `model.json`, checking the format version and that `kind` is `expectedKind`.
     public static func readMetadata(at path: String, expectedKind: String) throws -> [String: Any] {
+        let metadata = try readMetadata(at: path)
+        guard let kind = metadata["kind"] as? String, kind == expectedKind else {
+            throw CorpusError(code: .format, file: path + "/" + metadataFile,
+                              message: "field 'kind': expected '\(expectedKind)', found '\(metadata["kind"] ?? "nothing")'")
+        }
+        return metadata
+    }
+
+    /// The kind of model a folder holds ("lsi", "lda", "tfidf"), from its `model.json`.
+    public static func kind(at path: String) throws -> String {
+        guard let kind = try readMetadata(at: path)["kind"] as? String else {
+            throw CorpusError(code: .format, file: path + "/" + metadataFile, message: "field 'kind': expected a string")
+        }
+        return kind
+    }
+
+    /// Reads `model.json`, checking the format version.
+    private static func readMetadata(at path: String) throws -> [String: Any] {
         let file = path + "/" + metadataFile
         let object: Any
         do {
@@ -169,9 +187,6 @@ public enum ModelFolder {
         }
         guard version == formatVersion else {
             throw CorpusError(code: .format, file: file, message: "field 'format_version': version \(version) is not supported; expected \(formatVersion)")
-        }
-        guard let kind = metadata["kind"] as? String, kind == expectedKind else {
-            throw CorpusError(code: .format, file: file, message: "field 'kind': expected '\(expectedKind)', found '\(metadata["kind"] ?? "nothing")'")
         }
         return metadata
     }

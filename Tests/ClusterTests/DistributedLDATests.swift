@@ -1,0 +1,78 @@
+import Foundation
+import Latent
+import TestSupport
+import Testing
+
+/// LDA on a cluster of `latent worker` processes: the same model, bit for bit, as in-process,
+/// also when a worker dies or joins mid-run (design §6).
+@Suite("distributed LDA", .serialized, .timeLimit(.minutes(5)))
+struct DistributedLDATests {
+    static let planted = PlantedTopics(terms: 300, documents: 600, topics: 4, termsPerTopic: 30, seed: 5)
+    /// alpha `auto`, which gensim refuses in its distributed modes; 2 passes of 6 batches.
+    static let parameters = LDAParameters(topics: 4, chunkSize: 100, passes: 2, alpha: .auto, evalEvery: 3, seed: 4)
+
+    static func inProcess() async throws -> LDAModel {
+        try await LDAModel(corpus: planted.corpus, termCount: planted.terms, parameters: parameters,
+                           executor: InProcessExecutor(threads: 2))
+    }
+
+    static func distributed(_ cluster: TestCluster, log: LogCapture) -> Task<LDAModel, any Error> {
+        let executor = cluster.executor(log: log)
+        return Task {
+            try await LDAModel(corpus: planted.corpus, termCount: planted.terms, parameters: parameters, executor: executor)
+        }
+    }
+
+    @Test("two workers give the model of an in-process run, bit for bit (alpha auto included)")
+    func twoWorkers() async throws {
+        let cluster = TestCluster()
+        defer { cluster.stop() }
+        try cluster.startDispatcher()
+        try cluster.startWorker(expectedID: 1)
+        try cluster.startWorker(expectedID: 2)
+        let log = LogCapture()
+        let model = try await Self.distributed(cluster, log: log).value
+        let local = try await Self.inProcess()
+        #expect(model.lambda == local.lambda && model.alpha == local.alpha)
+        #expect(log.text.contains("using distributed version with 2 workers"), "\(log.text)")
+        let dispatcher = try #require(cluster.dispatcher).output
+        #expect(dispatcher.contains("worker #1 finished job") && dispatcher.contains("worker #2 finished job"), "\(dispatcher)")
+        #expect(dispatcher.contains("LDA E-step"), "\(dispatcher)")
+    }
+
+    @Test("a worker killed with SIGKILL mid-run: its jobs are requeued and the model is the in-process one, bit for bit")
+    func workerKilled() async throws {
+        let cluster = TestCluster()
+        defer { cluster.stop() }
+        try cluster.startDispatcher(arguments: ["--heartbeat-timeout", "1.5"])
+        let doomed = try cluster.startWorker(expectedID: 1, jobDelayMilliseconds: 5000, arguments: ["--log-level", "debug"])
+        try cluster.startWorker(expectedID: 2)
+        let log = LogCapture()
+        let training = Self.distributed(cluster, log: log)
+        _ = try doomed.waitFor(": received (")
+        doomed.kill()
+        let model = try await training.value
+        let dispatcher = try #require(cluster.dispatcher).output
+        #expect(dispatcher.contains("worker #1 (test-1) missed heartbeats"), "\(dispatcher)")
+        #expect(log.text.contains("were requeued"), "\(log.text)")
+        let local = try await Self.inProcess()
+        #expect(model.lambda == local.lambda && model.alpha == local.alpha)
+    }
+
+    @Test("a worker started mid-run receives jobs, and the model is the in-process one, bit for bit")
+    func workerJoins() async throws {
+        let cluster = TestCluster()
+        defer { cluster.stop() }
+        try cluster.startDispatcher()
+        try cluster.startWorker(expectedID: 1, jobDelayMilliseconds: 200)
+        let log = LogCapture()
+        let training = Self.distributed(cluster, log: log)
+        let dispatcher = try #require(cluster.dispatcher)
+        try dispatcher.waitFor("worker #1 finished job #")
+        try cluster.startWorker(expectedID: 2)
+        try dispatcher.waitFor("worker #2 finished job #")
+        let model = try await training.value
+        let local = try await Self.inProcess()
+        #expect(model.lambda == local.lambda && model.alpha == local.alpha)
+    }
+}
