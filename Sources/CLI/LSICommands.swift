@@ -273,12 +273,13 @@ struct ProjectCommand: AsyncParsableCommand {
 struct ExampleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "example",
-        abstract: "The original's example: LSI of the 9-document Deerwester corpus, then of a million repeats of it.",
+        abstract: "The original's example: LSI of the 9-document Deerwester corpus, then of a million repeats of it; then LDA of the 9.",
         discussion: """
             Builds the 9 titles of Deerwester et al. (lowercased, stop words "for a of the and to in" and \
             words occurring once removed), trains 200 topics with chunks of 1 document and prints the first \
             two topics; then trains on the corpus repeated to --documents documents and prints the same \
-            topics and the time taken. `make run` runs it.
+            topics and the time taken; then trains a 2-topic LDA model on the 9 titles and prints its \
+            topics. `make run` runs it.
             """
     )
 
@@ -311,5 +312,14 @@ struct ExampleCommand: AsyncParsableCommand {
         print(try topicLines(big, count: 2, top: 5).joined(separator: "\n"))
         print(String(format: "trained in %.3f s (", seconds) + ProgressDisplay.rate(Double(documents) / seconds)
               + ", \(executor.lastChoice ?? executor.description)); " + PeakMemory.description)
+
+        // LDA of the same 9 documents: the graph titles and the human-computer ones part.
+        let lda = try await LDAModel(corpus: corpus, vocabulary: vocabulary,
+                                     parameters: LDAParameters(topics: 2, chunkSize: 9, passes: 200, evalEvery: 0, seed: 1),
+                                     executor: executor)
+        print("LDA of the 9 documents, 2 topics, 200 passes:")
+        for (index, line) in lda.formattedTopics(top: 5).enumerated() {
+            print("topic #\(index) (\(String(format: "%.3f", lda.alpha[index]))): \(line)")
+        }
     }
 }

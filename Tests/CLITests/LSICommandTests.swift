@@ -57,6 +57,10 @@ struct LSICommandTests {
             #expect(result.status == 0, "\(result.error)")
             #expect(result.output.components(separatedBy: #"0.644*"system" + 0.404*"user""#).count == 3, "\(result.output)")
             #expect(result.output.contains("kept 9 topics"))
+            // LDA parts the graph titles from the human-computer ones.
+            let lda = result.output.components(separatedBy: "LDA of the 9 documents").last?.split(separator: "\n") ?? []
+            #expect(lda.count == 3 && lda[1].contains(#"(0.500): 0.232*"graph" + 0.231*"trees" + 0.165*"minors""#)
+                    && lda[2].contains(#"*"system" + "#), "\(result.output)")
         }
         let smallPeak = try #require(Self.peakMemory(small.output))
         let largePeak = try #require(Self.peakMemory(large.output))
