@@ -286,3 +286,88 @@ struct EvaluateCommand: AsyncParsableCommand {
 
     private static func bound<C: Corpus>(_ lda: LDAModel, _ input: C) throws -> LDABound { try lda.bound(input) }
 }
+
+struct CoherenceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coherence",
+        abstract: "Topic coherence of an LDA model (u_mass from a bag-of-words corpus, c_v from texts), as gensim's CoherenceModel.",
+        discussion: """
+            u_mass counts documents of the corpus holding the topics' words; c_v slides windows of \
+            --window tokens (110, gensim's default) over the texts, tokenised as `latent corpus` does, with \
+            the model's vocabulary naming the tokens. Prints each topic's coherence and their mean.
+
+            Examples:
+              latent coherence docs.lda --corpus docs.mm
+              latent coherence docs.lda --texts texts/ --measure c_v --top 10
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "LDA model folder.") var model: String
+    @Option(help: "Bag-of-words corpus, for u_mass.") var corpus: String?
+    @Option(help: "Texts (a file of one document per line, a JSON-lines file or a folder of .txt files), for c_v.")
+    var texts: String?
+    @Option(help: "u_mass or c_v (default: u_mass with --corpus, c_v with --texts).") var measure: String?
+    @Option(parsing: .unconditional, help: "Words per topic.") var top: Int = 20
+    @Option(parsing: .unconditional, help: "Tokens per sliding window, for c_v.") var window: Int = 110
+    @Option(help: "A file of stop words (one per line) removed from the texts, as given to latent corpus.") var stopwords: String?
+    @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        if (corpus == nil) == (texts == nil) { throw ValidationError("give one of --corpus (for u_mass) and --texts (for c_v)") }
+        if top < 2 { throw ValidationError("--top must be at least 2, got \(top)") }
+        if window < 1 { throw ValidationError("--window must be at least 1, got \(window)") }
+        if let measure, CoherenceMeasure(rawValue: measure) == nil {
+            throw ValidationError("--measure: expected one of \(CoherenceMeasure.allCases.map(\.rawValue).joined(separator: ", ")), got '\(measure)'")
+        }
+        let chosen = measure.flatMap(CoherenceMeasure.init(rawValue:)) ?? (corpus != nil ? .uMass : .cV)
+        if chosen == .uMass && corpus == nil { throw ValidationError("u_mass needs --corpus") }
+        if chosen == .cV && texts == nil { throw ValidationError("c_v needs --texts") }
+    }
+
+    func run() async throws {
+        let logger = try global.makeLogger(label: "latent.coherence")
+        let lda = try LDAModel(contentsOf: model)
+        let topics = lda.topTermIDs(top: min(top, lda.termCount))
+        let values: [Double]
+        let chosen: CoherenceMeasure
+        if let corpus {
+            chosen = .uMass
+            values = try TopicCoherence.uMass(topics: topics, corpus: try CorpusFile.open(corpus))
+        } else if let texts {
+            chosen = .cV
+            guard let vocabulary = lda.vocabulary else {
+                throw ValidationError("\(model) has no vocabulary to name the tokens of the texts; c_v needs one")
+            }
+            let tokenizer = Tokenizer(stopwords: try stopwords.map(Tokenizer.stopwords(contentsOf:)) ?? [])
+            let source = TextSource.guess(path: texts)
+            var documents = 0
+            values = try TopicCoherence.cV(topics: topics, texts: { body in
+                try source.forEachText { text in
+                    documents += 1
+                    try body(tokenizer.tokens(text))
+                }
+            }, vocabulary: vocabulary, window: window)
+            if documents == 0 { logger.warning("\(texts): no texts found (\(source.whatWasLookedFor))") }
+        } else {
+            return
+        }
+        let finite = values.filter(\.isFinite)
+        let mean = finite.isEmpty ? Double.nan : finite.reduce(0, +) / Double(finite.count)
+        if finite.count < values.count {
+            logger.warning("\(values.count - finite.count) topics have no coherence (their words never occur in the data); the mean leaves them out")
+        }
+        if json {
+            let document: [String: Any] = ["model": model, "measure": chosen.rawValue, "top": topics.first?.count ?? 0,
+                                           "topics": values.map { $0.isFinite ? $0 as Any : NSNull() },
+                                           "mean": mean.isFinite ? mean as Any : NSNull()]
+            let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            for (index, value) in values.enumerated() {
+                print("topic #\(index): \(String(format: "%.4f", value))  \(lda.formattedTopic(index, top: 5))")
+            }
+            print("\(chosen.rawValue) coherence, mean of \(finite.count) topics: \(String(format: "%.4f", mean))")
+        }
+    }
+}

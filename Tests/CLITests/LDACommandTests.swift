@@ -3,19 +3,32 @@ import Latent
 import TestSupport
 import Testing
 
-@Suite("latent lda, topics, infer, evaluate", .timeLimit(.minutes(5)))
+@Suite("latent lda, topics, infer, evaluate, coherence", .timeLimit(.minutes(5)))
 struct LDACommandTests {
-    /// A planted corpus of counts written as Matrix Market, with a vocabulary naming term i "w<i>".
+    /// Term i's name: "w" and i in letters (the tokenizer keeps letters only).
+    static func name(_ term: Int) -> String {
+        let letters = Array("abcdefghijklmnopqrstuvwxyz")
+        return "w" + String(letters[term / 26 % 26]) + String(letters[term % 26])
+    }
+
+    /// A planted corpus of counts written as Matrix Market, its vocabulary, and its texts (each
+    /// document's words in term order, as often as counted) as c.txt.
     static func corpus(in dir: String) throws -> PlantedTopics {
         let planted = PlantedTopics(terms: 300, documents: 600, topics: 4, termsPerTopic: 30, seed: 5)
         try MatrixMarketWriter.write(planted.corpus, to: dir + "/c.mm", termCount: planted.terms)
         var lines = ["600"]
-        for term in 0..<planted.terms { lines.append("\(term)\tw\(term)\t1") }
+        for term in 0..<planted.terms { lines.append("\(term)\t\(name(term))\t1") }
         try (lines.joined(separator: "\n") + "\n").write(toFile: dir + "/c.vocab", atomically: true, encoding: .utf8)
+        let texts = try planted.corpus.allDocuments().map { document in
+            zip(document.termIDs, document.weights).flatMap { term, count in
+                [String](repeating: name(Int(term)), count: Int(count))
+            }.joined(separator: " ")
+        }
+        try (texts.joined(separator: "\n") + "\n").write(toFile: dir + "/c.txt", atomically: true, encoding: .utf8)
         return planted
     }
 
-    @Test("lda trains, logs gensim's lines and the held-out bound, saves a folder the library loads; topics, infer and evaluate read it")
+    @Test("lda trains, logs gensim's lines and the held-out bound, saves a folder the library loads; topics, infer, evaluate and coherence read it")
     func pipeline() throws {
         let temporary = try TemporaryDirectory()
         let dir = temporary.path
@@ -31,7 +44,7 @@ struct LDACommandTests {
         #expect(result.error.contains("held-out bound on the last 100 documents"), "\(result.error)")
         let model = try LDAModel(contentsOf: dir + "/m.lda")
         #expect(model.documentsProcessed == 500 && model.topicCount == 4 && model.parameters.alpha == .auto)
-        #expect(model.vocabulary?[0] == "w0")
+        #expect(model.vocabulary?[0] == "waa")
 
         result = try CommandLineTests.run(["topics", dir + "/m.lda", "--top", "3"])
         #expect(result.status == 0, "\(result.error)")
@@ -56,6 +69,31 @@ struct LDACommandTests {
         let expected = try model.bound(try MatrixMarketCorpus(path: dir + "/c.mm"))
         #expect((json?["per_word_bound"] as? Double).map { abs($0 - expected.perWordBound) < 1e-12 } == true, "\(result.output)")
         #expect(json?["documents"] as? Int == 600)
+
+        // Coherence, u_mass from the corpus and c_v from the texts, as the library computes it.
+        let topics = model.topTermIDs(top: 10)
+        let vocabulary = try Vocabulary(contentsOf: dir + "/c.vocab")
+        let texts = try String(contentsOfFile: dir + "/c.txt", encoding: .utf8).split(separator: "\n").map {
+            Tokenizer().tokens(String($0))
+        }
+        let expectedCoherence: [(String, [Double])] = [
+            ("--corpus", try TopicCoherence.uMass(topics: topics, corpus: try MatrixMarketCorpus(path: dir + "/c.mm"))),
+            ("--texts", try TopicCoherence.cV(topics: topics, texts: { body in try texts.forEach(body) }, vocabulary: vocabulary)),
+        ]
+        for (option, expected) in expectedCoherence {
+            let input = option == "--corpus" ? dir + "/c.mm" : dir + "/c.txt"
+            result = try CommandLineTests.run(["coherence", dir + "/m.lda", option, input, "--top", "10", "--json"])
+            #expect(result.status == 0, "\(result.error)")
+            let printed = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
+            // JSON carries the values to about 1e-15.
+            let values = printed?["topics"] as? [Double] ?? []
+            #expect(values.count == expected.count && zip(values, expected).allSatisfy { abs($0 - $1) < 1e-12 },
+                    "\(option): \(result.output) against \(expected)")
+        }
+        // The planted topics are coherent: c_v well above that of random word lists.
+        #expect(expectedCoherence[1].1.allSatisfy { $0 > 0.5 }, "\(expectedCoherence[1].1)")
+        result = try CommandLineTests.run(["coherence", dir + "/m.lda"])
+        #expect(result.status != 0 && result.error.contains("give one of --corpus (for u_mass) and --texts (for c_v)"), "\(result.error)")
 
         // An update keeps the model's settings and adds documents.
         result = try CommandLineTests.run(["lda", dir + "/c.mm", "--update", dir + "/m.lda", "--out", dir + "/m2.lda", "--passes", "1"])

@@ -18,13 +18,21 @@ and for the fixed-alpha model after training, the bound of the corpus and its pe
 
     bound.txt           bound, per-word bound, words
     bound.gammas.npy, perplexity.gammas.npy
+
+and the coherence of that model's topics (their 10 most probable term ids): u_mass over the
+corpus, c_v over the tokenised texts (windows of 110, gensim's default, and of 10):
+
+    texts.txt           the tokenised texts, a document per line, tokens joined by spaces
+    coherence.json      {"topics": [[id, ...], ...], "u_mass": [...], "c_v": [...], "c_v_10": [...]}
 """
+import json
 import os
 import sys
 
 import numpy as np
 from gensim.corpora import Dictionary, MmCorpus
-from gensim.models import LdaModel
+from gensim import matutils
+from gensim.models import CoherenceModel, LdaModel
 from gensim.test.utils import datapath
 from gensim.utils import simple_preprocess
 
@@ -85,3 +93,16 @@ np.save(os.path.join(out, "perplexity.gammas.npy"), np.concatenate(random.draws[
 words = sum(count for document in corpus for _, count in document)
 with open(os.path.join(out, "bound.txt"), "w") as f:
     f.write("%r %r %r\n" % (float(bound), float(per_word), float(words)))
+
+with open(os.path.join(out, "texts.txt"), "w") as f:
+    f.write("".join(" ".join(text) + "\n" for text in texts))
+topics = [[int(i) for i in matutils.argsort(topic, topn=10, reverse=True)] for topic in model.get_topics()]
+coherence = {"topics": topics}
+coherence["u_mass"] = [float(c) for c in CoherenceModel(
+    topics=topics, corpus=corpus, dictionary=dictionary, coherence="u_mass").get_coherence_per_topic()]
+for key, window in (("c_v", None), ("c_v_10", 10)):
+    coherence[key] = [float(c) for c in CoherenceModel(
+        topics=topics, texts=texts, dictionary=dictionary, coherence="c_v", window_size=window,
+        processes=1).get_coherence_per_topic()]
+with open(os.path.join(out, "coherence.json"), "w") as f:
+    json.dump(coherence, f)

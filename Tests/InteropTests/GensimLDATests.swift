@@ -14,7 +14,7 @@ struct GensimLDATests {
         zip(a, b).map { abs($0 - $1) / abs($1) }.max() ?? .infinity
     }
 
-    @Test("from gensim's own draws, λ and α after every M-step equal gensim's to 1e-8 (alpha fixed and auto), and so do the bound and the per-word bound")
+    @Test("from gensim's own draws, λ and α after every M-step equal gensim's to 1e-8 (alpha fixed and auto), and so do the bound and the per-word bound; u_mass and c_v coherence to 1e-6")
     func exactness() async throws {
         guard let python = try GensimInteropTests.python() else { return }
         let temporary = try TemporaryDirectory()
@@ -77,6 +77,25 @@ struct GensimLDATests {
         #expect(bound.words == figures[2])
         let perWord = try model.bound(corpus, initialGammas: try draws("perplexity.gammas.npy")).perWordBound
         print("bound \(bound.total) (gensim \(figures[0])), per-word bound \(perWord) (gensim \(figures[1]))")
+
+        // Coherence of the same topics on the same data.
+        let coherence = try #require(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: dir + "/coherence.json"))) as? [String: Any])
+        let topics = try #require(coherence["topics"] as? [[Int]]).map { $0.map(Int32.init) }
+        let tokenizer = Tokenizer()
+        let texts = try String(contentsOfFile: dir + "/texts.txt", encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            .dropLast().map { tokenizer.tokens(String($0)) }
+        let computed: [(String, [Double])] = [
+            ("u_mass", try TopicCoherence.uMass(topics: topics, corpus: corpus)),
+            ("c_v", try TopicCoherence.cV(topics: topics, texts: { body in try texts.forEach(body) }, vocabulary: vocabulary)),
+            ("c_v_10", try TopicCoherence.cV(topics: topics, texts: { body in try texts.forEach(body) }, vocabulary: vocabulary, window: 10)),
+        ]
+        for (name, ours) in computed {
+            let expected = try #require(coherence[name] as? [Double])
+            let difference = zip(ours, expected).map { abs($0 - $1) }.max() ?? .infinity
+            print("\(name): Latent \(ours), gensim \(expected)")
+            #expect(ours.count == expected.count && difference <= 1e-6, "\(name) differs from gensim's by \(difference)")
+        }
         #expect(abs(perWord - figures[1]) <= 1e-8 * abs(figures[1]), "per-word bound \(perWord), gensim's \(figures[1])")
     }
 }

@@ -22,6 +22,13 @@ extension LDAModel {
         return (0..<min(count ?? topicCount, topicCount)).map { format(Self.topTerms(of: $0, in: lambda, top: top)) }
     }
 
+    /// The `top` most probable term ids of each topic, most probable first (the topics
+    /// gensim's `CoherenceModel` takes from a model).
+    public func topTermIDs(top: Int) -> [[Int32]] {
+        let lambda = self.lambda
+        return (0..<topicCount).map { Self.topTerms(of: $0, in: lambda, top: top).map { Int32($0.term) } }
+    }
+
     private func format(_ terms: [(term: Int, probability: Double)]) -> String {
         terms.map { term, probability in
             String(format: "%.3f", probability) + "*\"\(vocabulary?[Int32(term)] ?? String(term))\""
