@@ -54,6 +54,13 @@ where RawSignificand: FixedWidthInteger {
     static func signProduct(rows: Int, perColumn: Int, signRows: UnsafePointer<Int32>, signValues: UnsafePointer<Self>,
                             starts: UnsafePointer<Int>, indices: UnsafePointer<Int32>, values: UnsafePointer<Self>,
                             out: UnsafeMutablePointer<Self>, columns: Range<Int>)
+    /// For n columns of length k stored one after another: out = Σ_j weights[j] column j,
+    /// in the order of j.
+    static func weightedColumnSum(k: Int, n: Int, columns: UnsafePointer<Self>, weights: UnsafePointer<Self>,
+                                  out: UnsafeMutablePointer<Self>)
+    /// Column targets[j] of `matrix` (k rows) += weights[j] · vector, for each j in order.
+    static func scatterOuter(k: Int, n: Int, targets: UnsafePointer<Int32>, vector: UnsafePointer<Self>,
+                             weights: UnsafePointer<Self>, matrix: UnsafeMutablePointer<Self>)
 }
 
 private let colMajor = Int32(LAPACK_COL_MAJOR)

@@ -38,4 +38,36 @@ struct KernelVariantTests {
         let sketch = Self.bothVariants { Matrix.product(omega, s) }
         #expect(sketch.portable == sketch.best)
     }
+
+    @Test("LDA's weighted column sums and scattered outer products give the same bits in both versions, for lengths around the vector widths")
+    func ldaKernels() {
+        func check<Scalar: LinearAlgebraScalar>(_: Scalar.Type) {
+            for k in [1, 5, 8, 31, 32, 33, 100, 129] {
+                for n in [0, 1, 7, 64] {
+                    var generator = SeededGenerator(seed: UInt64(k * 1000 + n))
+                    let columns = (0..<(k * n)).map { _ in Scalar(generator.nextOpenUnit()) }
+                    let weights = (0..<max(n, 1)).map { _ in Scalar(generator.nextGaussian()) }
+                    let vector = (0..<k).map { _ in Scalar(generator.nextOpenUnit()) }
+                    let targets = (0..<n).map { _ in Int32(generator.next() % 5) }
+                    let sums = Self.bothVariants { () -> [Scalar] in
+                        var out = [Scalar](repeating: 9, count: k)
+                        Scalar.weightedColumnSum(k: k, n: n, columns: columns, weights: weights, out: &out)
+                        return out
+                    }
+                    #expect(sums.portable == sums.best, "weighted column sum \(Scalar.self) k \(k) n \(n)")
+                    // The sum in the order of the columns, as documented.
+                    let expected = (0..<k).map { i in (0..<n).reduce(Scalar(0)) { $0 + weights[$1] * columns[$1 * k + i] } }
+                    #expect(sums.best == expected, "weighted column sum \(Scalar.self) k \(k) n \(n) against a plain loop")
+                    let outer = Self.bothVariants { () -> [Scalar] in
+                        var matrix = [Scalar](repeating: 1, count: 5 * k)
+                        Scalar.scatterOuter(k: k, n: n, targets: targets, vector: vector, weights: weights, matrix: &matrix)
+                        return matrix
+                    }
+                    #expect(outer.portable == outer.best, "scatter outer \(Scalar.self) k \(k) n \(n)")
+                }
+            }
+        }
+        check(Double.self)
+        check(Float.self)
+    }
 }

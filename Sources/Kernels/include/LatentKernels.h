@@ -1,5 +1,7 @@
 // Latent's hand-written hot loops: the dense x sparse products of LSI (gather and scatter,
-// one 32-row panel per call) and the sparse sign sketch, in Float64 and Float32.
+// one 32-row panel per call), the sparse sign sketch, and the small dense products of LDA's
+// E-step (weighted sums of a document's topic columns, and a scattered outer product), in
+// Float64 and Float32.
 //
 // Each entry point picks, once per call, an AVX2 version (x86-64 CPUs from 2013 on) or a
 // portable one, so a library built for any x86-64 or arm64 machine runs everywhere and
@@ -52,5 +54,15 @@ void latent_sign_product_f64(intptr_t r, intptr_t per_column, const int32_t *sig
 void latent_sign_product_f32(intptr_t r, intptr_t per_column, const int32_t *sign_rows, const float *sign_values,
                              const intptr_t *starts, const int32_t *indices, const float *values,
                              float *out, intptr_t first, intptr_t last);
+
+/// For n columns of length k stored one after another (`columns`, k x n):
+/// weighted_column_sum: out = sum over j of weights[j] * column j (in the order of j);
+/// scatter_outer: column targets[j] of matrix (k rows) += weights[j] * vector, in order.
+void latent_weighted_column_sum_f64(intptr_t k, intptr_t n, const double *columns, const double *weights, double *out);
+void latent_scatter_outer_f64(intptr_t k, intptr_t n, const int32_t *targets, const double *vector, const double *weights,
+                              double *matrix);
+void latent_weighted_column_sum_f32(intptr_t k, intptr_t n, const float *columns, const float *weights, float *out);
+void latent_scatter_outer_f32(intptr_t k, intptr_t n, const int32_t *targets, const float *vector, const float *weights,
+                              float *matrix);
 
 #endif

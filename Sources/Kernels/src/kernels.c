@@ -143,3 +143,21 @@ void latent_sign_product_f32(intptr_t r, intptr_t per_column, const int32_t *sig
                              float *out, intptr_t first, intptr_t last) {
     DISPATCH(sign_product, f32, r, per_column, sign_rows, sign_values, starts, indices, values, out, first, last);
 }
+
+void latent_weighted_column_sum_f64(intptr_t k, intptr_t n, const double *columns, const double *weights, double *out) {
+    DISPATCH(weighted_column_sum, f64, k, n, columns, weights, out);
+}
+
+void latent_scatter_outer_f64(intptr_t k, intptr_t n, const int32_t *targets, const double *vector, const double *weights,
+                              double *matrix) {
+    DISPATCH(scatter_outer, f64, k, n, targets, vector, weights, matrix);
+}
+
+void latent_weighted_column_sum_f32(intptr_t k, intptr_t n, const float *columns, const float *weights, float *out) {
+    DISPATCH(weighted_column_sum, f32, k, n, columns, weights, out);
+}
+
+void latent_scatter_outer_f32(intptr_t k, intptr_t n, const int32_t *targets, const float *vector, const float *weights,
+                              float *matrix) {
+    DISPATCH(scatter_outer, f32, k, n, targets, vector, weights, matrix);
+}

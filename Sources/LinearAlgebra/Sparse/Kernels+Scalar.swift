@@ -3,6 +3,16 @@ import LatentKernels
 // The C kernels (Sources/Kernels) for each scalar type; see `LinearAlgebraScalar`.
 
 extension Double {
+    public static func weightedColumnSum(k: Int, n: Int, columns: UnsafePointer<Double>, weights: UnsafePointer<Double>,
+                                         out: UnsafeMutablePointer<Double>) {
+        latent_weighted_column_sum_f64(k, n, columns, weights, out)
+    }
+
+    public static func scatterOuter(k: Int, n: Int, targets: UnsafePointer<Int32>, vector: UnsafePointer<Double>,
+                                    weights: UnsafePointer<Double>, matrix: UnsafeMutablePointer<Double>) {
+        latent_scatter_outer_f64(k, n, targets, vector, weights, matrix)
+    }
+
     public static func gatherPanel(_ dense: UnsafePointer<Double>, rows: Int, p: Int, q: Int, starts: UnsafePointer<Int>,
                                    indices: UnsafePointer<Int32>, values: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>,
                                    top: Int, packed: UnsafeMutablePointer<Double>, block: Int, cursor: UnsafeMutablePointer<Int>) {
@@ -24,6 +34,16 @@ extension Double {
 }
 
 extension Float {
+    public static func weightedColumnSum(k: Int, n: Int, columns: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+                                         out: UnsafeMutablePointer<Float>) {
+        latent_weighted_column_sum_f32(k, n, columns, weights, out)
+    }
+
+    public static func scatterOuter(k: Int, n: Int, targets: UnsafePointer<Int32>, vector: UnsafePointer<Float>,
+                                    weights: UnsafePointer<Float>, matrix: UnsafeMutablePointer<Float>) {
+        latent_scatter_outer_f32(k, n, targets, vector, weights, matrix)
+    }
+
     public static func gatherPanel(_ dense: UnsafePointer<Float>, rows: Int, p: Int, q: Int, starts: UnsafePointer<Int>,
                                    indices: UnsafePointer<Int32>, values: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
                                    top: Int, packed: UnsafeMutablePointer<Float>, block: Int, cursor: UnsafeMutablePointer<Int>) {

@@ -79,8 +79,11 @@ struct DocumentInference<Scalar: LinearAlgebraScalar> {
     private var lastGamma: [Scalar]
     private var counts: [Scalar] = []
     private var phinorm: [Scalar] = []
-    /// The document's columns of exp E[ln β], gathered: topics x terms.
+    /// The document's columns of exp E[ln β], gathered: topics x terms, a column per term,
+    /// and the same transposed (a row of terms per topic), so that both products of an
+    /// iteration are sums of contiguous vectors, with no reduction across a vector.
     private var local: [Scalar] = []
+    private var transposed: [Scalar] = []
 
     init(topics: Int) {
         self.topics = topics
@@ -91,16 +94,21 @@ struct DocumentInference<Scalar: LinearAlgebraScalar> {
     }
 
     /// Runs the E-step of a document from the initial γ in `gamma`; true when it converged.
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     mutating func run(termIDs: ArraySlice<Int32>, counts documentCounts: ArraySlice<Double>,
                       model: EStepModel<Scalar>) -> Bool {
         let k = topics, n = termIDs.count
         let epsilon = Scalar.ulpOfOne
-        if counts.count < n {
-            counts = [Scalar](repeating: 0, count: n)
+        if counts.count < max(n, 1) {
+            counts = [Scalar](repeating: 0, count: max(n, 1))
             phinorm = counts
             weights = counts
         }
-        if local.count < n * k { local = [Scalar](repeating: 0, count: n * k) }
+        if local.count < max(n, 1) * k {
+            local = [Scalar](repeating: 0, count: max(n, 1) * k)
+            transposed = local
+        }
         var converged = false
         model.expElogbeta.storage.withUnsafeBufferPointer { beta in
         model.alpha.withUnsafeBufferPointer { alpha in
@@ -112,29 +120,29 @@ struct DocumentInference<Scalar: LinearAlgebraScalar> {
         phinorm.withUnsafeMutableBufferPointer { phinorm in
         weights.withUnsafeMutableBufferPointer { weights in
         local.withUnsafeMutableBufferPointer { local in
+        transposed.withUnsafeMutableBufferPointer { transposed in
             for (j, (term, count)) in zip(termIDs, documentCounts).enumerated() {
                 counts[j] = Scalar(count)
                 let from = Int(term) * k
-                for i in 0..<k { local[j * k + i] = beta[from + i] }
+                for i in 0..<k {
+                    let value = beta[from + i]
+                    local[j * k + i] = value
+                    transposed[i * n + j] = value
+                }
             }
+            let columns = UnsafePointer(local.baseAddress!), rows = UnsafePointer(transposed.baseAddress!)
             func updateTheta() {
                 SpecialFunctions.dirichletExpectation(UnsafeBufferPointer(gamma), into: elogtheta)
                 for i in 0..<k { expElogtheta[i] = Scalar(Foundation.exp(Double(elogtheta[i]))) }
-                for j in 0..<n {
-                    var dot: Scalar = 0
-                    for i in 0..<k { dot += expElogtheta[i] * local[j * k + i] }
-                    phinorm[j] = dot + epsilon
-                }
+                // phinorm_w = Σ_k exp E[ln θ_k] exp E[ln β_kw] + ε, topic by topic.
+                Scalar.weightedColumnSum(k: n, n: k, columns: rows, weights: expElogtheta.baseAddress!, out: phinorm.baseAddress!)
+                for j in 0..<n { phinorm[j] += epsilon }
             }
             updateTheta()
             for _ in 0..<model.iterations {
                 for i in 0..<k { lastGamma[i] = gamma[i] }
                 for j in 0..<n { weights[j] = counts[j] / phinorm[j] }
-                for i in 0..<k { gamma[i] = 0 }
-                for j in 0..<n {
-                    let w = weights[j]
-                    for i in 0..<k { gamma[i] += w * local[j * k + i] }
-                }
+                Scalar.weightedColumnSum(k: k, n: n, columns: columns, weights: weights.baseAddress!, out: gamma.baseAddress!)
                 for i in 0..<k { gamma[i] = alpha[i] + expElogtheta[i] * gamma[i] }
                 updateTheta()
                 var change: Scalar = 0
@@ -145,7 +153,7 @@ struct DocumentInference<Scalar: LinearAlgebraScalar> {
                 }
             }
             for j in 0..<n { weights[j] = counts[j] / phinorm[j] }
-        }}}}}}}}}}
+        }}}}}}}}}}}
         return converged
     }
 
@@ -153,6 +161,8 @@ struct DocumentInference<Scalar: LinearAlgebraScalar> {
     /// `LdaModel.bound` for one document, before the subsample ratio), in Float64:
     /// Σ_w n_w ln Σ_k exp(E[ln θ_k] + E[ln β_kw]) + Σ_k (α_k − γ_k) E[ln θ_k]
     /// + Σ_k (ln Γ(γ_k) − ln Γ(α_k)) + ln Γ(Σα) − ln Γ(Σγ).
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     func documentBound(termIDs: ArraySlice<Int32>, counts: ArraySlice<Double>, elogbeta: Matrix<Scalar>,
                        alpha: [Scalar]) -> Double {
         let k = topics
@@ -179,6 +189,8 @@ struct DocumentInference<Scalar: LinearAlgebraScalar> {
     }
 
     /// Sets `gamma` to the initial γ of document `document` (its number in the pass).
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     mutating func start(_ source: InitialGammas<Scalar>, document: Int) throws {
         switch source {
         case .seeded(let seed, let firstDraw):

@@ -20,6 +20,8 @@ struct LDAEStep<Scalar: LinearAlgebraScalar>: ChunkedComputation {
     var topics: Int { model.topics }
     var termCount: Int { model.termCount }
 
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     func process(_ chunk: SparseChunk, index: Int) throws -> LDAStatistics<Scalar> {
         let k = topics
         try LDAInput.check(chunk, termCount: termCount, allowRealWeights: allowRealWeights)
@@ -28,6 +30,7 @@ struct LDAEStep<Scalar: LinearAlgebraScalar>: ChunkedComputation {
         terms = terms.uniqued()
         var values = Matrix<Scalar>(rows: k, columns: terms.count)
         var inference = DocumentInference<Scalar>(topics: k)
+        var targets: [Int32] = []
         var state = LDAStatistics<Scalar>(
             terms: terms, values: Matrix(rows: 0, columns: 0), documents: chunk.documentCount, converged: 0,
             logThetaSum: [Double](repeating: 0, count: k), documentBound: 0, words: 0)
@@ -37,11 +40,10 @@ struct LDAEStep<Scalar: LinearAlgebraScalar>: ChunkedComputation {
                 let ids = chunk.termIDs[range], counts = chunk.weights[range]
                 try inference.start(initialGammas, document: chunk.firstDocument + d)
                 if inference.run(termIDs: ids, counts: counts, model: model) { state.converged += 1 }
-                for (j, term) in ids.enumerated() {
-                    let column = terms.lowerBound(of: term) * k
-                    let weight = inference.weights[j]
-                    for i in 0..<k { sums[column + i] += inference.expElogtheta[i] * weight }
-                }
+                targets.removeAll(keepingCapacity: true)
+                for term in ids { targets.append(Int32(terms.lowerBound(of: term))) }
+                Scalar.scatterOuter(k: k, n: ids.count, targets: targets, vector: inference.expElogtheta,
+                                    weights: inference.weights, matrix: sums.baseAddress!)
                 for i in 0..<k { state.logThetaSum[i] += Double(inference.elogtheta[i]) }
                 for count in counts { state.words += count }
                 if let elogbeta {
@@ -60,6 +62,8 @@ struct LDAEStep<Scalar: LinearAlgebraScalar>: ChunkedComputation {
         return state
     }
 
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     func merge(_ earlier: LDAStatistics<Scalar>, _ later: LDAStatistics<Scalar>) throws -> LDAStatistics<Scalar> {
         LDAStatistics.merged(earlier, later, termCount: termCount)
     }

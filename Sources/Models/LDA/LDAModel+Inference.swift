@@ -69,6 +69,8 @@ extension LDAModel {
     /// The E-step of every document of `chunk` on every core: γ per document (topics x
     /// documents) and, when `elogbeta` is given, each document's part of the bound. Each
     /// document's result depends on it alone, so threads do not change them.
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     static func infer<Scalar: LinearAlgebraScalar>(
         _ chunk: SparseChunk, model: EStepModel<Scalar>, initial: InitialGammas<Scalar>, elogbeta: Matrix<Scalar>?,
         termCount: Int

@@ -99,6 +99,8 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
     /// The M-step (gensim's `do_mstep` with `LdaState.blend`): sstats ← (1 − ρ) sstats +
     /// ρ (documents / batch documents) batch; then E[ln β] anew, and η's Newton step when it
     /// is learned. Returns the mean absolute change of E[ln β] ("topic diff").
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     mutating func mStep(rho: Double, batch: LDAStatistics<Scalar>, extraPass: Bool, learnEta: Bool,
                         logger: Logger?) -> Double {
         let scale = batch.documents == 0 || batch.documents == documents ? 1.0 : Double(documents) / Double(batch.documents)
@@ -158,6 +160,8 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
 
     /// The topic part of the bound (gensim's `LdaModel.bound` after the documents):
     /// Σ (η − λ) E[ln β] + Σ (ln Γ(λ) − ln Γ(η)) + Σ_k (ln Γ(Σ_w η_kw) − ln Γ(Σ_w λ_kw)).
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     func topicBound() -> Double {
         let k = topics, v = termCount
         let lambda = self.lambda
@@ -167,7 +171,9 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
         partial.withUnsafeMutableBufferPointer { partial in
         lambdaSums.withUnsafeMutableBufferPointer { lambdaSums in
             let partialPointer = partial.baseAddress!, sumsPointer = lambdaSums.baseAddress!
-            concurrently(workers: min(blocks, max(1, BLAS.threads))) { worker in
+            // Read once: another computation may change the process-wide setting meanwhile.
+            let workers = min(blocks, max(1, BLAS.threads))
+            concurrently(workers: workers) { worker in
                 var block = worker
                 while block < blocks {
                     let columns = (v * block / blocks)..<(v * (block + 1) / blocks)
@@ -181,7 +187,7 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
                         }
                     }
                     partialPointer[block] = score
-                    block += min(blocks, max(1, BLAS.threads))
+                    block += workers
                 }
             }
         }}
@@ -196,6 +202,8 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
     }
 
     /// Row-wise E[ln Dirichlet]: for each topic, ψ(x_kw) − ψ(Σ_w x_kw).
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     static func dirichletExpectation(of x: Matrix<Scalar>) -> Matrix<Scalar> {
         let k = x.rows, v = x.columns
         var sums = [Scalar](repeating: 0, count: k)
@@ -206,6 +214,8 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
         return out
     }
 
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     static func exponential(of x: Matrix<Scalar>) -> Matrix<Scalar> {
         var out = Matrix<Scalar>(rows: x.rows, columns: x.columns)
         elementwise(x, into: &out) { value, _ in Scalar(Foundation.exp(Double(value))) }

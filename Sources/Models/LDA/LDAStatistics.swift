@@ -27,6 +27,8 @@ public struct LDAStatistics<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
     public var topics: Int { values.rows }
 
     /// The statistics as a dense topics x `termCount` matrix.
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     public func dense(termCount: Int) -> Matrix<Scalar> {
         guard let terms else { return values }
         var full = Matrix<Scalar>(rows: topics, columns: termCount)
@@ -44,6 +46,8 @@ public struct LDAStatistics<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
 
     /// The statistics of `earlier` and `later` together. Columns of terms in both are added;
     /// the union goes dense when it covers more than half of `termCount`.
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     static func merged(_ earlier: LDAStatistics, _ later: LDAStatistics, termCount: Int) -> LDAStatistics {
         let k = earlier.topics
         var result = LDAStatistics(
