@@ -14,6 +14,9 @@ import LatentLinearAlgebra
 /// Document i depends only on (seed, i), so a second pass regenerates the same documents.
 struct SyntheticCorpus: Corpus {
     let documents: Int
+    /// The number of the first document: documents `first ..< first + documents` of the
+    /// process (a held-out set from the same topics is the documents after the training set).
+    let first: Int
     let terms: Int
     let topics: Int
     let meanLength: Double
@@ -26,9 +29,10 @@ struct SyntheticCorpus: Corpus {
     /// Per topic (index `topics` is the background): multiplier and offset of its permutation.
     let permutations: [(Int, Int)]
 
-    init(documents: Int, terms: Int, topics: Int, meanLength: Double, zipf: Double = 1.0,
+    init(documents: Int, first: Int = 0, terms: Int, topics: Int, meanLength: Double, zipf: Double = 1.0,
          background: Double = 0.25, seed: UInt64) {
         self.documents = documents
+        self.first = first
         self.terms = terms
         self.topics = topics
         self.meanLength = meanLength
@@ -58,7 +62,7 @@ struct SyntheticCorpus: Corpus {
 
         mutating func appendNext(to chunk: inout SparseChunk) -> Bool {
             guard next < corpus.documents else { return false }
-            corpus.generate(document: next, into: &tokens)
+            corpus.generate(document: corpus.first + next, into: &tokens)
             tokens.sort()
             var start = 0
             while start < tokens.count {

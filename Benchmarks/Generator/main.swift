@@ -4,7 +4,7 @@ import LatentModels
 
 /// latent-generate: writes a Wikipedia-shaped synthetic corpus for the benchmarks.
 ///
-///     latent-generate --out PREFIX [--documents N] [--terms V] [--topics K]
+///     latent-generate --out PREFIX [--documents N] [--first F] [--terms V] [--topics K]
 ///                     [--mean-length L] [--seed S] [--raw] [--binary]
 ///
 /// Writes PREFIX.mm (or PREFIX.lbc with --binary) holding TF-IDF weights (raw counts with
@@ -14,6 +14,7 @@ import LatentModels
 struct Options {
     var out = ""
     var documents = 100_000
+    var first = 0
     var terms = 100_000
     var topics = 500
     var meanLength = 180.0
@@ -41,6 +42,12 @@ struct Options {
             case "--help", "-h": throw HelpRequested()
             case "--out": options.out = try value("--out")
             case "--documents": options.documents = try integer("--documents")
+            case "--first":
+                let text = try value("--first")
+                guard let number = Int(text.replacingOccurrences(of: "_", with: "")), number >= 0 else {
+                    throw UsageError(message: "--first: expected an integer of at least 0, got '\(text)'")
+                }
+                options.first = number
             case "--terms": options.terms = try integer("--terms")
             case "--topics": options.topics = try integer("--topics")
             case "--mean-length":
@@ -65,11 +72,13 @@ struct HelpRequested: Error {}
 let usage = """
     latent-generate: writes a Wikipedia-shaped synthetic corpus (LDA-like) for the benchmarks.
 
-    usage: latent-generate --out PREFIX [--documents N] [--terms V] [--topics K]
+    usage: latent-generate --out PREFIX [--documents N] [--first F] [--terms V] [--topics K]
                            [--mean-length L] [--seed S] [--raw] [--binary]
 
       --out PREFIX      writes PREFIX.mm (or PREFIX.lbc with --binary) and PREFIX.vocab
       --documents N     documents (default 100000)
+      --first F         number of the first document (default 0): documents F..<F+N of the
+                        same process, e.g. a held-out set from the same topics
       --terms V         vocabulary size (default 100000)
       --topics K        latent topics of the generator (default 500)
       --mean-length L   tokens per document on average (default 180)
@@ -92,7 +101,7 @@ func writeVocabulary(_ path: String, documents: Int, frequencies: [Int]) throws 
 do {
     let options = try Options.parse(Array(CommandLine.arguments.dropFirst()))
     let started = Date()
-    let corpus = SyntheticCorpus(documents: options.documents, terms: options.terms, topics: options.topics,
+    let corpus = SyntheticCorpus(documents: options.documents, first: options.first, terms: options.terms, topics: options.topics,
                                  meanLength: options.meanLength, seed: options.seed)
     let tfidf = try TFIDFModel(corpus: corpus)
     try writeVocabulary(options.out + ".vocab", documents: options.documents, frequencies: tfidf.documentFrequencies)

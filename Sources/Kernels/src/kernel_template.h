@@ -120,10 +120,17 @@ ATTRIBUTES void NAME(weighted_column_sum)(intptr_t k, intptr_t n, const SCALAR *
         }
         for (int v = 0; v < 32 / LANES; v++) V_STORE(out + i0 + v * LANES, acc[v]);
     }
-    for (intptr_t i = blocks; i < k; i++) out[i] = 0;
+    // What is left: a vector at a time, then the last entries one by one.
+    intptr_t vectors = k - k % LANES;
+    for (intptr_t i0 = blocks; i0 < vectors; i0 += LANES) {
+        VECTOR acc = V_ZERO();
+        for (intptr_t j = 0; j < n; j++) acc = V_ADD(acc, V_MUL(V_SPLAT(weights[j]), V_LOAD(columns + j * k + i0)));
+        V_STORE(out + i0, acc);
+    }
+    for (intptr_t i = vectors; i < k; i++) out[i] = 0;
     for (intptr_t j = 0; j < n; j++) {
         const SCALAR *column = columns + j * k;
-        for (intptr_t i = blocks; i < k; i++) out[i] = out[i] + weights[j] * column[i];
+        for (intptr_t i = vectors; i < k; i++) out[i] = out[i] + weights[j] * column[i];
     }
 }
 

@@ -1,0 +1,132 @@
+"""LDA benchmark: Latent (release build) and gensim 4.4.0 on the same files, in one run.
+
+    python lda_bench.py LATENT_BINARY DATA_DIR [--documents 200000] [--terms 50000] [--topics 100]
+                        [--heldout 2000] [--systems latent,ldamodel,ldamulticore]
+
+The corpus is raw counts from Latent's generator (`latent-generate --raw`, an LDA-like process
+with 100 latent topics and Zipf-shaped topic-word laws), DOCUMENTS documents for training and
+the next HELDOUT documents of the same process for evaluation, generated under DATA_DIR and
+never committed. Each system trains HELDOUT-free at its defaults with TOPICS topics, except that
+evaluation during training is off for all (gensim's eval_every=10 would add its own perplexity
+estimates to its time): Latent `latent lda`, gensim `LdaModel`, gensim `LdaMulticore(workers=2)`.
+
+One evaluator scores every model: each model's λ, α and η go into a Latent model folder and
+`latent evaluate` computes the bound of the held-out documents (each document's γ inferred
+with 50 iterations to a threshold of 0.001, the same seed for all). The figure compared is
+the documents' part of the bound per word, which does not depend on the held-out set's size;
+the full per-word bound (gensim's log_perplexity) is shown too.
+
+"process s" is the wall time of the whole process (start-up, reading, training, saving);
+"training s" is the training alone as each system logs or times it. Peak RSS from GNU time.
+Prints a markdown table.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+
+def run_measured(command, env=None):
+    """Runs command; returns (stdout, stderr, wall seconds, peak RSS MiB)."""
+    started = time.perf_counter()
+    result = subprocess.run(["/usr/bin/time", "-f", "PEAK_RSS_KB %M"] + command, capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
+    rss = int(re.search(r"PEAK_RSS_KB (\d+)", result.stderr).group(1)) / 1024
+    return result.stdout, result.stderr, seconds, rss
+
+
+GENSIM_TRAINER = r'''
+import json, os, sys, time
+import numpy as np
+from gensim.corpora import MmCorpus
+from gensim.models import LdaModel, LdaMulticore
+corpus_path, out, kind, topics = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+corpus = MmCorpus(corpus_path)
+started = time.perf_counter()
+if kind == "ldamodel":
+    model = LdaModel(corpus, num_topics=topics, eval_every=0, random_state=1)
+else:
+    model = LdaMulticore(corpus, num_topics=topics, workers=2, eval_every=0, random_state=1)
+print("TRAINING_S %.3f" % (time.perf_counter() - started))
+# The model as a Latent model folder, for the common evaluator.
+os.makedirs(out, exist_ok=True)
+lam = model.state.get_lambda().astype(np.float32)
+np.save(os.path.join(out, "lambda.npy"), lam)
+np.save(os.path.join(out, "alpha.npy"), np.asarray(model.alpha, dtype=np.float32))
+np.save(os.path.join(out, "eta.npy"), np.asarray(model.eta, dtype=np.float32))
+meta = {"format_version": 1, "kind": "lda", "terms": int(lam.shape[1]), "topics": int(lam.shape[0]),
+        "documents_processed": int(model.state.numdocs), "updates": int(model.num_updates), "gamma_draws": 0,
+        "dtype": "<f4", "eta_shape": "terms", "vocabulary": "",
+        "parameters": {"topics": int(lam.shape[0]), "chunk_size": int(model.chunksize), "passes": int(model.passes),
+                       "update_every": int(model.update_every), "alpha": "vector", "eta": "vector",
+                       "decay": float(model.decay), "offset": float(model.offset), "iterations": int(model.iterations),
+                       "gamma_threshold": float(model.gamma_threshold),
+                       "minimum_probability": float(model.minimum_probability), "eval_every": 0, "seed": "0",
+                       "precision": "float32"}}
+with open(os.path.join(out, "model.json"), "w") as f:
+    json.dump(meta, f)
+'''
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("latent")
+    parser.add_argument("data")
+    parser.add_argument("--documents", type=int, default=200_000)
+    parser.add_argument("--terms", type=int, default=50_000)
+    parser.add_argument("--topics", type=int, default=100)
+    parser.add_argument("--heldout", type=int, default=2000)
+    parser.add_argument("--systems", default="latent,ldamodel,ldamulticore")
+    args = parser.parse_args()
+    generate = os.path.join(os.path.dirname(args.latent), "latent-generate")
+    os.makedirs(args.data, exist_ok=True)
+    train = os.path.join(args.data, f"lda-{args.documents}-{args.terms}")
+    held = os.path.join(args.data, f"lda-{args.documents}-{args.terms}-heldout")
+    for prefix, count, first in ((train, args.documents, 0), (held, args.heldout, args.documents)):
+        if not os.path.exists(prefix + ".mm"):
+            subprocess.run([generate, "--out", prefix, "--documents", str(count), "--first", str(first),
+                            "--terms", str(args.terms), "--topics", "100", "--raw"], check=True)
+    runs = os.path.join(args.data, "lda-runs")
+    os.makedirs(runs, exist_ok=True)
+    print(f"corpus: {args.documents} documents x {args.terms} terms (raw counts), held out: the next {args.heldout}; "
+          f"{args.topics} topics; {os.cpu_count()} cores", flush=True)
+    rows = []
+    for system in args.systems.split(","):
+        model = os.path.join(runs, system + ".lda")
+        if system.startswith("latent"):
+            threads = system.split(":")[1] if ":" in system else None
+            command = [args.latent, "lda", train + ".mm", "--vocab", train + ".vocab", "--topics", str(args.topics),
+                       "--eval-every", "0", "--distributed", "off", "--force", "--out", model]
+            if threads:
+                command += ["--threads", threads]
+            _, err, seconds, rss = run_measured(command)
+            training = float(re.search(r"LDA model trained on \d+ documents in all \(([\d.]+) s\)", err).group(1))
+        else:
+            out, err, seconds, rss = run_measured([sys.executable, "-c", GENSIM_TRAINER, train + ".mm", model, system,
+                                                   str(args.topics)])
+            training = float(re.search(r"TRAINING_S ([\d.]+)", out).group(1))
+        evaluation = subprocess.run([args.latent, "evaluate", model, held + ".mm", "--json"], capture_output=True,
+                                    text=True, check=True)
+        scores = json.loads(evaluation.stdout)
+        rows.append((system, seconds, training, rss, scores["document_per_word_bound"], scores["per_word_bound"]))
+        print(f"{system}: process {seconds:.1f} s, training {training:.1f} s, peak {rss:.0f} MiB, "
+              f"held-out document per-word bound {scores['document_per_word_bound']:.4f}", flush=True)
+    gensim = [r for r in rows if not r[0].startswith("latent")]
+    fastest = min(gensim, key=lambda r: r[1]) if gensim else None
+    print()
+    print("| system | process s | training s | peak RSS MiB | held-out per-word bound (documents' part) | held-out per-word bound | fastest gensim / this (process) |")
+    print("|---|---|---|---|---|---|---|")
+    for system, seconds, training, rss, document_bound, bound in rows:
+        ratio = f"{fastest[1] / seconds:.2f}" if fastest else "-"
+        print(f"| {system} | {seconds:.1f} | {training:.1f} | {rss:.0f} | {document_bound:.4f} | {bound:.4f} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()
