@@ -2,16 +2,6 @@ import Foundation
 import LatentCorpus
 import LatentLinearAlgebra
 
-/// Where each document's initial γ comes from: gensim draws it from Gamma(100, 1/100).
-public enum GammaDraws: Sendable, Equatable {
-    /// Drawn from a generator seeded by the seed and the draw's number (a document's position
-    /// in the sequence of E-steps), never by thread or worker: runs are reproducible.
-    case seeded(UInt64)
-    /// Given: column i (topics values) is draw i. For reproducing another implementation's
-    /// random draws exactly (the gensim comparison tests do this).
-    case replayed(Matrix<Double>)
-}
-
 /// Gamma(100, 1/100) variates for initial γ and the initial topics.
 enum GammaVariates {
     /// A Gamma(`shape`, 1) variate, shape ≥ 1 (Marsaglia and Tsang 2000).

@@ -16,7 +16,7 @@ import Logging
 ///
 /// Where Latent differs from gensim on purpose:
 /// - initial γ and topics come from Latent's own seeded generator (per document, so
-///   threads and workers do not change them); `GammaDraws.replayed` takes another's draws;
+///   threads and workers do not change them); `LDAReplay` takes another's draws;
 /// - eta `auto`: gensim updates `model.eta` but keeps training with the η its state was
 ///   made with; here λ uses the learned η;
 /// - the bound for a topics x terms η sums η per topic (gensim sums all of η);
