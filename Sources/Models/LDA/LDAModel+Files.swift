@@ -65,24 +65,11 @@ extension LDAModel {
     /// vocabulary's size.
     public init(contentsOf path: String) throws {
         let metadata = try ModelFolder.readMetadata(at: path, expectedKind: Self.kind)
-        let json = path + "/model.json"
-        func invalid(_ field: String, _ expected: String) -> CorpusError {
-            CorpusError(code: .format, file: json, message: "field '\(field)': expected \(expected)")
-        }
-        guard let stored = metadata["parameters"] as? [String: Any] else { throw invalid("parameters", "an object") }
-        func integer(_ name: String) throws -> Int {
-            guard let value = stored[name] as? Int else { throw invalid("parameters." + name, "an integer") }
-            return value
-        }
-        func number(_ name: String) throws -> Double {
-            guard let value = stored[name] as? Double ?? (stored[name] as? Int).map(Double.init) else {
-                throw invalid("parameters." + name, "a number")
-            }
-            return value
-        }
+        func invalid(_ field: String, _ expected: String) -> CorpusError { ModelFolder.invalid(path, field, expected) }
+        let stored = try StoredParameters(metadata, folder: path)
         // The prior as given: its name, a number, or "vector" / "matrix" for the saved array.
         func prior(_ name: String, array: NumPyArray) throws -> DirichletPrior {
-            let value = stored[name] as? String ?? ""
+            let value = stored.values[name] as? String ?? ""
             switch value {
             case "symmetric": return .symmetric
             case "asymmetric": return .asymmetric
@@ -93,21 +80,16 @@ extension LDAModel {
                                       columnMajor: Self.transposed(array.values, rows: array.shape[0], columns: array.shape[1])))
             default:
                 guard let number = Double(value) else {
-                    throw invalid("parameters." + name, "symmetric, asymmetric, auto, vector, matrix or a number, got '\(value)'")
+                    throw stored.invalid(name, "symmetric, asymmetric, auto, vector, matrix or a number, got '\(value)'")
                 }
                 return .value(number)
             }
         }
-        guard let precision = (stored["precision"] as? String).flatMap(Precision.init(rawValue:)) else {
-            throw invalid("parameters.precision", "one of " + Precision.allCases.map(\.rawValue).joined(separator: ", "))
-        }
-        guard let seed = (stored["seed"] as? String).flatMap(UInt64.init) else {
-            throw invalid("parameters.seed", "a string holding an unsigned 64-bit integer")
-        }
+        let precision: Precision = try stored.choice("precision")
         let terms = try ModelFolder.integer(metadata, "terms", in: path)
         let k = try ModelFolder.integer(metadata, "topics", in: path)
         guard terms >= 1, terms <= Int(Int32.max) else { throw invalid("terms", "1 to \(Int32.max)") }
-        guard k == (try integer("topics")) else { throw invalid("topics", "the same as parameters.topics") }
+        guard k == (try stored.integer("topics")) else { throw invalid("topics", "the same as parameters.topics") }
         let documents = try ModelFolder.integer(metadata, "documents_processed", in: path)
         let updates = try ModelFolder.integer(metadata, "updates", in: path)
         let draws = try ModelFolder.integer(metadata, "gamma_draws", in: path)
@@ -125,40 +107,21 @@ extension LDAModel {
         let lambda = try ModelFolder.array("lambda", in: path, shape: [k, terms])
         let alpha = try ModelFolder.array("alpha", in: path, shape: [k])
         let eta = try ModelFolder.array("eta", in: path, shape: perTopic ? [k, terms] : [terms])
-        for (name, array) in [("lambda", lambda), ("alpha", alpha), ("eta", eta)] {
-            guard array.element == element else {
-                throw CorpusError(code: .inconsistent, file: path + "/\(name).npy",
-                                  message: "dtype \(array.element.rawValue); model.json says \(element.rawValue)")
-            }
-            if let index = array.values.firstIndex(where: { !($0.isFinite && $0 > 0) }) {
-                throw CorpusError(code: .outOfRange, file: path + "/\(name).npy",
-                                  message: "value #\(index) is \(array.values[index]); expected positive finite values")
-            }
-        }
+        try ModelFolder.checkArrays([("lambda", lambda), ("alpha", alpha), ("eta", eta)], element: element, in: path,
+                                    expected: "positive finite values") { $0.isFinite && $0 > 0 }
         let parameters = LDAParameters(
-            topics: k, chunkSize: try integer("chunk_size"), passes: try integer("passes"),
-            updateEvery: try integer("update_every"),
+            topics: k, chunkSize: try stored.integer("chunk_size"), passes: try stored.integer("passes"),
+            updateEvery: try stored.integer("update_every"),
             alpha: try prior("alpha", array: alpha), eta: try prior("eta", array: eta),
-            decay: try number("decay"), offset: try number("offset"), iterations: try integer("iterations"),
-            gammaThreshold: try number("gamma_threshold"), minimumProbability: try number("minimum_probability"),
-            evalEvery: try integer("eval_every"), seed: seed, precision: precision)
+            decay: try stored.number("decay"), offset: try stored.number("offset"), iterations: try stored.integer("iterations"),
+            gammaThreshold: try stored.number("gamma_threshold"), minimumProbability: try stored.number("minimum_probability"),
+            evalEvery: try stored.integer("eval_every"), seed: try stored.seed(), precision: precision)
         do {
             try parameters.validate(termCount: terms)
         } catch let error as ModelError {
-            throw CorpusError(code: .outOfRange, file: json, message: "parameters: " + error.message)
+            throw CorpusError(code: .outOfRange, file: stored.file, message: "parameters: " + error.message)
         }
-
-        var vocabulary: Vocabulary?
-        let vocabularyName = try ModelFolder.string(metadata, "vocabulary", in: path)
-        if !vocabularyName.isEmpty {
-            guard vocabularyName == Self.vocabularyFile else { throw invalid("vocabulary", "'\(Self.vocabularyFile)' or ''") }
-            let loaded = try Vocabulary(contentsOf: path + "/" + vocabularyName)
-            guard loaded.idBound <= terms else {
-                throw CorpusError(code: .inconsistent, file: path + "/" + vocabularyName,
-                                  message: "term ids reach \(loaded.idBound - 1); the model has \(terms) terms")
-            }
-            vocabulary = loaded
-        }
+        let vocabulary = try ModelFolder.vocabulary(in: path, metadata: metadata, file: Self.vocabularyFile, terms: terms)
 
         // λ in C order (topics x terms) is the transpose of the term-major layout.
         let termMajor = Self.transposed(lambda.values, rows: k, columns: terms)

@@ -93,17 +93,7 @@ extension LDAEStep: PortableComputation {
             throw reader.error("sum of E[ln theta]", "\(topics) finite values of at most 0")
         }
         var terms: [Int32]?
-        if try reader.readInt("term list flag", in: 0...1) == 1 {
-            let list: [Int32] = try reader.readArray("terms", maxCount: termCount)
-            var previous: Int32 = -1
-            for term in list {
-                guard term > previous, Int(term) < termCount else {
-                    throw reader.error("terms", "ascending ids below \(termCount), got \(term)")
-                }
-                previous = term
-            }
-            terms = list
-        }
+        if try reader.readInt("term list flag", in: 0...1) == 1 { terms = try reader.readTermList("terms", termCount: termCount) }
         let values: Matrix<Scalar> = try reader.readMatrix("statistics", maxRows: maxTopics, maxColumns: maxTerms)
         let columns = terms?.count ?? termCount
         guard values.rows == topics, values.columns == columns else {

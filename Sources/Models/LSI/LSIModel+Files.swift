@@ -55,35 +55,17 @@ extension LSIModel {
     /// values are finite and the singular values ordered, and the vocabulary's size.
     public init(contentsOf path: String) throws {
         let metadata = try ModelFolder.readMetadata(at: path, expectedKind: Self.kind)
-        let json = path + "/model.json"
-        func invalid(_ field: String, _ expected: String) -> CorpusError {
-            CorpusError(code: .format, file: json, message: "field '\(field)': expected \(expected)")
-        }
-        guard let stored = metadata["parameters"] as? [String: Any] else { throw invalid("parameters", "an object") }
-        func integer(_ name: String) throws -> Int {
-            guard let value = stored[name] as? Int else { throw invalid("parameters." + name, "an integer") }
-            return value
-        }
-        guard let algorithm = (stored["algorithm"] as? String).flatMap(LSIAlgorithm.init(rawValue:)) else {
-            throw invalid("parameters.algorithm", "one of " + LSIAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))
-        }
-        guard let precision = (stored["precision"] as? String).flatMap(Precision.init(rawValue:)) else {
-            throw invalid("parameters.precision", "one of " + Precision.allCases.map(\.rawValue).joined(separator: ", "))
-        }
-        guard let seed = (stored["seed"] as? String).flatMap(UInt64.init) else {
-            throw invalid("parameters.seed", "a string holding an unsigned 64-bit integer")
-        }
-        guard let decay = stored["decay"] as? Double ?? (stored["decay"] as? Int).map(Double.init) else {
-            throw invalid("parameters.decay", "a number")
-        }
+        func invalid(_ field: String, _ expected: String) -> CorpusError { ModelFolder.invalid(path, field, expected) }
+        let stored = try StoredParameters(metadata, folder: path)
+        let precision: Precision = try stored.choice("precision")
         let parameters = LSIParameters(
-            topics: try integer("topics"), chunkSize: try integer("chunk_size"), decay: decay,
-            powerIterations: try integer("power_iterations"), oversampling: try integer("oversampling"),
-            algorithm: algorithm, precision: precision, seed: seed)
+            topics: try stored.integer("topics"), chunkSize: try stored.integer("chunk_size"), decay: try stored.number("decay"),
+            powerIterations: try stored.integer("power_iterations"), oversampling: try stored.integer("oversampling"),
+            algorithm: try stored.choice("algorithm"), precision: precision, seed: try stored.seed())
         do {
             try parameters.validate()
         } catch let error as ModelError {
-            throw CorpusError(code: .outOfRange, file: json, message: "parameters: " + error.message)
+            throw CorpusError(code: .outOfRange, file: stored.file, message: "parameters: " + error.message)
         }
         let terms = try ModelFolder.integer(metadata, "terms", in: path)
         let k = try ModelFolder.integer(metadata, "topics", in: path)
@@ -101,32 +83,12 @@ extension LSIModel {
 
         let u = try ModelFolder.array("u", in: path, shape: [terms, k])
         let s = try ModelFolder.array("s", in: path, shape: [k])
-        for (name, array) in [("u", u), ("s", s)] {
-            guard array.element == element else {
-                throw CorpusError(code: .inconsistent, file: path + "/\(name).npy",
-                                  message: "dtype \(array.element.rawValue); model.json says \(element.rawValue)")
-            }
-            if let index = array.values.firstIndex(where: { !$0.isFinite }) {
-                throw CorpusError(code: .outOfRange, file: path + "/\(name).npy",
-                                  message: "value #\(index) is \(array.values[index]); expected finite values")
-            }
-        }
+        try ModelFolder.checkArrays([("u", u), ("s", s)], element: element, in: path, expected: "finite values") { $0.isFinite }
         for (index, value) in s.values.enumerated() where value < 0 || (index > 0 && value > s.values[index - 1]) {
             throw CorpusError(code: .outOfRange, file: path + "/s.npy",
                               message: "singular value #\(index) is \(value); expected non-negative values, largest first")
         }
-
-        var vocabulary: Vocabulary?
-        let vocabularyName = try ModelFolder.string(metadata, "vocabulary", in: path)
-        if !vocabularyName.isEmpty {
-            guard vocabularyName == Self.vocabularyFile else { throw invalid("vocabulary", "'\(Self.vocabularyFile)' or ''") }
-            let loaded = try Vocabulary(contentsOf: path + "/" + vocabularyName)
-            guard loaded.idBound <= terms else {
-                throw CorpusError(code: .inconsistent, file: path + "/" + vocabularyName,
-                                  message: "term ids reach \(loaded.idBound - 1); the model has \(terms) terms")
-            }
-            vocabulary = loaded
-        }
+        let vocabulary = try ModelFolder.vocabulary(in: path, metadata: metadata, file: Self.vocabularyFile, terms: terms)
 
         let storage: Storage
         switch precision {

@@ -103,17 +103,7 @@ extension MultiPassDecomposition.TermSum {
         let documents = try reader.readInt("documents", in: 0...Int(Int64.max / 2))
         let restricted = try reader.readInt("term list flag", in: 0...1) == 1
         var terms: [Int32]?
-        if restricted {
-            let list: [Int32] = try reader.readArray("terms", maxCount: termCount)
-            var previous: Int32 = -1
-            for term in list {
-                guard term > previous, Int(term) < termCount else {
-                    throw reader.error("terms", "ascending ids below \(termCount), got \(term)")
-                }
-                previous = term
-            }
-            terms = list
-        }
+        if restricted { terms = try reader.readTermList("terms", termCount: termCount) }
         let values: Matrix<Scalar> = try reader.readMatrix("sum", maxRows: maxSketch, maxColumns: maxTerms)
         let columns = terms?.count ?? termCount
         guard values.rows == rows, values.columns == columns else {

@@ -109,6 +109,20 @@ public struct PortableReader {
         return Matrix(rows: rows, columns: columns, columnMajor: values)
     }
 
+    /// A list of distinct term ids, ascending and below `termCount` (the terms a partial state
+    /// has columns for).
+    public mutating func readTermList(_ field: String, termCount: Int) throws -> [Int32] {
+        let list: [Int32] = try readArray(field, maxCount: termCount)
+        var previous: Int32 = -1
+        for term in list {
+            guard term > previous, Int(term) < termCount else {
+                throw error(field, "ascending ids below \(termCount), got \(term)")
+            }
+            previous = term
+        }
+        return list
+    }
+
     /// Fails unless every byte was read.
     public func finish() throws {
         guard remaining == 0 else { throw error("end", "no more bytes, found \(remaining) extra") }
