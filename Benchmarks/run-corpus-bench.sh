@@ -1,9 +1,4 @@
 #!/usr/bin/env bash
 # Corpus benchmark, release build, side by side with gensim 4.4.0 in one run.
-set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$root"
-make release >&2
-python="$(Tests/Interop/python-env.sh)"
-data="${LATENT_BENCH_DATA:-$root/bench-data}"
+source "$(dirname "$0")/bench-common.sh"
 "$python" Benchmarks/corpus_bench.py "$root/.build/release/latent" "$data" "$@"

@@ -169,33 +169,9 @@ public struct LDATopicCorpus<Base: Corpus>: Corpus {
     public var termCount: Int? { model.topicCount }
     public var nonZeroCount: Int? { nil }
 
-    public func makeReader() throws -> Reader {
-        Reader(corpus: self, base: try base.makeReader())
-    }
-
-    public struct Reader: DocumentReader {
-        let corpus: LDATopicCorpus
-        var base: Base.Reader
-        var block = Matrix<Double>(rows: 0, columns: 0)
-        var position = 0
-        var nextDocument = 0
-
-        public mutating func appendNext(to chunk: inout SparseChunk) throws -> Bool {
-            if position == block.columns {
-                var input = SparseChunk(reservingDocuments: LDATopicCorpus.blockSize)
-                guard try base.fill(&input, firstDocument: nextDocument, size: LDATopicCorpus.blockSize) else { return false }
-                nextDocument += input.documentCount
-                block = try corpus.model.topicDistributions(input)
-                position = 0
-            }
-            let k = block.rows
-            for topic in 0..<k {
-                let value = block.storage[topic + position * k]
-                if value >= corpus.minimumProbability { chunk.appendEntry(term: Int32(topic), weight: value) }
-            }
-            chunk.finishDocument()
-            position += 1
-            return true
-        }
+    public func makeReader() throws -> BlockTransformReader<Base> {
+        let (model, minimum) = (self.model, minimumProbability)
+        return BlockTransformReader(base: try base.makeReader(), blockSize: Self.blockSize,
+                                    transform: { try model.topicDistributions($0) }, keep: { $0 >= minimum })
     }
 }

@@ -56,35 +56,10 @@ public struct LSIProjectedCorpus<Base: Corpus>: Corpus {
     public var termCount: Int? { model.topicCount }
     public var nonZeroCount: Int? { nil }
 
-    public func makeReader() throws -> Reader {
-        Reader(corpus: self, base: try base.makeReader())
-    }
-
-    public struct Reader: DocumentReader {
-        let corpus: LSIProjectedCorpus
-        var base: Base.Reader
-        var block = Matrix<Double>(rows: 0, columns: 0)
-        var position = 0
-        var nextDocument = 0
-
-        public mutating func appendNext(to chunk: inout SparseChunk) throws -> Bool {
-            if position == block.columns {
-                var input = SparseChunk(reservingDocuments: LSIProjectedCorpus.blockSize)
-                guard try base.fill(&input, firstDocument: nextDocument, size: LSIProjectedCorpus.blockSize) else {
-                    return false
-                }
-                nextDocument += input.documentCount
-                block = try corpus.model.projectChunk(input, scaled: corpus.scaled)
-                position = 0
-            }
-            let k = block.rows
-            for topic in 0..<k {
-                let value = block.storage[topic + position * k]
-                if Swift.abs(value) > 1e-9 { chunk.appendEntry(term: Int32(topic), weight: value) }
-            }
-            chunk.finishDocument()
-            position += 1
-            return true
-        }
+    public func makeReader() throws -> BlockTransformReader<Base> {
+        let (model, scaled) = (self.model, self.scaled)
+        return BlockTransformReader(base: try base.makeReader(), blockSize: Self.blockSize,
+                                    transform: { try model.projectChunk($0, scaled: scaled) },
+                                    keep: { Swift.abs($0) > 1e-9 })
     }
 }
