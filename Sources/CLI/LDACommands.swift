@@ -67,10 +67,7 @@ struct LDAOptions: ParsableArguments {
             let array = try NumPyArray(contentsOf: text)
             switch array.shape.count {
             case 1: return .vector(array.values)
-            case 2:
-                var matrix = Matrix<Double>(rows: array.shape[0], columns: array.shape[1])
-                for r in 0..<array.shape[0] { for c in 0..<array.shape[1] { matrix[r, c] = array.values[r * array.shape[1] + c] } }
-                return .matrix(matrix)
+            case 2: return .matrix(Matrix(rows: array.shape[0], columns: array.shape[1], rowMajor: array.values))
             default:
                 throw ValidationError("\(option) \(text): expected an array of 1 or 2 dimensions, found shape \(array.shape)")
             }

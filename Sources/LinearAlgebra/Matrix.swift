@@ -31,6 +31,11 @@ public struct Matrix<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
         self.storage = storage
     }
 
+    /// A matrix from row-major values (NumPy's C order); `values.count` must be `rows * columns`.
+    public init(rows: Int, columns: Int, rowMajor values: [Scalar]) {
+        self = Matrix(rows: columns, columns: rows, columnMajor: values).transposed()
+    }
+
     /// A matrix from rows written out as nested arrays (for tests and small examples).
     public init(_ rowArrays: [[Scalar]]) {
         let rowCount = rowArrays.count

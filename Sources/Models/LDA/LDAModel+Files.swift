@@ -20,9 +20,8 @@ extension LDAModel {
     public func save(to path: String, replacing: ReplacePolicy = .sameKind) throws {
         let element: NumPyArray.Element = parameters.precision == .float64 ? .float64 : .float32
         let k = topicCount, v = termCount
-        let lambda = self.lambda
-        var rows = [Double](repeating: 0, count: k * v)
-        for w in 0..<v { for i in 0..<k { rows[i * v + w] = lambda.storage[i + w * k] } }
+        // λ in C order (topics x terms) is the transpose of the term-major layout.
+        let rows = lambda.transposed().storage
         let p = parameters
         let metadata: [String: Any] = [
             "kind": Self.kind,
@@ -76,8 +75,7 @@ extension LDAModel {
             case "auto": return .auto
             case "vector" where array.shape.count == 1: return .vector(array.values)
             case "matrix" where array.shape.count == 2:
-                return .matrix(Matrix(rows: array.shape[0], columns: array.shape[1],
-                                      columnMajor: Self.transposed(array.values, rows: array.shape[0], columns: array.shape[1])))
+                return .matrix(Matrix(rows: array.shape[0], columns: array.shape[1], rowMajor: array.values))
             default:
                 guard let number = Double(value) else {
                     throw stored.invalid(name, "symmetric, asymmetric, auto, vector, matrix or a number, got '\(value)'")
@@ -123,9 +121,8 @@ extension LDAModel {
         }
         let vocabulary = try ModelFolder.vocabulary(in: path, metadata: metadata, file: Self.vocabularyFile, terms: terms)
 
-        // λ in C order (topics x terms) is the transpose of the term-major layout.
-        let termMajor = Self.transposed(lambda.values, rows: k, columns: terms)
-        let etaValues = perTopic ? Self.transposed(eta.values, rows: k, columns: terms) : eta.values
+        let termMajor = Matrix(rows: k, columns: terms, rowMajor: lambda.values).storage
+        let etaValues = perTopic ? Matrix(rows: k, columns: terms, rowMajor: eta.values).storage : eta.values
         for w in 0..<terms {
             for i in 0..<k where termMajor[i + w * k] < etaValues[perTopic ? i + w * k : w] * (1 - 1e-6) {
                 throw CorpusError(code: .outOfRange, file: path + "/lambda.npy",
@@ -145,10 +142,4 @@ extension LDAModel {
         self.init(parameters: parameters, termCount: terms, vocabulary: vocabulary, storage: storage)
     }
 
-    /// A rows x columns matrix in row order, in column order (and so the reverse).
-    static func transposed(_ values: [Double], rows: Int, columns: Int) -> [Double] {
-        var out = [Double](repeating: 0, count: values.count)
-        for r in 0..<rows { for c in 0..<columns { out[r + c * rows] = values[r * columns + c] } }
-        return out
-    }
 }

@@ -159,10 +159,7 @@ public struct LDAModel: Sendable {
     }
 
     private static func rowOrder(_ values: [Double], perTopic: Bool, topics: Int, terms: Int) -> [Double] {
-        guard perTopic else { return values }
-        var out = [Double](repeating: 0, count: values.count)
-        for k in 0..<topics { for w in 0..<terms { out[k * terms + w] = values[k + w * topics] } }
-        return out
+        perTopic ? Matrix(rows: topics, columns: terms, columnMajor: values).transposed().storage : values
     }
 
     /// Trains the model further on `corpus` (gensim's `update`): `passes` passes (the

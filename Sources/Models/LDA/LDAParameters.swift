@@ -142,7 +142,7 @@ public enum DirichletPrior: Sendable, Equatable {
             guard m.rows == topics, m.columns == terms else {
                 throw fail("expected a \(topics) x \(terms) matrix (topics x terms), got \(m.rows) x \(m.columns)")
             }
-            values = (0..<topics).flatMap { k in (0..<terms).map { m[k, $0] } }
+            values = m.transposed().storage
         }
         if let index = values.firstIndex(where: { !($0.isFinite && $0 > 0) }) {
             throw fail("expected positive finite values, got \(values[index]) at \(index)")

@@ -42,7 +42,7 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
         }
         self.sstats = sstats
         self.alpha = alpha.map { Scalar($0) }
-        self.eta = etaPerTopic ? Self.termMajor(eta, topics: topics, terms: termCount) : eta.map { Scalar($0) }
+        self.eta = (etaPerTopic ? Matrix(rows: topics, columns: termCount, rowMajor: eta).storage : eta).map { Scalar($0) }
         self.etaPerTopic = etaPerTopic
         documents = 0
         updates = 0
@@ -62,11 +62,11 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
         self.documents = documents
         self.updates = updates
         self.draws = draws
-        sstats = lambda
-        elogbeta = lambda
-        expElogbeta = lambda
-        sstats = subtractingEta(from: lambda)
-        syncTopics()
+        // sstats = λ − η; then E[ln β] and exp E[ln β] of η + sstats, as after an M-step.
+        let sstats = Self.adding(eta, perTopic: etaPerTopic, to: lambda, sign: -1)
+        self.sstats = sstats
+        elogbeta = Self.dirichletExpectation(of: Self.adding(eta, perTopic: etaPerTopic, to: sstats))
+        expElogbeta = Self.exponential(of: elogbeta)
     }
 
     /// η of topic `k` and term `w`.
@@ -74,19 +74,17 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
     func eta(_ k: Int, _ w: Int) -> Scalar { etaPerTopic ? eta[k + w * topics] : eta[w] }
 
     /// λ = η + sstats.
-    var lambda: Matrix<Scalar> {
-        var result = sstats
-        let k = topics
-        result.storage.withUnsafeMutableBufferPointer { values in
-            for w in 0..<termCount { for i in 0..<k { values[i + w * k] += eta(i, w) } }
-        }
-        return result
-    }
+    var lambda: Matrix<Scalar> { Self.adding(eta, perTopic: etaPerTopic, to: sstats) }
 
-    private func subtractingEta(from lambda: Matrix<Scalar>) -> Matrix<Scalar> {
-        var result = lambda
-        let k = topics
-        for w in 0..<termCount { for i in 0..<k { result.storage[i + w * k] -= eta(i, w) } }
+    /// `matrix` + `sign` η, for η per term (`perTopic` false) or per topic and term.
+    private static func adding(_ eta: [Scalar], perTopic: Bool, to matrix: Matrix<Scalar>, sign: Scalar = 1) -> Matrix<Scalar> {
+        var result = matrix
+        let k = matrix.rows
+        result.storage.withUnsafeMutableBufferPointer { values in
+            for w in 0..<matrix.columns {
+                for i in 0..<k { values[i + w * k] += sign * (perTopic ? eta[i + w * k] : eta[w]) }
+            }
+        }
         return result
     }
 
@@ -240,12 +238,6 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
         }
     }
 
-    /// A topics x terms matrix given by rows (row order) in the matrices' layout.
-    static func termMajor(_ rowOrder: [Double], topics: Int, terms: Int) -> [Scalar] {
-        var out = [Scalar](repeating: 0, count: topics * terms)
-        for k in 0..<topics { for w in 0..<terms { out[k + w * topics] = Scalar(rowOrder[k * terms + w]) } }
-        return out
-    }
 }
 
 /// gensim's `update_dir_prior`: one Newton step (Minka 2000, as in Huang's fast Dirichlet

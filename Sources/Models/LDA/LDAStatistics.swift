@@ -55,21 +55,7 @@ public struct LDAStatistics<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
             converged: earlier.converged + later.converged,
             logThetaSum: zip(earlier.logThetaSum, later.logThetaSum).map { $0 + $1 },
             documentBound: earlier.documentBound + later.documentBound, words: earlier.words + later.words)
-        guard let a = earlier.terms, let b = later.terms else {
-            var sum = earlier.dense(termCount: termCount)
-            add(later, into: &sum, k: k)
-            result.values = sum
-            return result
-        }
-        var union: [Int32] = []
-        union.reserveCapacity(a.count + b.count)
-        var i = 0, j = 0
-        while i < a.count || j < b.count {
-            if j == b.count || (i < a.count && a[i] < b[j]) { union.append(a[i]); i += 1 }
-            else if i == a.count || b[j] < a[i] { union.append(b[j]); j += 1 }
-            else { union.append(a[i]); i += 1; j += 1 }
-        }
-        if union.count * 2 > termCount {
+        guard let a = earlier.terms, let b = later.terms, let union = Self.union(a, b, limit: termCount / 2) else {
             var sum = earlier.dense(termCount: termCount)
             add(later, into: &sum, k: k)
             result.values = sum
@@ -92,6 +78,20 @@ public struct LDAStatistics<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
         result.terms = union
         result.values = sum
         return result
+    }
+
+    /// The ascending union of two ascending term lists; nil when it has more than `limit` terms
+    /// (the statistics then go dense).
+    private static func union(_ a: [Int32], _ b: [Int32], limit: Int) -> [Int32]? {
+        var union: [Int32] = []
+        union.reserveCapacity(a.count + b.count)
+        var i = 0, j = 0
+        while i < a.count || j < b.count {
+            if j == b.count || (i < a.count && a[i] < b[j]) { union.append(a[i]); i += 1 }
+            else if i == a.count || b[j] < a[i] { union.append(b[j]); j += 1 }
+            else { union.append(a[i]); i += 1; j += 1 }
+        }
+        return union.count > limit ? nil : union
     }
 
     /// `sum` += `part`, for a dense topics x terms `sum`.

@@ -63,11 +63,4 @@ public enum SpecialFunctions {
         let psiSum = digamma(Double(sum))
         for i in parameters.indices { out[i] = Scalar(digamma(Double(parameters[i])) - psiSum) }
     }
-
-    /// E[ln θ] for θ ~ Dirichlet(`parameters`).
-    public static func dirichletExpectation(_ parameters: [Double]) -> [Double] {
-        var out = [Double](repeating: 0, count: parameters.count)
-        parameters.withUnsafeBufferPointer { p in out.withUnsafeMutableBufferPointer { dirichletExpectation(p, into: $0) } }
-        return out
-    }
 }
