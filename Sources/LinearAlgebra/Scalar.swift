@@ -61,6 +61,33 @@ where RawSignificand: FixedWidthInteger {
     /// Column targets[j] of `matrix` (k rows) += weights[j] · vector, for each j in order.
     static func scatterOuter(k: Int, n: Int, targets: UnsafePointer<Int32>, vector: UnsafePointer<Self>,
                              weights: UnsafePointer<Self>, matrix: UnsafeMutablePointer<Self>)
+
+    /// Variational LDA's special functions, computed in Float64 and rounded to the type, the
+    /// same bits on every kernel variant: out[i] = ψ(x[i]); out[c k + i] = ψ(x[c k + i]) −
+    /// shifts[i] for `columns` columns of k values; out[i] = e^x[i].
+    static func digamma(count: Int, _ x: UnsafePointer<Self>, out: UnsafeMutablePointer<Self>)
+    static func digammaColumns(k: Int, columns: Int, _ x: UnsafePointer<Self>, shifts: UnsafePointer<Double>,
+                               out: UnsafeMutablePointer<Self>)
+    static func exponential(count: Int, _ x: UnsafePointer<Self>, out: UnsafeMutablePointer<Self>)
+    /// The E-step of one LDA document (`latent_lda_document_*` in LatentKernels.h): the number
+    /// of iterations run, negated when γ did not converge.
+    static func ldaDocument(k: Int, n: Int, columns: UnsafePointer<Self>, rows: UnsafePointer<Self>,
+                            counts: UnsafePointer<Self>, alpha: UnsafePointer<Self>, iterations: Int,
+                            threshold: Self, epsilon: Self, gamma: UnsafeMutablePointer<Self>,
+                            elogtheta: UnsafeMutablePointer<Self>, expElogtheta: UnsafeMutablePointer<Self>,
+                            phinorm: UnsafeMutablePointer<Self>, weights: UnsafeMutablePointer<Self>,
+                            lastGamma: UnsafeMutablePointer<Self>) -> Int
+    /// columns (k x n) = the columns ids[0..<n] of `matrix` (k rows); rows = the same transposed.
+    static func gatherColumns(k: Int, n: Int, matrix: UnsafePointer<Self>, ids: UnsafePointer<Int32>,
+                              columns: UnsafeMutablePointer<Self>, rows: UnsafeMutablePointer<Self>)
+    /// Asks the CPU to bring the columns ids[0..<n] of `matrix` (k rows) into its caches.
+    static func prefetchColumns(k: Int, n: Int, matrix: UnsafePointer<Self>, ids: UnsafePointer<Int32>)
+    /// Column positions[j] of `target` (k rows) += column j of `source`, for j < n.
+    static func addColumns(k: Int, n: Int, source: UnsafePointer<Self>, positions: UnsafePointer<Int32>,
+                           target: UnsafeMutablePointer<Self>)
+    /// Column j of `target` (k rows) *= column ids[j] of `matrix`, for j < n.
+    static func multiplyColumns(k: Int, n: Int, target: UnsafeMutablePointer<Self>, matrix: UnsafePointer<Self>,
+                                ids: UnsafePointer<Int32>)
 }
 
 private let colMajor = Int32(LAPACK_COL_MAJOR)

@@ -70,4 +70,134 @@ struct KernelVariantTests {
         check(Double.self)
         check(Float.self)
     }
+
+    @Test("LDA's ψ and exp: the same bits in both versions and as one value or in a vector; exp within one unit in the last place of the C library's; the edges of their domains")
+    func ldaSpecialFunctions() {
+        var generator = SeededGenerator(seed: 11)
+        // ψ's arguments across its regimes (tiny, the recurrence, the series), exp's from
+        // underflow to overflow, and the values either side of each edge.
+        var psiArguments = (0..<4099).map { _ in Foundation.exp(-25 + 40 * generator.nextOpenUnit()) }
+        psiArguments += [0, -0.0, -1, .nan, .infinity, -.infinity, 1e-300, 9.999999999999998, 10, 10.000000000000002]
+        var expArguments = (0..<4099).map { _ in -760 + 1480 * generator.nextOpenUnit() }
+        expArguments += [0, -0.0, .nan, .infinity, -.infinity, 709.782712893384, 709.7827128933841, -745.1332191019411,
+                         -745.1332191019412, -708.3964185322641, 1e-20, -1e-20]
+        func bits<Scalar: BinaryFloatingPoint>(_ values: [Scalar]) -> [UInt64] {
+            values.map { UInt64(truncatingIfNeeded: ($0 as? Double)?.bitPattern ?? UInt64(($0 as? Float)?.bitPattern ?? 0)) }
+        }
+        func check<Scalar: LinearAlgebraScalar>(_: Scalar.Type) {
+            let psiIn = psiArguments.map { Scalar($0) }, expIn = expArguments.map { Scalar($0) }
+            let results = Self.bothVariants { () -> [[UInt64]] in
+                var psi = [Scalar](repeating: 0, count: psiIn.count), exp = [Scalar](repeating: 0, count: expIn.count)
+                Scalar.digamma(count: psiIn.count, psiIn, out: &psi)
+                Scalar.exponential(count: expIn.count, expIn, out: &exp)
+                // One value at a time: the tail path must give a vector lane's bits.
+                let lone = psiIn.prefix(9).map { x -> Scalar in
+                    var out: Scalar = 0
+                    Scalar.digamma(count: 1, [x], out: &out)
+                    return out
+                }
+                var shifted = [Scalar](repeating: 0, count: 3 * 7)
+                Scalar.digammaColumns(k: 7, columns: 3, Array(psiIn.prefix(21)), shifts: [0, 1, 2, 3, 4, 5, 6], out: &shifted)
+                return [bits(psi), bits(exp), bits(lone), bits(shifted)]
+            }
+            #expect(results.portable == results.best, "ψ and exp \(Scalar.self): the two versions differ")
+            #expect(results.best[2] == Array(results.best[0].prefix(9)), "ψ \(Scalar.self) of one value differs from a lane")
+            var psi = [Scalar](repeating: 0, count: psiIn.count), exp = [Scalar](repeating: 0, count: expIn.count)
+            Scalar.digamma(count: psiIn.count, psiIn, out: &psi)
+            Scalar.exponential(count: expIn.count, expIn, out: &exp)
+            var shifted = [Scalar](repeating: 0, count: 21)
+            Scalar.digammaColumns(k: 7, columns: 3, Array(psiIn.prefix(21)), shifts: [0, 1, 2, 3, 4, 5, 6], out: &shifted)
+            for j in 0..<21 {
+                let expected = Scalar(Double(psi[j]) - Double(j % 7))
+                #expect(Swift.abs(shifted[j] - expected) <= 4 * expected.ulp, "ψ − shift \(j)")
+            }
+            for (x, y) in zip(expIn, exp) {
+                let reference = Scalar(Foundation.exp(Double(x)))
+                if reference.isNaN { #expect(y.isNaN); continue }
+                // One unit of the Float64 result, then rounded to the type: Float32 results
+                // match the correctly rounded value except at a rounding boundary.
+                #expect(y == reference || Swift.abs(y - reference) <= reference.ulp || reference < Scalar.leastNormalMagnitude * 4,
+                        "e^\(x) = \(y), C library \(reference)")
+            }
+            for (x, y) in zip(psiIn, psi) where !(x > 0) {
+                #expect(y.isNaN, "ψ(\(x)) = \(y), expected NaN")
+            }
+            if let infinite = psiIn.firstIndex(of: .infinity) { #expect(psi[infinite] == .infinity) }
+        }
+        check(Double.self)
+        check(Float.self)
+    }
+
+    @Test("the E-step of one LDA document: the same bits in both versions, and a plain Float64 loop's γ to 1e-12")
+    func ldaDocument() {
+        for (k, n) in [(1, 1), (5, 3), (8, 40), (33, 7), (100, 150)] {
+            var generator = SeededGenerator(seed: UInt64(k * 31 + n))
+            let beta = (0..<(k * n)).map { _ in 0.001 + generator.nextOpenUnit() / Double(n) }
+            let counts = (0..<n).map { _ in Double(1 + generator.next() % 4) }
+            let alpha = (0..<k).map { _ in 0.5 / Double(k) + 0.01 * generator.nextOpenUnit() }
+            let start = (0..<k).map { _ in 0.5 + generator.nextOpenUnit() }
+            let rows = (0..<(k * n)).map { index in beta[(index % n) * k + index / n] }
+            func run<Scalar: LinearAlgebraScalar>(_: Scalar.Type) -> (gamma: [Scalar], weights: [Scalar], run: Int) {
+                var gamma = start.map { Scalar($0) }
+                var elogtheta = gamma, expElogtheta = gamma, lastGamma = gamma
+                var phinorm = [Scalar](repeating: 0, count: n), weights = phinorm
+                let result = Scalar.ldaDocument(
+                    k: k, n: n, columns: beta.map { Scalar($0) }, rows: rows.map { Scalar($0) },
+                    counts: counts.map { Scalar($0) }, alpha: alpha.map { Scalar($0) }, iterations: 200,
+                    threshold: Scalar(1e-9), epsilon: Scalar.ulpOfOne, gamma: &gamma, elogtheta: &elogtheta,
+                    expElogtheta: &expElogtheta, phinorm: &phinorm, weights: &weights, lastGamma: &lastGamma)
+                return (gamma, weights, result)
+            }
+            let double = Self.bothVariants { run(Double.self) }
+            #expect(double.portable.gamma == double.best.gamma && double.portable.weights == double.best.weights
+                    && double.portable.run == double.best.run, "k \(k) n \(n), Float64")
+            let single = Self.bothVariants { run(Float.self) }
+            #expect(single.portable.gamma == single.best.gamma && single.portable.weights == single.best.weights,
+                    "k \(k) n \(n), Float32")
+            // The same iterations written out plainly with the C library's exp and a
+            // SciPy-checked ψ (LDAModelTests), in Float64.
+            func psi(_ x: Double) -> Double {
+                var x = x, shift = 0.0
+                while x < 10 { shift -= 1 / x; x += 1 }
+                let r2 = 1 / (x * x)
+                return shift + Foundation.log(x) - 0.5 / x
+                    - r2 * (1.0 / 12 - r2 * (1.0 / 120 - r2 * (1.0 / 252 - r2 * (1.0 / 240 - r2 * (1.0 / 132
+                    - r2 * (691.0 / 32760 - r2 / 12))))))
+            }
+            var gamma = start, iterations = 0, converged = false
+            func theta() -> ([Double], [Double]) {
+                let psiSum = psi(gamma.reduce(0, +))
+                let expElogtheta = gamma.map { Foundation.exp(psi($0) - psiSum) }
+                var phinorm = [Double](repeating: .ulpOfOne, count: n)
+                for j in 0..<n {
+                    var sum = 0.0
+                    for i in 0..<k { sum += expElogtheta[i] * beta[j * k + i] }
+                    phinorm[j] = sum + .ulpOfOne
+                }
+                return (expElogtheta, phinorm)
+            }
+            var (expElogtheta, phinorm) = theta()
+            while iterations < 200 {
+                iterations += 1
+                let last = gamma
+                for i in 0..<k {
+                    var sum = 0.0
+                    for j in 0..<n { sum += counts[j] / phinorm[j] * beta[j * k + i] }
+                    gamma[i] = alpha[i] + expElogtheta[i] * sum
+                }
+                (expElogtheta, phinorm) = theta()
+                var change = 0.0
+                for i in 0..<k { change += Swift.abs(gamma[i] - last[i]) }
+                if change / Double(k) < 1e-9 {
+                    converged = true
+                    break
+                }
+            }
+            #expect(double.best.run == (converged ? iterations : -iterations),
+                    "k \(k) n \(n): \(double.best.run) iterations, the plain loop \(iterations) (converged: \(converged))")
+            for i in 0..<k {
+                #expect(Swift.abs(double.best.gamma[i] - gamma[i]) <= 1e-12 * gamma[i], "k \(k) n \(n): γ\(i) \(double.best.gamma[i]) against \(gamma[i])")
+            }
+        }
+    }
 }

@@ -7,12 +7,54 @@
 #pragma STDC FP_CONTRACT OFF
 #pragma clang fp contract(off)
 
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 
+// The bit-level steps of the portable special functions (special_template.h): 2^n for an
+// integral n in [-1022, 1023], and x = 2^e m with m in [1, 2) for a normal positive x.
+static inline double portable_pow2(double n) {
+    double biased = n + 4503599627371519.0; // 2^52 + 1023: the low bits hold n + 1023
+    uint64_t bits;
+    memcpy(&bits, &biased, sizeof bits);
+    bits <<= 52;
+    double result;
+    memcpy(&result, &bits, sizeof result);
+    return result;
+}
+
+static inline void portable_split(double x, double *e, double *m) {
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    *e = (double)(bits >> 52) - 1023;
+    bits = (bits & 0x000FFFFFFFFFFFFFull) | 0x3FF0000000000000ull;
+    memcpy(m, &bits, sizeof bits);
+}
+
 // Portable: one scalar per "vector"; the compiler vectorizes what it can.
 #define ATTRIBUTES static
+
+#define DVEC double
+#define DMASK int
+#define DLANES 1
+#define DNAME(stem) portable_##stem
+#define D_SPLAT(x) ((double)(x))
+#define D_LOAD(p) (*(p))
+#define D_STORE(p, v) (*(p) = (v))
+#define D_ADD(a, b) ((a) + (b))
+#define D_SUB(a, b) ((a) - (b))
+#define D_MUL(a, b) ((a) * (b))
+#define D_DIV(a, b) ((a) / (b))
+#define D_LT(a, b) ((a) < (b))
+#define D_SELECT(mask, a, b) ((mask) ? (a) : (b))
+#define D_ANY(mask) (mask)
+#define D_ROUND(a) nearbyint(a)
+#define D_POW2(n) portable_pow2(n)
+#define D_SPLIT(x, e, m) portable_split((x), &(e), &(m))
+#include "special_template.h"
 
 #define SCALAR double
 #define VECTOR double
@@ -24,7 +66,10 @@
 #define V_STORE(p, v) (*(p) = (v))
 #define V_ADD(a, b) ((a) + (b))
 #define V_MUL(a, b) ((a) * (b))
+#define D_LOAD_S(p) (*(p))
+#define D_STORE_S(p, v) (*(p) = (v))
 #include "kernel_template.h"
+#include "lda_template.h"
 #include "variant_end.h"
 
 #define SCALAR float
@@ -37,12 +82,45 @@
 #define V_STORE(p, v) (*(p) = (v))
 #define V_ADD(a, b) ((a) + (b))
 #define V_MUL(a, b) ((a) * (b))
+#define D_LOAD_S(p) ((double)*(p))
+#define D_STORE_S(p, v) (*(p) = (float)(v))
 #include "kernel_template.h"
+#include "lda_template.h"
 #include "variant_end.h"
+#include "special_end.h"
 #undef ATTRIBUTES
 
 #if defined(__x86_64__)
 #define ATTRIBUTES static __attribute__((target("avx2")))
+
+#define DVEC __m256d
+#define DMASK __m256d
+#define DLANES 4
+#define DNAME(stem) avx2_##stem
+#define D_SPLAT(x) _mm256_set1_pd(x)
+#define D_LOAD(p) _mm256_loadu_pd(p)
+#define D_STORE(p, v) _mm256_storeu_pd((p), (v))
+#define D_ADD(a, b) _mm256_add_pd((a), (b))
+#define D_SUB(a, b) _mm256_sub_pd((a), (b))
+#define D_MUL(a, b) _mm256_mul_pd((a), (b))
+#define D_DIV(a, b) _mm256_div_pd((a), (b))
+#define D_LT(a, b) _mm256_cmp_pd((a), (b), _CMP_LT_OQ)
+#define D_SELECT(mask, a, b) _mm256_blendv_pd((b), (a), (mask))
+#define D_ANY(mask) _mm256_movemask_pd(mask)
+#define D_ROUND(a) _mm256_round_pd((a), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+// 2^n: n + 2^52 + 1023 holds n + 1023 in its low bits; shifted into the exponent field.
+#define D_POW2(n) _mm256_castsi256_pd(_mm256_slli_epi64( \
+    _mm256_castpd_si256(_mm256_add_pd((n), _mm256_set1_pd(4503599627371519.0))), 52))
+// e: the biased exponent placed in the low bits of 2^52, minus 2^52 + 1023; m: x's
+// significand with the exponent of 1.
+#define D_SPLIT(x, e, m) do { \
+    __m256i bits_ = _mm256_castpd_si256(x); \
+    (e) = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(_mm256_srli_epi64(bits_, 52), \
+        _mm256_castpd_si256(_mm256_set1_pd(4503599627370496.0)))), _mm256_set1_pd(4503599627371519.0)); \
+    (m) = _mm256_castsi256_pd(_mm256_or_si256(_mm256_and_si256(bits_, _mm256_set1_epi64x(0x000FFFFFFFFFFFFFLL)), \
+        _mm256_set1_epi64x(0x3FF0000000000000LL))); \
+} while (0)
+#include "special_template.h"
 
 #define SCALAR double
 #define VECTOR __m256d
@@ -54,7 +132,10 @@
 #define V_STORE(p, v) _mm256_storeu_pd((p), (v))
 #define V_ADD(a, b) _mm256_add_pd((a), (b))
 #define V_MUL(a, b) _mm256_mul_pd((a), (b))
+#define D_LOAD_S(p) _mm256_loadu_pd(p)
+#define D_STORE_S(p, v) _mm256_storeu_pd((p), (v))
 #include "kernel_template.h"
+#include "lda_template.h"
 #include "variant_end.h"
 
 #define SCALAR float
@@ -67,8 +148,12 @@
 #define V_STORE(p, v) _mm256_storeu_ps((p), (v))
 #define V_ADD(a, b) _mm256_add_ps((a), (b))
 #define V_MUL(a, b) _mm256_mul_ps((a), (b))
+#define D_LOAD_S(p) _mm256_cvtps_pd(_mm_loadu_ps(p))
+#define D_STORE_S(p, v) _mm_storeu_ps((p), _mm256_cvtpd_ps(v))
 #include "kernel_template.h"
+#include "lda_template.h"
 #include "variant_end.h"
+#include "special_end.h"
 #undef ATTRIBUTES
 #endif
 
@@ -161,3 +246,77 @@ void latent_scatter_outer_f32(intptr_t k, intptr_t n, const int32_t *targets, co
                               float *matrix) {
     DISPATCH(scatter_outer, f32, k, n, targets, vector, weights, matrix);
 }
+
+#if defined(__x86_64__)
+#define DISPATCH_RESULT(stem, suffix, ...) \
+    (latent_kernels_avx2() ? avx2_##stem##_##suffix(__VA_ARGS__) : portable_##stem##_##suffix(__VA_ARGS__))
+#else
+#define DISPATCH_RESULT(stem, suffix, ...) portable_##stem##_##suffix(__VA_ARGS__)
+#endif
+
+#define LDA_KERNELS(SCALAR, suffix) \
+    void latent_digamma_##suffix(intptr_t count, const SCALAR *x, SCALAR *out) { \
+        DISPATCH(digamma, suffix, count, x, out); \
+    } \
+    void latent_digamma_columns_##suffix(intptr_t k, intptr_t columns, const SCALAR *x, const double *shifts, \
+                                         SCALAR *out) { \
+        DISPATCH(digamma_columns, suffix, k, columns, x, shifts, out); \
+    } \
+    void latent_exponential_##suffix(intptr_t count, const SCALAR *x, SCALAR *out) { \
+        DISPATCH(exponential, suffix, count, x, out); \
+    } \
+    intptr_t latent_lda_document_##suffix(intptr_t k, intptr_t n, const SCALAR *columns, const SCALAR *rows, \
+                                          const SCALAR *counts, const SCALAR *alpha, intptr_t iterations, \
+                                          SCALAR threshold, SCALAR epsilon, SCALAR *gamma, SCALAR *elogtheta, \
+                                          SCALAR *exp_elogtheta, SCALAR *phinorm, SCALAR *weights, \
+                                          SCALAR *last_gamma) { \
+        return DISPATCH_RESULT(lda_document, suffix, k, n, columns, rows, counts, alpha, iterations, threshold, \
+                               epsilon, gamma, elogtheta, exp_elogtheta, phinorm, weights, last_gamma); \
+    }
+
+LDA_KERNELS(double, f64)
+LDA_KERNELS(float, f32)
+
+// Copies and prefetches: no arithmetic, so one version serves every CPU.
+#define COLUMN_COPIES(SCALAR, suffix) \
+    void latent_gather_columns_##suffix(intptr_t k, intptr_t n, const SCALAR *matrix, const int32_t *ids, \
+                                        SCALAR *columns, SCALAR *rows) { \
+        for (intptr_t j = 0; j < n; j++) memcpy(columns + j * k, matrix + (intptr_t)ids[j] * k, (size_t)k * sizeof(SCALAR)); \
+        /* The transpose in blocks of 16 columns, read from the copy while it is in cache. */ \
+        for (intptr_t j0 = 0; j0 < n; j0 += 16) { \
+            intptr_t j1 = j0 + 16 < n ? j0 + 16 : n; \
+            for (intptr_t i = 0; i < k; i++) \
+                for (intptr_t j = j0; j < j1; j++) rows[i * n + j] = columns[j * k + i]; \
+        } \
+    } \
+    void latent_prefetch_columns_##suffix(intptr_t k, intptr_t n, const SCALAR *matrix, const int32_t *ids) { \
+        for (intptr_t j = 0; j < n; j++) { \
+            const char *column = (const char *)(matrix + (intptr_t)ids[j] * k); \
+            for (intptr_t byte = 0; byte < k * (intptr_t)sizeof(SCALAR); byte += 64) __builtin_prefetch(column + byte, 0, 2); \
+        } \
+    }
+
+COLUMN_COPIES(double, f64)
+COLUMN_COPIES(float, f32)
+
+// Element by element, so vectorising cannot change a bit: one version serves every CPU.
+#define COLUMN_ARITHMETIC(SCALAR, suffix) \
+    void latent_add_columns_##suffix(intptr_t k, intptr_t n, const SCALAR *source, const int32_t *positions, \
+                                     SCALAR *target) { \
+        for (intptr_t j = 0; j < n; j++) { \
+            SCALAR *to = target + (intptr_t)positions[j] * k; \
+            const SCALAR *from = source + j * k; \
+            for (intptr_t i = 0; i < k; i++) to[i] = to[i] + from[i]; \
+        } \
+    } \
+    void latent_multiply_columns_##suffix(intptr_t k, intptr_t n, SCALAR *target, const SCALAR *matrix, \
+                                          const int32_t *ids) { \
+        for (intptr_t j = 0; j < n; j++) { \
+            SCALAR *to = target + j * k; \
+            const SCALAR *from = matrix + (intptr_t)ids[j] * k; \
+            for (intptr_t i = 0; i < k; i++) to[i] = to[i] * from[i]; \
+        } \
+    }
+
+COLUMN_ARITHMETIC(double, f64)
+COLUMN_ARITHMETIC(float, f32)

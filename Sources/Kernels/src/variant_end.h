@@ -9,3 +9,5 @@
 #undef V_STORE
 #undef V_ADD
 #undef V_MUL
+#undef D_LOAD_S
+#undef D_STORE_S

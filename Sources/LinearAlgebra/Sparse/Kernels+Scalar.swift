@@ -3,6 +3,48 @@ import LatentKernels
 // The C kernels (Sources/Kernels) for each scalar type; see `LinearAlgebraScalar`.
 
 extension Double {
+    public static func addColumns(k: Int, n: Int, source: UnsafePointer<Double>, positions: UnsafePointer<Int32>,
+                                  target: UnsafeMutablePointer<Double>) {
+        latent_add_columns_f64(k, n, source, positions, target)
+    }
+
+    public static func multiplyColumns(k: Int, n: Int, target: UnsafeMutablePointer<Double>, matrix: UnsafePointer<Double>,
+                                       ids: UnsafePointer<Int32>) {
+        latent_multiply_columns_f64(k, n, target, matrix, ids)
+    }
+
+    public static func gatherColumns(k: Int, n: Int, matrix: UnsafePointer<Double>, ids: UnsafePointer<Int32>,
+                                     columns: UnsafeMutablePointer<Double>, rows: UnsafeMutablePointer<Double>) {
+        latent_gather_columns_f64(k, n, matrix, ids, columns, rows)
+    }
+
+    public static func prefetchColumns(k: Int, n: Int, matrix: UnsafePointer<Double>, ids: UnsafePointer<Int32>) {
+        latent_prefetch_columns_f64(k, n, matrix, ids)
+    }
+
+    public static func digamma(count: Int, _ x: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>) {
+        latent_digamma_f64(count, x, out)
+    }
+
+    public static func digammaColumns(k: Int, columns: Int, _ x: UnsafePointer<Double>, shifts: UnsafePointer<Double>,
+                                      out: UnsafeMutablePointer<Double>) {
+        latent_digamma_columns_f64(k, columns, x, shifts, out)
+    }
+
+    public static func exponential(count: Int, _ x: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>) {
+        latent_exponential_f64(count, x, out)
+    }
+
+    public static func ldaDocument(k: Int, n: Int, columns: UnsafePointer<Double>, rows: UnsafePointer<Double>,
+                                   counts: UnsafePointer<Double>, alpha: UnsafePointer<Double>, iterations: Int,
+                                   threshold: Double, epsilon: Double, gamma: UnsafeMutablePointer<Double>,
+                                   elogtheta: UnsafeMutablePointer<Double>, expElogtheta: UnsafeMutablePointer<Double>,
+                                   phinorm: UnsafeMutablePointer<Double>, weights: UnsafeMutablePointer<Double>,
+                                   lastGamma: UnsafeMutablePointer<Double>) -> Int {
+        latent_lda_document_f64(k, n, columns, rows, counts, alpha, iterations, threshold, epsilon, gamma,
+                                  elogtheta, expElogtheta, phinorm, weights, lastGamma)
+    }
+
     public static func weightedColumnSum(k: Int, n: Int, columns: UnsafePointer<Double>, weights: UnsafePointer<Double>,
                                          out: UnsafeMutablePointer<Double>) {
         latent_weighted_column_sum_f64(k, n, columns, weights, out)
@@ -34,6 +76,48 @@ extension Double {
 }
 
 extension Float {
+    public static func addColumns(k: Int, n: Int, source: UnsafePointer<Float>, positions: UnsafePointer<Int32>,
+                                  target: UnsafeMutablePointer<Float>) {
+        latent_add_columns_f32(k, n, source, positions, target)
+    }
+
+    public static func multiplyColumns(k: Int, n: Int, target: UnsafeMutablePointer<Float>, matrix: UnsafePointer<Float>,
+                                       ids: UnsafePointer<Int32>) {
+        latent_multiply_columns_f32(k, n, target, matrix, ids)
+    }
+
+    public static func gatherColumns(k: Int, n: Int, matrix: UnsafePointer<Float>, ids: UnsafePointer<Int32>,
+                                     columns: UnsafeMutablePointer<Float>, rows: UnsafeMutablePointer<Float>) {
+        latent_gather_columns_f32(k, n, matrix, ids, columns, rows)
+    }
+
+    public static func prefetchColumns(k: Int, n: Int, matrix: UnsafePointer<Float>, ids: UnsafePointer<Int32>) {
+        latent_prefetch_columns_f32(k, n, matrix, ids)
+    }
+
+    public static func digamma(count: Int, _ x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        latent_digamma_f32(count, x, out)
+    }
+
+    public static func digammaColumns(k: Int, columns: Int, _ x: UnsafePointer<Float>, shifts: UnsafePointer<Double>,
+                                      out: UnsafeMutablePointer<Float>) {
+        latent_digamma_columns_f32(k, columns, x, shifts, out)
+    }
+
+    public static func exponential(count: Int, _ x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        latent_exponential_f32(count, x, out)
+    }
+
+    public static func ldaDocument(k: Int, n: Int, columns: UnsafePointer<Float>, rows: UnsafePointer<Float>,
+                                   counts: UnsafePointer<Float>, alpha: UnsafePointer<Float>, iterations: Int,
+                                   threshold: Float, epsilon: Float, gamma: UnsafeMutablePointer<Float>,
+                                   elogtheta: UnsafeMutablePointer<Float>, expElogtheta: UnsafeMutablePointer<Float>,
+                                   phinorm: UnsafeMutablePointer<Float>, weights: UnsafeMutablePointer<Float>,
+                                   lastGamma: UnsafeMutablePointer<Float>) -> Int {
+        latent_lda_document_f32(k, n, columns, rows, counts, alpha, iterations, threshold, epsilon, gamma,
+                                  elogtheta, expElogtheta, phinorm, weights, lastGamma)
+    }
+
     public static func weightedColumnSum(k: Int, n: Int, columns: UnsafePointer<Float>, weights: UnsafePointer<Float>,
                                          out: UnsafeMutablePointer<Float>) {
         latent_weighted_column_sum_f32(k, n, columns, weights, out)

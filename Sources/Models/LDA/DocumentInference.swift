@@ -57,7 +57,8 @@ struct EStepModel<Scalar: LinearAlgebraScalar>: Sendable {
 /// With θ's parameter γ and the document's term ids and counts: phinorm = exp E[ln θ] ·
 /// exp E[ln β_w] + ε for each term w; then up to `iterations` times γ = α + exp E[ln θ] ⊙
 /// Σ_w (count_w / phinorm_w) exp E[ln β_w], until the mean |Δγ| is below the threshold.
-/// Plain loops over the document's gathered columns, in the model's precision.
+/// The iterations run in one C kernel (`latent_lda_document_*`) over the document's gathered
+/// columns, in the model's precision, with ψ and exp on vectors.
 struct DocumentInference<Scalar: LinearAlgebraScalar> {
     let topics: Int
     /// γ, E[ln θ] and exp E[ln θ] of the last document run.
@@ -111,40 +112,31 @@ struct DocumentInference<Scalar: LinearAlgebraScalar> {
         weights.withUnsafeMutableBufferPointer { weights in
         local.withUnsafeMutableBufferPointer { local in
         transposed.withUnsafeMutableBufferPointer { transposed in
-            for (j, (term, count)) in zip(termIDs, documentCounts).enumerated() {
-                counts[j] = Scalar(count)
-                let from = Int(term) * k
-                for i in 0..<k {
-                    let value = beta[from + i]
-                    local[j * k + i] = value
-                    transposed[i * n + j] = value
-                }
+            for (j, count) in documentCounts.enumerated() { counts[j] = Scalar(count) }
+            termIDs.withUnsafeBufferPointer { ids in
+                guard let ids = ids.baseAddress else { return }
+                Scalar.gatherColumns(k: k, n: n, matrix: beta.baseAddress!, ids: ids,
+                                     columns: local.baseAddress!, rows: transposed.baseAddress!)
             }
-            let columns = UnsafePointer(local.baseAddress!), rows = UnsafePointer(transposed.baseAddress!)
-            func updateTheta() {
-                SpecialFunctions.dirichletExpectation(UnsafeBufferPointer(gamma), into: elogtheta)
-                for i in 0..<k { expElogtheta[i] = Scalar(Foundation.exp(Double(elogtheta[i]))) }
-                // phinorm_w = Σ_k exp E[ln θ_k] exp E[ln β_kw] + ε, topic by topic.
-                Scalar.weightedColumnSum(k: n, n: k, columns: rows, weights: expElogtheta.baseAddress!, out: phinorm.baseAddress!)
-                for j in 0..<n { phinorm[j] += epsilon }
-            }
-            updateTheta()
-            for _ in 0..<model.iterations {
-                for i in 0..<k { lastGamma[i] = gamma[i] }
-                for j in 0..<n { weights[j] = counts[j] / phinorm[j] }
-                Scalar.weightedColumnSum(k: k, n: n, columns: columns, weights: weights.baseAddress!, out: gamma.baseAddress!)
-                for i in 0..<k { gamma[i] = alpha[i] + expElogtheta[i] * gamma[i] }
-                updateTheta()
-                var change: Scalar = 0
-                for i in 0..<k { change += Swift.abs(gamma[i] - lastGamma[i]) }
-                if change / Scalar(k) < model.gammaThreshold {
-                    converged = true
-                    break
-                }
-            }
-            for j in 0..<n { weights[j] = counts[j] / phinorm[j] }
+            let run = Scalar.ldaDocument(
+                k: k, n: n, columns: local.baseAddress!, rows: transposed.baseAddress!, counts: counts.baseAddress!,
+                alpha: alpha.baseAddress!, iterations: model.iterations, threshold: model.gammaThreshold,
+                epsilon: epsilon, gamma: gamma.baseAddress!, elogtheta: elogtheta.baseAddress!,
+                expElogtheta: expElogtheta.baseAddress!, phinorm: phinorm.baseAddress!,
+                weights: weights.baseAddress!, lastGamma: lastGamma.baseAddress!)
+            converged = run > 0
         }}}}}}}}}}}
         return converged
+    }
+
+    /// Asks the CPU to fetch the columns of exp E[ln β] that a document (the next one) reads.
+    static func prefetch(termIDs: ArraySlice<Int32>, model: EStepModel<Scalar>) {
+        termIDs.withUnsafeBufferPointer { ids in
+            guard let ids = ids.baseAddress else { return }
+            model.expElogbeta.storage.withUnsafeBufferPointer { beta in
+                Scalar.prefetchColumns(k: model.topics, n: termIDs.count, matrix: beta.baseAddress!, ids: ids)
+            }
+        }
     }
 
     /// The document part of the variational bound for the last document run (gensim's

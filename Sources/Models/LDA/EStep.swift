@@ -39,6 +39,10 @@ struct LDAEStep<Scalar: LinearAlgebraScalar>: ChunkedComputation {
                 let range = chunk.columnStarts[d]..<chunk.columnStarts[d + 1]
                 let ids = chunk.termIDs[range], counts = chunk.weights[range]
                 try inference.start(initialGammas, document: chunk.firstDocument + d)
+                if d + 1 < chunk.documentCount {
+                    DocumentInference.prefetch(termIDs: chunk.termIDs[chunk.columnStarts[d + 1]..<chunk.columnStarts[d + 2]],
+                                               model: model)
+                }
                 if inference.run(termIDs: ids, counts: counts, model: model) { state.converged += 1 }
                 targets.removeAll(keepingCapacity: true)
                 for term in ids { targets.append(Int32(terms.lowerBound(of: term))) }
@@ -52,9 +56,10 @@ struct LDAEStep<Scalar: LinearAlgebraScalar>: ChunkedComputation {
                 }
             }
             model.expElogbeta.storage.withUnsafeBufferPointer { beta in
-                for (column, term) in terms.enumerated() {
-                    let from = Int(term) * k, to = column * k
-                    for i in 0..<k { sums[to + i] *= beta[from + i] }
+                terms.withUnsafeBufferPointer { ids in
+                    guard let ids = ids.baseAddress else { return }
+                    Scalar.multiplyColumns(k: k, n: terms.count, target: sums.baseAddress!, matrix: beta.baseAddress!,
+                                           ids: ids)
                 }
             }
         }

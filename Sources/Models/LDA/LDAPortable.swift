@@ -31,6 +31,10 @@ extension LDAEStep: PortableComputation {
         if let elogbeta { writer.write(elogbeta) }
     }
 
+    // Specialised: the checks below scan every value of the topics, and generic code would
+    // box each one (seconds per stage on a dispatcher).
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     init(parameters reader: inout PortableReader) throws {
         let iterations = try reader.readInt("iterations", in: 1...1_000_000)
         let threshold = try reader.readDouble("gamma threshold")
@@ -83,6 +87,8 @@ extension LDAEStep: PortableComputation {
         writer.write(state.values)
     }
 
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     func decodeState(_ reader: inout PortableReader) throws -> LDAStatistics<Scalar> {
         let documents = try reader.readInt("documents", in: 0...Int(Int64.max / 4))
         let converged = try reader.readInt("converged", in: 0...documents)

@@ -203,41 +203,43 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
     @_specialize(where Scalar == Double)
     @_specialize(where Scalar == Float)
     static func dirichletExpectation(of x: Matrix<Scalar>) -> Matrix<Scalar> {
-        let k = x.rows, v = x.columns
+        let k = x.rows
         var sums = [Scalar](repeating: 0, count: k)
-        for w in 0..<v { for i in 0..<k { sums[i] += x.storage[i + w * k] } }
+        for w in 0..<x.columns { for i in 0..<k { sums[i] += x.storage[i + w * k] } }
         let psiSums = sums.map { SpecialFunctions.digamma(Double($0)) }
-        var out = Matrix<Scalar>(rows: k, columns: v)
-        elementwise(x, into: &out) { value, i in Scalar(SpecialFunctions.digamma(Double(value)) - psiSums[i]) }
-        return out
+        return psiSums.withUnsafeBufferPointer { shifts in
+            byColumns(x) { from, to, columns in
+                Scalar.digammaColumns(k: k, columns: columns, from, shifts: shifts.baseAddress!, out: to)
+            }
+        }
     }
 
     @_specialize(where Scalar == Double)
     @_specialize(where Scalar == Float)
     static func exponential(of x: Matrix<Scalar>) -> Matrix<Scalar> {
-        var out = Matrix<Scalar>(rows: x.rows, columns: x.columns)
-        elementwise(x, into: &out) { value, _ in Scalar(Foundation.exp(Double(value))) }
-        return out
+        byColumns(x) { from, to, columns in Scalar.exponential(count: columns * x.rows, from, out: to) }
     }
 
-    /// out[i, w] = f(x[i, w], i), on every core; element by element, so the result does not
-    /// depend on the number of threads.
-    private static func elementwise(_ x: Matrix<Scalar>, into out: inout Matrix<Scalar>,
-                                    _ f: (Scalar, Int) -> Scalar) {
+    /// A matrix of x's shape whose columns `f` computes from x's, a range of columns per core;
+    /// column by column, so the result does not depend on the number of threads.
+    private static func byColumns(
+        _ x: Matrix<Scalar>,
+        _ f: (_ from: UnsafePointer<Scalar>, _ to: UnsafeMutablePointer<Scalar>, _ columns: Int) -> Void
+    ) -> Matrix<Scalar> {
         let k = x.rows, v = x.columns
+        var out = Matrix<Scalar>(rows: k, columns: v)
         let workers = max(1, min(BLAS.threads, v / 256))
         x.storage.withUnsafeBufferPointer { source in
             out.storage.withUnsafeMutableBufferPointer { target in
                 let from = source.baseAddress!, to = target.baseAddress!
                 concurrently(workers: workers) { worker in
-                    for w in (v * worker / workers)..<(v * (worker + 1) / workers) {
-                        for i in 0..<k { to[i + w * k] = f(from[i + w * k], i) }
-                    }
+                    let first = v * worker / workers, last = v * (worker + 1) / workers
+                    f(from + first * k, to + first * k, last - first)
                 }
             }
         }
+        return out
     }
-
 }
 
 /// gensim's `update_dir_prior`: one Newton step (Minka 2000, as in Huang's fast Dirichlet

@@ -65,14 +65,14 @@ public struct LDAStatistics<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
         sum.storage.withUnsafeMutableBufferPointer { target in
             for part in [earlier, later] {
                 guard let terms = part.terms else { continue }
+                var positions: [Int32] = []
+                positions.reserveCapacity(terms.count)
                 var position = 0
-                part.values.storage.withUnsafeBufferPointer { source in
-                    for (column, term) in terms.enumerated() {
-                        while union[position] != term { position += 1 }
-                        let from = column * k, to = position * k
-                        for r in 0..<k { target[to + r] += source[from + r] }
-                    }
+                for term in terms {
+                    while union[position] != term { position += 1 }
+                    positions.append(Int32(position))
                 }
+                addColumns(part.values, positions: positions, into: target, k: k)
             }
         }
         result.terms = union
@@ -99,13 +99,21 @@ public struct LDAStatistics<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
         part.values.storage.withUnsafeBufferPointer { source in
             sum.storage.withUnsafeMutableBufferPointer { target in
                 if let terms = part.terms {
-                    for (column, term) in terms.enumerated() {
-                        let from = column * k, to = Int(term) * k
-                        for r in 0..<k { target[to + r] += source[from + r] }
-                    }
+                    addColumns(part.values, positions: terms, into: target, k: k)
                 } else {
                     for index in source.indices { target[index] += source[index] }
                 }
+            }
+        }
+    }
+
+    /// Column positions[j] of target (k rows) += column j of `values`.
+    private static func addColumns(_ values: Matrix<Scalar>, positions: [Int32], into target: UnsafeMutableBufferPointer<Scalar>,
+                                   k: Int) {
+        values.storage.withUnsafeBufferPointer { source in
+            positions.withUnsafeBufferPointer { positions in
+                guard let first = positions.baseAddress, let from = source.baseAddress else { return }
+                Scalar.addColumns(k: k, n: positions.count, source: from, positions: first, target: target.baseAddress!)
             }
         }
     }

@@ -94,6 +94,8 @@ public struct PortableReader {
     }
 
     /// A matrix of finite values whose shape is within the given bounds.
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
     public mutating func readMatrix<Scalar: LinearAlgebraScalar>(
         _ field: String, of _: Scalar.Type = Scalar.self, maxRows: Int, maxColumns: Int
     ) throws -> Matrix<Scalar> {

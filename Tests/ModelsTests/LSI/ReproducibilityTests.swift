@@ -26,7 +26,9 @@ struct ReproducibilityTests {
     /// on the machine of that session, whose kernel was not written down (it is none of
     /// Haswell, SkylakeX, Zen and Cooperlake: forcing those with OPENBLAS_CORETYPE gives other
     /// bits). Issue 13's code gave the same bits there. The Cooperlake set (AMD EPYC) was
-    /// recorded on 2026-12-02 with the code of issue 13, whose LSI is unchanged since.
+    /// recorded on 2026-12-02 with the code of issue 13, whose LSI is unchanged since; the Zen
+    /// set (another AMD EPYC) the same day, with LSI still unchanged, each configuration
+    /// giving the same bits twice when run alone.
     static let recorded: [(kernel: String?, bits: [String: (u: UInt64, s: UInt64)])] = [
         (nil, [
             "one-pass, float64, 1 thread": (0x6c5b8bb8e5a9731d, 0xbd1d2f3008b84bce),
@@ -47,6 +49,16 @@ struct ReproducibilityTests {
             "multi-pass, float64, 2 threads": (0xe1cad8bc5fded5b2, 0xe5e0280ff8156f8c),
             "multi-pass, float32, 1 thread": (0xddebe064467b5764, 0x25feb9b872d1289c),
             "multi-pass, float32, 2 threads": (0x8dea9cde9cb59626, 0x4ece097ef9fa05a),
+        ]),
+        ("Zen", [
+            "one-pass, float64, 1 thread": (0xaca7f2da2f7330d2, 0x7d443359e4cea0d),
+            "one-pass, float64, 2 threads": (0xca421e3618f12c72, 0xdef5a7011e9a8472),
+            "one-pass, float32, 1 thread": (0xf45c758b973860a5, 0x5797a799f973ab1f),
+            "one-pass, float32, 2 threads": (0x67d2713c41c02fb7, 0x3393d8e3665eaf39),
+            "multi-pass, float64, 1 thread": (0x5081482f4d7e35df, 0xfd069f194b76e0a6),
+            "multi-pass, float64, 2 threads": (0x6d98d7a01089d98b, 0x9c101cd61a7caba4),
+            "multi-pass, float32, 1 thread": (0xec0a78b793793624, 0x77c26910643cc094),
+            "multi-pass, float32, 2 threads": (0x5e9a5f93b16b1699, 0x48fcc9ce5e10b19a),
         ]),
     ]
 

@@ -1,0 +1,104 @@
+// ψ, ln and exp of a vector of Float64 values, written once over the D_ operations that
+// kernels.c defines for each variant (one lane for the portable one, four for AVX2). Every
+// lane goes through the same operations in the same order whatever the variant, so the
+// results are bit-identical between variants, and between a lone value and a lane of a vector.
+//
+// Accuracy: ln and exp within about one unit in the last place; ψ within a few (it adds the
+// recurrence's sum, ln x and the asymptotic series).
+
+// ln x for a normal, positive, finite x. With x = 2^e m, m in (√½, √2]: ln m = ln(1 + f) =
+// 2 atanh(s), s = f / (2 + f), as f − (½f² − s(½f² + R(s²))) with R the Taylor series of
+// 2 atanh(s)/s − 2 from its s² term, kept to s²² (|s| < 0.172: the next term is below 1e-18).
+ATTRIBUTES inline DVEC DNAME(log_v)(DVEC x) {
+    DVEC e, m;
+    D_SPLIT(x, e, m);
+    DMASK over = D_LT(D_SPLAT(1.41421356237309504880), m);
+    m = D_SELECT(over, D_MUL(m, D_SPLAT(0.5)), m);
+    e = D_SELECT(over, D_ADD(e, D_SPLAT(1.0)), e);
+    DVEC f = D_SUB(m, D_SPLAT(1.0));
+    DVEC s = D_DIV(f, D_ADD(D_SPLAT(2.0), f));
+    DVEC z = D_MUL(s, s);
+    DVEC r = D_SPLAT(2.0 / 23);
+    r = D_ADD(D_MUL(r, z), D_SPLAT(2.0 / 21));
+    r = D_ADD(D_MUL(r, z), D_SPLAT(2.0 / 19));
+    r = D_ADD(D_MUL(r, z), D_SPLAT(2.0 / 17));
+    r = D_ADD(D_MUL(r, z), D_SPLAT(2.0 / 15));
+    r = D_ADD(D_MUL(r, z), D_SPLAT(2.0 / 13));
+    r = D_ADD(D_MUL(r, z), D_SPLAT(2.0 / 11));
+    r = D_ADD(D_MUL(r, z), D_SPLAT(2.0 / 9));
+    r = D_ADD(D_MUL(r, z), D_SPLAT(2.0 / 7));
+    r = D_ADD(D_MUL(r, z), D_SPLAT(2.0 / 5));
+    r = D_ADD(D_MUL(r, z), D_SPLAT(2.0 / 3));
+    r = D_MUL(r, z);
+    DVEC half_square = D_MUL(D_SPLAT(0.5), D_MUL(f, f));
+    // ln 2 in two parts: the first has trailing zero bits, so e times it is exact.
+    DVEC high = D_MUL(e, D_SPLAT(6.93147180369123816490e-01));
+    DVEC low = D_MUL(e, D_SPLAT(1.90821492927058770002e-10));
+    return D_SUB(high, D_SUB(D_SUB(half_square, D_ADD(D_MUL(s, D_ADD(half_square, r)), low)), f));
+}
+
+// ψ(x) for x > 0 finite: ψ(x) = ψ(x + m) − Σ 1/(x + i), the sum kept as one fraction p/q
+// (at most 10 steps, lane by lane), then the asymptotic series at x + m ≥ 10.
+ATTRIBUTES inline DVEC DNAME(digamma_v)(DVEC x) {
+    DVEC p = D_SPLAT(0.0), q = D_SPLAT(1.0);
+    for (int step = 0; step < 10; step++) {
+        DMASK small = D_LT(x, D_SPLAT(10.0));
+        if (!D_ANY(small)) break;
+        p = D_SELECT(small, D_ADD(D_MUL(p, x), q), p);
+        q = D_SELECT(small, D_MUL(q, x), q);
+        x = D_SELECT(small, D_ADD(x, D_SPLAT(1.0)), x);
+    }
+    DVEC shift = D_DIV(D_SUB(D_SPLAT(0.0), p), q);
+    DVEC r = D_DIV(D_SPLAT(1.0), x), r2 = D_MUL(r, r);
+    // ln x − 1/(2x) − Σ B₂ₖ / (2k x²ᵏ), k = 1...7.
+    DVEC series = D_SUB(D_SPLAT(691.0 / 32760), D_MUL(r2, D_SPLAT(1.0 / 12)));
+    series = D_SUB(D_SPLAT(1.0 / 132), D_MUL(r2, series));
+    series = D_SUB(D_SPLAT(1.0 / 240), D_MUL(r2, series));
+    series = D_SUB(D_SPLAT(1.0 / 252), D_MUL(r2, series));
+    series = D_SUB(D_SPLAT(1.0 / 120), D_MUL(r2, series));
+    series = D_SUB(D_SPLAT(1.0 / 12), D_MUL(r2, series));
+    series = D_MUL(r2, series);
+    return D_SUB(D_SUB(D_ADD(shift, DNAME(log_v)(x)), D_MUL(D_SPLAT(0.5), r)), series);
+}
+
+// e^x for x in [−746, 709.78...] (callers clamp): x = n ln 2 + r, |r| ≤ ½ ln 2, e^r by its
+// Taylor series to r¹³ (the next term is below 5e-18), scaled by 2^n in two halves so that
+// results below the normal range are rounded once.
+ATTRIBUTES inline DVEC DNAME(exp_v)(DVEC x) {
+    DVEC n = D_ROUND(D_MUL(x, D_SPLAT(1.44269504088896338700)));
+    DVEC r = D_SUB(D_SUB(x, D_MUL(n, D_SPLAT(6.93147180369123816490e-01))),
+                   D_MUL(n, D_SPLAT(1.90821492927058770002e-10)));
+    static const double inverse_factorials[14] = {
+        1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320,
+        1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800.0,
+    };
+    DVEC p = D_SPLAT(inverse_factorials[13]);
+    for (int i = 12; i >= 0; i--) p = D_ADD(D_MUL(p, r), D_SPLAT(inverse_factorials[i]));
+    DVEC first = D_ROUND(D_MUL(n, D_SPLAT(0.5)));
+    return D_MUL(D_MUL(p, D_POW2(first)), D_POW2(D_SUB(n, first)));
+}
+
+// The largest x with a finite e^x, and a value below which e^x rounds to 0.
+#ifndef LATENT_EXP_LIMITS
+#define LATENT_EXP_LIMITS
+#define LATENT_EXP_HIGH 709.782712893383973096
+#define LATENT_EXP_LOW (-746.0)
+#endif
+
+// e^x with x clamped into exp_v's range; the lanes above it are set to +inf by the callers'
+// fix-up, and NaN stays NaN there too.
+ATTRIBUTES inline DVEC DNAME(exp_clamped_v)(DVEC x) {
+    DVEC low = D_SPLAT(LATENT_EXP_LOW), high = D_SPLAT(LATENT_EXP_HIGH);
+    x = D_SELECT(D_LT(x, low), low, x);
+    x = D_SELECT(D_LT(high, x), high, x);
+    return DNAME(exp_v)(x);
+}
+
+// ψ(x) of one value, any x (the first lane of a vector, so the same bits as in a vector).
+ATTRIBUTES inline double DNAME(digamma_one)(double x) {
+    if (!(x > 0) || x == INFINITY) return x == INFINITY ? INFINITY : NAN;
+    double values[DLANES];
+    for (int l = 0; l < DLANES; l++) values[l] = x;
+    D_STORE(values, DNAME(digamma_v)(D_LOAD(values)));
+    return values[0];
+}
