@@ -50,9 +50,29 @@ def run_measured(command, env=None):
     return result.stdout, result.stderr, seconds, rss
 
 
-TOMOTOPY_TRAINER = r'''
-import json, os, sys, time
+# Prefixed to each trainer below: writes a model as a Latent model folder (λ, α, η and
+# model.json), for the common evaluator. `parameters` are the training settings to record.
+EXPORT_MODEL = r'''
+import json, os
 import numpy as np
+
+def export_model(folder, lam, alpha, eta, documents, updates, parameters):
+    os.makedirs(folder, exist_ok=True)
+    np.save(os.path.join(folder, "lambda.npy"), lam.astype(np.float32))
+    np.save(os.path.join(folder, "alpha.npy"), np.asarray(alpha, dtype=np.float32))
+    np.save(os.path.join(folder, "eta.npy"), np.asarray(eta, dtype=np.float32))
+    meta = {"format_version": 1, "kind": "lda", "terms": int(lam.shape[1]), "topics": int(lam.shape[0]),
+            "documents_processed": int(documents), "updates": int(updates), "gamma_draws": 0,
+            "dtype": "<f4", "eta_shape": "terms", "vocabulary": "",
+            "parameters": dict(parameters, topics=int(lam.shape[0]), alpha="vector", eta="vector", eval_every=0,
+                               seed="0", precision="float32")}
+    with open(os.path.join(folder, "model.json"), "w") as f:
+        json.dump(meta, f)
+'''
+
+
+TOMOTOPY_TRAINER = EXPORT_MODEL + r'''
+import sys, time
 import scipy.io, scipy.sparse
 import tomotopy as tp
 corpus_path, out, topics, checkpoints = sys.argv[1], sys.argv[2], int(sys.argv[3]), [int(x) for x in sys.argv[4].split(",")]
@@ -77,19 +97,10 @@ for checkpoint in checkpoints:
     columns = np.array([int(w) for w in model.used_vocabs])
     for k in range(topics):
         lam[k, columns] = model.get_topic_word_dist(k, normalize=False)
-    folder = "%s@%d" % (out, checkpoint)
-    os.makedirs(folder, exist_ok=True)
-    np.save(os.path.join(folder, "lambda.npy"), lam)
-    np.save(os.path.join(folder, "alpha.npy"), np.asarray(model.alpha, dtype=np.float32))
-    np.save(os.path.join(folder, "eta.npy"), np.full(terms, model.eta, dtype=np.float32))
-    meta = {"format_version": 1, "kind": "lda", "terms": terms, "topics": topics,
-            "documents_processed": int(matrix.shape[0]), "updates": 0, "gamma_draws": 0,
-            "dtype": "<f4", "eta_shape": "terms", "vocabulary": "",
-            "parameters": {"topics": topics, "chunk_size": 2000, "passes": 1, "update_every": 1, "alpha": "vector",
-                           "eta": "vector", "decay": 0.5, "offset": 1.0, "iterations": 50, "gamma_threshold": 0.001,
-                           "minimum_probability": 0.01, "eval_every": 0, "seed": "0", "precision": "float32"}}
-    with open(os.path.join(folder, "model.json"), "w") as f:
-        json.dump(meta, f)
+    # Recorded as gensim's default settings: tomotopy has none of these.
+    export_model("%s@%d" % (out, checkpoint), lam, model.alpha, np.full(terms, model.eta), matrix.shape[0], 0,
+                 {"chunk_size": 2000, "passes": 1, "update_every": 1, "decay": 0.5, "offset": 1.0, "iterations": 50,
+                  "gamma_threshold": 0.001, "minimum_probability": 0.01})
     print("CHECKPOINT %d %.3f %.3f" % (checkpoint, training, time.perf_counter() - started), flush=True)
 '''
 
@@ -125,9 +136,8 @@ def cluster_run(latent, workers, threads, command, logs):
             process.wait()
 
 
-GENSIM_TRAINER = r'''
-import json, os, sys, time
-import numpy as np
+GENSIM_TRAINER = EXPORT_MODEL + r'''
+import sys, time
 from gensim.corpora import MmCorpus
 from gensim.models import LdaModel, LdaMulticore
 corpus_path, out, kind, topics = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -138,23 +148,11 @@ if kind == "ldamodel":
 else:
     model = LdaMulticore(corpus, num_topics=topics, workers=2, eval_every=0, random_state=1)
 print("TRAINING_S %.3f" % (time.perf_counter() - started))
-# The model as a Latent model folder, for the common evaluator.
-os.makedirs(out, exist_ok=True)
-lam = model.state.get_lambda().astype(np.float32)
-np.save(os.path.join(out, "lambda.npy"), lam)
-np.save(os.path.join(out, "alpha.npy"), np.asarray(model.alpha, dtype=np.float32))
-np.save(os.path.join(out, "eta.npy"), np.asarray(model.eta, dtype=np.float32))
-meta = {"format_version": 1, "kind": "lda", "terms": int(lam.shape[1]), "topics": int(lam.shape[0]),
-        "documents_processed": int(model.state.numdocs), "updates": int(model.num_updates), "gamma_draws": 0,
-        "dtype": "<f4", "eta_shape": "terms", "vocabulary": "",
-        "parameters": {"topics": int(lam.shape[0]), "chunk_size": int(model.chunksize), "passes": int(model.passes),
-                       "update_every": int(model.update_every), "alpha": "vector", "eta": "vector",
-                       "decay": float(model.decay), "offset": float(model.offset), "iterations": int(model.iterations),
-                       "gamma_threshold": float(model.gamma_threshold),
-                       "minimum_probability": float(model.minimum_probability), "eval_every": 0, "seed": "0",
-                       "precision": "float32"}}
-with open(os.path.join(out, "model.json"), "w") as f:
-    json.dump(meta, f)
+export_model(out, model.state.get_lambda(), model.alpha, model.eta, model.state.numdocs, model.num_updates,
+             {"chunk_size": int(model.chunksize), "passes": int(model.passes), "update_every": int(model.update_every),
+              "decay": float(model.decay), "offset": float(model.offset), "iterations": int(model.iterations),
+              "gamma_threshold": float(model.gamma_threshold),
+              "minimum_probability": float(model.minimum_probability)})
 '''
 
 

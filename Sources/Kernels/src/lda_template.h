@@ -3,15 +3,6 @@
 // SCALAR is (special_template.h), D_LOAD_S / D_STORE_S converting; results are rounded to
 // SCALAR where they are stored. Included by kernels.c after special_template.h.
 
-// ψ of values that special_template.h's vector form does not take (0, negative, NaN, +inf).
-#ifndef LATENT_DIGAMMA_SPECIAL
-#define LATENT_DIGAMMA_SPECIAL
-static inline int latent_digamma_is_special(double x) { return !(x > 0) || x == INFINITY; }
-static inline double latent_digamma_special(double x) { return x == INFINITY ? INFINITY : NAN; }
-static inline double latent_exp_special(double x) { return x != x ? x : INFINITY; }
-static inline int latent_exp_is_special(double x) { return x != x || x > LATENT_EXP_HIGH; }
-#endif
-
 // out[i] = ψ(x[i]) − shift_i for i < count, where shift_i is shifts[i] when `per_value`, else
 // shifts[0].
 ATTRIBUTES void NAME(digamma_shifted)(intptr_t count, const SCALAR *x, const double *shifts, int per_value,

@@ -78,11 +78,17 @@ ATTRIBUTES inline DVEC DNAME(exp_v)(DVEC x) {
     return D_MUL(D_MUL(p, D_POW2(first)), D_POW2(D_SUB(n, first)));
 }
 
-// The largest x with a finite e^x, and a value below which e^x rounds to 0.
-#ifndef LATENT_EXP_LIMITS
-#define LATENT_EXP_LIMITS
+// Defined once for all variants: the largest x with a finite e^x and a value below which
+// e^x rounds to 0; and the arguments the vector forms do not take (ψ of 0, negatives, NaN
+// and +inf; e^x of NaN and of x above the limit), with their values.
+#ifndef LATENT_SPECIAL_ARGUMENTS
+#define LATENT_SPECIAL_ARGUMENTS
 #define LATENT_EXP_HIGH 709.782712893383973096
 #define LATENT_EXP_LOW (-746.0)
+static inline int latent_digamma_is_special(double x) { return !(x > 0) || x == INFINITY; }
+static inline double latent_digamma_special(double x) { return x == INFINITY ? INFINITY : NAN; }
+static inline int latent_exp_is_special(double x) { return x != x || x > LATENT_EXP_HIGH; }
+static inline double latent_exp_special(double x) { return x != x ? x : INFINITY; }
 #endif
 
 // e^x with x clamped into exp_v's range; the lanes above it are set to +inf by the callers'
@@ -96,7 +102,7 @@ ATTRIBUTES inline DVEC DNAME(exp_clamped_v)(DVEC x) {
 
 // ψ(x) of one value, any x (the first lane of a vector, so the same bits as in a vector).
 ATTRIBUTES inline double DNAME(digamma_one)(double x) {
-    if (!(x > 0) || x == INFINITY) return x == INFINITY ? INFINITY : NAN;
+    if (latent_digamma_is_special(x)) return latent_digamma_special(x);
     double values[DLANES];
     for (int l = 0; l < DLANES; l++) values[l] = x;
     D_STORE(values, DNAME(digamma_v)(D_LOAD(values)));

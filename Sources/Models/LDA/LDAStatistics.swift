@@ -96,11 +96,11 @@ public struct LDAStatistics<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
 
     /// `sum` += `part`, for a dense topics x terms `sum`.
     private static func add(_ part: LDAStatistics, into sum: inout Matrix<Scalar>, k: Int) {
-        part.values.storage.withUnsafeBufferPointer { source in
-            sum.storage.withUnsafeMutableBufferPointer { target in
-                if let terms = part.terms {
-                    addColumns(part.values, positions: terms, into: target, k: k)
-                } else {
+        sum.storage.withUnsafeMutableBufferPointer { target in
+            if let terms = part.terms {
+                addColumns(part.values, positions: terms, into: target, k: k)
+            } else {
+                part.values.storage.withUnsafeBufferPointer { source in
                     for index in source.indices { target[index] += source[index] }
                 }
             }
