@@ -75,7 +75,8 @@ public struct ClusterExecutor: ChunkExecutor {
         return try await Transport.withDispatcher(dispatcher, security: security) { client in
             let lookup: Lookup
             do {
-                let workers = try await client.status(.init(), options: Transport.callOptions(timeout: .seconds(1))).workers.count
+                let options = Transport.callOptions(timeout: .seconds(statusTimeoutSeconds))
+                let workers = try await client.status(.init(), options: options).workers.count
                 lookup = workers > 0 ? .ready(workers: workers) : .noWorkers
             } catch let error as RPCError where error.code == .unauthenticated {
                 lookup = .refused(security.token == nil
@@ -114,6 +115,11 @@ public struct ClusterExecutor: ChunkExecutor {
         }
     }
 
+    /// How long the status call before a session waits: 1 s when the cluster is only used if
+    /// it answers (a user who did not ask for one should not wait), longer when it is required,
+    /// so that a dispatcher slowed by a busy machine is not reported as absent.
+    private var statusTimeoutSeconds: Int64 { execution == .automatic ? 1 : 10 }
+
     /// What the status call before a session found.
     private enum Lookup {
         case ready(workers: Int)
@@ -137,9 +143,9 @@ public struct ClusterExecutor: ChunkExecutor {
             let hint = security.trustRootsPath == nil
                 ? "if it is a TLS dispatcher, give its CA certificate with --tls-ca"
                 : "check that it is a TLS dispatcher and that --tls-ca names its CA certificate"
-            return .misconfigured("a server listens at \(dispatcher) but did not answer as a dispatcher within 1 s (\(detail)); \(hint)")
+            return .misconfigured("a server listens at \(dispatcher) but did not answer as a dispatcher within \(statusTimeoutSeconds) s (\(detail)); \(hint)")
         }
-        return .unreachable(why: "no dispatcher answered at \(dispatcher) within 1 s (\(detail))")
+        return .unreachable(why: "no dispatcher answered at \(dispatcher) within \(statusTimeoutSeconds) s (\(detail))")
     }
 
     private func distributed<Result: Sendable>(
