@@ -54,40 +54,35 @@ where RawSignificand: FixedWidthInteger {
     static func signProduct(rows: Int, perColumn: Int, signRows: UnsafePointer<Int32>, signValues: UnsafePointer<Self>,
                             starts: UnsafePointer<Int>, indices: UnsafePointer<Int32>, values: UnsafePointer<Self>,
                             out: UnsafeMutablePointer<Self>, columns: Range<Int>)
-    /// For n columns of length k stored one after another: out = Σ_j weights[j] column j,
-    /// in the order of j.
-    static func weightedColumnSum(k: Int, n: Int, columns: UnsafePointer<Self>, weights: UnsafePointer<Self>,
-                                  out: UnsafeMutablePointer<Self>)
     /// Column targets[j] of `matrix` (k rows) += weights[j] · vector, for each j in order.
     static func scatterOuter(k: Int, n: Int, targets: UnsafePointer<Int32>, vector: UnsafePointer<Self>,
                              weights: UnsafePointer<Self>, matrix: UnsafeMutablePointer<Self>)
 
-    /// Variational LDA's special functions, computed in Float64 and rounded to the type, the
-    /// same bits on every kernel variant: out[i] = ψ(x[i]); out[c k + i] = ψ(x[c k + i]) −
+    /// Variational LDA's special functions, computed in the type's precision, the same bits on
+    /// every kernel variant: out[i] = ψ(x[i]); out[c k + i] = ψ(x[c k + i]) −
     /// shifts[i] for `columns` columns of k values; out[i] = e^x[i].
     static func digamma(count: Int, _ x: UnsafePointer<Self>, out: UnsafeMutablePointer<Self>)
-    static func digammaColumns(k: Int, columns: Int, _ x: UnsafePointer<Self>, shifts: UnsafePointer<Double>,
+    static func digammaColumns(k: Int, columns: Int, _ x: UnsafePointer<Self>, shifts: UnsafePointer<Self>,
                                out: UnsafeMutablePointer<Self>)
     static func exponential(count: Int, _ x: UnsafePointer<Self>, out: UnsafeMutablePointer<Self>)
     /// The E-step of one LDA document (`latent_lda_document_*` in LatentKernels.h): the number
     /// of iterations run, negated when γ did not converge.
-    static func ldaDocument(k: Int, n: Int, columns: UnsafePointer<Self>, rows: UnsafePointer<Self>,
-                            counts: UnsafePointer<Self>, alpha: UnsafePointer<Self>, iterations: Int,
-                            threshold: Self, epsilon: Self, gamma: UnsafeMutablePointer<Self>,
-                            elogtheta: UnsafeMutablePointer<Self>, expElogtheta: UnsafeMutablePointer<Self>,
-                            phinorm: UnsafeMutablePointer<Self>, weights: UnsafeMutablePointer<Self>,
-                            lastGamma: UnsafeMutablePointer<Self>) -> Int
-    /// columns (k x n) = the columns ids[0..<n] of `matrix` (k rows); rows = the same transposed.
+    /// `columns` as `gatherColumns` writes them; `scratch` holds 2 `ldaColumnStride(k)` values.
+    static func ldaDocument(k: Int, n: Int, columns: UnsafePointer<Self>, counts: UnsafePointer<Self>,
+                            alpha: UnsafePointer<Self>, iterations: Int, threshold: Self, epsilon: Self,
+                            gamma: UnsafeMutablePointer<Self>, elogtheta: UnsafeMutablePointer<Self>,
+                            expElogtheta: UnsafeMutablePointer<Self>, phinorm: UnsafeMutablePointer<Self>,
+                            weights: UnsafeMutablePointer<Self>, lastGamma: UnsafeMutablePointer<Self>,
+                            scratch: UnsafeMutablePointer<Self>) -> Int
+    /// columns = the columns ids[0..<n] of `matrix` (k rows), each padded with zeros to
+    /// `ldaColumnStride(k)` values.
     static func gatherColumns(k: Int, n: Int, matrix: UnsafePointer<Self>, ids: UnsafePointer<Int32>,
-                              columns: UnsafeMutablePointer<Self>, rows: UnsafeMutablePointer<Self>)
+                              columns: UnsafeMutablePointer<Self>)
     /// Asks the CPU to bring the columns ids[0..<n] of `matrix` (k rows) into its caches.
     static func prefetchColumns(k: Int, n: Int, matrix: UnsafePointer<Self>, ids: UnsafePointer<Int32>)
     /// Column positions[j] of `target` (k rows) += column j of `source`, for j < n.
     static func addColumns(k: Int, n: Int, source: UnsafePointer<Self>, positions: UnsafePointer<Int32>,
                            target: UnsafeMutablePointer<Self>)
-    /// Column j of `target` (k rows) *= column ids[j] of `matrix`, for j < n.
-    static func multiplyColumns(k: Int, n: Int, target: UnsafeMutablePointer<Self>, matrix: UnsafePointer<Self>,
-                                ids: UnsafePointer<Int32>)
 }
 
 private let colMajor = Int32(LAPACK_COL_MAJOR)

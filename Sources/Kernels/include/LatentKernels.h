@@ -55,61 +55,59 @@ void latent_sign_product_f32(intptr_t r, intptr_t per_column, const int32_t *sig
                              const intptr_t *starts, const int32_t *indices, const float *values,
                              float *out, intptr_t first, intptr_t last);
 
-/// For n columns of length k stored one after another (`columns`, k x n):
-/// weighted_column_sum: out = sum over j of weights[j] * column j (in the order of j);
-/// scatter_outer: column targets[j] of matrix (k rows) += weights[j] * vector, in order.
-void latent_weighted_column_sum_f64(intptr_t k, intptr_t n, const double *columns, const double *weights, double *out);
+/// scatter_outer: column targets[j] of matrix (k rows) += weights[j] * vector, for each j < n
+/// in order.
 void latent_scatter_outer_f64(intptr_t k, intptr_t n, const int32_t *targets, const double *vector, const double *weights,
                               double *matrix);
-void latent_weighted_column_sum_f32(intptr_t k, intptr_t n, const float *columns, const float *weights, float *out);
 void latent_scatter_outer_f32(intptr_t k, intptr_t n, const int32_t *targets, const float *vector, const float *weights,
                               float *matrix);
 
 /// The special functions and the per-document E-step of variational LDA. ψ and exp are
-/// computed in Float64 for both types (results rounded to the type), by the library's own
-/// routines, which give the same bits on every variant (about one unit in the last place for
-/// exp, a few for ψ; ψ(x) is NaN for x <= 0, and exp saturates to 0 and +inf).
+/// computed in the type's own precision (as gensim does for Float32 models) by the library's
+/// own routines, which give the same bits on every variant (about one unit in the last place
+/// for exp, a few for ψ; ψ(x) is NaN for x <= 0, and exp saturates to 0 and +inf).
 /// digamma: out[i] = ψ(x[i]); digamma_columns: out[c k + i] = ψ(x[c k + i]) − shifts[i] for
 /// `columns` columns of k values; exponential: out[i] = e^x[i].
 void latent_digamma_f64(intptr_t count, const double *x, double *out);
 void latent_digamma_f32(intptr_t count, const float *x, float *out);
 void latent_digamma_columns_f64(intptr_t k, intptr_t columns, const double *x, const double *shifts, double *out);
-void latent_digamma_columns_f32(intptr_t k, intptr_t columns, const float *x, const double *shifts, float *out);
+void latent_digamma_columns_f32(intptr_t k, intptr_t columns, const float *x, const float *shifts, float *out);
 void latent_exponential_f64(intptr_t count, const double *x, double *out);
 void latent_exponential_f32(intptr_t count, const float *x, float *out);
 
+/// The length each gathered column of exp E[ln β] takes in the E-step: k rounded up to a
+/// multiple of 8 (the padding is zero).
+intptr_t latent_lda_column_stride(intptr_t k);
+
 /// The variational E-step of one document with k topics and n distinct terms (gensim's
-/// `LdaModel.inference` loop): `columns` holds the document's columns of exp E[ln β] (k x n,
-/// a column per term) and `rows` the same transposed (n x k, a row per topic). From the
+/// `LdaModel.inference` loop): `columns` holds the document's columns of exp E[ln β] (n
+/// columns of latent_lda_column_stride(k) values, as gather_columns writes them). From the
 /// initial γ in `gamma`, up to `iterations` times: γ = α + exp E[ln θ] ⊙ Σ_w (counts[w] /
 /// phinorm[w]) column w, with phinorm = exp E[ln θ] · column w + epsilon, until the mean
-/// |Δγ| < threshold. On return gamma, elogtheta (E[ln θ]), exp_elogtheta and phinorm are
-/// those of the final γ, weights[w] = counts[w] / phinorm[w], and last_gamma (k) is scratch.
-/// The result is the number of iterations run, negated when γ did not converge.
-intptr_t latent_lda_document_f64(intptr_t k, intptr_t n, const double *columns, const double *rows,
-                                 const double *counts, const double *alpha, intptr_t iterations,
-                                 double threshold, double epsilon, double *gamma, double *elogtheta,
-                                 double *exp_elogtheta, double *phinorm, double *weights, double *last_gamma);
-intptr_t latent_lda_document_f32(intptr_t k, intptr_t n, const float *columns, const float *rows,
-                                 const float *counts, const float *alpha, intptr_t iterations,
-                                 float threshold, float epsilon, float *gamma, float *elogtheta,
-                                 float *exp_elogtheta, float *phinorm, float *weights, float *last_gamma);
+/// |Δγ| < threshold. Each dot product is summed as 8 partial sums added in a fixed tree, the
+/// same on every variant. On return gamma, elogtheta (E[ln θ]), exp_elogtheta and phinorm are
+/// those of the final γ, weights[w] = counts[w] / phinorm[w]; last_gamma (k) and scratch (2
+/// strides) are scratch space. The result is the number of iterations run, negated when γ
+/// did not converge.
+intptr_t latent_lda_document_f64(intptr_t k, intptr_t n, const double *columns, const double *counts,
+                                 const double *alpha, intptr_t iterations, double threshold, double epsilon,
+                                 double *gamma, double *elogtheta, double *exp_elogtheta, double *phinorm,
+                                 double *weights, double *last_gamma, double *scratch);
+intptr_t latent_lda_document_f32(intptr_t k, intptr_t n, const float *columns, const float *counts,
+                                 const float *alpha, intptr_t iterations, float threshold, float epsilon,
+                                 float *gamma, float *elogtheta, float *exp_elogtheta, float *phinorm,
+                                 float *weights, float *last_gamma, float *scratch);
 
-/// gather_columns: columns (k x n) = the columns ids[0..<n] of `matrix` (k rows), and rows (n x k,
-/// a row of n per topic) the same transposed. prefetch_columns: asks the CPU to bring those
+/// gather_columns: columns = the columns ids[0..<n] of `matrix` (k rows), each padded with
+/// zeros to latent_lda_column_stride(k) values. prefetch_columns: asks the CPU to bring those
 /// columns into its caches (for the next document, while this one runs).
-void latent_gather_columns_f64(intptr_t k, intptr_t n, const double *matrix, const int32_t *ids, double *columns,
-                               double *rows);
-void latent_gather_columns_f32(intptr_t k, intptr_t n, const float *matrix, const int32_t *ids, float *columns,
-                               float *rows);
+void latent_gather_columns_f64(intptr_t k, intptr_t n, const double *matrix, const int32_t *ids, double *columns);
+void latent_gather_columns_f32(intptr_t k, intptr_t n, const float *matrix, const int32_t *ids, float *columns);
 void latent_prefetch_columns_f64(intptr_t k, intptr_t n, const double *matrix, const int32_t *ids);
 void latent_prefetch_columns_f32(intptr_t k, intptr_t n, const float *matrix, const int32_t *ids);
 
 /// add_columns: column positions[j] of target (k rows) += column j of source, for j < n.
-/// multiply_columns: column j of target (k rows) *= column ids[j] of matrix, for j < n.
 void latent_add_columns_f64(intptr_t k, intptr_t n, const double *source, const int32_t *positions, double *target);
 void latent_add_columns_f32(intptr_t k, intptr_t n, const float *source, const int32_t *positions, float *target);
-void latent_multiply_columns_f64(intptr_t k, intptr_t n, double *target, const double *matrix, const int32_t *ids);
-void latent_multiply_columns_f32(intptr_t k, intptr_t n, float *target, const float *matrix, const int32_t *ids);
 
 #endif

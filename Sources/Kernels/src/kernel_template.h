@@ -105,35 +105,6 @@ ATTRIBUTES void NAME(sign_product)(intptr_t r, intptr_t per_column, const int32_
     }
 }
 
-// out = sum over j of weights[j] * column j, accumulated in the order of j; 32 entries of out
-// at a time stay in registers across all the columns.
-ATTRIBUTES void NAME(weighted_column_sum)(intptr_t k, intptr_t n, const SCALAR *columns, const SCALAR *weights,
-                                          SCALAR *out) {
-    intptr_t blocks = k - k % 32;
-    for (intptr_t i0 = 0; i0 < blocks; i0 += 32) {
-        VECTOR acc[32 / LANES];
-        for (int v = 0; v < 32 / LANES; v++) acc[v] = V_ZERO();
-        for (intptr_t j = 0; j < n; j++) {
-            VECTOR w = V_SPLAT(weights[j]);
-            const SCALAR *column = columns + j * k + i0;
-            for (int v = 0; v < 32 / LANES; v++) acc[v] = V_ADD(acc[v], V_MUL(w, V_LOAD(column + v * LANES)));
-        }
-        for (int v = 0; v < 32 / LANES; v++) V_STORE(out + i0 + v * LANES, acc[v]);
-    }
-    // What is left: a vector at a time, then the last entries one by one.
-    intptr_t vectors = k - k % LANES;
-    for (intptr_t i0 = blocks; i0 < vectors; i0 += LANES) {
-        VECTOR acc = V_ZERO();
-        for (intptr_t j = 0; j < n; j++) acc = V_ADD(acc, V_MUL(V_SPLAT(weights[j]), V_LOAD(columns + j * k + i0)));
-        V_STORE(out + i0, acc);
-    }
-    for (intptr_t i = vectors; i < k; i++) out[i] = 0;
-    for (intptr_t j = 0; j < n; j++) {
-        const SCALAR *column = columns + j * k;
-        for (intptr_t i = vectors; i < k; i++) out[i] = out[i] + weights[j] * column[i];
-    }
-}
-
 // Column targets[j] of matrix (k rows) += weights[j] * vector, for each j in order.
 ATTRIBUTES void NAME(scatter_outer)(intptr_t k, intptr_t n, const int32_t *targets, const SCALAR *vector,
                                     const SCALAR *weights, SCALAR *matrix) {

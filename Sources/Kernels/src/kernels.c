@@ -15,7 +15,8 @@
 #endif
 
 // The bit-level steps of the portable special functions (special_template.h): 2^n for an
-// integral n in [-1022, 1023], and x = 2^e m with m in [1, 2) for a normal positive x.
+// integral n in the normal range of exponents, and x = 2^e m with m in [1, 2) for a normal
+// positive x; in double and in float.
 static inline double portable_pow2(double n) {
     double biased = n + 4503599627371519.0; // 2^52 + 1023: the low bits hold n + 1023
     uint64_t bits;
@@ -34,14 +35,49 @@ static inline void portable_split(double x, double *e, double *m) {
     memcpy(m, &bits, sizeof bits);
 }
 
-// Portable: one scalar per "vector"; the compiler vectorizes what it can.
-#define ATTRIBUTES static
+static inline float portable_pow2_single(float n) {
+    float biased = n + 8388735.0f; // 2^23 + 127: the low bits hold n + 127
+    uint32_t bits;
+    memcpy(&bits, &biased, sizeof bits);
+    bits <<= 23;
+    float result;
+    memcpy(&result, &bits, sizeof result);
+    return result;
+}
 
-#define DVEC double
+static inline void portable_split_single(float x, float *e, float *m) {
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    *e = (float)(bits >> 23) - 127;
+    bits = (bits & 0x007FFFFFu) | 0x3F800000u;
+    memcpy(m, &bits, sizeof bits);
+}
+
+intptr_t latent_lda_column_stride(intptr_t k) { return (k + 7) / 8 * 8; }
+
+// The sum of 8 partial sums in the tree every variant uses: ((p0 + p4) + (p1 + p5)) + ((p2 +
+// p6) + (p3 + p7)); `a` holds them as 8 / LANES vectors.
+#define PORTABLE_SUM8(a) ((((a)[0] + (a)[4]) + ((a)[1] + (a)[5])) + (((a)[2] + (a)[6]) + ((a)[3] + (a)[7])))
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static inline float avx2_sum8_f32(const __m256 *a) {
+    __m128 folded = _mm_add_ps(_mm256_castps256_ps128(a[0]), _mm256_extractf128_ps(a[0], 1));
+    __m128 pairs = _mm_hadd_ps(folded, folded);
+    return _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehdup_ps(pairs)));
+}
+
+__attribute__((target("avx2"))) static inline double avx2_sum8_f64(const __m256d *a) {
+    __m256d folded = _mm256_add_pd(a[0], a[1]);
+    __m128d pairs = _mm_hadd_pd(_mm256_castpd256_pd128(folded), _mm256_extractf128_pd(folded, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(pairs, _mm_unpackhi_pd(pairs, pairs)));
+}
+#endif
+
+// Portable: one scalar per "vector"; the compiler vectorizes what it can. The special
+// functions' operations are those of D_T, one lane.
+#define ATTRIBUTES static
 #define DMASK int
 #define DLANES 1
-#define DNAME(stem) portable_##stem
-#define D_SPLAT(x) ((double)(x))
 #define D_LOAD(p) (*(p))
 #define D_STORE(p, v) (*(p) = (v))
 #define D_ADD(a, b) ((a) + (b))
@@ -51,11 +87,16 @@ static inline void portable_split(double x, double *e, double *m) {
 #define D_LT(a, b) ((a) < (b))
 #define D_SELECT(mask, a, b) ((mask) ? (a) : (b))
 #define D_ANY(mask) (mask)
+
+#define D_T double
+#define DSINGLE 0
+#define DVEC double
+#define DNAME(stem) portable_##stem##_double
+#define D_SPLAT(x) ((double)(x))
 #define D_ROUND(a) nearbyint(a)
 #define D_POW2(n) portable_pow2(n)
 #define D_SPLIT(x, e, m) portable_split((x), &(e), &(m))
 #include "special_template.h"
-
 #define SCALAR double
 #define VECTOR double
 #define NAME(stem) portable_##stem##_f64
@@ -66,12 +107,21 @@ static inline void portable_split(double x, double *e, double *m) {
 #define V_STORE(p, v) (*(p) = (v))
 #define V_ADD(a, b) ((a) + (b))
 #define V_MUL(a, b) ((a) * (b))
-#define D_LOAD_S(p) (*(p))
-#define D_STORE_S(p, v) (*(p) = (v))
+#define V_SUM8(a) PORTABLE_SUM8(a)
 #include "kernel_template.h"
 #include "lda_template.h"
 #include "variant_end.h"
+#include "special_end.h"
 
+#define D_T float
+#define DSINGLE 1
+#define DVEC float
+#define DNAME(stem) portable_##stem##_single
+#define D_SPLAT(x) ((float)(x))
+#define D_ROUND(a) nearbyintf(a)
+#define D_POW2(n) portable_pow2_single(n)
+#define D_SPLIT(x, e, m) portable_split_single((x), &(e), &(m))
+#include "special_template.h"
 #define SCALAR float
 #define VECTOR float
 #define NAME(stem) portable_##stem##_f32
@@ -82,21 +132,23 @@ static inline void portable_split(double x, double *e, double *m) {
 #define V_STORE(p, v) (*(p) = (v))
 #define V_ADD(a, b) ((a) + (b))
 #define V_MUL(a, b) ((a) * (b))
-#define D_LOAD_S(p) ((double)*(p))
-#define D_STORE_S(p, v) (*(p) = (float)(v))
+#define V_SUM8(a) PORTABLE_SUM8(a)
 #include "kernel_template.h"
 #include "lda_template.h"
 #include "variant_end.h"
 #include "special_end.h"
+#include "operations_end.h"
 #undef ATTRIBUTES
 
 #if defined(__x86_64__)
 #define ATTRIBUTES static __attribute__((target("avx2")))
 
+#define D_T double
+#define DSINGLE 0
 #define DVEC __m256d
 #define DMASK __m256d
 #define DLANES 4
-#define DNAME(stem) avx2_##stem
+#define DNAME(stem) avx2_##stem##_double
 #define D_SPLAT(x) _mm256_set1_pd(x)
 #define D_LOAD(p) _mm256_loadu_pd(p)
 #define D_STORE(p, v) _mm256_storeu_pd((p), (v))
@@ -121,7 +173,6 @@ static inline void portable_split(double x, double *e, double *m) {
         _mm256_set1_epi64x(0x3FF0000000000000LL))); \
 } while (0)
 #include "special_template.h"
-
 #define SCALAR double
 #define VECTOR __m256d
 #define NAME(stem) avx2_##stem##_f64
@@ -132,12 +183,43 @@ static inline void portable_split(double x, double *e, double *m) {
 #define V_STORE(p, v) _mm256_storeu_pd((p), (v))
 #define V_ADD(a, b) _mm256_add_pd((a), (b))
 #define V_MUL(a, b) _mm256_mul_pd((a), (b))
-#define D_LOAD_S(p) _mm256_loadu_pd(p)
-#define D_STORE_S(p, v) _mm256_storeu_pd((p), (v))
+#define V_SUM8(a) avx2_sum8_f64(a)
 #include "kernel_template.h"
 #include "lda_template.h"
 #include "variant_end.h"
+#include "special_end.h"
+#include "operations_end.h"
 
+#define D_T float
+#define DSINGLE 1
+#define DVEC __m256
+#define DMASK __m256
+#define DLANES 8
+#define DNAME(stem) avx2_##stem##_single
+#define D_SPLAT(x) _mm256_set1_ps(x)
+#define D_LOAD(p) _mm256_loadu_ps(p)
+#define D_STORE(p, v) _mm256_storeu_ps((p), (v))
+#define D_ADD(a, b) _mm256_add_ps((a), (b))
+#define D_SUB(a, b) _mm256_sub_ps((a), (b))
+#define D_MUL(a, b) _mm256_mul_ps((a), (b))
+#define D_DIV(a, b) _mm256_div_ps((a), (b))
+#define D_LT(a, b) _mm256_cmp_ps((a), (b), _CMP_LT_OQ)
+#define D_SELECT(mask, a, b) _mm256_blendv_ps((b), (a), (mask))
+#define D_ANY(mask) _mm256_movemask_ps(mask)
+#define D_ROUND(a) _mm256_round_ps((a), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+// 2^n: n + 2^23 + 127 holds n + 127 in its low bits; shifted into the exponent field.
+#define D_POW2(n) _mm256_castsi256_ps(_mm256_slli_epi32( \
+    _mm256_castps_si256(_mm256_add_ps((n), _mm256_set1_ps(8388735.0f))), 23))
+// e: the biased exponent placed in the low bits of 2^23, minus 2^23 + 127; m: x's
+// significand with the exponent of 1.
+#define D_SPLIT(x, e, m) do { \
+    __m256i bits_ = _mm256_castps_si256(x); \
+    (e) = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_srli_epi32(bits_, 23), \
+        _mm256_castps_si256(_mm256_set1_ps(8388608.0f)))), _mm256_set1_ps(8388735.0f)); \
+    (m) = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(bits_, _mm256_set1_epi32(0x007FFFFF)), \
+        _mm256_set1_epi32(0x3F800000))); \
+} while (0)
+#include "special_template.h"
 #define SCALAR float
 #define VECTOR __m256
 #define NAME(stem) avx2_##stem##_f32
@@ -148,12 +230,12 @@ static inline void portable_split(double x, double *e, double *m) {
 #define V_STORE(p, v) _mm256_storeu_ps((p), (v))
 #define V_ADD(a, b) _mm256_add_ps((a), (b))
 #define V_MUL(a, b) _mm256_mul_ps((a), (b))
-#define D_LOAD_S(p) _mm256_cvtps_pd(_mm_loadu_ps(p))
-#define D_STORE_S(p, v) _mm_storeu_ps((p), _mm256_cvtpd_ps(v))
+#define V_SUM8(a) avx2_sum8_f32(a)
 #include "kernel_template.h"
 #include "lda_template.h"
 #include "variant_end.h"
 #include "special_end.h"
+#include "operations_end.h"
 #undef ATTRIBUTES
 #endif
 
@@ -229,17 +311,9 @@ void latent_sign_product_f32(intptr_t r, intptr_t per_column, const int32_t *sig
     DISPATCH(sign_product, f32, r, per_column, sign_rows, sign_values, starts, indices, values, out, first, last);
 }
 
-void latent_weighted_column_sum_f64(intptr_t k, intptr_t n, const double *columns, const double *weights, double *out) {
-    DISPATCH(weighted_column_sum, f64, k, n, columns, weights, out);
-}
-
 void latent_scatter_outer_f64(intptr_t k, intptr_t n, const int32_t *targets, const double *vector, const double *weights,
                               double *matrix) {
     DISPATCH(scatter_outer, f64, k, n, targets, vector, weights, matrix);
-}
-
-void latent_weighted_column_sum_f32(intptr_t k, intptr_t n, const float *columns, const float *weights, float *out) {
-    DISPATCH(weighted_column_sum, f32, k, n, columns, weights, out);
 }
 
 void latent_scatter_outer_f32(intptr_t k, intptr_t n, const int32_t *targets, const float *vector, const float *weights,
@@ -258,20 +332,19 @@ void latent_scatter_outer_f32(intptr_t k, intptr_t n, const int32_t *targets, co
     void latent_digamma_##suffix(intptr_t count, const SCALAR *x, SCALAR *out) { \
         DISPATCH(digamma, suffix, count, x, out); \
     } \
-    void latent_digamma_columns_##suffix(intptr_t k, intptr_t columns, const SCALAR *x, const double *shifts, \
+    void latent_digamma_columns_##suffix(intptr_t k, intptr_t columns, const SCALAR *x, const SCALAR *shifts, \
                                          SCALAR *out) { \
         DISPATCH(digamma_columns, suffix, k, columns, x, shifts, out); \
     } \
     void latent_exponential_##suffix(intptr_t count, const SCALAR *x, SCALAR *out) { \
         DISPATCH(exponential, suffix, count, x, out); \
     } \
-    intptr_t latent_lda_document_##suffix(intptr_t k, intptr_t n, const SCALAR *columns, const SCALAR *rows, \
-                                          const SCALAR *counts, const SCALAR *alpha, intptr_t iterations, \
-                                          SCALAR threshold, SCALAR epsilon, SCALAR *gamma, SCALAR *elogtheta, \
-                                          SCALAR *exp_elogtheta, SCALAR *phinorm, SCALAR *weights, \
-                                          SCALAR *last_gamma) { \
-        return DISPATCH_RESULT(lda_document, suffix, k, n, columns, rows, counts, alpha, iterations, threshold, \
-                               epsilon, gamma, elogtheta, exp_elogtheta, phinorm, weights, last_gamma); \
+    intptr_t latent_lda_document_##suffix(intptr_t k, intptr_t n, const SCALAR *columns, const SCALAR *counts, \
+                                          const SCALAR *alpha, intptr_t iterations, SCALAR threshold, \
+                                          SCALAR epsilon, SCALAR *gamma, SCALAR *elogtheta, SCALAR *exp_elogtheta, \
+                                          SCALAR *phinorm, SCALAR *weights, SCALAR *last_gamma, SCALAR *scratch) { \
+        return DISPATCH_RESULT(lda_document, suffix, k, n, columns, counts, alpha, iterations, threshold, epsilon, \
+                               gamma, elogtheta, exp_elogtheta, phinorm, weights, last_gamma, scratch); \
     }
 
 LDA_KERNELS(double, f64)
@@ -280,13 +353,11 @@ LDA_KERNELS(float, f32)
 // Copies and prefetches: no arithmetic, so one version serves every CPU.
 #define COLUMN_COPIES(SCALAR, suffix) \
     void latent_gather_columns_##suffix(intptr_t k, intptr_t n, const SCALAR *matrix, const int32_t *ids, \
-                                        SCALAR *columns, SCALAR *rows) { \
-        for (intptr_t j = 0; j < n; j++) memcpy(columns + j * k, matrix + (intptr_t)ids[j] * k, (size_t)k * sizeof(SCALAR)); \
-        /* The transpose in blocks of 16 columns, read from the copy while it is in cache. */ \
-        for (intptr_t j0 = 0; j0 < n; j0 += 16) { \
-            intptr_t j1 = j0 + 16 < n ? j0 + 16 : n; \
-            for (intptr_t i = 0; i < k; i++) \
-                for (intptr_t j = j0; j < j1; j++) rows[i * n + j] = columns[j * k + i]; \
+                                        SCALAR *columns) { \
+        intptr_t stride = latent_lda_column_stride(k); \
+        for (intptr_t j = 0; j < n; j++) { \
+            memcpy(columns + j * stride, matrix + (intptr_t)ids[j] * k, (size_t)k * sizeof(SCALAR)); \
+            for (intptr_t i = k; i < stride; i++) columns[j * stride + i] = 0; \
         } \
     } \
     void latent_prefetch_columns_##suffix(intptr_t k, intptr_t n, const SCALAR *matrix, const int32_t *ids) { \
@@ -307,14 +378,6 @@ COLUMN_COPIES(float, f32)
             SCALAR *to = target + (intptr_t)positions[j] * k; \
             const SCALAR *from = source + j * k; \
             for (intptr_t i = 0; i < k; i++) to[i] = to[i] + from[i]; \
-        } \
-    } \
-    void latent_multiply_columns_##suffix(intptr_t k, intptr_t n, SCALAR *target, const SCALAR *matrix, \
-                                          const int32_t *ids) { \
-        for (intptr_t j = 0; j < n; j++) { \
-            SCALAR *to = target + j * k; \
-            const SCALAR *from = matrix + (intptr_t)ids[j] * k; \
-            for (intptr_t i = 0; i < k; i++) to[i] = to[i] * from[i]; \
         } \
     }
 

@@ -9,5 +9,6 @@
 #undef V_STORE
 #undef V_ADD
 #undef V_MUL
+#undef V_SUM8
 #undef D_LOAD_S
 #undef D_STORE_S

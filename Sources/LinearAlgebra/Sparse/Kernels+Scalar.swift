@@ -8,14 +8,9 @@ extension Double {
         latent_add_columns_f64(k, n, source, positions, target)
     }
 
-    public static func multiplyColumns(k: Int, n: Int, target: UnsafeMutablePointer<Double>, matrix: UnsafePointer<Double>,
-                                       ids: UnsafePointer<Int32>) {
-        latent_multiply_columns_f64(k, n, target, matrix, ids)
-    }
-
     public static func gatherColumns(k: Int, n: Int, matrix: UnsafePointer<Double>, ids: UnsafePointer<Int32>,
-                                     columns: UnsafeMutablePointer<Double>, rows: UnsafeMutablePointer<Double>) {
-        latent_gather_columns_f64(k, n, matrix, ids, columns, rows)
+                                     columns: UnsafeMutablePointer<Double>) {
+        latent_gather_columns_f64(k, n, matrix, ids, columns)
     }
 
     public static func prefetchColumns(k: Int, n: Int, matrix: UnsafePointer<Double>, ids: UnsafePointer<Int32>) {
@@ -35,19 +30,14 @@ extension Double {
         latent_exponential_f64(count, x, out)
     }
 
-    public static func ldaDocument(k: Int, n: Int, columns: UnsafePointer<Double>, rows: UnsafePointer<Double>,
-                                   counts: UnsafePointer<Double>, alpha: UnsafePointer<Double>, iterations: Int,
-                                   threshold: Double, epsilon: Double, gamma: UnsafeMutablePointer<Double>,
-                                   elogtheta: UnsafeMutablePointer<Double>, expElogtheta: UnsafeMutablePointer<Double>,
-                                   phinorm: UnsafeMutablePointer<Double>, weights: UnsafeMutablePointer<Double>,
-                                   lastGamma: UnsafeMutablePointer<Double>) -> Int {
-        latent_lda_document_f64(k, n, columns, rows, counts, alpha, iterations, threshold, epsilon, gamma,
-                                  elogtheta, expElogtheta, phinorm, weights, lastGamma)
-    }
-
-    public static func weightedColumnSum(k: Int, n: Int, columns: UnsafePointer<Double>, weights: UnsafePointer<Double>,
-                                         out: UnsafeMutablePointer<Double>) {
-        latent_weighted_column_sum_f64(k, n, columns, weights, out)
+    public static func ldaDocument(k: Int, n: Int, columns: UnsafePointer<Double>, counts: UnsafePointer<Double>,
+                                   alpha: UnsafePointer<Double>, iterations: Int, threshold: Double, epsilon: Double,
+                                   gamma: UnsafeMutablePointer<Double>, elogtheta: UnsafeMutablePointer<Double>,
+                                   expElogtheta: UnsafeMutablePointer<Double>, phinorm: UnsafeMutablePointer<Double>,
+                                   weights: UnsafeMutablePointer<Double>, lastGamma: UnsafeMutablePointer<Double>,
+                                   scratch: UnsafeMutablePointer<Double>) -> Int {
+        latent_lda_document_f64(k, n, columns, counts, alpha, iterations, threshold, epsilon, gamma, elogtheta,
+                                  expElogtheta, phinorm, weights, lastGamma, scratch)
     }
 
     public static func scatterOuter(k: Int, n: Int, targets: UnsafePointer<Int32>, vector: UnsafePointer<Double>,
@@ -81,14 +71,9 @@ extension Float {
         latent_add_columns_f32(k, n, source, positions, target)
     }
 
-    public static func multiplyColumns(k: Int, n: Int, target: UnsafeMutablePointer<Float>, matrix: UnsafePointer<Float>,
-                                       ids: UnsafePointer<Int32>) {
-        latent_multiply_columns_f32(k, n, target, matrix, ids)
-    }
-
     public static func gatherColumns(k: Int, n: Int, matrix: UnsafePointer<Float>, ids: UnsafePointer<Int32>,
-                                     columns: UnsafeMutablePointer<Float>, rows: UnsafeMutablePointer<Float>) {
-        latent_gather_columns_f32(k, n, matrix, ids, columns, rows)
+                                     columns: UnsafeMutablePointer<Float>) {
+        latent_gather_columns_f32(k, n, matrix, ids, columns)
     }
 
     public static func prefetchColumns(k: Int, n: Int, matrix: UnsafePointer<Float>, ids: UnsafePointer<Int32>) {
@@ -99,7 +84,7 @@ extension Float {
         latent_digamma_f32(count, x, out)
     }
 
-    public static func digammaColumns(k: Int, columns: Int, _ x: UnsafePointer<Float>, shifts: UnsafePointer<Double>,
+    public static func digammaColumns(k: Int, columns: Int, _ x: UnsafePointer<Float>, shifts: UnsafePointer<Float>,
                                       out: UnsafeMutablePointer<Float>) {
         latent_digamma_columns_f32(k, columns, x, shifts, out)
     }
@@ -108,19 +93,14 @@ extension Float {
         latent_exponential_f32(count, x, out)
     }
 
-    public static func ldaDocument(k: Int, n: Int, columns: UnsafePointer<Float>, rows: UnsafePointer<Float>,
-                                   counts: UnsafePointer<Float>, alpha: UnsafePointer<Float>, iterations: Int,
-                                   threshold: Float, epsilon: Float, gamma: UnsafeMutablePointer<Float>,
-                                   elogtheta: UnsafeMutablePointer<Float>, expElogtheta: UnsafeMutablePointer<Float>,
-                                   phinorm: UnsafeMutablePointer<Float>, weights: UnsafeMutablePointer<Float>,
-                                   lastGamma: UnsafeMutablePointer<Float>) -> Int {
-        latent_lda_document_f32(k, n, columns, rows, counts, alpha, iterations, threshold, epsilon, gamma,
-                                  elogtheta, expElogtheta, phinorm, weights, lastGamma)
-    }
-
-    public static func weightedColumnSum(k: Int, n: Int, columns: UnsafePointer<Float>, weights: UnsafePointer<Float>,
-                                         out: UnsafeMutablePointer<Float>) {
-        latent_weighted_column_sum_f32(k, n, columns, weights, out)
+    public static func ldaDocument(k: Int, n: Int, columns: UnsafePointer<Float>, counts: UnsafePointer<Float>,
+                                   alpha: UnsafePointer<Float>, iterations: Int, threshold: Float, epsilon: Float,
+                                   gamma: UnsafeMutablePointer<Float>, elogtheta: UnsafeMutablePointer<Float>,
+                                   expElogtheta: UnsafeMutablePointer<Float>, phinorm: UnsafeMutablePointer<Float>,
+                                   weights: UnsafeMutablePointer<Float>, lastGamma: UnsafeMutablePointer<Float>,
+                                   scratch: UnsafeMutablePointer<Float>) -> Int {
+        latent_lda_document_f32(k, n, columns, counts, alpha, iterations, threshold, epsilon, gamma, elogtheta,
+                                  expElogtheta, phinorm, weights, lastGamma, scratch)
     }
 
     public static func scatterOuter(k: Int, n: Int, targets: UnsafePointer<Int32>, vector: UnsafePointer<Float>,
@@ -158,4 +138,10 @@ public enum Kernels {
     /// returns whether AVX2 runs. For tests and comparisons: results do not change.
     @discardableResult
     public static func useAVX2(_ use: Bool) -> Bool { latent_kernels_use_avx2(use ? 1 : 0) != 0 }
+}
+
+extension Kernels {
+    /// The length of each gathered column of exp E[ln β] in the LDA E-step (`gatherColumns`,
+    /// `ldaDocument`): k rounded up to a multiple of 8.
+    public static func ldaColumnStride(topics k: Int) -> Int { latent_lda_column_stride(k) }
 }

@@ -70,11 +70,11 @@ struct DocumentInference<Scalar: LinearAlgebraScalar> {
     private var lastGamma: [Scalar]
     private var counts: [Scalar] = []
     private var phinorm: [Scalar] = []
-    /// The document's columns of exp E[ln β], gathered: topics x terms, a column per term,
-    /// and the same transposed (a row of terms per topic), so that both products of an
-    /// iteration are sums of contiguous vectors, with no reduction across a vector.
+    /// The document's columns of exp E[ln β], gathered, each padded to `stride` values; and
+    /// the E-step kernel's scratch space.
     private var local: [Scalar] = []
-    private var transposed: [Scalar] = []
+    private var scratch: [Scalar]
+    private let stride: Int
 
     init(topics: Int) {
         self.topics = topics
@@ -82,6 +82,8 @@ struct DocumentInference<Scalar: LinearAlgebraScalar> {
         elogtheta = gamma
         expElogtheta = gamma
         lastGamma = gamma
+        stride = Kernels.ldaColumnStride(topics: topics)
+        scratch = [Scalar](repeating: 0, count: 2 * stride)
     }
 
     /// Runs the E-step of a document from the initial γ in `gamma`; true when it converged.
@@ -96,10 +98,7 @@ struct DocumentInference<Scalar: LinearAlgebraScalar> {
             phinorm = counts
             weights = counts
         }
-        if local.count < max(n, 1) * k {
-            local = [Scalar](repeating: 0, count: max(n, 1) * k)
-            transposed = local
-        }
+        if local.count < max(n, 1) * stride { local = [Scalar](repeating: 0, count: max(n, 1) * stride) }
         var converged = false
         model.expElogbeta.storage.withUnsafeBufferPointer { beta in
         model.alpha.withUnsafeBufferPointer { alpha in
@@ -111,19 +110,18 @@ struct DocumentInference<Scalar: LinearAlgebraScalar> {
         phinorm.withUnsafeMutableBufferPointer { phinorm in
         weights.withUnsafeMutableBufferPointer { weights in
         local.withUnsafeMutableBufferPointer { local in
-        transposed.withUnsafeMutableBufferPointer { transposed in
+        scratch.withUnsafeMutableBufferPointer { scratch in
             for (j, count) in documentCounts.enumerated() { counts[j] = Scalar(count) }
             termIDs.withUnsafeBufferPointer { ids in
                 guard let ids = ids.baseAddress else { return }
-                Scalar.gatherColumns(k: k, n: n, matrix: beta.baseAddress!, ids: ids,
-                                     columns: local.baseAddress!, rows: transposed.baseAddress!)
+                Scalar.gatherColumns(k: k, n: n, matrix: beta.baseAddress!, ids: ids, columns: local.baseAddress!)
             }
             let run = Scalar.ldaDocument(
-                k: k, n: n, columns: local.baseAddress!, rows: transposed.baseAddress!, counts: counts.baseAddress!,
-                alpha: alpha.baseAddress!, iterations: model.iterations, threshold: model.gammaThreshold,
-                epsilon: epsilon, gamma: gamma.baseAddress!, elogtheta: elogtheta.baseAddress!,
-                expElogtheta: expElogtheta.baseAddress!, phinorm: phinorm.baseAddress!,
-                weights: weights.baseAddress!, lastGamma: lastGamma.baseAddress!)
+                k: k, n: n, columns: local.baseAddress!, counts: counts.baseAddress!, alpha: alpha.baseAddress!,
+                iterations: model.iterations, threshold: model.gammaThreshold, epsilon: epsilon,
+                gamma: gamma.baseAddress!, elogtheta: elogtheta.baseAddress!, expElogtheta: expElogtheta.baseAddress!,
+                phinorm: phinorm.baseAddress!, weights: weights.baseAddress!, lastGamma: lastGamma.baseAddress!,
+                scratch: scratch.baseAddress!)
             converged = run > 0
         }}}}}}}}}}}
         return converged

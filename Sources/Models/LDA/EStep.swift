@@ -3,8 +3,8 @@ import LatentLinearAlgebra
 
 /// The E-step of online LDA over a chunk of documents (gensim's `LdaModel.do_estep`): each
 /// document's γ is fitted to the current topics, and the chunk's sufficient statistics are
-/// summed over the terms it uses and multiplied by exp E[ln β]. One reduction of these is
-/// one batch of gensim's (`chunksize` documents); the model's M-step follows.
+/// summed over the terms it uses. One reduction of these is one batch of gensim's
+/// (`chunksize` documents); the model's M-step follows, which multiplies them by exp E[ln β].
 ///
 /// Documents are independent and each draws its initial γ by its number, so the statistics
 /// of a batch are the same however its documents are cut into jobs.
@@ -53,13 +53,6 @@ struct LDAEStep<Scalar: LinearAlgebraScalar>: ChunkedComputation {
                 if let elogbeta {
                     state.documentBound += inference.documentBound(termIDs: ids, counts: counts, elogbeta: elogbeta,
                                                                    alpha: model.alpha)
-                }
-            }
-            model.expElogbeta.storage.withUnsafeBufferPointer { beta in
-                terms.withUnsafeBufferPointer { ids in
-                    guard let ids = ids.baseAddress else { return }
-                    Scalar.multiplyColumns(k: k, n: terms.count, target: sums.baseAddress!, matrix: beta.baseAddress!,
-                                           ids: ids)
                 }
             }
         }

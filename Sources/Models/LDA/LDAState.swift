@@ -95,8 +95,10 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
     }
 
     /// The M-step (gensim's `do_mstep` with `LdaState.blend`): sstats ← (1 − ρ) sstats +
-    /// ρ (documents / batch documents) batch; then E[ln β] anew, and η's Newton step when it
-    /// is learned. Returns the mean absolute change of E[ln β] ("topic diff").
+    /// ρ (documents / batch documents) (batch ⊙ exp E[ln β]), the batch's statistics multiplied
+    /// here by the exp E[ln β] its E-step used (gensim's `sstats *= expElogbeta` after the
+    /// chunk: once for the batch instead of once per job); then E[ln β] anew, and η's Newton
+    /// step when it is learned. Returns the mean absolute change of E[ln β] ("topic diff").
     @_specialize(where Scalar == Double)
     @_specialize(where Scalar == Float)
     mutating func mStep(rho: Double, batch: LDAStatistics<Scalar>, extraPass: Bool, learnEta: Bool,
@@ -108,17 +110,19 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
         let keep = Scalar(1 - rho), add = Scalar(rho * scale)
         let k = topics
         sstats.storage.withUnsafeMutableBufferPointer { values in
+        expElogbeta.storage.withUnsafeBufferPointer { beta in
             for index in values.indices { values[index] *= keep }
             batch.values.storage.withUnsafeBufferPointer { batchValues in
                 if let terms = batch.terms {
                     for (column, term) in terms.enumerated() {
-                        for i in 0..<k { values[Int(term) * k + i] += add * batchValues[column * k + i] }
+                        let to = Int(term) * k, from = column * k
+                        for i in 0..<k { values[to + i] += add * (batchValues[from + i] * beta[to + i]) }
                     }
                 } else {
-                    for index in values.indices { values[index] += add * batchValues[index] }
+                    for index in values.indices { values[index] += add * (batchValues[index] * beta[index]) }
                 }
             }
-        }
+        }}
         let previous = elogbeta
         syncTopics()
         var change = 0.0
@@ -206,7 +210,7 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
         let k = x.rows
         var sums = [Scalar](repeating: 0, count: k)
         for w in 0..<x.columns { for i in 0..<k { sums[i] += x.storage[i + w * k] } }
-        let psiSums = sums.map { SpecialFunctions.digamma(Double($0)) }
+        let psiSums = sums.map { Scalar(SpecialFunctions.digamma(Double($0))) }
         return psiSums.withUnsafeBufferPointer { shifts in
             byColumns(x) { from, to, columns in
                 Scalar.digammaColumns(k: k, columns: columns, from, shifts: shifts.baseAddress!, out: to)

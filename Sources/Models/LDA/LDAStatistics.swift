@@ -1,8 +1,8 @@
 import LatentLinearAlgebra
 
 /// The partial state of LDA's E-step over some documents: gensim's sufficient statistics
-/// (`sstats`, topics x terms, already multiplied by exp E[ln β]) restricted to the terms the
-/// documents use, and what the model needs besides: the number of documents, the sum of
+/// (`sstats`, topics x terms, before their multiplication by exp E[ln β], which the M-step
+/// does) restricted to the terms the documents use, and what the model needs besides: the number of documents, the sum of
 /// their E[ln θ] (for alpha `auto`), and when asked, the document part of the variational
 /// bound and the words it covers.
 ///
