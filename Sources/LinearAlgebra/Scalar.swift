@@ -54,9 +54,10 @@ where RawSignificand: FixedWidthInteger {
     static func signProduct(rows: Int, perColumn: Int, signRows: UnsafePointer<Int32>, signValues: UnsafePointer<Self>,
                             starts: UnsafePointer<Int>, indices: UnsafePointer<Int32>, values: UnsafePointer<Self>,
                             out: UnsafeMutablePointer<Self>, columns: Range<Int>)
-    /// Column targets[j] of `matrix` (k rows) += weights[j] · vector, for each j in order.
+    /// Column targets[j] of `matrix` (k rows, its columns `stride` apart) += weights[j] · vector,
+    /// for each j in order.
     static func scatterOuter(k: Int, n: Int, targets: UnsafePointer<Int32>, vector: UnsafePointer<Self>,
-                             weights: UnsafePointer<Self>, matrix: UnsafeMutablePointer<Self>)
+                             weights: UnsafePointer<Self>, matrix: UnsafeMutablePointer<Self>, stride: Int)
 
     /// Variational LDA's special functions, computed in the type's precision, the same bits on
     /// every kernel variant: out[i] = ψ(x[i]); out[c k + i] = ψ(x[c k + i]) −

@@ -50,7 +50,8 @@ struct KernelVariantTests {
                     let targets = (0..<n).map { _ in Int32(generator.next() % 5) }
                     let outer = Self.bothVariants { () -> [Scalar] in
                         var matrix = [Scalar](repeating: 1, count: 5 * k)
-                        Scalar.scatterOuter(k: k, n: n, targets: targets, vector: vector, weights: weights, matrix: &matrix)
+                        Scalar.scatterOuter(k: k, n: n, targets: targets, vector: vector, weights: weights, matrix: &matrix,
+                                            stride: k)
                         return matrix
                     }
                     #expect(outer.portable == outer.best, "scatter outer \(Scalar.self) k \(k) n \(n)")

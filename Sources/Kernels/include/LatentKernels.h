@@ -55,12 +55,12 @@ void latent_sign_product_f32(intptr_t r, intptr_t per_column, const int32_t *sig
                              const intptr_t *starts, const int32_t *indices, const float *values,
                              float *out, intptr_t first, intptr_t last);
 
-/// scatter_outer: column targets[j] of matrix (k rows) += weights[j] * vector, for each j < n
-/// in order.
+/// scatter_outer: column targets[j] of matrix (k rows, its columns `stride` apart) +=
+/// weights[j] * vector, for each j < n in order.
 void latent_scatter_outer_f64(intptr_t k, intptr_t n, const int32_t *targets, const double *vector, const double *weights,
-                              double *matrix);
+                              double *matrix, intptr_t stride);
 void latent_scatter_outer_f32(intptr_t k, intptr_t n, const int32_t *targets, const float *vector, const float *weights,
-                              float *matrix);
+                              float *matrix, intptr_t stride);
 
 /// The special functions and the per-document E-step of variational LDA. ψ and exp are
 /// computed in the type's own precision (as gensim does for Float32 models) by the library's

@@ -105,12 +105,13 @@ ATTRIBUTES void NAME(sign_product)(intptr_t r, intptr_t per_column, const int32_
     }
 }
 
-// Column targets[j] of matrix (k rows) += weights[j] * vector, for each j in order.
+// Column targets[j] of matrix (its columns `stride` apart; k rows) += weights[j] * vector, for
+// each j in order.
 ATTRIBUTES void NAME(scatter_outer)(intptr_t k, intptr_t n, const int32_t *targets, const SCALAR *vector,
-                                    const SCALAR *weights, SCALAR *matrix) {
+                                    const SCALAR *weights, SCALAR *matrix, intptr_t stride) {
     intptr_t full = k - k % LANES;
     for (intptr_t j = 0; j < n; j++) {
-        SCALAR *column = matrix + (intptr_t)targets[j] * k;
+        SCALAR *column = matrix + (intptr_t)targets[j] * stride;
         VECTOR w = V_SPLAT(weights[j]);
         for (intptr_t i = 0; i < full; i += LANES) V_STORE(column + i, V_ADD(V_LOAD(column + i), V_MUL(V_LOAD(vector + i), w)));
         for (intptr_t i = full; i < k; i++) column[i] = column[i] + vector[i] * weights[j];

@@ -312,13 +312,13 @@ void latent_sign_product_f32(intptr_t r, intptr_t per_column, const int32_t *sig
 }
 
 void latent_scatter_outer_f64(intptr_t k, intptr_t n, const int32_t *targets, const double *vector, const double *weights,
-                              double *matrix) {
-    DISPATCH(scatter_outer, f64, k, n, targets, vector, weights, matrix);
+                              double *matrix, intptr_t stride) {
+    DISPATCH(scatter_outer, f64, k, n, targets, vector, weights, matrix, stride);
 }
 
 void latent_scatter_outer_f32(intptr_t k, intptr_t n, const int32_t *targets, const float *vector, const float *weights,
-                              float *matrix) {
-    DISPATCH(scatter_outer, f32, k, n, targets, vector, weights, matrix);
+                              float *matrix, intptr_t stride) {
+    DISPATCH(scatter_outer, f32, k, n, targets, vector, weights, matrix, stride);
 }
 
 #if defined(__x86_64__)

@@ -41,8 +41,8 @@ extension Double {
     }
 
     public static func scatterOuter(k: Int, n: Int, targets: UnsafePointer<Int32>, vector: UnsafePointer<Double>,
-                                    weights: UnsafePointer<Double>, matrix: UnsafeMutablePointer<Double>) {
-        latent_scatter_outer_f64(k, n, targets, vector, weights, matrix)
+                                    weights: UnsafePointer<Double>, matrix: UnsafeMutablePointer<Double>, stride: Int) {
+        latent_scatter_outer_f64(k, n, targets, vector, weights, matrix, stride)
     }
 
     public static func gatherPanel(_ dense: UnsafePointer<Double>, rows: Int, p: Int, q: Int, starts: UnsafePointer<Int>,
@@ -104,8 +104,8 @@ extension Float {
     }
 
     public static func scatterOuter(k: Int, n: Int, targets: UnsafePointer<Int32>, vector: UnsafePointer<Float>,
-                                    weights: UnsafePointer<Float>, matrix: UnsafeMutablePointer<Float>) {
-        latent_scatter_outer_f32(k, n, targets, vector, weights, matrix)
+                                    weights: UnsafePointer<Float>, matrix: UnsafeMutablePointer<Float>, stride: Int) {
+        latent_scatter_outer_f32(k, n, targets, vector, weights, matrix, stride)
     }
 
     public static func gatherPanel(_ dense: UnsafePointer<Float>, rows: Int, p: Int, q: Int, starts: UnsafePointer<Int>,

@@ -2,9 +2,10 @@ import LatentCorpus
 import LatentLinearAlgebra
 
 /// The E-step of online LDA over a chunk of documents (gensim's `LdaModel.do_estep`): each
-/// document's γ is fitted to the current topics, and the chunk's sufficient statistics are
-/// summed over the terms it uses. One reduction of these is one batch of gensim's
-/// (`chunksize` documents); the model's M-step follows, which multiplies them by exp E[ln β].
+/// document's γ is fitted to the current topics, and what the chunk's sufficient statistics
+/// are summed from is kept (`LDAStatistics`). One reduction of these is one batch of gensim's
+/// (`chunksize` documents); the model's M-step follows, which sums them and multiplies them by
+/// exp E[ln β].
 ///
 /// Documents are independent and each draws its initial γ by its number, so the statistics
 /// of a batch are the same however its documents are cut into jobs.
@@ -25,38 +26,34 @@ struct LDAEStep<Scalar: LinearAlgebraScalar>: ChunkedComputation {
     func process(_ chunk: SparseChunk, index: Int) throws -> LDAStatistics<Scalar> {
         let k = topics
         try LDAInput.check(chunk, termCount: termCount, allowRealWeights: allowRealWeights)
-        var terms = chunk.termIDs
-        terms.sort()
-        terms = terms.uniqued()
-        var values = Matrix<Scalar>(rows: k, columns: terms.count)
         var inference = DocumentInference<Scalar>(topics: k)
-        var targets: [Int32] = []
-        var state = LDAStatistics<Scalar>(
-            terms: terms, values: Matrix(rows: 0, columns: 0), documents: chunk.documentCount, converged: 0,
-            logThetaSum: [Double](repeating: 0, count: k), documentBound: 0, words: 0)
-        try values.storage.withUnsafeMutableBufferPointer { sums in
-            for d in 0..<chunk.documentCount {
-                let range = chunk.columnStarts[d]..<chunk.columnStarts[d + 1]
-                let ids = chunk.termIDs[range], counts = chunk.weights[range]
-                try inference.start(initialGammas, document: chunk.firstDocument + d)
-                if d + 1 < chunk.documentCount {
-                    DocumentInference.prefetch(termIDs: chunk.termIDs[chunk.columnStarts[d + 1]..<chunk.columnStarts[d + 2]],
-                                               model: model)
-                }
-                if inference.run(termIDs: ids, counts: counts, model: model) { state.converged += 1 }
-                targets.removeAll(keepingCapacity: true)
-                for term in ids { targets.append(Int32(terms.lowerBound(of: term))) }
-                Scalar.scatterOuter(k: k, n: ids.count, targets: targets, vector: inference.expElogtheta,
-                                    weights: inference.weights, matrix: sums.baseAddress!)
-                for i in 0..<k { state.logThetaSum[i] += Double(inference.elogtheta[i]) }
-                for count in counts { state.words += count }
-                if let elogbeta {
-                    state.documentBound += inference.documentBound(termIDs: ids, counts: counts, elogbeta: elogbeta,
-                                                                   alpha: model.alpha)
+        var state = LDAStatistics<Scalar>(topics: k)
+        state.documents = chunk.documentCount
+        state.termIDs.reserveCapacity(chunk.termIDs.count)
+        state.weights.reserveCapacity(chunk.termIDs.count)
+        state.termStarts.reserveCapacity(chunk.documentCount + 1)
+        state.thetas.reserveCapacity(chunk.documentCount * k)
+        for d in 0..<chunk.documentCount {
+            let range = chunk.columnStarts[d]..<chunk.columnStarts[d + 1]
+            let ids = chunk.termIDs[range], counts = chunk.weights[range]
+            try inference.start(initialGammas, document: chunk.firstDocument + d)
+            if d + 1 < chunk.documentCount {
+                DocumentInference.prefetch(termIDs: chunk.termIDs[chunk.columnStarts[d + 1]..<chunk.columnStarts[d + 2]],
+                                           model: model)
+            }
+            if inference.run(termIDs: ids, counts: counts, model: model) { state.converged += 1 }
+            inference.weights.withUnsafeBufferPointer { weights in
+                inference.expElogtheta.withUnsafeBufferPointer { theta in
+                    state.append(termIDs: ids, weights: UnsafeBufferPointer(rebasing: weights.prefix(ids.count)), theta: theta)
                 }
             }
+            for i in 0..<k { state.logThetaSum[i] += Double(inference.elogtheta[i]) }
+            for count in counts { state.words += count }
+            if let elogbeta {
+                state.documentBound += inference.documentBound(termIDs: ids, counts: counts, elogbeta: elogbeta,
+                                                               alpha: model.alpha)
+            }
         }
-        state.values = values
         return state
     }
 
@@ -91,25 +88,5 @@ enum LDAInput {
                 }
             }
         }
-    }
-}
-
-extension Array where Element == Int32 {
-    /// The sorted array without repeats.
-    func uniqued() -> [Int32] {
-        var result: [Int32] = []
-        result.reserveCapacity(count)
-        for value in self where result.last != value { result.append(value) }
-        return result
-    }
-
-    /// The index of the first element not below `value`, in a sorted array.
-    func lowerBound(of value: Int32) -> Int {
-        var low = 0, high = count
-        while low < high {
-            let middle = (low + high) / 2
-            if self[middle] < value { low = middle + 1 } else { high = middle }
-        }
-        return low
     }
 }

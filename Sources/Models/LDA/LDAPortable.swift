@@ -82,34 +82,65 @@ extension LDAEStep: PortableComputation {
         writer.write(state.words)
         writer.write(state.documentBound)
         writer.write(array: state.logThetaSum)
-        writer.write(state.terms == nil ? 0 : 1)
-        if let terms = state.terms { writer.write(array: terms) }
-        writer.write(state.values)
+        if let sums = state.sums {
+            writer.write(1)
+            writer.write(sums)
+        } else {
+            writer.write(0)
+            writer.write(array: state.termStarts.map { Int64($0) })
+            writer.write(array: state.termIDs)
+            writer.write(array: state.weights)
+            writer.write(array: state.thetas)
+        }
     }
 
     @_specialize(where Scalar == Double)
     @_specialize(where Scalar == Float)
     func decodeState(_ reader: inout PortableReader) throws -> LDAStatistics<Scalar> {
-        let documents = try reader.readInt("documents", in: 0...Int(Int64.max / 4))
-        let converged = try reader.readInt("converged", in: 0...documents)
-        let words = try reader.readDouble("words")
-        let bound = try reader.readDouble("document bound")
+        var state = LDAStatistics<Scalar>(topics: topics)
+        state.documents = try reader.readInt("documents", in: 0...Int(Int64.max / 4))
+        state.converged = try reader.readInt("converged", in: 0...state.documents)
+        state.words = try reader.readDouble("words")
+        state.documentBound = try reader.readDouble("document bound")
         let logTheta: [Double] = try reader.readArray("sum of E[ln theta]", maxCount: maxTopics)
         guard logTheta.count == topics, logTheta.allSatisfy({ $0.isFinite && $0 <= 0 }) else {
             throw reader.error("sum of E[ln theta]", "\(topics) finite values of at most 0")
         }
-        var terms: [Int32]?
-        if try reader.readInt("term list flag", in: 0...1) == 1 { terms = try reader.readTermList("terms", termCount: termCount) }
-        let values: Matrix<Scalar> = try reader.readMatrix("statistics", maxRows: maxTopics, maxColumns: maxTerms)
-        let columns = terms?.count ?? termCount
-        guard values.rows == topics, values.columns == columns else {
-            throw reader.error("statistics", "\(topics) x \(columns), got \(values.rows) x \(values.columns)")
+        state.logThetaSum = logTheta
+        if try reader.readInt("summed flag", in: 0...1) == 1 {
+            let sums: Matrix<Scalar> = try reader.readMatrix("statistics", maxRows: maxTopics, maxColumns: maxTerms)
+            guard sums.rows == topics, sums.columns == termCount else {
+                throw reader.error("statistics", "\(topics) x \(termCount), got \(sums.rows) x \(sums.columns)")
+            }
+            if let bad = sums.storage.firstIndex(where: { !($0 >= 0) || !$0.isFinite }) {
+                throw reader.error("statistics", "finite non-negative values, found \(sums.storage[bad])")
+            }
+            state.sums = sums
+            return state
         }
-        if let bad = values.storage.firstIndex(where: { $0 < 0 }) {
-            throw reader.error("statistics", "non-negative values, found \(values.storage[bad])")
+        let starts: [Int64] = try reader.readArray("document starts", maxCount: state.documents + 1)
+        let ids: [Int32] = try reader.readArray("term ids", maxCount: Int(Int32.max))
+        guard starts.count == state.documents + 1, starts.first == 0, starts.last == Int64(ids.count),
+              zip(starts, starts.dropFirst()).allSatisfy({ $0 <= $1 }) else {
+            throw reader.error("document starts", "\(state.documents + 1) ascending offsets from 0 to \(ids.count)")
         }
-        return LDAStatistics(terms: terms, values: values, documents: documents, converged: converged,
-                             logThetaSum: logTheta, documentBound: bound, words: words)
+        if let bad = ids.first(where: { $0 < 0 || Int($0) >= termCount }) {
+            throw reader.error("term ids", "ids below \(termCount), found \(bad)")
+        }
+        let weights: [Scalar] = try reader.readArray("weights", maxCount: ids.count)
+        guard weights.count == ids.count, weights.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
+            throw reader.error("weights", "\(ids.count) finite non-negative values")
+        }
+        let (thetaCount, overflow) = state.documents.multipliedReportingOverflow(by: topics)
+        let thetas: [Scalar] = try reader.readArray("exp E[ln theta]", maxCount: overflow ? 0 : thetaCount)
+        guard !overflow, thetas.count == thetaCount, thetas.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
+            throw reader.error("exp E[ln theta]", "\(state.documents) x \(topics) finite non-negative values")
+        }
+        state.termStarts = starts.map { Int($0) }
+        state.termIDs = ids
+        state.weights = weights
+        state.thetas = thetas
+        return state
     }
 }
 

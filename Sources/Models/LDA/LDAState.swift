@@ -109,11 +109,12 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
         }
         let keep = Scalar(1 - rho), add = Scalar(rho * scale)
         let k = topics
+        let (terms, summed) = batch.summed(termCount: termCount)
         sstats.storage.withUnsafeMutableBufferPointer { values in
         expElogbeta.storage.withUnsafeBufferPointer { beta in
             for index in values.indices { values[index] *= keep }
-            batch.values.storage.withUnsafeBufferPointer { batchValues in
-                if let terms = batch.terms {
+            summed.storage.withUnsafeBufferPointer { batchValues in
+                if let terms {
                     for (column, term) in terms.enumerated() {
                         let to = Int(term) * k, from = column * k
                         for i in 0..<k { values[to + i] += add * (batchValues[from + i] * beta[to + i]) }

@@ -1,19 +1,30 @@
 import LatentLinearAlgebra
 
-/// The partial state of LDA's E-step over some documents: gensim's sufficient statistics
-/// (`sstats`, topics x terms, before their multiplication by exp E[ln β], which the M-step
-/// does) restricted to the terms the documents use, and what the model needs besides: the number of documents, the sum of
-/// their E[ln θ] (for alpha `auto`), and when asked, the document part of the variational
-/// bound and the words it covers.
+/// The partial state of LDA's E-step over some documents: what gensim's sufficient statistics
+/// (`sstats`, topics x terms) are summed from, and what the model needs besides: the number
+/// of documents, the sum of their E[ln θ] (for alpha `auto`), and when asked, the document
+/// part of the variational bound and the words it covers.
 ///
-/// Sums add exactly as gensim's do (`LdaState.merge`): a merge is an element-wise addition
-/// over the union of the two term lists, so the engine's fixed merge tree makes the result
-/// independent of threads and workers.
+/// gensim adds each document's outer product exp E[ln θ_d] (count_w / phinorm_w) into the
+/// columns of its terms, in document order. Latent keeps those factors per document (its term
+/// ids, count_w / phinorm_w, exp E[ln θ_d]: a few hundred values where the sums would take
+/// topics x terms) and adds them up once per batch, in the M-step (`summed`), in document
+/// order as gensim does, on every core by ranges of topics. A merge is the concatenation of
+/// two runs of documents, so the engine's fixed merge tree makes a batch's statistics the
+/// same whatever the threads and workers, and what travels from a worker is small. When the
+/// factors of a run outgrow the sums themselves (many batches between M-steps), a merge adds
+/// them up into `sums`; that depends on sizes only, so it is deterministic too.
 public struct LDAStatistics<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
-    /// The terms with statistics, ascending; nil when every term of the model has a column.
-    public var terms: [Int32]?
-    /// topics x terms.count (or x the model's terms when `terms` is nil), a column per term.
-    public var values: Matrix<Scalar>
+    public let topics: Int
+    /// Documents in order: document d's term ids are `termIDs[termStarts[d]..<termStarts[d + 1]]`,
+    /// with count_w / phinorm_w in `weights` at the same positions, and exp E[ln θ_d] in
+    /// `thetas[d * topics..<(d + 1) * topics]`. Empty when `sums` holds the statistics.
+    public var termIDs: [Int32]
+    public var termStarts: [Int]
+    public var weights: [Scalar]
+    public var thetas: [Scalar]
+    /// The statistics summed, topics x the model's terms, once the factors outgrew them.
+    public var sums: Matrix<Scalar>?
     public var documents: Int
     /// Documents whose γ converged before the iteration limit.
     public var converged: Int
@@ -24,97 +35,115 @@ public struct LDAStatistics<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
     /// The words (sum of counts) of the documents.
     public var words: Double
 
-    public var topics: Int { values.rows }
+    /// No documents yet.
+    public init(topics: Int) {
+        self.topics = topics
+        termIDs = []
+        termStarts = [0]
+        weights = []
+        thetas = []
+        documents = 0
+        converged = 0
+        logThetaSum = [Double](repeating: 0, count: topics)
+        documentBound = 0
+        words = 0
+    }
+
+    /// Appends a document's factors (the bookkeeping fields are the caller's).
+    mutating func append(termIDs ids: ArraySlice<Int32>, weights documentWeights: UnsafeBufferPointer<Scalar>,
+                         theta: UnsafeBufferPointer<Scalar>) {
+        termIDs.append(contentsOf: ids)
+        weights.append(contentsOf: documentWeights)
+        termStarts.append(termIDs.count)
+        thetas.append(contentsOf: theta)
+    }
+
+    /// The number of values the factors take.
+    var factorSize: Int { termIDs.count * 2 + thetas.count }
+
+    /// The sufficient statistics: topics x the terms used (ascending in `terms`), or x every
+    /// term when `terms` is nil; each entry the sum over the documents, in order.
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    public func summed(termCount: Int) -> (terms: [Int32]?, values: Matrix<Scalar>) {
+        if let sums { return (nil, sums) }
+        var position = [Int32](repeating: -1, count: termCount)
+        for id in termIDs { position[Int(id)] = 0 }
+        var terms: [Int32] = []
+        for term in 0..<termCount where position[term] == 0 {
+            position[term] = Int32(terms.count)
+            terms.append(Int32(term))
+        }
+        let targets = termIDs.map { position[Int($0)] }
+        var values = Matrix<Scalar>(rows: topics, columns: terms.count)
+        scatter(into: &values, targets: targets)
+        return (terms, values)
+    }
 
     /// The statistics as a dense topics x `termCount` matrix.
     @_specialize(where Scalar == Double)
     @_specialize(where Scalar == Float)
     public func dense(termCount: Int) -> Matrix<Scalar> {
-        guard let terms else { return values }
+        if let sums { return sums }
         var full = Matrix<Scalar>(rows: topics, columns: termCount)
-        let k = topics
-        values.storage.withUnsafeBufferPointer { source in
-            full.storage.withUnsafeMutableBufferPointer { target in
-                for (column, term) in terms.enumerated() {
-                    let from = column * k, to = Int(term) * k
-                    for i in 0..<k { target[to + i] = source[from + i] }
-                }
-            }
-        }
+        scatter(into: &full, targets: termIDs)
         return full
     }
 
-    /// The statistics of `earlier` and `later` together. Columns of terms in both are added;
-    /// the union goes dense when it covers more than half of `termCount`.
+    /// Adds each document's outer product into the columns `targets` (one per term entry) of
+    /// `matrix`, in document order; on every core, each taking a range of topics (rows), so
+    /// every entry sums in the same order whatever the number of threads.
+    private func scatter(into matrix: inout Matrix<Scalar>, targets: [Int32]) {
+        let k = topics, documents = termStarts.count - 1
+        guard k > 0, documents > 0 else { return }
+        // Ranges of 16 rows: a cache line of Float32, two of Float64, so no two threads write one.
+        let blocks = (k + 15) / 16
+        let workers = max(1, min(BLAS.threads, blocks, termIDs.count / 4096 + 1))
+        matrix.storage.withUnsafeMutableBufferPointer { target in
+        targets.withUnsafeBufferPointer { targets in
+        weights.withUnsafeBufferPointer { weights in
+        thetas.withUnsafeBufferPointer { thetas in
+            let to = target.baseAddress!, ids = targets.baseAddress, w = weights.baseAddress, theta = thetas.baseAddress!
+            concurrently(workers: workers) { worker in
+                let first = min(k, 16 * (blocks * worker / workers)), last = min(k, 16 * (blocks * (worker + 1) / workers))
+                guard first < last, let ids, let w else { return }
+                for d in 0..<documents {
+                    let start = termStarts[d], n = termStarts[d + 1] - start
+                    Scalar.scatterOuter(k: last - first, n: n, targets: ids + start, vector: theta + d * k + first,
+                                        weights: w + start, matrix: to + first, stride: k)
+                }
+            }
+        }}}}
+    }
+
+    /// The statistics of `earlier` and `later` together: the two runs of documents one after
+    /// the other, or summed when their factors would outgrow the sums (topics x `termCount`).
     @_specialize(where Scalar == Double)
     @_specialize(where Scalar == Float)
     static func merged(_ earlier: LDAStatistics, _ later: LDAStatistics, termCount: Int) -> LDAStatistics {
-        let k = earlier.topics
-        var result = LDAStatistics(
-            terms: nil, values: Matrix(rows: 0, columns: 0), documents: earlier.documents + later.documents,
-            converged: earlier.converged + later.converged,
-            logThetaSum: zip(earlier.logThetaSum, later.logThetaSum).map { $0 + $1 },
-            documentBound: earlier.documentBound + later.documentBound, words: earlier.words + later.words)
-        guard let a = earlier.terms, let b = later.terms, let union = Self.union(a, b, limit: termCount / 2) else {
-            var sum = earlier.dense(termCount: termCount)
-            add(later, into: &sum, k: k)
-            result.values = sum
+        var result = LDAStatistics(topics: earlier.topics)
+        result.documents = earlier.documents + later.documents
+        result.converged = earlier.converged + later.converged
+        result.logThetaSum = zip(earlier.logThetaSum, later.logThetaSum).map { $0 + $1 }
+        result.documentBound = earlier.documentBound + later.documentBound
+        result.words = earlier.words + later.words
+        if earlier.sums == nil, later.sums == nil, earlier.factorSize + later.factorSize <= earlier.topics * termCount {
+            result.termIDs = earlier.termIDs + later.termIDs
+            let offset = earlier.termIDs.count
+            result.termStarts = earlier.termStarts + later.termStarts.dropFirst().map { $0 + offset }
+            result.weights = earlier.weights + later.weights
+            result.thetas = earlier.thetas + later.thetas
             return result
         }
-        var sum = Matrix<Scalar>(rows: k, columns: union.count)
-        sum.storage.withUnsafeMutableBufferPointer { target in
-            for part in [earlier, later] {
-                guard let terms = part.terms else { continue }
-                var positions: [Int32] = []
-                positions.reserveCapacity(terms.count)
-                var position = 0
-                for term in terms {
-                    while union[position] != term { position += 1 }
-                    positions.append(Int32(position))
-                }
-                addColumns(part.values, positions: positions, into: target, k: k)
+        var sums = earlier.dense(termCount: termCount)
+        if let laterSums = later.sums {
+            sums.storage.withUnsafeMutableBufferPointer { target in
+                for index in target.indices { target[index] += laterSums.storage[index] }
             }
+        } else {
+            later.scatter(into: &sums, targets: later.termIDs)
         }
-        result.terms = union
-        result.values = sum
+        result.sums = sums
         return result
-    }
-
-    /// The ascending union of two ascending term lists; nil when it has more than `limit` terms
-    /// (the statistics then go dense).
-    private static func union(_ a: [Int32], _ b: [Int32], limit: Int) -> [Int32]? {
-        var union: [Int32] = []
-        union.reserveCapacity(a.count + b.count)
-        var i = 0, j = 0
-        while i < a.count || j < b.count {
-            if j == b.count || (i < a.count && a[i] < b[j]) { union.append(a[i]); i += 1 }
-            else if i == a.count || b[j] < a[i] { union.append(b[j]); j += 1 }
-            else { union.append(a[i]); i += 1; j += 1 }
-        }
-        return union.count > limit ? nil : union
-    }
-
-    /// `sum` += `part`, for a dense topics x terms `sum`.
-    private static func add(_ part: LDAStatistics, into sum: inout Matrix<Scalar>, k: Int) {
-        sum.storage.withUnsafeMutableBufferPointer { target in
-            if let terms = part.terms {
-                addColumns(part.values, positions: terms, into: target, k: k)
-            } else {
-                part.values.storage.withUnsafeBufferPointer { source in
-                    for index in source.indices { target[index] += source[index] }
-                }
-            }
-        }
-    }
-
-    /// Column positions[j] of target (k rows) += column j of `values`.
-    private static func addColumns(_ values: Matrix<Scalar>, positions: [Int32], into target: UnsafeMutableBufferPointer<Scalar>,
-                                   k: Int) {
-        values.storage.withUnsafeBufferPointer { source in
-            positions.withUnsafeBufferPointer { positions in
-                guard let first = positions.baseAddress, let from = source.baseAddress else { return }
-                Scalar.addColumns(k: k, n: positions.count, source: from, positions: first, target: target.baseAddress!)
-            }
-        }
     }
 }

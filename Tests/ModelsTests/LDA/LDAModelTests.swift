@@ -63,6 +63,62 @@ struct LDAModelTests {
         }
     }
 
+    @Test("a batch's statistics: merges keep the documents' factors until they outgrow the sums; either way every entry sums in document order, as gensim adds documents")
+    func statisticsMerges() {
+        let k = 20, termCount = 30
+        var generator = SeededGenerator(seed: 9)
+        // Three runs of documents, with repeated and absent terms.
+        var runs: [LDAStatistics<Float>] = []
+        var documents: [(ids: [Int32], weights: [Float], theta: [Float])] = []
+        for size in [10, 5, 12] {
+            var state = LDAStatistics<Float>(topics: k)
+            for _ in 0..<size {
+                let n = 1 + Int(generator.next() % 12)
+                let ids = (0..<n).map { _ in Int32(generator.next() % UInt64(termCount)) }
+                let weights = (0..<n).map { _ in Float(generator.nextOpenUnit() * 3) }
+                let theta = (0..<k).map { _ in Float(generator.nextOpenUnit()) }
+                weights.withUnsafeBufferPointer { w in
+                    theta.withUnsafeBufferPointer { t in state.append(termIDs: ids[...], weights: w, theta: t) }
+                }
+                state.documents += 1
+                documents.append((ids, weights, theta))
+            }
+            runs.append(state)
+        }
+        // The plain loop: documents in order, each adding into its terms' columns.
+        var expected = [Float](repeating: 0, count: k * termCount)
+        for document in documents {
+            for (id, weight) in zip(document.ids, document.weights) {
+                for i in 0..<k { expected[Int(id) * k + i] += document.theta[i] * weight }
+            }
+        }
+        // The first two runs stay factors; with the third they outgrow the sums (20 x 30).
+        let first = LDAStatistics.merged(runs[0], runs[1], termCount: termCount)
+        #expect(first.sums == nil && first.documents == 15 && first.factorSize <= k * termCount)
+        let all = LDAStatistics.merged(first, runs[2], termCount: termCount)
+        #expect(all.sums != nil && all.termIDs.isEmpty && all.documents == 27)
+        #expect(all.dense(termCount: termCount).storage == expected)
+        let (terms, values) = all.summed(termCount: termCount)
+        #expect(terms == nil && values.storage == expected)
+        // The factors alone, summed over the terms they use.
+        var firstExpected = [Float](repeating: 0, count: k * termCount)
+        for document in documents.prefix(15) {
+            for (id, weight) in zip(document.ids, document.weights) {
+                for i in 0..<k { firstExpected[Int(id) * k + i] += document.theta[i] * weight }
+            }
+        }
+        let (firstTerms, firstValues) = first.summed(termCount: termCount)
+        var full = [Float](repeating: 0, count: k * termCount)
+        for (column, term) in (firstTerms ?? []).enumerated() {
+            for i in 0..<k { full[Int(term) * k + i] = firstValues.storage[column * k + i] }
+        }
+        #expect(full == firstExpected && firstTerms == Array(Set(documents.prefix(15).flatMap(\.ids))).sorted())
+        // Merged the other way round: the same sums up to rounding.
+        let other = LDAStatistics.merged(runs[0], LDAStatistics.merged(runs[1], runs[2], termCount: termCount),
+                                         termCount: termCount).dense(termCount: termCount).storage
+        #expect(zip(other, expected).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
+    }
+
     @Test("a seed gives bit-identical λ and α with 1 and 2 threads (Float32 and Float64, alpha auto); another seed does not")
     func determinism() async throws {
         for precision in Precision.allCases {
