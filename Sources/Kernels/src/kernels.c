@@ -14,44 +14,32 @@
 #include <immintrin.h>
 #endif
 
-// The bit-level steps of the portable special functions (special_template.h): 2^n for an
-// integral n in the normal range of exponents, and x = 2^e m with m in [1, 2) for a normal
-// positive x; in double and in float.
-static inline double portable_pow2(double n) {
-    double biased = n + 4503599627371519.0; // 2^52 + 1023: the low bits hold n + 1023
-    uint64_t bits;
-    memcpy(&bits, &biased, sizeof bits);
-    bits <<= 52;
-    double result;
-    memcpy(&result, &bits, sizeof result);
-    return result;
-}
+// The bit-level steps of the portable special functions (special_template.h), in double and
+// in float: rounding to the nearest integer, 2^n for an integral n in the normal range of exponents (n + 2^BITS + BIAS holds
+// n + BIAS in its low bits, shifted into the exponent field), and x = 2^e m with m in [1, 2)
+// for a normal positive x. U: the unsigned integer of T's size; BITS: T's significand bits;
+// BIAS: its exponent's bias.
+#define PORTABLE_BITS(T, U, suffix, BITS, BIAS, ROUND) \
+    static inline T portable_round##suffix(T x) { return ROUND(x); } \
+    static inline T portable_pow2##suffix(T n) { \
+        T biased = n + ((T)((U)1 << BITS) + BIAS); \
+        U bits; \
+        memcpy(&bits, &biased, sizeof bits); \
+        bits <<= BITS; \
+        T result; \
+        memcpy(&result, &bits, sizeof result); \
+        return result; \
+    } \
+    static inline void portable_split##suffix(T x, T *e, T *m) { \
+        U bits; \
+        memcpy(&bits, &x, sizeof bits); \
+        *e = (T)(bits >> BITS) - BIAS; \
+        bits = (bits & (((U)1 << BITS) - 1)) | ((U)BIAS << BITS); \
+        memcpy(m, &bits, sizeof bits); \
+    }
 
-static inline void portable_split(double x, double *e, double *m) {
-    uint64_t bits;
-    memcpy(&bits, &x, sizeof bits);
-    *e = (double)(bits >> 52) - 1023;
-    bits = (bits & 0x000FFFFFFFFFFFFFull) | 0x3FF0000000000000ull;
-    memcpy(m, &bits, sizeof bits);
-}
-
-static inline float portable_pow2_single(float n) {
-    float biased = n + 8388735.0f; // 2^23 + 127: the low bits hold n + 127
-    uint32_t bits;
-    memcpy(&bits, &biased, sizeof bits);
-    bits <<= 23;
-    float result;
-    memcpy(&result, &bits, sizeof result);
-    return result;
-}
-
-static inline void portable_split_single(float x, float *e, float *m) {
-    uint32_t bits;
-    memcpy(&bits, &x, sizeof bits);
-    *e = (float)(bits >> 23) - 127;
-    bits = (bits & 0x007FFFFFu) | 0x3F800000u;
-    memcpy(m, &bits, sizeof bits);
-}
+PORTABLE_BITS(double, uint64_t, , 52, 1023, nearbyint)
+PORTABLE_BITS(float, uint32_t, _single, 23, 127, nearbyintf)
 
 intptr_t latent_lda_column_stride(intptr_t k) { return (k + 7) / 8 * 8; }
 
@@ -74,10 +62,10 @@ __attribute__((target("avx2"))) static inline double avx2_sum8_f64(const __m256d
 #endif
 
 // Portable: one scalar per "vector"; the compiler vectorizes what it can. The special
-// functions' operations are those of D_T, one lane.
+// functions' operations are those of D_T, one lane; DPORTABLE names the bit-level steps of
+// the precision.
 #define ATTRIBUTES static
-#define DMASK int
-#define DLANES 1
+#define D_SPLAT(x) ((D_T)(x))
 #define D_LOAD(p) (*(p))
 #define D_STORE(p, v) (*(p) = (v))
 #define D_ADD(a, b) ((a) + (b))
@@ -87,15 +75,17 @@ __attribute__((target("avx2"))) static inline double avx2_sum8_f64(const __m256d
 #define D_LT(a, b) ((a) < (b))
 #define D_SELECT(mask, a, b) ((mask) ? (a) : (b))
 #define D_ANY(mask) (mask)
+#define D_ROUND(a) DPORTABLE(round)(a)
+#define D_POW2(n) DPORTABLE(pow2)(n)
+#define D_SPLIT(x, e, m) DPORTABLE(split)((x), &(e), &(m))
 
 #define D_T double
 #define DSINGLE 0
 #define DVEC double
+#define DMASK int
+#define DLANES 1
 #define DNAME(stem) portable_##stem##_double
-#define D_SPLAT(x) ((double)(x))
-#define D_ROUND(a) nearbyint(a)
-#define D_POW2(n) portable_pow2(n)
-#define D_SPLIT(x, e, m) portable_split((x), &(e), &(m))
+#define DPORTABLE(stem) portable_##stem
 #include "special_template.h"
 #define SCALAR double
 #define VECTOR double
@@ -116,11 +106,10 @@ __attribute__((target("avx2"))) static inline double avx2_sum8_f64(const __m256d
 #define D_T float
 #define DSINGLE 1
 #define DVEC float
+#define DMASK int
+#define DLANES 1
 #define DNAME(stem) portable_##stem##_single
-#define D_SPLAT(x) ((float)(x))
-#define D_ROUND(a) nearbyintf(a)
-#define D_POW2(n) portable_pow2_single(n)
-#define D_SPLIT(x, e, m) portable_split_single((x), &(e), &(m))
+#define DPORTABLE(stem) portable_##stem##_single
 #include "special_template.h"
 #define SCALAR float
 #define VECTOR float
@@ -143,35 +132,50 @@ __attribute__((target("avx2"))) static inline double avx2_sum8_f64(const __m256d
 #if defined(__x86_64__)
 #define ATTRIBUTES static __attribute__((target("avx2")))
 
+// AVX2's operations for the special functions, once for both precisions: DSUF names the
+// intrinsics' type (pd or ps), DINT the integer lanes of the same width (epi64 or epi32),
+// DSET1 how to splat an integer into them, DBITS and DBIAS the significand's bits and the
+// exponent's bias.
+#define AVX2_NAME(stem, suffix) _mm256_##stem##_##suffix
+#define AVX2_OP(stem, suffix) AVX2_NAME(stem, suffix)
+#define AVX2_TO_INTEGERS_NAME(suffix) _mm256_cast##suffix##_si256
+#define AVX2_TO_INTEGERS(suffix) AVX2_TO_INTEGERS_NAME(suffix)
+#define D_SPLAT(x) AVX2_OP(set1, DSUF)(x)
+#define D_LOAD(p) AVX2_OP(loadu, DSUF)(p)
+#define D_STORE(p, v) AVX2_OP(storeu, DSUF)((p), (v))
+#define D_ADD(a, b) AVX2_OP(add, DSUF)((a), (b))
+#define D_SUB(a, b) AVX2_OP(sub, DSUF)((a), (b))
+#define D_MUL(a, b) AVX2_OP(mul, DSUF)((a), (b))
+#define D_DIV(a, b) AVX2_OP(div, DSUF)((a), (b))
+#define D_LT(a, b) AVX2_OP(cmp, DSUF)((a), (b), _CMP_LT_OQ)
+#define D_SELECT(mask, a, b) AVX2_OP(blendv, DSUF)((b), (a), (mask))
+#define D_ANY(mask) AVX2_OP(movemask, DSUF)(mask)
+#define D_ROUND(a) AVX2_OP(round, DSUF)((a), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+// 2^n: n + 2^DBITS + DBIAS holds n + DBIAS in its low bits; shifted into the exponent field.
+#define D_POW2(n) AVX2_OP(castsi256, DSUF)(AVX2_OP(slli, DINT)( \
+    AVX2_TO_INTEGERS(DSUF)(D_ADD((n), D_SPLAT((D_T)((DUNSIGNED)1 << DBITS) + DBIAS))), DBITS))
+// e: the biased exponent placed in the low bits of 2^DBITS, minus 2^DBITS + DBIAS; m: x's
+// significand with the exponent of 1.
+#define D_SPLIT(x, e, m) do { \
+    __m256i bits_ = AVX2_TO_INTEGERS(DSUF)(x); \
+    (e) = D_SUB(AVX2_OP(castsi256, DSUF)(_mm256_or_si256(AVX2_OP(srli, DINT)(bits_, DBITS), \
+        AVX2_TO_INTEGERS(DSUF)(D_SPLAT((D_T)((DUNSIGNED)1 << DBITS))))), D_SPLAT((D_T)((DUNSIGNED)1 << DBITS) + DBIAS)); \
+    (m) = AVX2_OP(castsi256, DSUF)(_mm256_or_si256(_mm256_and_si256(bits_, DSET1((((DUNSIGNED)1 << DBITS) - 1))), \
+        DSET1(((DUNSIGNED)DBIAS << DBITS)))); \
+} while (0)
+
 #define D_T double
 #define DSINGLE 0
 #define DVEC __m256d
 #define DMASK __m256d
 #define DLANES 4
 #define DNAME(stem) avx2_##stem##_double
-#define D_SPLAT(x) _mm256_set1_pd(x)
-#define D_LOAD(p) _mm256_loadu_pd(p)
-#define D_STORE(p, v) _mm256_storeu_pd((p), (v))
-#define D_ADD(a, b) _mm256_add_pd((a), (b))
-#define D_SUB(a, b) _mm256_sub_pd((a), (b))
-#define D_MUL(a, b) _mm256_mul_pd((a), (b))
-#define D_DIV(a, b) _mm256_div_pd((a), (b))
-#define D_LT(a, b) _mm256_cmp_pd((a), (b), _CMP_LT_OQ)
-#define D_SELECT(mask, a, b) _mm256_blendv_pd((b), (a), (mask))
-#define D_ANY(mask) _mm256_movemask_pd(mask)
-#define D_ROUND(a) _mm256_round_pd((a), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
-// 2^n: n + 2^52 + 1023 holds n + 1023 in its low bits; shifted into the exponent field.
-#define D_POW2(n) _mm256_castsi256_pd(_mm256_slli_epi64( \
-    _mm256_castpd_si256(_mm256_add_pd((n), _mm256_set1_pd(4503599627371519.0))), 52))
-// e: the biased exponent placed in the low bits of 2^52, minus 2^52 + 1023; m: x's
-// significand with the exponent of 1.
-#define D_SPLIT(x, e, m) do { \
-    __m256i bits_ = _mm256_castpd_si256(x); \
-    (e) = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(_mm256_srli_epi64(bits_, 52), \
-        _mm256_castpd_si256(_mm256_set1_pd(4503599627370496.0)))), _mm256_set1_pd(4503599627371519.0)); \
-    (m) = _mm256_castsi256_pd(_mm256_or_si256(_mm256_and_si256(bits_, _mm256_set1_epi64x(0x000FFFFFFFFFFFFFLL)), \
-        _mm256_set1_epi64x(0x3FF0000000000000LL))); \
-} while (0)
+#define DSUF pd
+#define DINT epi64
+#define DSET1(x) _mm256_set1_epi64x((long long)(x))
+#define DUNSIGNED uint64_t
+#define DBITS 52
+#define DBIAS 1023
 #include "special_template.h"
 #define SCALAR double
 #define VECTOR __m256d
@@ -188,7 +192,6 @@ __attribute__((target("avx2"))) static inline double avx2_sum8_f64(const __m256d
 #include "lda_template.h"
 #include "variant_end.h"
 #include "special_end.h"
-#include "operations_end.h"
 
 #define D_T float
 #define DSINGLE 1
@@ -196,29 +199,12 @@ __attribute__((target("avx2"))) static inline double avx2_sum8_f64(const __m256d
 #define DMASK __m256
 #define DLANES 8
 #define DNAME(stem) avx2_##stem##_single
-#define D_SPLAT(x) _mm256_set1_ps(x)
-#define D_LOAD(p) _mm256_loadu_ps(p)
-#define D_STORE(p, v) _mm256_storeu_ps((p), (v))
-#define D_ADD(a, b) _mm256_add_ps((a), (b))
-#define D_SUB(a, b) _mm256_sub_ps((a), (b))
-#define D_MUL(a, b) _mm256_mul_ps((a), (b))
-#define D_DIV(a, b) _mm256_div_ps((a), (b))
-#define D_LT(a, b) _mm256_cmp_ps((a), (b), _CMP_LT_OQ)
-#define D_SELECT(mask, a, b) _mm256_blendv_ps((b), (a), (mask))
-#define D_ANY(mask) _mm256_movemask_ps(mask)
-#define D_ROUND(a) _mm256_round_ps((a), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
-// 2^n: n + 2^23 + 127 holds n + 127 in its low bits; shifted into the exponent field.
-#define D_POW2(n) _mm256_castsi256_ps(_mm256_slli_epi32( \
-    _mm256_castps_si256(_mm256_add_ps((n), _mm256_set1_ps(8388735.0f))), 23))
-// e: the biased exponent placed in the low bits of 2^23, minus 2^23 + 127; m: x's
-// significand with the exponent of 1.
-#define D_SPLIT(x, e, m) do { \
-    __m256i bits_ = _mm256_castps_si256(x); \
-    (e) = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_srli_epi32(bits_, 23), \
-        _mm256_castps_si256(_mm256_set1_ps(8388608.0f)))), _mm256_set1_ps(8388735.0f)); \
-    (m) = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(bits_, _mm256_set1_epi32(0x007FFFFF)), \
-        _mm256_set1_epi32(0x3F800000))); \
-} while (0)
+#define DSUF ps
+#define DINT epi32
+#define DSET1(x) _mm256_set1_epi32((int)(x))
+#define DUNSIGNED uint32_t
+#define DBITS 23
+#define DBIAS 127
 #include "special_template.h"
 #define SCALAR float
 #define VECTOR __m256

@@ -1,7 +1,6 @@
-// Ends a variant's vector operations for special_template.h (kernels.c defines them once for
-// the portable variant's two precisions, and once per precision for AVX2).
-#undef DMASK
-#undef DLANES
+// Ends a variant's vector operations for special_template.h, which kernels.c defines once
+// per variant for both precisions.
+#undef D_SPLAT
 #undef D_LOAD
 #undef D_STORE
 #undef D_ADD
@@ -11,3 +10,10 @@
 #undef D_LT
 #undef D_SELECT
 #undef D_ANY
+#undef D_ROUND
+#undef D_POW2
+#undef D_SPLIT
+#undef AVX2_NAME
+#undef AVX2_OP
+#undef AVX2_TO_INTEGERS_NAME
+#undef AVX2_TO_INTEGERS

@@ -67,14 +67,7 @@ public struct LDAStatistics<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
     @_specialize(where Scalar == Float)
     public func summed(termCount: Int) -> (terms: [Int32]?, values: Matrix<Scalar>) {
         if let sums { return (nil, sums) }
-        var position = [Int32](repeating: -1, count: termCount)
-        for id in termIDs { position[Int(id)] = 0 }
-        var terms: [Int32] = []
-        for term in 0..<termCount where position[term] == 0 {
-            position[term] = Int32(terms.count)
-            terms.append(Int32(term))
-        }
-        let targets = termIDs.map { position[Int($0)] }
+        let (terms, targets) = LocalTerms.numbered(termIDs, termCount: termCount)
         var values = Matrix<Scalar>(rows: topics, columns: terms.count)
         scatter(into: &values, targets: targets)
         return (terms, values)

@@ -36,26 +36,7 @@ struct ChunkMatrix<Scalar: LinearAlgebraScalar>: Sendable {
                 }
             }
         }
-        // Local row numbers: a marker array over all terms for big chunks (linear time), a
-        // sorted set for small ones (so a chunk of one document does not cost O(terms)).
-        var localIDs = [Int32](repeating: 0, count: ids.count)
-        let distinct: [Int32]
-        if ids.count * 8 >= termCount {
-            var local = [Int32](repeating: -1, count: termCount)
-            for id in ids { local[Int(id)] = 0 }
-            var list: [Int32] = []
-            for term in 0..<termCount where local[term] == 0 {
-                local[term] = Int32(list.count)
-                list.append(Int32(term))
-            }
-            for (entry, id) in ids.enumerated() { localIDs[entry] = local[Int(id)] }
-            distinct = list
-        } else {
-            distinct = Array(Set(ids)).sorted()
-            var local: [Int32: Int32] = [:]
-            for (row, id) in distinct.enumerated() { local[id] = Int32(row) }
-            for (entry, id) in ids.enumerated() { localIDs[entry] = local[id] ?? 0 }
-        }
+        let (distinct, localIDs) = LocalTerms.numbered(ids, termCount: termCount)
         terms = distinct
         matrix = SparseColumns(rows: distinct.count, columns: chunk.documentCount, columnStarts: chunk.columnStarts,
                                rowIndices: localIDs, values: chunk.weights.map { Scalar($0) })
