@@ -54,10 +54,10 @@ where RawSignificand: FixedWidthInteger {
     static func signProduct(rows: Int, perColumn: Int, signRows: UnsafePointer<Int32>, signValues: UnsafePointer<Self>,
                             starts: UnsafePointer<Int>, indices: UnsafePointer<Int32>, values: UnsafePointer<Self>,
                             out: UnsafeMutablePointer<Self>, columns: Range<Int>)
-    /// Column targets[j] of `matrix` (k rows, its columns `stride` apart) += weights[j] · vector,
-    /// for each j in order.
-    static func scatterOuter(k: Int, n: Int, targets: UnsafePointer<Int32>, vector: UnsafePointer<Self>,
-                             weights: UnsafePointer<Self>, matrix: UnsafeMutablePointer<Self>, stride: Int)
+    /// out (k values) += weights[j] · vector sources[j] of `vectors` (k values each), for each
+    /// j < n in order.
+    static func gatherOuter(k: Int, n: Int, sources: UnsafePointer<Int32>, vectors: UnsafePointer<Self>,
+                            weights: UnsafePointer<Self>, out: UnsafeMutablePointer<Self>)
 
     /// Variational LDA's special functions, computed in the type's precision, the same bits on
     /// every kernel variant: out[i] = ψ(x[i]); out[c k + i] = ψ(x[c k + i]) −
@@ -66,19 +66,15 @@ where RawSignificand: FixedWidthInteger {
     static func digammaColumns(k: Int, columns: Int, _ x: UnsafePointer<Self>, shifts: UnsafePointer<Self>,
                                out: UnsafeMutablePointer<Self>)
     static func exponential(count: Int, _ x: UnsafePointer<Self>, out: UnsafeMutablePointer<Self>)
-    /// The E-step of one LDA document (`latent_lda_document_*` in LatentKernels.h): the number
-    /// of iterations run, negated when γ did not converge.
-    /// `columns` as `gatherColumns` writes them; `scratch` holds 2 `ldaColumnStride(k)` values.
-    static func ldaDocument(k: Int, n: Int, columns: UnsafePointer<Self>, counts: UnsafePointer<Self>,
-                            alpha: UnsafePointer<Self>, iterations: Int, threshold: Self, epsilon: Self,
-                            gamma: UnsafeMutablePointer<Self>, elogtheta: UnsafeMutablePointer<Self>,
-                            expElogtheta: UnsafeMutablePointer<Self>, phinorm: UnsafeMutablePointer<Self>,
-                            weights: UnsafeMutablePointer<Self>, lastGamma: UnsafeMutablePointer<Self>,
-                            scratch: UnsafeMutablePointer<Self>) -> Int
-    /// columns = the columns ids[0..<n] of `matrix` (k rows), each padded with zeros to
-    /// `ldaColumnStride(k)` values.
-    static func gatherColumns(k: Int, n: Int, matrix: UnsafePointer<Self>, ids: UnsafePointer<Int32>,
-                              columns: UnsafeMutablePointer<Self>)
+    /// The E-step of one LDA document (`latent_lda_document_*` in LatentKernels.h) over the
+    /// columns ids[0..<n] of `matrix` (k rows; ids may be nil when n is 0): the number of
+    /// iterations run, negated when γ did not converge; `scratch` holds `Kernels.ldaScratchSize(topics: k, terms: n)` values.
+    static func ldaDocument(k: Int, n: Int, matrix: UnsafePointer<Self>, ids: UnsafePointer<Int32>?,
+                            counts: UnsafePointer<Self>, alpha: UnsafePointer<Self>, iterations: Int,
+                            threshold: Self, epsilon: Self, gamma: UnsafeMutablePointer<Self>,
+                            elogtheta: UnsafeMutablePointer<Self>, expElogtheta: UnsafeMutablePointer<Self>,
+                            phinorm: UnsafeMutablePointer<Self>, weights: UnsafeMutablePointer<Self>,
+                            lastGamma: UnsafeMutablePointer<Self>, scratch: UnsafeMutablePointer<Self>) -> Int
     /// Asks the CPU to bring the columns ids[0..<n] of `matrix` (k rows) into its caches.
     static func prefetchColumns(k: Int, n: Int, matrix: UnsafePointer<Self>, ids: UnsafePointer<Int32>)
     /// Column positions[j] of `target` (k rows) += column j of `source`, for j < n.

@@ -39,26 +39,26 @@ struct KernelVariantTests {
         #expect(sketch.portable == sketch.best)
     }
 
-    @Test("LDA's scattered outer products give the same bits in both versions, for lengths around the vector widths, and a plain loop's")
+    @Test("LDA's gathered outer products give the same bits in both versions, for lengths around the vector widths, and a plain loop's")
     func ldaKernels() {
         func check<Scalar: LinearAlgebraScalar>(_: Scalar.Type) {
             for k in [1, 5, 8, 31, 32, 33, 100, 129] {
                 for n in [0, 1, 7, 64] {
                     var generator = SeededGenerator(seed: UInt64(k * 1000 + n))
                     let weights = (0..<max(n, 1)).map { _ in Scalar(generator.nextGaussian()) }
-                    let vector = (0..<k).map { _ in Scalar(generator.nextOpenUnit()) }
-                    let targets = (0..<n).map { _ in Int32(generator.next() % 5) }
+                    let vectors = (0..<(5 * k)).map { _ in Scalar(generator.nextOpenUnit()) }
+                    let sources = (0..<max(n, 1)).map { _ in Int32(generator.next() % 5) }
+                    let start = (0..<k).map { _ in Scalar(generator.nextOpenUnit()) }
                     let outer = Self.bothVariants { () -> [Scalar] in
-                        var matrix = [Scalar](repeating: 1, count: 5 * k)
-                        Scalar.scatterOuter(k: k, n: n, targets: targets, vector: vector, weights: weights, matrix: &matrix,
-                                            stride: k)
-                        return matrix
+                        var out = start
+                        Scalar.gatherOuter(k: k, n: n, sources: sources, vectors: vectors, weights: weights, out: &out)
+                        return out
                     }
-                    #expect(outer.portable == outer.best, "scatter outer \(Scalar.self) k \(k) n \(n)")
-                    // Each column's additions in the order of j, as documented.
-                    var expected = [Scalar](repeating: 1, count: 5 * k)
-                    for j in 0..<n { for i in 0..<k { expected[Int(targets[j]) * k + i] += vector[i] * weights[j] } }
-                    #expect(outer.best == expected, "scatter outer \(Scalar.self) k \(k) n \(n) against a plain loop")
+                    #expect(outer.portable == outer.best, "gather outer \(Scalar.self) k \(k) n \(n)")
+                    // Each entry's additions in the order of j, as documented.
+                    var expected = start
+                    for j in 0..<n { for i in 0..<k { expected[i] = expected[i] + vectors[Int(sources[j]) * k + i] * weights[j] } }
+                    #expect(outer.best == expected, "gather outer \(Scalar.self) k \(k) n \(n) against a plain loop")
                 }
             }
         }
@@ -138,25 +138,22 @@ struct KernelVariantTests {
     func ldaDocument() {
         for (k, n) in [(1, 1), (5, 3), (8, 40), (33, 7), (100, 150), (16, 9)] {
             var generator = SeededGenerator(seed: UInt64(k * 31 + n))
-            let beta = (0..<(k * n)).map { _ in 0.001 + generator.nextOpenUnit() / Double(n) }
+            // The matrix has more columns than the document uses; the document reads them in reverse.
+            let beta = (0..<(k * (n + 3))).map { _ in 0.001 + generator.nextOpenUnit() / Double(n) }
             let counts = (0..<n).map { _ in Double(1 + generator.next() % 4) }
             let alpha = (0..<k).map { _ in 0.5 / Double(k) + 0.01 * generator.nextOpenUnit() }
             let start = (0..<k).map { _ in 0.5 + generator.nextOpenUnit() }
-            let stride = Kernels.ldaColumnStride(topics: k)
-            let termIDs = (0..<Int32(n)).map { $0 }
+            let termIDs = (0..<n).map { Int32(n + 2 - $0) }
             func run<Scalar: LinearAlgebraScalar>(_: Scalar.Type) -> (gamma: [Scalar], weights: [Scalar], run: Int) {
-                // The columns as the E-step gathers them: padded to the stride with zeros.
-                var columns = [Scalar](repeating: .nan, count: n * stride)
-                Scalar.gatherColumns(k: k, n: n, matrix: beta.map { Scalar($0) }, ids: termIDs, columns: &columns)
                 var gamma = start.map { Scalar($0) }
                 var elogtheta = gamma, expElogtheta = gamma, lastGamma = gamma
                 var phinorm = [Scalar](repeating: 0, count: n), weights = phinorm
-                var scratch = [Scalar](repeating: .nan, count: 2 * stride)
+                var scratch = [Scalar](repeating: .nan, count: Kernels.ldaScratchSize(topics: k, terms: n))
                 let result = Scalar.ldaDocument(
-                    k: k, n: n, columns: columns, counts: counts.map { Scalar($0) }, alpha: alpha.map { Scalar($0) },
-                    iterations: 200, threshold: Scalar(1e-9), epsilon: Scalar.ulpOfOne, gamma: &gamma,
-                    elogtheta: &elogtheta, expElogtheta: &expElogtheta, phinorm: &phinorm, weights: &weights,
-                    lastGamma: &lastGamma, scratch: &scratch)
+                    k: k, n: n, matrix: beta.map { Scalar($0) }, ids: termIDs, counts: counts.map { Scalar($0) },
+                    alpha: alpha.map { Scalar($0) }, iterations: 200, threshold: Scalar(1e-9), epsilon: Scalar.ulpOfOne,
+                    gamma: &gamma, elogtheta: &elogtheta, expElogtheta: &expElogtheta, phinorm: &phinorm,
+                    weights: &weights, lastGamma: &lastGamma, scratch: &scratch)
                 return (gamma, weights, result)
             }
             let double = Self.bothVariants { run(Double.self) }
@@ -182,7 +179,7 @@ struct KernelVariantTests {
                 var phinorm = [Double](repeating: .ulpOfOne, count: n)
                 for j in 0..<n {
                     var sum = 0.0
-                    for i in 0..<k { sum += expElogtheta[i] * beta[j * k + i] }
+                    for i in 0..<k { sum += expElogtheta[i] * beta[Int(termIDs[j]) * k + i] }
                     phinorm[j] = sum + .ulpOfOne
                 }
                 return (expElogtheta, phinorm)
@@ -193,7 +190,7 @@ struct KernelVariantTests {
                 let last = gamma
                 for i in 0..<k {
                     var sum = 0.0
-                    for j in 0..<n { sum += counts[j] / phinorm[j] * beta[j * k + i] }
+                    for j in 0..<n { sum += counts[j] / phinorm[j] * beta[Int(termIDs[j]) * k + i] }
                     gamma[i] = alpha[i] + expElogtheta[i] * sum
                 }
                 (expElogtheta, phinorm) = theta()

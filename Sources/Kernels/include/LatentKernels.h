@@ -55,12 +55,12 @@ void latent_sign_product_f32(intptr_t r, intptr_t per_column, const int32_t *sig
                              const intptr_t *starts, const int32_t *indices, const float *values,
                              float *out, intptr_t first, intptr_t last);
 
-/// scatter_outer: column targets[j] of matrix (k rows, its columns `stride` apart) +=
-/// weights[j] * vector, for each j < n in order.
-void latent_scatter_outer_f64(intptr_t k, intptr_t n, const int32_t *targets, const double *vector, const double *weights,
-                              double *matrix, intptr_t stride);
-void latent_scatter_outer_f32(intptr_t k, intptr_t n, const int32_t *targets, const float *vector, const float *weights,
-                              float *matrix, intptr_t stride);
+/// gather_outer: out (k values) += weights[j] * vector sources[j] of `vectors` (k values each),
+/// for each j < n in order.
+void latent_gather_outer_f64(intptr_t k, intptr_t n, const int32_t *sources, const double *vectors, const double *weights,
+                             double *out);
+void latent_gather_outer_f32(intptr_t k, intptr_t n, const int32_t *sources, const float *vectors, const float *weights,
+                             float *out);
 
 /// The special functions and the per-document E-step of variational LDA. ψ and exp are
 /// computed in the type's own precision (as gensim does for Float32 models) by the library's
@@ -75,34 +75,32 @@ void latent_digamma_columns_f32(intptr_t k, intptr_t columns, const float *x, co
 void latent_exponential_f64(intptr_t count, const double *x, double *out);
 void latent_exponential_f32(intptr_t count, const float *x, float *out);
 
-/// The length each gathered column of exp E[ln β] takes in the E-step: k rounded up to a
-/// multiple of 8 (the padding is zero).
+/// k rounded up to a multiple of 8: the length of the E-step's vectors over the topics.
 intptr_t latent_lda_column_stride(intptr_t k);
+/// The scratch space latent_lda_document needs for k topics and n terms, in values.
+intptr_t latent_lda_scratch_size(intptr_t k, intptr_t n);
 
 /// The variational E-step of one document with k topics and n distinct terms (gensim's
-/// `LdaModel.inference` loop): `columns` holds the document's columns of exp E[ln β] (n
-/// columns of latent_lda_column_stride(k) values, as gather_columns writes them). From the
-/// initial γ in `gamma`, up to `iterations` times: γ = α + exp E[ln θ] ⊙ Σ_w (counts[w] /
-/// phinorm[w]) column w, with phinorm = exp E[ln θ] · column w + epsilon, until the mean
-/// |Δγ| < threshold. Each dot product is summed as 8 partial sums added in a fixed tree, the
-/// same on every variant. On return gamma, elogtheta (E[ln θ]), exp_elogtheta and phinorm are
-/// those of the final γ, weights[w] = counts[w] / phinorm[w]; last_gamma (k) and scratch (2
-/// strides) are scratch space. The result is the number of iterations run, negated when γ
-/// did not converge.
-intptr_t latent_lda_document_f64(intptr_t k, intptr_t n, const double *columns, const double *counts,
-                                 const double *alpha, intptr_t iterations, double threshold, double epsilon,
-                                 double *gamma, double *elogtheta, double *exp_elogtheta, double *phinorm,
-                                 double *weights, double *last_gamma, double *scratch);
-intptr_t latent_lda_document_f32(intptr_t k, intptr_t n, const float *columns, const float *counts,
-                                 const float *alpha, intptr_t iterations, float threshold, float epsilon,
-                                 float *gamma, float *elogtheta, float *exp_elogtheta, float *phinorm,
-                                 float *weights, float *last_gamma, float *scratch);
+/// `LdaModel.inference` loop): the document's columns of exp E[ln β] are read where they
+/// are, column ids[j] of `matrix` (k rows). From the initial γ in `gamma`, up to `iterations`
+/// times: γ = α + exp E[ln θ] ⊙ Σ_w (counts[w] / phinorm[w]) column w, with phinorm =
+/// exp E[ln θ] · column w + epsilon, until the mean |Δγ| < threshold. Each dot product is
+/// summed as 8 partial sums added in a fixed tree, the same on every variant. On return
+/// gamma, elogtheta (E[ln θ]), exp_elogtheta and phinorm are those of the final γ,
+/// weights[w] = counts[w] / phinorm[w]; last_gamma (k) and scratch
+/// (latent_lda_scratch_size(k, n)) are scratch space. The result is the number of iterations
+/// run, negated when γ did not converge.
+intptr_t latent_lda_document_f64(intptr_t k, intptr_t n, const double *matrix, const int32_t *ids,
+                                 const double *counts, const double *alpha, intptr_t iterations, double threshold,
+                                 double epsilon, double *gamma, double *elogtheta, double *exp_elogtheta,
+                                 double *phinorm, double *weights, double *last_gamma, double *scratch);
+intptr_t latent_lda_document_f32(intptr_t k, intptr_t n, const float *matrix, const int32_t *ids,
+                                 const float *counts, const float *alpha, intptr_t iterations, float threshold,
+                                 float epsilon, float *gamma, float *elogtheta, float *exp_elogtheta,
+                                 float *phinorm, float *weights, float *last_gamma, float *scratch);
 
-/// gather_columns: columns = the columns ids[0..<n] of `matrix` (k rows), each padded with
-/// zeros to latent_lda_column_stride(k) values. prefetch_columns: asks the CPU to bring those
-/// columns into its caches (for the next document, while this one runs).
-void latent_gather_columns_f64(intptr_t k, intptr_t n, const double *matrix, const int32_t *ids, double *columns);
-void latent_gather_columns_f32(intptr_t k, intptr_t n, const float *matrix, const int32_t *ids, float *columns);
+/// prefetch_columns: asks the CPU to bring the columns ids[0..<n] of `matrix` (k rows) into
+/// its caches (for the next document, while this one runs).
 void latent_prefetch_columns_f64(intptr_t k, intptr_t n, const double *matrix, const int32_t *ids);
 void latent_prefetch_columns_f32(intptr_t k, intptr_t n, const float *matrix, const int32_t *ids);
 

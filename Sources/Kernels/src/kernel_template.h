@@ -105,16 +105,32 @@ ATTRIBUTES void NAME(sign_product)(intptr_t r, intptr_t per_column, const int32_
     }
 }
 
-// Column targets[j] of matrix (its columns `stride` apart; k rows) += weights[j] * vector, for
-// each j in order.
-ATTRIBUTES void NAME(scatter_outer)(intptr_t k, intptr_t n, const int32_t *targets, const SCALAR *vector,
-                                    const SCALAR *weights, SCALAR *matrix, intptr_t stride) {
-    intptr_t full = k - k % LANES;
-    for (intptr_t j = 0; j < n; j++) {
-        SCALAR *column = matrix + (intptr_t)targets[j] * stride;
-        VECTOR w = V_SPLAT(weights[j]);
-        for (intptr_t i = 0; i < full; i += LANES) V_STORE(column + i, V_ADD(V_LOAD(column + i), V_MUL(V_LOAD(vector + i), w)));
-        for (intptr_t i = full; i < k; i++) column[i] = column[i] + vector[i] * weights[j];
+// out (k values) += weights[j] * vector sources[j] of `vectors` (k values each), for each j < n
+// in order; by blocks of 4 vectors kept in registers.
+ATTRIBUTES void NAME(gather_outer)(intptr_t k, intptr_t n, const int32_t *sources, const SCALAR *vectors,
+                                   const SCALAR *weights, SCALAR *out) {
+    enum { WIDTH = 4 * LANES };
+    intptr_t blocks = k - k % WIDTH, full = k - k % LANES;
+    for (intptr_t i0 = 0; i0 < blocks; i0 += WIDTH) {
+        VECTOR acc[4];
+        for (int v = 0; v < 4; v++) acc[v] = V_LOAD(out + i0 + v * LANES);
+        for (intptr_t j = 0; j < n; j++) {
+            const SCALAR *from = vectors + (intptr_t)sources[j] * k + i0;
+            VECTOR w = V_SPLAT(weights[j]);
+            for (int v = 0; v < 4; v++) acc[v] = V_ADD(acc[v], V_MUL(V_LOAD(from + v * LANES), w));
+        }
+        for (int v = 0; v < 4; v++) V_STORE(out + i0 + v * LANES, acc[v]);
+    }
+    for (intptr_t i0 = blocks; i0 < full; i0 += LANES) {
+        VECTOR acc = V_LOAD(out + i0);
+        for (intptr_t j = 0; j < n; j++)
+            acc = V_ADD(acc, V_MUL(V_LOAD(vectors + (intptr_t)sources[j] * k + i0), V_SPLAT(weights[j])));
+        V_STORE(out + i0, acc);
+    }
+    for (intptr_t i = full; i < k; i++) {
+        SCALAR sum = out[i];
+        for (intptr_t j = 0; j < n; j++) sum = sum + vectors[(intptr_t)sources[j] * k + i] * weights[j];
+        out[i] = sum;
     }
 }
 

@@ -43,6 +43,8 @@ PORTABLE_BITS(float, uint32_t, _single, 23, 127, nearbyintf)
 
 intptr_t latent_lda_column_stride(intptr_t k) { return (k + 7) / 8 * 8; }
 
+intptr_t latent_lda_scratch_size(intptr_t k, intptr_t n) { return 2 * latent_lda_column_stride(k) + 8 * n; }
+
 // The sum of 8 partial sums in the tree every variant uses: ((p0 + p4) + (p1 + p5)) + ((p2 +
 // p6) + (p3 + p7)); `a` holds them as 8 / LANES vectors.
 #define PORTABLE_SUM8(a) ((((a)[0] + (a)[4]) + ((a)[1] + (a)[5])) + (((a)[2] + (a)[6]) + ((a)[3] + (a)[7])))
@@ -297,14 +299,14 @@ void latent_sign_product_f32(intptr_t r, intptr_t per_column, const int32_t *sig
     DISPATCH(sign_product, f32, r, per_column, sign_rows, sign_values, starts, indices, values, out, first, last);
 }
 
-void latent_scatter_outer_f64(intptr_t k, intptr_t n, const int32_t *targets, const double *vector, const double *weights,
-                              double *matrix, intptr_t stride) {
-    DISPATCH(scatter_outer, f64, k, n, targets, vector, weights, matrix, stride);
+void latent_gather_outer_f64(intptr_t k, intptr_t n, const int32_t *sources, const double *vectors, const double *weights,
+                              double *out) {
+    DISPATCH(gather_outer, f64, k, n, sources, vectors, weights, out);
 }
 
-void latent_scatter_outer_f32(intptr_t k, intptr_t n, const int32_t *targets, const float *vector, const float *weights,
-                              float *matrix, intptr_t stride) {
-    DISPATCH(scatter_outer, f32, k, n, targets, vector, weights, matrix, stride);
+void latent_gather_outer_f32(intptr_t k, intptr_t n, const int32_t *sources, const float *vectors, const float *weights,
+                              float *out) {
+    DISPATCH(gather_outer, f32, k, n, sources, vectors, weights, out);
 }
 
 #if defined(__x86_64__)
@@ -325,27 +327,20 @@ void latent_scatter_outer_f32(intptr_t k, intptr_t n, const int32_t *targets, co
     void latent_exponential_##suffix(intptr_t count, const SCALAR *x, SCALAR *out) { \
         DISPATCH(exponential, suffix, count, x, out); \
     } \
-    intptr_t latent_lda_document_##suffix(intptr_t k, intptr_t n, const SCALAR *columns, const SCALAR *counts, \
-                                          const SCALAR *alpha, intptr_t iterations, SCALAR threshold, \
-                                          SCALAR epsilon, SCALAR *gamma, SCALAR *elogtheta, SCALAR *exp_elogtheta, \
-                                          SCALAR *phinorm, SCALAR *weights, SCALAR *last_gamma, SCALAR *scratch) { \
-        return DISPATCH_RESULT(lda_document, suffix, k, n, columns, counts, alpha, iterations, threshold, epsilon, \
-                               gamma, elogtheta, exp_elogtheta, phinorm, weights, last_gamma, scratch); \
+    intptr_t latent_lda_document_##suffix(intptr_t k, intptr_t n, const SCALAR *matrix, const int32_t *ids, \
+                                          const SCALAR *counts, const SCALAR *alpha, intptr_t iterations, \
+                                          SCALAR threshold, SCALAR epsilon, SCALAR *gamma, SCALAR *elogtheta, \
+                                          SCALAR *exp_elogtheta, SCALAR *phinorm, SCALAR *weights, \
+                                          SCALAR *last_gamma, SCALAR *scratch) { \
+        return DISPATCH_RESULT(lda_document, suffix, k, n, matrix, ids, counts, alpha, iterations, threshold, \
+                               epsilon, gamma, elogtheta, exp_elogtheta, phinorm, weights, last_gamma, scratch); \
     }
 
 LDA_KERNELS(double, f64)
 LDA_KERNELS(float, f32)
 
-// Copies and prefetches: no arithmetic, so one version serves every CPU.
+// Prefetches: no arithmetic, so one version serves every CPU.
 #define COLUMN_COPIES(SCALAR, suffix) \
-    void latent_gather_columns_##suffix(intptr_t k, intptr_t n, const SCALAR *matrix, const int32_t *ids, \
-                                        SCALAR *columns) { \
-        intptr_t stride = latent_lda_column_stride(k); \
-        for (intptr_t j = 0; j < n; j++) { \
-            memcpy(columns + j * stride, matrix + (intptr_t)ids[j] * k, (size_t)k * sizeof(SCALAR)); \
-            for (intptr_t i = k; i < stride; i++) columns[j * stride + i] = 0; \
-        } \
-    } \
     void latent_prefetch_columns_##suffix(intptr_t k, intptr_t n, const SCALAR *matrix, const int32_t *ids) { \
         for (intptr_t j = 0; j < n; j++) { \
             const char *column = (const char *)(matrix + (intptr_t)ids[j] * k); \

@@ -86,30 +86,42 @@ ATTRIBUTES void NAME(lda_theta)(intptr_t k, const SCALAR *gamma, SCALAR *elogthe
     for (intptr_t i = 0; i < k; i++) padded[i] = exp_elogtheta[i];
 }
 
-// One pass over a document's columns (n of `stride` values, a multiple of 8, zero-padded):
-// phinorm_j = e · column_j + ε, each dot product summed as 8 partial sums (entry i into sum
-// i mod 8, in order) added in a fixed tree (V_SUM8), whatever the variant. When `g` is not
-// null, also weights_j = count_j / phinorm_j and g = Σ_j weights_j column_j, summed in column
-// order. Columns go by blocks, so that each is read once from memory while the block's dot
-// products run side by side.
-ATTRIBUTES void NAME(lda_pass)(intptr_t stride, intptr_t n, const SCALAR *columns, const SCALAR *e,
-                               const SCALAR *counts, SCALAR epsilon, SCALAR *phinorm, SCALAR *weights, SCALAR *g) {
+// One pass over a document's columns of exp E[ln β] (column j at matrix + ids[j] k; its last
+// k mod 8 values also in tails + 8 j, padded with zeros to 8): phinorm_j = e · column_j + ε,
+// each dot product summed as 8 partial sums (entry i into sum i mod 8, in order) added in a
+// fixed tree (V_SUM8), whatever the variant (e is zero from k on). When `g` is not null, also
+// weights_j = count_j / phinorm_j and g = Σ_j weights_j column_j (its entries from k on
+// meaningless), summed in column order. Columns go by blocks, so that each is read once from
+// memory while the block's dot products run side by side.
+ATTRIBUTES void NAME(lda_pass)(intptr_t k, intptr_t n, const SCALAR *matrix, const int32_t *ids,
+                               const SCALAR *tails, const SCALAR *e, const SCALAR *counts, SCALAR epsilon,
+                               SCALAR *phinorm, SCALAR *weights, SCALAR *g) {
     enum { GROUP = 8 / LANES, BLOCK = sizeof(SCALAR) == 4 ? 8 : 4 };
+    intptr_t full = k - k % 8, stride = latent_lda_column_stride(k);
     if (g)
         for (intptr_t i = 0; i < stride; i++) g[i] = 0;
-    intptr_t j = 0;
-    for (; j < n; j += BLOCK) {
+    for (intptr_t j = 0; j < n; j += BLOCK) {
         intptr_t width = n - j < BLOCK ? n - j : BLOCK;
-        const SCALAR *block = columns + j * stride;
+        const SCALAR *column[BLOCK], *tail[BLOCK];
+        for (intptr_t c = 0; c < width; c++) {
+            column[c] = matrix + (intptr_t)ids[j + c] * k;
+            tail[c] = tails + (j + c) * 8;
+        }
+        // Entries i..i+7 of column c: in the matrix, or for the last ones, in the tails.
+#define LDA_CHUNK(c, i, v) V_LOAD((i) < full ? column[c] + (i) + (v) * LANES : tail[c] + (v) * LANES)
         if (width == BLOCK) {
             VECTOR acc[BLOCK][GROUP];
             for (int c = 0; c < BLOCK; c++)
                 for (int v = 0; v < GROUP; v++) acc[c][v] = V_ZERO();
-            for (intptr_t i = 0; i < stride; i += 8)
+            for (intptr_t i = 0; i < full; i += 8)
                 for (int v = 0; v < GROUP; v++) {
                     VECTOR ev = V_LOAD(e + i + v * LANES);
-                    for (int c = 0; c < BLOCK; c++)
-                        acc[c][v] = V_ADD(acc[c][v], V_MUL(ev, V_LOAD(block + c * stride + i + v * LANES)));
+                    for (int c = 0; c < BLOCK; c++) acc[c][v] = V_ADD(acc[c][v], V_MUL(ev, V_LOAD(column[c] + i + v * LANES)));
+                }
+            if (full < stride)
+                for (int v = 0; v < GROUP; v++) {
+                    VECTOR ev = V_LOAD(e + full + v * LANES);
+                    for (int c = 0; c < BLOCK; c++) acc[c][v] = V_ADD(acc[c][v], V_MUL(ev, V_LOAD(tail[c] + v * LANES)));
                 }
             for (int c = 0; c < BLOCK; c++) phinorm[j + c] = V_SUM8(acc[c]) + epsilon;
         } else {
@@ -118,7 +130,7 @@ ATTRIBUTES void NAME(lda_pass)(intptr_t stride, intptr_t n, const SCALAR *column
                 for (int v = 0; v < GROUP; v++) acc[v] = V_ZERO();
                 for (intptr_t i = 0; i < stride; i += 8)
                     for (int v = 0; v < GROUP; v++)
-                        acc[v] = V_ADD(acc[v], V_MUL(V_LOAD(e + i + v * LANES), V_LOAD(block + c * stride + i + v * LANES)));
+                        acc[v] = V_ADD(acc[v], V_MUL(V_LOAD(e + i + v * LANES), LDA_CHUNK(c, i, v)));
                 phinorm[j + c] = V_SUM8(acc) + epsilon;
             }
         }
@@ -126,38 +138,51 @@ ATTRIBUTES void NAME(lda_pass)(intptr_t stride, intptr_t n, const SCALAR *column
         SCALAR w[BLOCK];
         for (intptr_t c = 0; c < width; c++) w[c] = weights[j + c] = counts[j + c] / phinorm[j + c];
         if (width == BLOCK) {
-            for (intptr_t i = 0; i < stride; i += LANES) {
+            for (intptr_t i = 0; i < full; i += LANES) {
                 VECTOR sum = V_LOAD(g + i);
-                for (int c = 0; c < BLOCK; c++) sum = V_ADD(sum, V_MUL(V_SPLAT(w[c]), V_LOAD(block + c * stride + i)));
+                for (int c = 0; c < BLOCK; c++) sum = V_ADD(sum, V_MUL(V_SPLAT(w[c]), V_LOAD(column[c] + i)));
+                V_STORE(g + i, sum);
+            }
+            for (intptr_t i = full; i < stride; i += LANES) {
+                VECTOR sum = V_LOAD(g + i);
+                for (int c = 0; c < BLOCK; c++) sum = V_ADD(sum, V_MUL(V_SPLAT(w[c]), V_LOAD(tail[c] + i - full)));
                 V_STORE(g + i, sum);
             }
         } else {
             for (intptr_t c = 0; c < width; c++) {
                 VECTOR wc = V_SPLAT(w[c]);
-                for (intptr_t i = 0; i < stride; i += LANES)
-                    V_STORE(g + i, V_ADD(V_LOAD(g + i), V_MUL(wc, V_LOAD(block + c * stride + i))));
+                for (intptr_t i = 0; i < stride; i += 8)
+                    for (int v = 0; v < GROUP; v++)
+                        V_STORE(g + i + v * LANES, V_ADD(V_LOAD(g + i + v * LANES), V_MUL(wc, LDA_CHUNK(c, i, v))));
             }
         }
+#undef LDA_CHUNK
     }
 }
 
 // The E-step of one document (gensim's `LdaModel.inference` loop for one document): from the
 // initial γ in `gamma`, up to `iterations` times γ = α + exp E[ln θ] ⊙ Σ_w (count_w /
-// phinorm_w) exp E[ln β_w], until the mean |Δγ| is below `threshold`. `columns` holds the
-// document's n columns of exp E[ln β], each of `stride` values (k rounded up to a multiple of
-// 8, the rest zero); `scratch` has room for 2 stride values. An iteration's products are one
-// pass over the columns: the phinorm that ends an iteration and the sum that starts the next.
-// On return `weights` holds count_w / phinorm_w for the final θ; the result is the number of
+// phinorm_w) exp E[ln β_w], until the mean |Δγ| is below `threshold`. The document's columns
+// of exp E[ln β] are read where they are: column ids[j] of `matrix` (k rows); `scratch` has
+// room for latent_lda_scratch_size(k, n) values. An iteration's products are one pass over
+// the columns: the phinorm that ends an iteration and the sum that starts the next. On
+// return `weights` holds count_w / phinorm_w for the final θ; the result is the number of
 // iterations run, negated when the document did not converge.
-ATTRIBUTES intptr_t NAME(lda_document)(intptr_t k, intptr_t n, const SCALAR *columns, const SCALAR *counts,
-                                       const SCALAR *alpha, intptr_t iterations, SCALAR threshold, SCALAR epsilon,
-                                       SCALAR *gamma, SCALAR *elogtheta, SCALAR *exp_elogtheta, SCALAR *phinorm,
-                                       SCALAR *weights, SCALAR *last_gamma, SCALAR *scratch) {
-    intptr_t stride = latent_lda_column_stride(k);
-    SCALAR *padded = scratch, *sums = scratch + stride;
+ATTRIBUTES intptr_t NAME(lda_document)(intptr_t k, intptr_t n, const SCALAR *matrix, const int32_t *ids,
+                                       const SCALAR *counts, const SCALAR *alpha, intptr_t iterations,
+                                       SCALAR threshold, SCALAR epsilon, SCALAR *gamma, SCALAR *elogtheta,
+                                       SCALAR *exp_elogtheta, SCALAR *phinorm, SCALAR *weights, SCALAR *last_gamma,
+                                       SCALAR *scratch) {
+    intptr_t stride = latent_lda_column_stride(k), full = k - k % 8;
+    SCALAR *padded = scratch, *sums = scratch + stride, *tails = scratch + 2 * stride;
     for (intptr_t i = k; i < stride; i++) padded[i] = 0;
+    // The columns' last k mod 8 values, padded with zeros to a vector of 8.
+    if (full < k)
+        for (intptr_t j = 0; j < n; j++)
+            for (intptr_t i = 0; i < 8; i++)
+                tails[j * 8 + i] = full + i < k ? matrix[(intptr_t)ids[j] * k + full + i] : 0;
     NAME(lda_theta)(k, gamma, elogtheta, exp_elogtheta, padded);
-    NAME(lda_pass)(stride, n, columns, padded, counts, epsilon, phinorm, weights, iterations > 0 ? sums : 0);
+    NAME(lda_pass)(k, n, matrix, ids, tails, padded, counts, epsilon, phinorm, weights, iterations > 0 ? sums : 0);
     intptr_t run = 0;
     int converged = 0;
     while (run < iterations && !converged) {
@@ -174,7 +199,7 @@ ATTRIBUTES intptr_t NAME(lda_document)(intptr_t k, intptr_t n, const SCALAR *col
         }
         converged = NAME(sum_tree)(k, last_gamma) / (SCALAR)k < threshold;
         int last = converged || run == iterations;
-        NAME(lda_pass)(stride, n, columns, padded, counts, epsilon, phinorm, weights, last ? 0 : sums);
+        NAME(lda_pass)(k, n, matrix, ids, tails, padded, counts, epsilon, phinorm, weights, last ? 0 : sums);
     }
     for (intptr_t j = 0; j < n; j++) weights[j] = counts[j] / phinorm[j];
     return converged ? run : -run;

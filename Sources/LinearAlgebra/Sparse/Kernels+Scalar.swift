@@ -8,11 +8,6 @@ extension Double {
         latent_add_columns_f64(k, n, source, positions, target)
     }
 
-    public static func gatherColumns(k: Int, n: Int, matrix: UnsafePointer<Double>, ids: UnsafePointer<Int32>,
-                                     columns: UnsafeMutablePointer<Double>) {
-        latent_gather_columns_f64(k, n, matrix, ids, columns)
-    }
-
     public static func prefetchColumns(k: Int, n: Int, matrix: UnsafePointer<Double>, ids: UnsafePointer<Int32>) {
         latent_prefetch_columns_f64(k, n, matrix, ids)
     }
@@ -30,19 +25,19 @@ extension Double {
         latent_exponential_f64(count, x, out)
     }
 
-    public static func ldaDocument(k: Int, n: Int, columns: UnsafePointer<Double>, counts: UnsafePointer<Double>,
-                                   alpha: UnsafePointer<Double>, iterations: Int, threshold: Double, epsilon: Double,
-                                   gamma: UnsafeMutablePointer<Double>, elogtheta: UnsafeMutablePointer<Double>,
-                                   expElogtheta: UnsafeMutablePointer<Double>, phinorm: UnsafeMutablePointer<Double>,
-                                   weights: UnsafeMutablePointer<Double>, lastGamma: UnsafeMutablePointer<Double>,
-                                   scratch: UnsafeMutablePointer<Double>) -> Int {
-        latent_lda_document_f64(k, n, columns, counts, alpha, iterations, threshold, epsilon, gamma, elogtheta,
+    public static func ldaDocument(k: Int, n: Int, matrix: UnsafePointer<Double>, ids: UnsafePointer<Int32>?,
+                                   counts: UnsafePointer<Double>, alpha: UnsafePointer<Double>, iterations: Int,
+                                   threshold: Double, epsilon: Double, gamma: UnsafeMutablePointer<Double>,
+                                   elogtheta: UnsafeMutablePointer<Double>, expElogtheta: UnsafeMutablePointer<Double>,
+                                   phinorm: UnsafeMutablePointer<Double>, weights: UnsafeMutablePointer<Double>,
+                                   lastGamma: UnsafeMutablePointer<Double>, scratch: UnsafeMutablePointer<Double>) -> Int {
+        latent_lda_document_f64(k, n, matrix, ids, counts, alpha, iterations, threshold, epsilon, gamma, elogtheta,
                                   expElogtheta, phinorm, weights, lastGamma, scratch)
     }
 
-    public static func scatterOuter(k: Int, n: Int, targets: UnsafePointer<Int32>, vector: UnsafePointer<Double>,
-                                    weights: UnsafePointer<Double>, matrix: UnsafeMutablePointer<Double>, stride: Int) {
-        latent_scatter_outer_f64(k, n, targets, vector, weights, matrix, stride)
+    public static func gatherOuter(k: Int, n: Int, sources: UnsafePointer<Int32>, vectors: UnsafePointer<Double>,
+                                   weights: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>) {
+        latent_gather_outer_f64(k, n, sources, vectors, weights, out)
     }
 
     public static func gatherPanel(_ dense: UnsafePointer<Double>, rows: Int, p: Int, q: Int, starts: UnsafePointer<Int>,
@@ -71,11 +66,6 @@ extension Float {
         latent_add_columns_f32(k, n, source, positions, target)
     }
 
-    public static func gatherColumns(k: Int, n: Int, matrix: UnsafePointer<Float>, ids: UnsafePointer<Int32>,
-                                     columns: UnsafeMutablePointer<Float>) {
-        latent_gather_columns_f32(k, n, matrix, ids, columns)
-    }
-
     public static func prefetchColumns(k: Int, n: Int, matrix: UnsafePointer<Float>, ids: UnsafePointer<Int32>) {
         latent_prefetch_columns_f32(k, n, matrix, ids)
     }
@@ -93,19 +83,19 @@ extension Float {
         latent_exponential_f32(count, x, out)
     }
 
-    public static func ldaDocument(k: Int, n: Int, columns: UnsafePointer<Float>, counts: UnsafePointer<Float>,
-                                   alpha: UnsafePointer<Float>, iterations: Int, threshold: Float, epsilon: Float,
-                                   gamma: UnsafeMutablePointer<Float>, elogtheta: UnsafeMutablePointer<Float>,
-                                   expElogtheta: UnsafeMutablePointer<Float>, phinorm: UnsafeMutablePointer<Float>,
-                                   weights: UnsafeMutablePointer<Float>, lastGamma: UnsafeMutablePointer<Float>,
-                                   scratch: UnsafeMutablePointer<Float>) -> Int {
-        latent_lda_document_f32(k, n, columns, counts, alpha, iterations, threshold, epsilon, gamma, elogtheta,
+    public static func ldaDocument(k: Int, n: Int, matrix: UnsafePointer<Float>, ids: UnsafePointer<Int32>?,
+                                   counts: UnsafePointer<Float>, alpha: UnsafePointer<Float>, iterations: Int,
+                                   threshold: Float, epsilon: Float, gamma: UnsafeMutablePointer<Float>,
+                                   elogtheta: UnsafeMutablePointer<Float>, expElogtheta: UnsafeMutablePointer<Float>,
+                                   phinorm: UnsafeMutablePointer<Float>, weights: UnsafeMutablePointer<Float>,
+                                   lastGamma: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> Int {
+        latent_lda_document_f32(k, n, matrix, ids, counts, alpha, iterations, threshold, epsilon, gamma, elogtheta,
                                   expElogtheta, phinorm, weights, lastGamma, scratch)
     }
 
-    public static func scatterOuter(k: Int, n: Int, targets: UnsafePointer<Int32>, vector: UnsafePointer<Float>,
-                                    weights: UnsafePointer<Float>, matrix: UnsafeMutablePointer<Float>, stride: Int) {
-        latent_scatter_outer_f32(k, n, targets, vector, weights, matrix, stride)
+    public static func gatherOuter(k: Int, n: Int, sources: UnsafePointer<Int32>, vectors: UnsafePointer<Float>,
+                                   weights: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        latent_gather_outer_f32(k, n, sources, vectors, weights, out)
     }
 
     public static func gatherPanel(_ dense: UnsafePointer<Float>, rows: Int, p: Int, q: Int, starts: UnsafePointer<Int>,
@@ -141,7 +131,7 @@ public enum Kernels {
 }
 
 extension Kernels {
-    /// The length of each gathered column of exp E[ln β] in the LDA E-step (`gatherColumns`,
-    /// `ldaDocument`): k rounded up to a multiple of 8.
-    public static func ldaColumnStride(topics k: Int) -> Int { latent_lda_column_stride(k) }
+    /// The scratch space, in values, of the LDA E-step of a document (`ldaDocument`) with k
+    /// topics and n terms.
+    public static func ldaScratchSize(topics k: Int, terms n: Int) -> Int { latent_lda_scratch_size(k, n) }
 }

@@ -57,8 +57,8 @@ struct EStepModel<Scalar: LinearAlgebraScalar>: Sendable {
 /// With θ's parameter γ and the document's term ids and counts: phinorm = exp E[ln θ] ·
 /// exp E[ln β_w] + ε for each term w; then up to `iterations` times γ = α + exp E[ln θ] ⊙
 /// Σ_w (count_w / phinorm_w) exp E[ln β_w], until the mean |Δγ| is below the threshold.
-/// The iterations run in one C kernel (`latent_lda_document_*`) over the document's gathered
-/// columns, in the model's precision, with ψ and exp on vectors.
+/// The iterations run in one C kernel (`latent_lda_document_*`) over the document's columns
+/// where they are, in the model's precision, with ψ and exp on vectors.
 struct DocumentInference<Scalar: LinearAlgebraScalar> {
     let topics: Int
     /// γ, E[ln θ] and exp E[ln θ] of the last document run.
@@ -70,11 +70,8 @@ struct DocumentInference<Scalar: LinearAlgebraScalar> {
     private var lastGamma: [Scalar]
     private var counts: [Scalar] = []
     private var phinorm: [Scalar] = []
-    /// The document's columns of exp E[ln β], gathered, each padded to `stride` values; and
-    /// the E-step kernel's scratch space.
-    private var local: [Scalar] = []
-    private var scratch: [Scalar]
-    private let stride: Int
+    /// The E-step kernel's scratch space.
+    private var scratch: [Scalar] = []
 
     init(topics: Int) {
         self.topics = topics
@@ -82,8 +79,6 @@ struct DocumentInference<Scalar: LinearAlgebraScalar> {
         elogtheta = gamma
         expElogtheta = gamma
         lastGamma = gamma
-        stride = Kernels.ldaColumnStride(topics: topics)
-        scratch = [Scalar](repeating: 0, count: 2 * stride)
     }
 
     /// Runs the E-step of a document from the initial γ in `gamma`; true when it converged.
@@ -98,7 +93,8 @@ struct DocumentInference<Scalar: LinearAlgebraScalar> {
             phinorm = counts
             weights = counts
         }
-        if local.count < max(n, 1) * stride { local = [Scalar](repeating: 0, count: max(n, 1) * stride) }
+        let scratchSize = Kernels.ldaScratchSize(topics: k, terms: n)
+        if scratch.count < scratchSize { scratch = [Scalar](repeating: 0, count: scratchSize + scratchSize / 2) }
         var converged = false
         model.expElogbeta.storage.withUnsafeBufferPointer { beta in
         model.alpha.withUnsafeBufferPointer { alpha in
@@ -109,19 +105,15 @@ struct DocumentInference<Scalar: LinearAlgebraScalar> {
         counts.withUnsafeMutableBufferPointer { counts in
         phinorm.withUnsafeMutableBufferPointer { phinorm in
         weights.withUnsafeMutableBufferPointer { weights in
-        local.withUnsafeMutableBufferPointer { local in
         scratch.withUnsafeMutableBufferPointer { scratch in
+        termIDs.withUnsafeBufferPointer { ids in
             for (j, count) in documentCounts.enumerated() { counts[j] = Scalar(count) }
-            termIDs.withUnsafeBufferPointer { ids in
-                guard let ids = ids.baseAddress else { return }
-                Scalar.gatherColumns(k: k, n: n, matrix: beta.baseAddress!, ids: ids, columns: local.baseAddress!)
-            }
             let run = Scalar.ldaDocument(
-                k: k, n: n, columns: local.baseAddress!, counts: counts.baseAddress!, alpha: alpha.baseAddress!,
-                iterations: model.iterations, threshold: model.gammaThreshold, epsilon: epsilon,
-                gamma: gamma.baseAddress!, elogtheta: elogtheta.baseAddress!, expElogtheta: expElogtheta.baseAddress!,
-                phinorm: phinorm.baseAddress!, weights: weights.baseAddress!, lastGamma: lastGamma.baseAddress!,
-                scratch: scratch.baseAddress!)
+                k: k, n: n, matrix: beta.baseAddress!, ids: ids.baseAddress,
+                counts: counts.baseAddress!, alpha: alpha.baseAddress!, iterations: model.iterations,
+                threshold: model.gammaThreshold, epsilon: epsilon, gamma: gamma.baseAddress!,
+                elogtheta: elogtheta.baseAddress!, expElogtheta: expElogtheta.baseAddress!, phinorm: phinorm.baseAddress!,
+                weights: weights.baseAddress!, lastGamma: lastGamma.baseAddress!, scratch: scratch.baseAddress!)
             converged = run > 0
         }}}}}}}}}}}
         return converged

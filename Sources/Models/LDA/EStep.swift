@@ -72,7 +72,7 @@ enum LDAInput {
         for d in 0..<chunk.documentCount {
             for entry in chunk.columnStarts[d]..<chunk.columnStarts[d + 1] {
                 let term = chunk.termIDs[entry], weight = chunk.weights[entry]
-                let document = "document #\(chunk.firstDocument + d)"
+                var document: String { "document #\(chunk.firstDocument + d)" }
                 guard Int(term) < termCount else {
                     throw ModelError(code: .invalidInput, message:
                         "\(document): term id \(term) is outside the model's \(termCount) terms (ids 0 to \(termCount - 1))")

@@ -81,10 +81,14 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
         var result = matrix
         let k = matrix.rows
         result.storage.withUnsafeMutableBufferPointer { values in
-            for w in 0..<matrix.columns {
-                for i in 0..<k { values[i + w * k] += sign * (perTopic ? eta[i + w * k] : eta[w]) }
+        eta.withUnsafeBufferPointer { eta in
+            let to = values.baseAddress!, from = eta.baseAddress!
+            byBlocks(columns: matrix.columns) { _, range in
+                for w in range {
+                    for i in 0..<k { to[i + w * k] += sign * (perTopic ? from[i + w * k] : from[w]) }
+                }
             }
-        }
+        }}
         return result
     }
 
@@ -109,26 +113,50 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
         }
         let keep = Scalar(1 - rho), add = Scalar(rho * scale)
         let k = topics
-        let (terms, summed) = batch.summed(termCount: termCount)
+        let v = termCount
+        let (terms, summed) = batch.summed(termCount: v)
+        // Element by element, on every core by blocks of columns.
         sstats.storage.withUnsafeMutableBufferPointer { values in
         expElogbeta.storage.withUnsafeBufferPointer { beta in
-            for index in values.indices { values[index] *= keep }
-            summed.storage.withUnsafeBufferPointer { batchValues in
+        summed.storage.withUnsafeBufferPointer { batchValues in
+            let to = values.baseAddress!, b = beta.baseAddress!, from = batchValues.baseAddress
+            Self.byBlocks(columns: v) { _, range in
+                for index in (range.lowerBound * k)..<(range.upperBound * k) { to[index] *= keep }
+                guard let from else { return }
                 if let terms {
-                    for (column, term) in terms.enumerated() {
-                        let to = Int(term) * k, from = column * k
-                        for i in 0..<k { values[to + i] += add * (batchValues[from + i] * beta[to + i]) }
+                    // The batch's columns whose terms fall in the range (terms ascending).
+                    var column = 0, high = terms.count
+                    while column < high {
+                        let middle = (column + high) / 2
+                        if Int(terms[middle]) < range.lowerBound { column = middle + 1 } else { high = middle }
+                    }
+                    while column < terms.count, Int(terms[column]) < range.upperBound {
+                        let target = Int(terms[column]) * k, source = column * k
+                        for i in 0..<k { to[target + i] += add * (from[source + i] * b[target + i]) }
+                        column += 1
                     }
                 } else {
-                    for index in values.indices { values[index] += add * (batchValues[index] * beta[index]) }
+                    for index in (range.lowerBound * k)..<(range.upperBound * k) {
+                        to[index] += add * (from[index] * b[index])
+                    }
                 }
             }
-        }}
+        }}}
         let previous = elogbeta
         syncTopics()
-        var change = 0.0
-        for (a, b) in zip(previous.storage, elogbeta.storage) { change += Double(Swift.abs(a - b)) }
-        change /= Double(max(1, previous.storage.count))
+        // The mean |Δ E[ln β]|, summed by blocks and the blocks in order: the same whatever the threads.
+        var partial = [Double](repeating: 0, count: Self.blockCount(columns: termCount))
+        previous.storage.withUnsafeBufferPointer { old in
+        elogbeta.storage.withUnsafeBufferPointer { new in
+        partial.withUnsafeMutableBufferPointer { partial in
+            let a = old.baseAddress!, b = new.baseAddress!, sums = partial.baseAddress!
+            Self.byBlocks(columns: termCount) { block, range in
+                var sum = 0.0
+                for index in (range.lowerBound * k)..<(range.upperBound * k) { sum += Double(Swift.abs(a[index] - b[index])) }
+                sums[block] = sum
+            }
+        }}}
+        let change = partial.reduce(0, +) / Double(max(1, previous.storage.count))
         if learnEta {
             // gensim updates `model.eta` here but keeps training with the η its state was made
             // with; Latent's λ uses the η it learns.
@@ -209,8 +237,17 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
     @_specialize(where Scalar == Float)
     static func dirichletExpectation(of x: Matrix<Scalar>) -> Matrix<Scalar> {
         let k = x.rows
+        // Each topic's sum by blocks of columns, the blocks then added in order.
+        var partial = [Scalar](repeating: 0, count: k * blockCount(columns: x.columns))
+        x.storage.withUnsafeBufferPointer { values in
+        partial.withUnsafeMutableBufferPointer { partial in
+            let from = values.baseAddress!, sums = partial.baseAddress!
+            byBlocks(columns: x.columns) { block, range in
+                for w in range { for i in 0..<k { sums[block * k + i] += from[i + w * k] } }
+            }
+        }}
         var sums = [Scalar](repeating: 0, count: k)
-        for w in 0..<x.columns { for i in 0..<k { sums[i] += x.storage[i + w * k] } }
+        for block in 0..<blockCount(columns: x.columns) { for i in 0..<k { sums[i] += partial[block * k + i] } }
         let psiSums = sums.map { Scalar(SpecialFunctions.digamma(Double($0))) }
         return psiSums.withUnsafeBufferPointer { shifts in
             byColumns(x) { from, to, columns in
@@ -223,6 +260,26 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
     @_specialize(where Scalar == Float)
     static func exponential(of x: Matrix<Scalar>) -> Matrix<Scalar> {
         byColumns(x) { from, to, columns in Scalar.exponential(count: columns * x.rows, from, out: to) }
+    }
+
+    /// Blocks of columns for work done on every core: fixed by the number of columns alone, so
+    /// that sums made per block and added in block order do not depend on the threads.
+    private static var blockColumns: Int { 1024 }
+
+    private static func blockCount(columns: Int) -> Int { (columns + blockColumns - 1) / blockColumns }
+
+    /// Runs `body` on each block of columns (its number and its columns), on up to
+    /// `BLAS.threads` cores.
+    private static func byBlocks(columns: Int, _ body: (_ block: Int, _ range: Range<Int>) -> Void) {
+        let blocks = blockCount(columns: columns)
+        let workers = max(1, min(BLAS.threads, blocks))
+        concurrently(workers: workers) { worker in
+            var block = worker
+            while block < blocks {
+                body(block, (block * blockColumns)..<min(columns, (block + 1) * blockColumns))
+                block += workers
+            }
+        }
     }
 
     /// A matrix of x's shape whose columns `f` computes from x's, a range of columns per core;

@@ -9,7 +9,7 @@ import LatentLinearAlgebra
 /// columns of its terms, in document order. Latent keeps those factors per document (its term
 /// ids, count_w / phinorm_w, exp E[ln θ_d]: a few hundred values where the sums would take
 /// topics x terms) and adds them up once per batch, in the M-step (`summed`), in document
-/// order as gensim does, on every core by ranges of topics. A merge is the concatenation of
+/// order as gensim does, on every core by ranges of terms. A merge is the concatenation of
 /// two runs of documents, so the engine's fixed merge tree makes a batch's statistics the
 /// same whatever the threads and workers, and what travels from a worker is small. When the
 /// factors of a run outgrow the sums themselves (many batches between M-steps), a merge adds
@@ -84,26 +84,41 @@ public struct LDAStatistics<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
     }
 
     /// Adds each document's outer product into the columns `targets` (one per term entry) of
-    /// `matrix`, in document order; on every core, each taking a range of topics (rows), so
-    /// every entry sums in the same order whatever the number of threads.
+    /// `matrix`: column by column, each adding its documents' exp E[ln θ] in document order
+    /// (so each column stays in cache while it sums), on every core by ranges of columns.
+    /// Every entry sums in document order, whatever the number of threads.
     private func scatter(into matrix: inout Matrix<Scalar>, targets: [Int32]) {
-        let k = topics, documents = termStarts.count - 1
-        guard k > 0, documents > 0 else { return }
-        // Ranges of 16 rows: a cache line of Float32, two of Float64, so no two threads write one.
-        let blocks = (k + 15) / 16
-        let workers = max(1, min(BLAS.threads, blocks, termIDs.count / 4096 + 1))
+        let k = topics, documents = termStarts.count - 1, columns = matrix.columns
+        guard k > 0, documents > 0, !targets.isEmpty else { return }
+        // The entries of each column in document order (a counting sort by column, stable),
+        // with their documents and weights.
+        var starts = [Int](repeating: 0, count: columns + 1)
+        for target in targets { starts[Int(target) + 1] += 1 }
+        for column in 0..<columns { starts[column + 1] += starts[column] }
+        var next = starts
+        var sources = [Int32](repeating: 0, count: targets.count)
+        var entryWeights = [Scalar](repeating: 0, count: targets.count)
+        for d in 0..<documents {
+            for entry in termStarts[d]..<termStarts[d + 1] {
+                let column = Int(targets[entry])
+                sources[next[column]] = Int32(d)
+                entryWeights[next[column]] = weights[entry]
+                next[column] += 1
+            }
+        }
+        let workers = max(1, min(BLAS.threads, targets.count / 4096 + 1))
         matrix.storage.withUnsafeMutableBufferPointer { target in
-        targets.withUnsafeBufferPointer { targets in
-        weights.withUnsafeBufferPointer { weights in
+        sources.withUnsafeBufferPointer { sources in
+        entryWeights.withUnsafeBufferPointer { entryWeights in
         thetas.withUnsafeBufferPointer { thetas in
-            let to = target.baseAddress!, ids = targets.baseAddress, w = weights.baseAddress, theta = thetas.baseAddress!
+            let to = target.baseAddress!, from = sources.baseAddress!, w = entryWeights.baseAddress!
+            let theta = thetas.baseAddress!
             concurrently(workers: workers) { worker in
-                let first = min(k, 16 * (blocks * worker / workers)), last = min(k, 16 * (blocks * (worker + 1) / workers))
-                guard first < last, let ids, let w else { return }
-                for d in 0..<documents {
-                    let start = termStarts[d], n = termStarts[d + 1] - start
-                    Scalar.scatterOuter(k: last - first, n: n, targets: ids + start, vector: theta + d * k + first,
-                                        weights: w + start, matrix: to + first, stride: k)
+                for column in (columns * worker / workers)..<(columns * (worker + 1) / workers) {
+                    let first = starts[column], n = starts[column + 1] - first
+                    guard n > 0 else { continue }
+                    Scalar.gatherOuter(k: k, n: n, sources: from + first, vectors: theta, weights: w + first,
+                                       out: to + column * k)
                 }
             }
         }}}}
