@@ -90,26 +90,15 @@ public struct LDAStatistics<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
     private func scatter(into matrix: inout Matrix<Scalar>, targets: [Int32]) {
         let k = topics, documents = termStarts.count - 1, columns = matrix.columns
         guard k > 0, documents > 0, !targets.isEmpty else { return }
-        // The entries of each column in document order (a counting sort by column, stable),
-        // with their documents and weights.
-        var starts = [Int](repeating: 0, count: columns + 1)
-        for target in targets { starts[Int(target) + 1] += 1 }
-        for column in 0..<columns { starts[column + 1] += starts[column] }
-        var next = starts
-        var sources = [Int32](repeating: 0, count: targets.count)
-        var entryWeights = [Scalar](repeating: 0, count: targets.count)
-        for d in 0..<documents {
-            for entry in termStarts[d]..<termStarts[d + 1] {
-                let column = Int(targets[entry])
-                sources[next[column]] = Int32(d)
-                entryWeights[next[column]] = weights[entry]
-                next[column] += 1
-            }
-        }
+        // The entries of each column in document order, with their documents and weights: the
+        // factors as a terms x documents sparse matrix, transposed.
+        let byTerm = SparseColumns(rows: columns, columns: documents, columnStarts: termStarts, rowIndices: targets,
+                                   values: weights).transposed()
+        let starts = byTerm.columnStarts
         let workers = max(1, min(BLAS.threads, targets.count / 4096 + 1))
         matrix.storage.withUnsafeMutableBufferPointer { target in
-        sources.withUnsafeBufferPointer { sources in
-        entryWeights.withUnsafeBufferPointer { entryWeights in
+        byTerm.rowIndices.withUnsafeBufferPointer { sources in
+        byTerm.values.withUnsafeBufferPointer { entryWeights in
         thetas.withUnsafeBufferPointer { thetas in
             let to = target.baseAddress!, from = sources.baseAddress!, w = entryWeights.baseAddress!
             let theta = thetas.baseAddress!
