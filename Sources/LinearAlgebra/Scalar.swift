@@ -77,9 +77,6 @@ where RawSignificand: FixedWidthInteger {
                             lastGamma: UnsafeMutablePointer<Self>, scratch: UnsafeMutablePointer<Self>) -> Int
     /// Asks the CPU to bring the columns ids[0..<n] of `matrix` (k rows) into its caches.
     static func prefetchColumns(k: Int, n: Int, matrix: UnsafePointer<Self>, ids: UnsafePointer<Int32>)
-    /// Column positions[j] of `target` (k rows) += column j of `source`, for j < n.
-    static func addColumns(k: Int, n: Int, source: UnsafePointer<Self>, positions: UnsafePointer<Int32>,
-                           target: UnsafeMutablePointer<Self>)
 }
 
 private let colMajor = Int32(LAPACK_COL_MAJOR)

@@ -104,8 +104,4 @@ intptr_t latent_lda_document_f32(intptr_t k, intptr_t n, const float *matrix, co
 void latent_prefetch_columns_f64(intptr_t k, intptr_t n, const double *matrix, const int32_t *ids);
 void latent_prefetch_columns_f32(intptr_t k, intptr_t n, const float *matrix, const int32_t *ids);
 
-/// add_columns: column positions[j] of target (k rows) += column j of source, for j < n.
-void latent_add_columns_f64(intptr_t k, intptr_t n, const double *source, const int32_t *positions, double *target);
-void latent_add_columns_f32(intptr_t k, intptr_t n, const float *source, const int32_t *positions, float *target);
-
 #endif

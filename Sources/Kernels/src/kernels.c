@@ -340,7 +340,7 @@ LDA_KERNELS(double, f64)
 LDA_KERNELS(float, f32)
 
 // Prefetches: no arithmetic, so one version serves every CPU.
-#define COLUMN_COPIES(SCALAR, suffix) \
+#define COLUMN_PREFETCH(SCALAR, suffix) \
     void latent_prefetch_columns_##suffix(intptr_t k, intptr_t n, const SCALAR *matrix, const int32_t *ids) { \
         for (intptr_t j = 0; j < n; j++) { \
             const char *column = (const char *)(matrix + (intptr_t)ids[j] * k); \
@@ -348,19 +348,5 @@ LDA_KERNELS(float, f32)
         } \
     }
 
-COLUMN_COPIES(double, f64)
-COLUMN_COPIES(float, f32)
-
-// Element by element, so vectorising cannot change a bit: one version serves every CPU.
-#define COLUMN_ARITHMETIC(SCALAR, suffix) \
-    void latent_add_columns_##suffix(intptr_t k, intptr_t n, const SCALAR *source, const int32_t *positions, \
-                                     SCALAR *target) { \
-        for (intptr_t j = 0; j < n; j++) { \
-            SCALAR *to = target + (intptr_t)positions[j] * k; \
-            const SCALAR *from = source + j * k; \
-            for (intptr_t i = 0; i < k; i++) to[i] = to[i] + from[i]; \
-        } \
-    }
-
-COLUMN_ARITHMETIC(double, f64)
-COLUMN_ARITHMETIC(float, f32)
+COLUMN_PREFETCH(double, f64)
+COLUMN_PREFETCH(float, f32)

@@ -3,11 +3,6 @@ import LatentKernels
 // The C kernels (Sources/Kernels) for each scalar type; see `LinearAlgebraScalar`.
 
 extension Double {
-    public static func addColumns(k: Int, n: Int, source: UnsafePointer<Double>, positions: UnsafePointer<Int32>,
-                                  target: UnsafeMutablePointer<Double>) {
-        latent_add_columns_f64(k, n, source, positions, target)
-    }
-
     public static func prefetchColumns(k: Int, n: Int, matrix: UnsafePointer<Double>, ids: UnsafePointer<Int32>) {
         latent_prefetch_columns_f64(k, n, matrix, ids)
     }
@@ -61,11 +56,6 @@ extension Double {
 }
 
 extension Float {
-    public static func addColumns(k: Int, n: Int, source: UnsafePointer<Float>, positions: UnsafePointer<Int32>,
-                                  target: UnsafeMutablePointer<Float>) {
-        latent_add_columns_f32(k, n, source, positions, target)
-    }
-
     public static func prefetchColumns(k: Int, n: Int, matrix: UnsafePointer<Float>, ids: UnsafePointer<Int32>) {
         latent_prefetch_columns_f32(k, n, matrix, ids)
     }

@@ -282,21 +282,19 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
         }
     }
 
-    /// A matrix of x's shape whose columns `f` computes from x's, a range of columns per core;
-    /// column by column, so the result does not depend on the number of threads.
+    /// A matrix of x's shape whose columns `f` computes from x's, by blocks of columns on
+    /// every core; column by column, so the result does not depend on the number of threads.
     private static func byColumns(
         _ x: Matrix<Scalar>,
         _ f: (_ from: UnsafePointer<Scalar>, _ to: UnsafeMutablePointer<Scalar>, _ columns: Int) -> Void
     ) -> Matrix<Scalar> {
-        let k = x.rows, v = x.columns
-        var out = Matrix<Scalar>(rows: k, columns: v)
-        let workers = max(1, min(BLAS.threads, v / 256))
+        let k = x.rows
+        var out = Matrix<Scalar>(rows: k, columns: x.columns)
         x.storage.withUnsafeBufferPointer { source in
             out.storage.withUnsafeMutableBufferPointer { target in
                 let from = source.baseAddress!, to = target.baseAddress!
-                concurrently(workers: workers) { worker in
-                    let first = v * worker / workers, last = v * (worker + 1) / workers
-                    f(from + first * k, to + first * k, last - first)
+                byBlocks(columns: x.columns) { _, range in
+                    f(from + range.lowerBound * k, to + range.lowerBound * k, range.count)
                 }
             }
         }
