@@ -3,7 +3,7 @@ import Foundation
 import Latent
 
 /// Settings of `latent lda` that map onto `LDAParameters` (gensim's names in the help; the
-/// defaults are the library's, which are gensim's).
+/// defaults are the library's, which are gensim's but eta's).
 struct LDAOptions: ParsableArguments {
     static let defaults = LDAParameters()
 
@@ -15,7 +15,7 @@ struct LDAOptions: ParsableArguments {
     var updateEvery: Int?
     @Option(parsing: .unconditional, help: "Document-topic prior: symmetric, asymmetric, auto, a number, comma-separated values (one per topic) or a .npy file (gensim's alpha; default symmetric).")
     var alpha: String?
-    @Option(parsing: .unconditional, help: "Topic-word prior: symmetric, auto, a number, comma-separated values (one per term) or a .npy file of terms or topics x terms values (gensim's eta; default symmetric).")
+    @Option(parsing: .unconditional, help: "Topic-word prior: symmetric, auto, a number, comma-separated values (one per term) or a .npy file of terms or topics x terms values (gensim's eta; default 0.5, which suits variational Bayes better than gensim's default, symmetric = 1/topics).")
     var eta: String?
     @Option(parsing: .unconditional, help: "κ, how fast old batches are forgotten (gensim's decay; default \(defaults.decay)).") var decay: Double?
     @Option(parsing: .unconditional, help: "τ₀, which slows early updates (gensim's offset; default \(defaults.offset)).") var offset: Double?
