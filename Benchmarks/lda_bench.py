@@ -5,6 +5,7 @@
                         [--tomotopy-iterations 10,50,100]
 
 Systems: `latent` (in-process, all cores), `latent:T` (T threads), `latent-passes:P` (P passes),
+`latent-gensim` (gensim's settings: eta symmetric, 1/topics, where Latent's default is 0.5),
 `cluster:W:T` (a fresh dispatcher and W local workers of T threads each on loopback, the run
 sent with `--distributed required`), `ldamodel`, `ldamulticore`, and `tomotopy` (its Gibbs
 sampler at its defaults, alpha 0.1, eta 0.01, alpha optimised every 10 iterations, all cores,
@@ -198,6 +199,8 @@ def main():
                 command += ["--threads", setting]
             if kind == "latent-passes":
                 command += ["--passes", setting]
+            if kind == "latent-gensim":
+                command += ["--eta", "symmetric"]
             if kind == "cluster":
                 workers, threads = (int(x) for x in setting.split(":"))
                 logs = os.path.join(runs, system.replace(":", "-") + "-logs")

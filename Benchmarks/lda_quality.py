@@ -12,6 +12,7 @@ with the planted β beside them. Every system trains with TOPICS topics at its d
 --latent-options), gensim `LdaModel` and `LdaMulticore(workers=2)`. `latent evaluate` scores
 each model on the held-out documents (the documents' part of the bound per word); recovery is,
 for each planted topic, the smallest Jensen-Shannon divergence (natural log) to a learned topic.
+`latent-gensim` is Latent at gensim's settings (eta symmetric, 1/topics; Latent's default is 0.5).
 """
 import argparse
 import json
@@ -69,7 +70,7 @@ def main():
     parser.add_argument("--terms", type=int, default=20_000)
     parser.add_argument("--topics", type=int, default=50)
     parser.add_argument("--latent-options", default="", help="extra options for latent lda, e.g. '--update-every 4'")
-    parser.add_argument("--systems", default="latent,ldamodel,ldamulticore")
+    parser.add_argument("--systems", default="latent,latent-gensim,ldamodel,ldamulticore")
     args = parser.parse_args()
     os.makedirs(args.data, exist_ok=True)
     prefix = os.path.join(args.data, f"planted-{args.documents}-{args.terms}-{args.topics}")
@@ -82,9 +83,11 @@ def main():
     print("|---|---|---|---|---|---|---|")
     for system in args.systems.split(","):
         model = os.path.join(runs, system + ".lda")
-        if system == "latent":
+        if system in ("latent", "latent-gensim"):
             command = [args.latent, "lda", prefix + ".mm", "--topics", str(args.topics), "--eval-every", "0",
                        "--distributed", "off", "--force", "--out", model] + args.latent_options.split()
+            if system == "latent-gensim":
+                command += ["--eta", "symmetric"]
             _, _, seconds, rss = run_measured(command)
         else:
             _, _, seconds, rss = run_measured([sys.executable, "-c", GENSIM_TRAINER, prefix + ".mm", model, system,
@@ -94,7 +97,7 @@ def main():
         lam = np.load(os.path.join(model, "lambda.npy")).astype(np.float64)
         learned = lam / lam.sum(axis=1, keepdims=True)
         best = np.array([min(jensen_shannon(planted, topic) for topic in learned) for planted in beta])
-        name = system + (f" ({args.latent_options})" if system == "latent" and args.latent_options else "")
+        name = system + (f" ({args.latent_options})" if system.startswith("latent") and args.latent_options else "")
         print(f"| {name} | {seconds:.1f} | {rss:.0f} | {scores['document_per_word_bound']:.4f} | "
               f"{int((best < 0.1).sum())} of {len(best)} | {best.max():.4f} | {np.median(best):.4f} |", flush=True)
 
