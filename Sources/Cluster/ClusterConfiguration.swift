@@ -104,6 +104,11 @@ public enum ClusterLimits {
     static let frameSize = 1 << 20
     /// Largest payload (a chunk, a computation's parameters, a partial state) accepted.
     public static let maxPayloadSize = 16 << 30
+
+    /// The most bytes of changes a run's stages may send since its last stage sent whole
+    /// (`IncrementalComputation`), for parameters of `wholeSize` bytes: past it the client
+    /// sends them whole again, which bounds what a dispatcher holds and a new worker replays.
+    static func changeAllowance(wholeSize: Int) -> Int { 2 * wholeSize + blockSize }
 }
 
 /// An error of the cluster layer: a misconfiguration, a dispatcher that cannot be reached

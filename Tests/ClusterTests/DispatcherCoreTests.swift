@@ -25,9 +25,11 @@ struct DispatcherCoreTests {
         return (core, run)
     }
 
-    static func startStage(_ core: inout DispatcherCore, run: UInt64, stage: UInt64, firstChunk: Int = 0) throws {
-        let computation = try computation()
-        try core.startStage(run: run, stage: stage, computation: computation, parameters: [1, 2, 3],
+    static func startStage(_ core: inout DispatcherCore, run: UInt64, stage: UInt64, firstChunk: Int = 0,
+                           parameters: [UInt8] = [1, 2, 3], base: UInt64 = 0) throws {
+        let computation = try base == 0 ? computation()
+            : core.chainBase(run: run, stage: stage, base: base, kind: WeightSum.kind, size: parameters.count)
+        try core.startStage(run: run, stage: stage, computation: computation, parameters: parameters, baseStage: base,
                             merger: computation.makeMerger(firstChunk: firstChunk), firstChunk: firstChunk)
     }
 
@@ -166,6 +168,43 @@ struct DispatcherCoreTests {
         #expect { try core.takeResult(run: run, stage: 1) } throws: { ($0 as? DispatcherCore.Refusal)?.code == .stageState }
         let stranger = core.heartbeat(worker: 1, epoch: 8, now: Self.t0)
         #expect(!stranger, "another dispatcher's epoch")
+    }
+
+    @Test("stages sent as changes: a worker holding the stage before gets that change alone, any other the last whole parameters and every change since; a change that skips a stage, of another kind or past the allowance is refused; whole parameters start the chain again")
+    func parameterChain() throws {
+        var (core, run) = try Self.started(workers: 1)
+        let whole = [UInt8](repeating: 7, count: 100)
+        try Self.startStage(&core, run: run, stage: 1, parameters: whole)
+        for stage in UInt64(2)...4 {
+            try Self.startStage(&core, run: run, stage: stage, parameters: [UInt8](repeating: UInt8(stage), count: 10), base: stage - 1)
+        }
+        func bundle(_ stage: UInt64, held: UInt64) throws -> [String] {
+            var reader = PortableReader(try #require(core.stageParameters(run: run, stage: stage, held: held)), payload: "bundle")
+            let entries = try (0..<reader.readInt("count", in: 1...100)).map { _ in
+                let form = try reader.readInt("form", in: 0...1) == 0 ? "whole" : "change"
+                let number = try reader.readInt("stage", in: 1...100)
+                let bytes: [UInt8] = try reader.readArray("bytes")
+                return "\(form) \(number): \(bytes.count) x \(bytes.first ?? 0)"
+            }
+            try reader.finish()
+            return entries
+        }
+        #expect(try bundle(4, held: 3) == ["change 4: 10 x 4"])
+        #expect(try bundle(4, held: 2) == ["change 3: 10 x 3", "change 4: 10 x 4"])
+        #expect(try bundle(4, held: 0) == ["whole 1: 100 x 7", "change 2: 10 x 2", "change 3: 10 x 3", "change 4: 10 x 4"])
+        #expect(try bundle(3, held: 4) == ["whole 1: 100 x 7", "change 2: 10 x 2", "change 3: 10 x 3"])
+        #expect(core.stageParameters(run: run, stage: 9, held: 0) == nil)
+        #expect { try Self.startStage(&core, run: run, stage: 5, parameters: [1], base: 3) } throws: {
+            ($0 as? DispatcherCore.Refusal)?.code == .invalid
+        }
+        #expect { try core.chainBase(run: run, stage: 5, base: 4, kind: "lsi.one-pass.float64", size: 1) } throws: {
+            ($0 as? DispatcherCore.Refusal)?.code == .invalid
+        }
+        #expect { try core.chainBase(run: run, stage: 5, base: 4, kind: WeightSum.kind, size: 2 << 20) } throws: {
+            ($0 as? DispatcherCore.Refusal)?.message.contains("since the last parameters sent whole") == true
+        }
+        try Self.startStage(&core, run: run, stage: 5, parameters: [9, 9])
+        #expect(try bundle(5, held: 4) == ["whole 5: 2 x 9"])
     }
 
     @Test("thousands of stages: each is forgotten once complete, so what is held stays bounded")

@@ -38,6 +38,8 @@ struct DistributedLDATests {
         let dispatcher = try #require(cluster.dispatcher).output
         #expect(dispatcher.contains("worker #1 finished job") && dispatcher.contains("worker #2 finished job"), "\(dispatcher)")
         #expect(dispatcher.contains("LDA E-step"), "\(dispatcher)")
+        // After the first stage the topics travel as the M-step since the stage before.
+        #expect(dispatcher.contains(", a change of stage 11)"), "\(dispatcher)")
     }
 
     @Test("a worker killed with SIGKILL mid-run: its jobs are requeued and the model is the in-process one, bit for bit")
@@ -68,7 +70,9 @@ struct DistributedLDATests {
         let log = LogCapture()
         let training = Self.distributed(cluster, log: log)
         let dispatcher = try #require(cluster.dispatcher)
-        try dispatcher.waitFor("worker #1 finished job #")
+        // Joining once stages are sent as changes: the new worker rebuilds the topics from the
+        // last whole parameters and every change since.
+        try dispatcher.waitFor(", a change of stage 2)")
         try cluster.startWorker(expectedID: 2)
         try dispatcher.waitFor("worker #2 finished job #")
         let model = try await training.value

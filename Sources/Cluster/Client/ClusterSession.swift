@@ -14,6 +14,7 @@ struct ClusterSession: TrainingSession {
     let logger: Logger
     let sharedStorage: Bool
     let registry: ComputationRegistry
+    let chain = ParameterChain()
 
     func pass<C: Corpus, Result: Sendable>(
         over corpus: C, chunkSize: Int, progress: (@Sendable (TrainingProgress) -> Void)?,
@@ -116,11 +117,14 @@ final class ClusterPass: TrainingPass {
             }
             report?(snapshot)
         }
-        let parameters = computation.parameterBytes()
+        let (parameters, base) = try await onThread { [chain = session.chain] in chain.parameters(of: computation, stage: stage) }
         let firstChunk = chunk.index
         _ = try await client.startStage(options: Transport.callOptions(timeout: .seconds(600))) { writer in
             try await sendPayload(parameters, header: .with {
-                $0.stage = .with { $0.runID = runID; $0.stage = stage; $0.computation = P.kind; $0.firstChunk = UInt64(firstChunk) }
+                $0.stage = .with {
+                    $0.runID = runID; $0.stage = stage; $0.computation = P.kind; $0.firstChunk = UInt64(firstChunk)
+                    $0.baseStage = base
+                }
             }, to: writer)
         }
         // Each chunk is sent once the next is known, so the last can say it ends the stage.
@@ -163,5 +167,38 @@ final class ClusterPass: TrainingPass {
             throw ClusterError(.protocolViolation, "stage \(stage): a result of \(bytes.count) bytes, \(completion.size) announced")
         }
         return try await onThread { try computation.state(fromBytes: bytes) }
+    }
+}
+
+/// The parameters a session's stages send: whole, or, for a computation that takes changes
+/// (`IncrementalComputation`), the change from the stage before while the changes since the
+/// last whole parameters stay within `ClusterLimits.changeAllowance`.
+final class ParameterChain: Sendable {
+    private struct Last {
+        var stage: UInt64
+        var computation: any PortableComputation
+        var wholeSize: Int
+        var changes: Int
+    }
+
+    private let last = Mutex<Last?>(nil)
+
+    /// What stage `stage` sends for `computation`, and the stage its change is of (0: whole).
+    func parameters<P: PortableComputation>(of computation: P, stage: UInt64) -> (bytes: [UInt8], base: UInt64) {
+        last.withLock { last in
+            if var previous = last, previous.stage + 1 == stage, let incremental = computation as? any IncrementalComputation,
+               let change = incremental.changeBytes(from: previous.computation),
+               previous.changes + change.count <= ClusterLimits.changeAllowance(wholeSize: previous.wholeSize) {
+                let base = previous.stage
+                previous.stage = stage
+                previous.computation = computation
+                previous.changes += change.count
+                last = previous
+                return (change, base)
+            }
+            let whole = computation.parameterBytes()
+            last = Last(stage: stage, computation: computation, wholeSize: whole.count, changes: 0)
+            return (whole, 0)
+        }
     }
 }

@@ -62,7 +62,9 @@ struct DispatcherCore {
     struct Stage {
         let number: UInt64
         let computation: any RemoteComputation
+        /// As the client sent them: whole, or a change of the stage before (`baseStage`).
         let parameters: [UInt8]
+        let baseStage: UInt64
         let merger: any RemoteMerger
         let firstChunk: Int
         /// The chunks submitted so far.
@@ -89,6 +91,11 @@ struct DispatcherCore {
         let started: ContinuousClock.Instant
         var stages: [UInt64: Stage] = [:]
         var lastStage: UInt64 = 0
+        /// The parameters of the stages from the last one sent whole on, in order (each after
+        /// the first a change of the one before), and the computation of that first one: what
+        /// a worker that holds none of them rebuilds the latest from.
+        var chain: [(stage: UInt64, parameters: [UInt8])] = []
+        var chainBase: (any RemoteComputation)?
         var queue: [Job] = []
         var leases: [UInt64: (worker: UInt64, job: Job)] = [:]
         var documentsDone = 0
@@ -206,7 +213,8 @@ struct DispatcherCore {
             return nil
         }
         run.leases[job.id] = (worker, job)
-        let include = stage.parameters.count <= Self.inlineParameters && stage.parametersSent.insert(worker).inserted
+        let include = stage.baseStage == 0 && stage.parameters.count <= Self.inlineParameters
+            && stage.parametersSent.insert(worker).inserted
         run.stages[job.stage] = stage
         self.run = run
         workers[worker]?.leased.insert(job.id)
@@ -223,9 +231,38 @@ struct DispatcherCore {
         }
     }
 
-    func stageParameters(run id: UInt64, stage: UInt64) -> [UInt8]? {
-        guard let run, run.id == id else { return nil }
-        return run.stages[stage]?.parameters
+    /// What a worker that holds stage `held`'s computation (0: none) needs for stage `stage`'s,
+    /// as the bundle FetchStage sends (see latent.proto); nil when the run or the stage is gone.
+    func stageParameters(run id: UInt64, stage: UInt64, held: UInt64) -> [UInt8]? {
+        guard let run, run.id == id, run.stages[stage] != nil,
+              let last = run.chain.firstIndex(where: { $0.stage == stage }) else { return nil }
+        let first = run.chain.firstIndex(where: { $0.stage == held }).map { $0 < last ? $0 + 1 : 0 } ?? 0
+        var writer = PortableWriter(reservingCapacity: run.chain[first...last].reduce(16) { $0 + $1.parameters.count + 24 })
+        writer.write(last - first + 1)
+        for index in first...last {
+            writer.write(index == 0 ? 0 : 1)
+            writer.write(Int(run.chain[index].stage))
+            writer.write(array: run.chain[index].parameters)
+        }
+        return writer.bytes
+    }
+
+    /// The computation a change for stage `number` of run `id`, made from stage `base`, applies
+    /// to: the run's last computation sent whole (a change keeps how states decode and merge).
+    func chainBase(run id: UInt64, stage number: UInt64, base: UInt64, kind: String, size: Int) throws(Refusal) -> any RemoteComputation {
+        guard let run, run.id == id else { throw Self.noRun(id) }
+        guard base == run.lastStage, number == base + 1, let computation = run.chainBase,
+              let wholeSize = run.chain.first?.parameters.count else {
+            throw Refusal(code: .invalid, message: "stage \(number) of run #\(id): a change of stage \(base), but the stage before is \(run.lastStage)\(run.chainBase == nil ? " and none was sent whole" : "")")
+        }
+        guard computation.kind == kind else {
+            throw Refusal(code: .invalid, message: "stage \(number) of run #\(id): a change of \(computation.kind) for \(kind)")
+        }
+        let changes = run.chain.dropFirst().reduce(0) { $0 + $1.parameters.count } + size
+        guard changes <= ClusterLimits.changeAllowance(wholeSize: wholeSize) else {
+            throw Refusal(code: .invalid, message: "stage \(number) of run #\(id): changes of \(changes) bytes since the last parameters sent whole (\(wholeSize) bytes); at most \(ClusterLimits.changeAllowance(wholeSize: wholeSize)) are held")
+        }
+        return computation
     }
 
     /// A job of the run whose state is still wanted: leased, or requeued after its worker
@@ -307,18 +344,30 @@ struct DispatcherCore {
 
     /// Opens stage `number` (the next after the last) for `computation`, whose reduction
     /// starts at chunk `firstChunk` of its pass.
+    /// `parameters` are whole (`baseStage` 0) or a change of stage `baseStage`, the one before;
+    /// for a change, `computation` is the chain's base (`chainBase`).
     mutating func startStage(run id: UInt64, stage number: UInt64, computation: any RemoteComputation,
-                             parameters: [UInt8], merger: any RemoteMerger, firstChunk: Int) throws(Refusal) {
+                             parameters: [UInt8], baseStage: UInt64, merger: any RemoteMerger, firstChunk: Int) throws(Refusal) {
         guard var run, run.id == id else { throw Self.noRun(id) }
         guard number == run.lastStage + 1 else {
             throw Refusal(code: number <= run.lastStage ? .duplicate : .invalid,
                           message: "stage \(number) of run #\(id): expected stage \(run.lastStage + 1) next")
         }
+        if baseStage == 0 {
+            run.chain = [(number, parameters)]
+            run.chainBase = computation
+        } else {
+            guard baseStage == run.lastStage, run.chain.last?.stage == baseStage else {
+                throw Refusal(code: .invalid, message: "stage \(number) of run #\(id): a change of stage \(baseStage), which is not the one before")
+            }
+            run.chain.append((number, parameters))
+        }
         run.lastStage = number
-        run.stages[number] = Stage(number: number, computation: computation, parameters: parameters, merger: merger,
-                                   firstChunk: firstChunk)
+        run.stages[number] = Stage(number: number, computation: computation, parameters: parameters, baseStage: baseStage,
+                                   merger: merger, firstChunk: firstChunk)
         self.run = run
-        logger.info("run #\(id), stage \(number): \(computation.name) (\(computation.kind), \(byteCount(parameters.count)) of parameters)")
+        let form = baseStage == 0 ? "" : ", a change of stage \(baseStage)"
+        logger.info("run #\(id), stage \(number): \(computation.name) (\(computation.kind), \(byteCount(parameters.count)) of parameters\(form))")
     }
 
     /// Queues a chunk's job if the queue has room (one waiting job per worker thread, at

@@ -64,7 +64,7 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
 
     func fetchStage(request: Latent_Cluster_V1_FetchStageRequest, response: RPCWriter<Latent_Cluster_V1_Part>,
                     context: ServerContext) async throws {
-        guard let parameters = await state.stageParameters(run: request.runID, stage: request.stage) else {
+        guard let parameters = await state.stageParameters(run: request.runID, stage: request.stage, held: request.heldStage) else {
             throw RPCError(code: .notFound, message: "run #\(request.runID) has no pass \(request.stage)")
         }
         try await sendPayload(parameters, header: .init(), to: response)
@@ -130,12 +130,21 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
             throw RPCError(code: .invalidArgument, message: "stage: first chunk out of range")
         }
         let registry = state.registry
-        let computation = try await Self.checked {
-            try registry.make(kind: header.computation, parameters: parameters)
+        let computation: any RemoteComputation
+        if header.baseStage == 0 {
+            computation = try await Self.checked {
+                try registry.make(kind: header.computation, parameters: parameters)
+            }
+        } else {
+            // A change is not read here: the workers apply it, and check it as they do.
+            computation = try await mapped {
+                try await state.chainBase(run: header.runID, stage: header.stage, base: header.baseStage,
+                                          kind: header.computation, size: parameters.count)
+            }
         }
         try await mapped {
             try await state.startStage(run: header.runID, stage: header.stage, computation: computation,
-                                       parameters: parameters, firstChunk: Int(header.firstChunk))
+                                       parameters: parameters, baseStage: header.baseStage, firstChunk: Int(header.firstChunk))
         }
         return .init()
     }

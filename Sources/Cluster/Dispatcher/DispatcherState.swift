@@ -75,8 +75,12 @@ actor DispatcherState {
         resumeAll(.job)
     }
 
-    func stageParameters(run: UInt64, stage: UInt64) -> [UInt8]? {
-        core.stageParameters(run: run, stage: stage)
+    func stageParameters(run: UInt64, stage: UInt64, held: UInt64) -> [UInt8]? {
+        core.stageParameters(run: run, stage: stage, held: held)
+    }
+
+    func chainBase(run: UInt64, stage: UInt64, base: UInt64, kind: String, size: Int) throws -> any RemoteComputation {
+        try core.chainBase(run: run, stage: stage, base: base, kind: kind, size: size)
     }
 
     // MARK: Results
@@ -207,8 +211,8 @@ actor DispatcherState {
     /// Opens the next stage of a run: `computation` (already rebuilt from the registry)
     /// over chunks from `firstChunk` on.
     func startStage(run: UInt64, stage: UInt64, computation: any RemoteComputation, parameters: [UInt8],
-                    firstChunk: Int) throws {
-        try core.startStage(run: run, stage: stage, computation: computation, parameters: parameters,
+                    baseStage: UInt64, firstChunk: Int) throws {
+        try core.startStage(run: run, stage: stage, computation: computation, parameters: parameters, baseStage: baseStage,
                             merger: computation.makeMerger(firstChunk: firstChunk), firstChunk: firstChunk)
     }
 

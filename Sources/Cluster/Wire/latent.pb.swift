@@ -239,6 +239,10 @@ package nonisolated struct Latent_Cluster_V1_JobHeader: Sendable {
   package init() {}
 }
 
+/// The reply's payload is a bundle in the portable encoding: a count, then for each stage in
+/// order its form (0: whole parameters, 1: a change of the stage before), its number and its
+/// bytes (a count and the bytes). It starts from the stage after held_stage when every stage
+/// from there on is a change, otherwise from the last stage sent whole; it ends with `stage`.
 package nonisolated struct Latent_Cluster_V1_FetchStageRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -249,6 +253,9 @@ package nonisolated struct Latent_Cluster_V1_FetchStageRequest: Sendable {
   package var runID: UInt64 = 0
 
   package var stage: UInt64 = 0
+
+  /// The latest stage of the run whose computation the worker holds; 0: none.
+  package var heldStage: UInt64 = 0
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -464,6 +471,12 @@ package nonisolated struct Latent_Cluster_V1_RunFailed: Sendable {
 /// A stage: one reduction, over the chunks submitted to it, merged in the fixed tree whose
 /// first leaf is chunk `first_chunk` of the pass. Stages of a run are numbered 1, 2, ...
 /// with no limit; a stage is forgotten once its result is fetched.
+///
+/// A computation that takes changes (IncrementalComputation) may send its parameters as the
+/// change from the computation of the run's previous stage, named by base_stage (0: the
+/// parameters are whole). Changes since the last stage sent whole may add up to at most twice
+/// its size (plus one block): past that the client sends the parameters whole again, so the
+/// dispatcher holds a bounded chain.
 package nonisolated struct Latent_Cluster_V1_StageHeader: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -476,6 +489,8 @@ package nonisolated struct Latent_Cluster_V1_StageHeader: Sendable {
   package var computation: String = String()
 
   package var firstChunk: UInt64 = 0
+
+  package var baseStage: UInt64 = 0
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1069,7 +1084,7 @@ nonisolated extension Latent_Cluster_V1_JobHeader: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Latent_Cluster_V1_FetchStageRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".FetchStageRequest"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}run_id\0\u{1}stage\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}run_id\0\u{1}stage\0\u{3}held_stage\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1080,6 +1095,7 @@ nonisolated extension Latent_Cluster_V1_FetchStageRequest: SwiftProtobuf.Message
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.workerID) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.runID) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.stage) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.heldStage) }()
       default: break
       }
     }
@@ -1095,6 +1111,9 @@ nonisolated extension Latent_Cluster_V1_FetchStageRequest: SwiftProtobuf.Message
     if self.stage != 0 {
       try visitor.visitSingularUInt64Field(value: self.stage, fieldNumber: 3)
     }
+    if self.heldStage != 0 {
+      try visitor.visitSingularUInt64Field(value: self.heldStage, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1102,6 +1121,7 @@ nonisolated extension Latent_Cluster_V1_FetchStageRequest: SwiftProtobuf.Message
     if lhs.workerID != rhs.workerID {return false}
     if lhs.runID != rhs.runID {return false}
     if lhs.stage != rhs.stage {return false}
+    if lhs.heldStage != rhs.heldStage {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1557,7 +1577,7 @@ nonisolated extension Latent_Cluster_V1_RunFailed: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Latent_Cluster_V1_StageHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".StageHeader"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}stage\0\u{1}computation\0\u{3}first_chunk\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}stage\0\u{1}computation\0\u{3}first_chunk\0\u{3}base_stage\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1569,6 +1589,7 @@ nonisolated extension Latent_Cluster_V1_StageHeader: SwiftProtobuf.Message, Swif
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.stage) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.computation) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.firstChunk) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.baseStage) }()
       default: break
       }
     }
@@ -1587,6 +1608,9 @@ nonisolated extension Latent_Cluster_V1_StageHeader: SwiftProtobuf.Message, Swif
     if self.firstChunk != 0 {
       try visitor.visitSingularUInt64Field(value: self.firstChunk, fieldNumber: 4)
     }
+    if self.baseStage != 0 {
+      try visitor.visitSingularUInt64Field(value: self.baseStage, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1595,6 +1619,7 @@ nonisolated extension Latent_Cluster_V1_StageHeader: SwiftProtobuf.Message, Swif
     if lhs.stage != rhs.stage {return false}
     if lhs.computation != rhs.computation {return false}
     if lhs.firstChunk != rhs.firstChunk {return false}
+    if lhs.baseStage != rhs.baseStage {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -230,45 +230,81 @@ private actor SharedCorpora {
 }
 
 /// The computations of the stages this worker has seen, fetched once per stage; only the
-/// latest two are kept (a stage's parameters can be a large basis).
+/// latest two are kept (a stage's parameters can be a large basis). A stage whose parameters
+/// are a change of the one before is rebuilt from that one when it is held.
 private actor StageCache {
     private let registry: ComputationRegistry
-    private var entries: [(key: String, computation: any RemoteComputation)] = []
+    private var entries: [(run: UInt64, stage: UInt64, computation: any RemoteComputation)] = []
 
     init(registry: ComputationRegistry) {
         self.registry = registry
     }
 
+    /// Stages being fetched: the job loops that need one wait for the same fetch (rebuilding a
+    /// stage from a change can mean replaying a model update).
+    private var fetching: [String: Task<any RemoteComputation, any Error>] = [:]
+
     /// The stage's computation: from the cache, from the parameters that came with the job
     /// (`included`), or from the dispatcher.
     func computation(run: UInt64, stage: UInt64, kind: String, size: UInt64, included: [UInt8]?, client: DispatcherClient,
                      worker: UInt64) async throws -> any RemoteComputation {
+        if let entry = entries.first(where: { $0.run == run && $0.stage == stage }) { return entry.computation }
         let key = "\(run)/\(stage)"
-        if let entry = entries.first(where: { $0.key == key }) { return entry.computation }
-        if let included, included.count != size {
-            throw RPCError(code: .dataLoss, message: "stage \(stage): parameters of \(included.count) bytes, the job said \(size)")
-        }
-        let parameters: [UInt8]
-        if let included {
-            parameters = included
-        } else {
-            parameters = try await client.fetchStage(
-                .with { $0.workerID = worker; $0.runID = run; $0.stage = stage },
+        if let task = fetching[key] { return try await task.value }
+        let registry = self.registry
+        let held = entries.filter { $0.run == run && $0.stage < stage }.max { $0.stage < $1.stage }
+        let heldStage = held.map { (stage: $0.stage, computation: $0.computation) }
+        let task = Task<any RemoteComputation, any Error> {
+            if let included {
+                guard included.count == size else {
+                    throw RPCError(code: .dataLoss, message: "stage \(stage): parameters of \(included.count) bytes, the job said \(size)")
+                }
+                return try await onThread { try registry.make(kind: kind, parameters: included) }
+            }
+            let bundle = try await client.fetchStage(
+                .with { $0.workerID = worker; $0.runID = run; $0.stage = stage; $0.heldStage = heldStage?.stage ?? 0 },
                 options: Transport.callOptions(timeout: .seconds(600))
             ) { response in
-                let (header, bytes) = try await receivePayload(response.messages, what: "parameters of stage \(stage)")
-                guard header.size == size else {
-                    throw RPCError(code: .dataLoss, message: "stage \(stage): parameters of \(header.size) bytes, the job said \(size)")
-                }
-                return bytes
+                try await receivePayload(response.messages, what: "parameters of stage \(stage)").1
+            }
+            return try await onThread {
+                try Self.rebuild(stage: stage, kind: kind, from: bundle, held: heldStage, registry: registry)
             }
         }
-        // Another job loop may have fetched the same stage meanwhile.
-        if let entry = entries.first(where: { $0.key == key }) { return entry.computation }
-        let registry = self.registry
-        let computation = try await onThread { try registry.make(kind: kind, parameters: parameters) }
-        entries.append((key, computation))
-        if entries.count > 2 { entries.removeFirst() }
+        fetching[key] = task
+        defer { fetching[key] = nil }
+        let computation = try await task.value
+        if !entries.contains(where: { $0.run == run && $0.stage == stage }) {
+            entries.append((run, stage, computation))
+            if entries.count > 2 { entries.removeFirst() }
+        }
         return computation
+    }
+
+    /// Stage `stage`'s computation from a FetchStage bundle (see latent.proto): whole
+    /// parameters, or changes applied in order to the `held` computation or the bundle's first.
+    private static func rebuild(stage: UInt64, kind: String, from bundle: [UInt8], held: (stage: UInt64, computation: any RemoteComputation)?,
+                                registry: ComputationRegistry) throws -> any RemoteComputation {
+        var reader = PortableReader(bundle, payload: "parameters of stage \(stage)")
+        let count = try reader.readInt("stages", in: 1...Int(Int32.max))
+        var current = held
+        for _ in 0..<count {
+            let whole = try reader.readInt("form", in: 0...1) == 0
+            let number = UInt64(try reader.readInt("stage", in: 1...Int(Int64.max / 2)))
+            let parameters: [UInt8] = try reader.readArray("parameters", maxCount: ClusterLimits.maxPayloadSize)
+            if whole {
+                current = (number, try registry.make(kind: kind, parameters: parameters))
+            } else {
+                guard let previous = current, previous.stage + 1 == number else {
+                    throw reader.error("stage", "a change of stage \(current?.stage ?? 0) next, got one of stage \(number)")
+                }
+                current = (number, try previous.computation.applying(change: parameters))
+            }
+        }
+        try reader.finish()
+        guard let current, current.stage == stage, current.computation.kind == kind else {
+            throw reader.error("stages", "parameters that end with stage \(stage) of \(kind)")
+        }
+        return current.computation
     }
 }

@@ -16,6 +16,18 @@ struct LDAEStep<Scalar: LinearAlgebraScalar>: ChunkedComputation {
     let elogbeta: Matrix<Scalar>?
     /// Accept weights that are not whole numbers (a TF-IDF corpus), at the user's word.
     let allowRealWeights: Bool
+    /// The model state the topics come from, in training: with it the step can travel to a
+    /// cluster as the M-step since the step before (`IncrementalComputation`).
+    let source: LDATopicsSource<Scalar>?
+
+    init(model: EStepModel<Scalar>, initialGammas: InitialGammas<Scalar>, elogbeta: Matrix<Scalar>?,
+         allowRealWeights: Bool, source: LDATopicsSource<Scalar>? = nil) {
+        self.model = model
+        self.initialGammas = initialGammas
+        self.elogbeta = elogbeta
+        self.allowRealWeights = allowRealWeights
+        self.source = source
+    }
 
     var name: String { "LDA E-step" }
     var topics: Int { model.topics }
@@ -62,6 +74,25 @@ struct LDAEStep<Scalar: LinearAlgebraScalar>: ChunkedComputation {
     func merge(_ earlier: LDAStatistics<Scalar>, _ later: LDAStatistics<Scalar>) throws -> LDAStatistics<Scalar> {
         LDAStatistics.merged(earlier, later, termCount: termCount)
     }
+}
+
+/// The state an E-step's topics were computed from, and the M-step that made it of the state
+/// of the E-step before (nil when the batches between made none). A process that holds the
+/// earlier step replays that M-step and has the same topics, bit for bit.
+struct LDATopicsSource<Scalar: LinearAlgebraScalar>: Sendable {
+    var state: LDAState<Scalar>
+    var mStep: LDAMStepInputs<Scalar>?
+}
+
+/// What one M-step takes besides the state (`LDAState.mStep`), with the state's counts before it.
+struct LDAMStepInputs<Scalar: LinearAlgebraScalar>: Sendable {
+    var rho: Double
+    var batch: LDAStatistics<Scalar>
+    var extraPass: Bool
+    var learnEta: Bool
+    /// The state's documents and updates before the M-step.
+    var documents: Int
+    var updates: Int
 }
 
 /// What LDA accepts as input: counts.

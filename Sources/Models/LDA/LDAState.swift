@@ -23,6 +23,9 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
     var updates: Int
     /// Initial γ drawn so far: the next E-step's documents take the draws after them.
     var draws: Int
+    /// M-steps made since this state was made or loaded: tells which state a change of an
+    /// E-step's topics applies to (`LDATopicsSource`).
+    var revision = 0
 
     var topics: Int { sstats.rows }
     var termCount: Int { sstats.columns }
@@ -69,6 +72,23 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
         expElogbeta = Self.exponential(of: elogbeta)
     }
 
+    /// A state as an E-step's parameters carry it (`LDAPortable`): E[ln β] is computed from
+    /// λ, as every M-step and load leaves it.
+    init(sstats: Matrix<Scalar>, eta: [Scalar], etaPerTopic: Bool, alpha: [Scalar], expElogbeta: Matrix<Scalar>,
+         documents: Int, updates: Int, revision: Int) {
+        self.sstats = sstats
+        self.eta = eta
+        self.etaPerTopic = etaPerTopic
+        self.alpha = alpha
+        self.expElogbeta = expElogbeta
+        self.documents = documents
+        self.updates = updates
+        self.draws = 0
+        self.revision = revision
+        elogbeta = Matrix(rows: sstats.rows, columns: sstats.columns)
+        elogbeta = Self.dirichletExpectation(of: lambda)
+    }
+
     /// η of topic `k` and term `w`.
     @inline(__always)
     func eta(_ k: Int, _ w: Int) -> Scalar { etaPerTopic ? eta[k + w * topics] : eta[w] }
@@ -92,21 +112,113 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
         return result
     }
 
-    /// E[ln β] and exp E[ln β] from the current λ (gensim's `sync_state`).
-    mutating func syncTopics() {
-        elogbeta = Self.dirichletExpectation(of: lambda)
-        expElogbeta = Self.exponential(of: elogbeta)
+    /// E[ln β] and exp E[ln β] from the current λ (gensim's `sync_state`); with `measuring`,
+    /// also the mean |Δ E[ln β]| from the E[ln β] before.
+    ///
+    /// The same values as `dirichletExpectation(of: lambda)` and its exponential, in two
+    /// passes by blocks of columns on every core: the topics' sums of λ, then per block λ, ψ,
+    /// the change and exp while the block is in cache, into fresh matrices (the old ones may
+    /// still be read elsewhere: an E-step's parameters on a cluster).
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    @discardableResult
+    mutating func syncTopics(measuring: Bool = false) -> Double {
+        let k = topics, v = termCount
+        let blocks = Self.blockCount(columns: v)
+        var partial = [Scalar](repeating: 0, count: k * blocks)
+        let perTopic = etaPerTopic
+        sstats.storage.withUnsafeBufferPointer { sstats in
+        eta.withUnsafeBufferPointer { eta in
+        partial.withUnsafeMutableBufferPointer { partial in
+            let s = sstats.baseAddress!, e = eta.baseAddress!, sums = partial.baseAddress!
+            Self.byBlocks(columns: v) { block, range in
+                let sum = sums + block * k
+                for w in range {
+                    let column = s + w * k
+                    if perTopic {
+                        let prior = e + w * k
+                        for i in 0..<k { sum[i] += column[i] + prior[i] }
+                    } else {
+                        let prior = e[w]
+                        for i in 0..<k { sum[i] += column[i] + prior }
+                    }
+                }
+            }
+        }}}
+        var sums = [Scalar](repeating: 0, count: k)
+        for block in 0..<blocks { for i in 0..<k { sums[i] += partial[block * k + i] } }
+        let shifts = sums.map { Scalar(SpecialFunctions.digamma(Double($0))) }
+        let count = k * v
+        var changes = [Double](repeating: 0, count: measuring ? blocks : 0)
+        let old = elogbeta
+        let newElog = [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
+            let newExp = [Scalar](unsafeUninitializedCapacity: count) { expBuffer, expInitialized in
+                sstats.storage.withUnsafeBufferPointer { sstats in
+                eta.withUnsafeBufferPointer { eta in
+                old.storage.withUnsafeBufferPointer { old in
+                shifts.withUnsafeBufferPointer { shifts in
+                changes.withUnsafeMutableBufferPointer { changes in
+                    let s = sstats.baseAddress!, e = eta.baseAddress!, previous = old.baseAddress!
+                    // An empty array may still have a base address: test `measuring` itself.
+                    let shift = shifts.baseAddress!, change = measuring ? changes.baseAddress : nil
+                    let elog = buffer.baseAddress!, exp = expBuffer.baseAddress!
+                    Self.byBlocks(columns: v) { block, range in
+                        let first = range.lowerBound * k, n = range.count * k
+                        // λ of the block, in the exp matrix until exp overwrites it.
+                        for w in range {
+                            let column = s + w * k, lambda = exp + w * k
+                            if perTopic {
+                                let prior = e + w * k
+                                for i in 0..<k { lambda[i] = column[i] + prior[i] }
+                            } else {
+                                let prior = e[w]
+                                for i in 0..<k { lambda[i] = column[i] + prior }
+                            }
+                        }
+                        Scalar.digammaColumns(k: k, columns: range.count, exp + first, shifts: shift, out: elog + first)
+                        if let change {
+                            // Eight running sums (the change is only logged): no chain of dependent adds.
+                            var sums = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+                            var index = first
+                            let end = first + n
+                            while index + 8 <= end {
+                                let a = previous + index, b = elog + index
+                                sums.0 += Double(Swift.abs(a[0] - b[0])); sums.1 += Double(Swift.abs(a[1] - b[1]))
+                                sums.2 += Double(Swift.abs(a[2] - b[2])); sums.3 += Double(Swift.abs(a[3] - b[3]))
+                                sums.4 += Double(Swift.abs(a[4] - b[4])); sums.5 += Double(Swift.abs(a[5] - b[5]))
+                                sums.6 += Double(Swift.abs(a[6] - b[6])); sums.7 += Double(Swift.abs(a[7] - b[7]))
+                                index += 8
+                            }
+                            var sum = ((sums.0 + sums.1) + (sums.2 + sums.3)) + ((sums.4 + sums.5) + (sums.6 + sums.7))
+                            while index < end {
+                                sum += Double(Swift.abs(previous[index] - elog[index]))
+                                index += 1
+                            }
+                            change[block] = sum
+                        }
+                        Scalar.exponential(count: n, elog + first, out: exp + first)
+                    }
+                }}}}}
+                expInitialized = count
+            }
+            expElogbeta = Matrix(rows: k, columns: v, columnMajor: newExp)
+            initialized = count
+        }
+        elogbeta = Matrix(rows: k, columns: v, columnMajor: newElog)
+        return changes.reduce(0, +) / Double(max(1, count))
     }
 
     /// The M-step (gensim's `do_mstep` with `LdaState.blend`): sstats ← (1 − ρ) sstats +
     /// ρ (documents / batch documents) (batch ⊙ exp E[ln β]), the batch's statistics multiplied
     /// here by the exp E[ln β] its E-step used (gensim's `sstats *= expElogbeta` after the
     /// chunk: once for the batch instead of once per job); then E[ln β] anew, and η's Newton
-    /// step when it is learned. Returns the mean absolute change of E[ln β] ("topic diff").
+    /// step when it is learned. Returns the mean absolute change of E[ln β] ("topic diff"),
+    /// or 0 without `measuringChange` (a process that only replays the M-step).
     @_specialize(where Scalar == Double)
     @_specialize(where Scalar == Float)
     mutating func mStep(rho: Double, batch: LDAStatistics<Scalar>, extraPass: Bool, learnEta: Bool,
-                        logger: Logger?) -> Double {
+                        logger: Logger?, measuringChange: Bool = true) -> Double {
+        revision += 1
         let scale = batch.documents == 0 || batch.documents == documents ? 1.0 : Double(documents) / Double(batch.documents)
         if scale != 1 {
             logger?.info("merging changes from \(batch.documents) documents into a model of \(documents) documents")
@@ -142,21 +254,8 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
                 }
             }
         }}}
-        let previous = elogbeta
-        syncTopics()
         // The mean |Δ E[ln β]|, summed by blocks and the blocks in order: the same whatever the threads.
-        var partial = [Double](repeating: 0, count: Self.blockCount(columns: termCount))
-        previous.storage.withUnsafeBufferPointer { old in
-        elogbeta.storage.withUnsafeBufferPointer { new in
-        partial.withUnsafeMutableBufferPointer { partial in
-            let a = old.baseAddress!, b = new.baseAddress!, sums = partial.baseAddress!
-            Self.byBlocks(columns: termCount) { block, range in
-                var sum = 0.0
-                for index in (range.lowerBound * k)..<(range.upperBound * k) { sum += Double(Swift.abs(a[index] - b[index])) }
-                sums[block] = sum
-            }
-        }}}
-        let change = partial.reduce(0, +) / Double(max(1, previous.storage.count))
+        let change = syncTopics(measuring: measuringChange)
         if learnEta {
             // gensim updates `model.eta` here but keeps training with the η its state was made
             // with; Latent's λ uses the η it learns.

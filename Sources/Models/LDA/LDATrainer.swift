@@ -74,12 +74,14 @@ struct LDATrainer: Sendable {
         }
         let jobSize = batchSize / jobsPerBatch
         var lastBound: Double?
+        // The M-step since the last E-step: a cluster sends it instead of the topics.
+        var lastMStep: LDAMStepInputs<Scalar>?
         for pass in 0..<passes {
             let firstDraw = drawsBefore + pass * documents
             var pending: LDAStatistics<Scalar>?
             var seen = 0
-            (state, pending, seen, lastBound) = try await session.pass(over: corpus, chunkSize: jobSize, progress: nil) { run in
-                var state = state, pending: LDAStatistics<Scalar>?, seen = 0, lastBound = lastBound
+            (state, pending, seen, lastBound, lastMStep) = try await session.pass(over: corpus, chunkSize: jobSize, progress: nil) { run in
+                var state = state, pending: LDAStatistics<Scalar>?, seen = 0, lastBound = lastBound, lastMStep = lastMStep
                 var batch = 0
                 while seen < documents {
                     let evaluate = settings.evalEvery > 0
@@ -92,11 +94,19 @@ struct LDATrainer: Sendable {
                     } else {
                         initial = .seeded(seed: settings.seed, firstDraw: firstDraw)
                     }
-                    let step = LDAEStep(
-                        model: EStepModel(expElogbeta: state.expElogbeta, alpha: state.alpha,
-                                          iterations: settings.iterations, gammaThreshold: Scalar(settings.gammaThreshold)),
-                        initialGammas: initial, elogbeta: evaluate ? state.elogbeta : nil, allowRealWeights: allowRealWeights)
-                    guard let statistics = try await run.reduce(step, nextChunks: jobsPerBatch) else { break }
+                    let reduced: LDAStatistics<Scalar>?
+                    do {
+                        // The step shares the state's matrices; it ends with this scope, before
+                        // the M-step writes them, so that they are not copied.
+                        let step = LDAEStep(
+                            model: EStepModel(expElogbeta: state.expElogbeta, alpha: state.alpha,
+                                              iterations: settings.iterations, gammaThreshold: Scalar(settings.gammaThreshold)),
+                            initialGammas: initial, elogbeta: evaluate ? state.elogbeta : nil, allowRealWeights: allowRealWeights,
+                            source: LDATopicsSource(state: state, mStep: lastMStep))
+                        lastMStep = nil
+                        reduced = try await run.reduce(step, nextChunks: jobsPerBatch)
+                    }
+                    guard let statistics = reduced else { break }
                     if evaluate, statistics.documents > 0, statistics.words > 0 {
                         let ratio = Double(documents) / Double(statistics.documents)
                         let bound = (statistics.documentBound * ratio + state.topicBound()) / (ratio * statistics.words)
@@ -112,28 +122,34 @@ struct LDATrainer: Sendable {
                     pending = pending.map { LDAStatistics.merged($0, statistics, termCount: termCount) } ?? statistics
                     batch += 1
                     if updateEvery > 0, batch % updateEvery == 0, let batchStatistics = pending {
-                        mStep(&state, batchStatistics, pass: pass)
+                        lastMStep = mStep(&state, batchStatistics, pass: pass)
                         pending = nil
                     }
                     progress?(LDAProgress(documentsDone: seen, documentsTotal: documents, pass: pass + 1, passes: passes,
                                           perWordBound: lastBound))
                 }
-                return (state, pending, seen, lastBound)
+                return (state, pending, seen, lastBound, lastMStep)
             }
             guard seen == documents else {
                 throw ModelError(code: .invalidInput, message:
                     "the corpus gave \(seen) documents in pass \(pass + 1), not the \(documents) it reported: it changed during training")
             }
-            if let batchStatistics = pending { mStep(&state, batchStatistics, pass: pass) }
+            if let batchStatistics = pending { lastMStep = mStep(&state, batchStatistics, pass: pass) }
         }
         state.draws = drawsBefore + passes * documents
         return state
     }
 
-    private func mStep<Scalar: LinearAlgebraScalar>(_ state: inout LDAState<Scalar>, _ batch: LDAStatistics<Scalar>, pass: Int) {
+    /// The M-step after a batch; returns what it took, for the E-steps' changes.
+    private func mStep<Scalar: LinearAlgebraScalar>(
+        _ state: inout LDAState<Scalar>, _ batch: LDAStatistics<Scalar>, pass: Int
+    ) -> LDAMStepInputs<Scalar> {
         let rho = rho(pass: pass, updates: state.updates)
-        let change = state.mStep(rho: rho, batch: batch, extraPass: pass > 0, learnEta: settings.eta.isAuto, logger: logger)
+        let inputs = LDAMStepInputs(rho: rho, batch: batch, extraPass: pass > 0, learnEta: settings.eta.isAuto,
+                                    documents: state.documents, updates: state.updates)
+        let change = state.mStep(rho: rho, batch: batch, extraPass: inputs.extraPass, learnEta: inputs.learnEta, logger: logger)
         logger?.info("topic diff=\(String(format: "%.6f", change)), rho=\(String(format: "%.6f", rho))")
         if let onUpdate, let storage = LDAModel.Storage(state) { onUpdate(storage) }
+        return inputs
     }
 }

@@ -48,6 +48,33 @@ extension PortableComputation {
     }
 }
 
+/// A portable computation that can travel as the change from the computation of the stage
+/// before it in the same session: a process holding that one rebuilds this one from a few
+/// bytes instead of all its parameters. Online LDA's E-step sends a batch's statistics (a few
+/// MB) and every process runs the M-step, instead of sending the topics (topics x terms
+/// values) for every batch.
+///
+/// A change must keep how partial states decode and merge: a cluster's dispatcher merges the
+/// states of a changed stage with the computation it last received whole.
+public protocol IncrementalComputation: PortableComputation {
+    /// Writes what turns `previous` into `self`; false when a change cannot say it (the
+    /// parameters then travel whole).
+    func encodeChange(from previous: Self, into writer: inout PortableWriter) -> Bool
+    /// `previous` with the change `encodeChange` wrote; the result must equal, bit for bit,
+    /// the computation the change was written from. Throws on malformed bytes.
+    init(change reader: inout PortableReader, from previous: Self) throws
+}
+
+extension IncrementalComputation {
+    /// The change from `previous`, encoded; nil when `previous` is another kind of computation
+    /// or the change cannot be written.
+    public func changeBytes(from previous: any PortableComputation) -> [UInt8]? {
+        guard let previous = previous as? Self else { return nil }
+        var writer = PortableWriter()
+        return encodeChange(from: previous, into: &writer) ? writer.bytes : nil
+    }
+}
+
 /// A portable computation rebuilt from its kind and parameter bytes: what workers and the
 /// dispatcher run without knowing the model. Its types are erased once, when it is made;
 /// partial states cross this interface only as bytes, and are typed again inside.
@@ -60,6 +87,9 @@ public protocol RemoteComputation: Sendable {
     func processEncoded(_ chunk: SparseChunk, index: Int) throws -> [UInt8]
     /// A merger for the states of one reduction whose first chunk is `firstChunk`.
     func makeMerger(firstChunk: Int) -> any RemoteMerger
+    /// The computation that `change` (written by `IncrementalComputation.encodeChange`) makes
+    /// of this one; throws when this kind takes no changes or the bytes are malformed.
+    func applying(change: [UInt8]) throws -> any RemoteComputation
 }
 
 /// The states of one reduction of a remote computation, merged in the same fixed tree as
@@ -89,6 +119,21 @@ private struct Erased<Computation: PortableComputation>: RemoteComputation {
 
     func makeMerger(firstChunk: Int) -> any RemoteMerger {
         TypedMerger(TreeMerger(computation, firstChunk: firstChunk))
+    }
+
+    func applying(change: [UInt8]) throws -> any RemoteComputation {
+        guard let incremental = computation as? any IncrementalComputation else {
+            throw PortableEncodingError(payload: "change of \(Computation.kind)", field: "computation",
+                                        expected: "a computation that takes changes, got \(Computation.kind)")
+        }
+        return try Self.applying(change, to: incremental)
+    }
+
+    private static func applying<C: IncrementalComputation>(_ change: [UInt8], to previous: C) throws -> any RemoteComputation {
+        var reader = PortableReader(change, payload: "change of \(C.kind)")
+        let next = try C(change: &reader, from: previous)
+        try reader.finish()
+        return Erased<C>(computation: next)
     }
 }
 

@@ -63,6 +63,63 @@ struct LDAModelTests {
         }
     }
 
+    @Test("in training an E-step travels as the M-step since the step before: rebuilt from the earlier step, its parameters are the sender's, bit for bit (alpha and eta auto, the bound, an extra pass; Float64 and Float32); a change for another state is refused")
+    func changes() async throws {
+        for precision in Precision.allCases {
+            let parameters = LDAParameters(topics: 4, chunkSize: 100, alpha: .auto, eta: .auto, seed: 3, precision: precision)
+            let model = try LDAModel(untrained: parameters, termCount: Self.planted.terms)
+            switch model.storage {
+            case .float64(let state): try await Self.checkChanges(state)
+            case .float32(let state): try await Self.checkChanges(state)
+            }
+        }
+    }
+
+    static func checkChanges<Scalar: LinearAlgebraScalar>(_ start: LDAState<Scalar>) async throws {
+        func step(_ state: LDAState<Scalar>, after mStep: LDAMStepInputs<Scalar>?, bound: Bool) -> LDAEStep<Scalar> {
+            LDAEStep(model: EStepModel(expElogbeta: state.expElogbeta, alpha: state.alpha, iterations: 50, gammaThreshold: 0.001),
+                     initialGammas: .seeded(seed: 3, firstDraw: 0), elogbeta: bound ? state.elogbeta : nil,
+                     allowRealWeights: false, source: LDATopicsSource(state: state, mStep: mStep))
+        }
+        func applying(_ change: [UInt8], to step: LDAEStep<Scalar>) throws -> LDAEStep<Scalar> {
+            var reader = PortableReader(change, payload: "change")
+            let next = try LDAEStep<Scalar>(change: &reader, from: step)
+            try reader.finish()
+            return next
+        }
+        var state = start
+        state.documents = 600
+        let first = step(state, after: nil, bound: false)
+        // What a worker holds: the first step rebuilt from its whole parameters.
+        var held = try LDAEStep<Scalar>.decoded(fromParameters: first.parameterBytes())
+        #expect(held.parameterBytes() == first.parameterBytes())
+        var sent = first
+        let executor = InProcessExecutor(threads: 2)
+        for round in 0..<3 {
+            let batch = try #require(try await executor.run(sent, over: planted.corpus, chunkSize: 100))
+            state.updateAlpha(batch: batch, rho: 0.5, logger: nil)
+            let inputs = LDAMStepInputs(rho: 0.8 - 0.1 * Double(round), batch: batch, extraPass: round == 2, learnEta: true,
+                                        documents: state.documents, updates: state.updates)
+            _ = state.mStep(rho: inputs.rho, batch: batch, extraPass: inputs.extraPass, learnEta: true, logger: nil)
+            let next = step(state, after: inputs, bound: round == 1)
+            let change = try #require(next.changeBytes(from: sent))
+            // The batch's statistics and a few settings; never the topics.
+            let batchBytes = sent.stateBytes(batch).count
+            #expect(change.count > batchBytes && change.count <= batchBytes + 200, "a change of \(change.count) bytes, \(batchBytes) of them the batch")
+            let rebuilt = try applying(change, to: held)
+            #expect(rebuilt.parameterBytes() == next.parameterBytes(), "round \(round)")
+            #expect(rebuilt.elogbeta?.storage == next.elogbeta?.storage && rebuilt.source?.state.elogbeta == state.elogbeta)
+            if round == 1 {
+                // The change applies to the state it was made from, and to no other.
+                #expect(throws: PortableEncodingError.self) { try applying(change, to: try LDAEStep<Scalar>.decoded(fromParameters: first.parameterBytes())) }
+            }
+            held = rebuilt
+            sent = next
+        }
+        let topicsOnly = LDAEStep(model: sent.model, initialGammas: sent.initialGammas, elogbeta: nil, allowRealWeights: false)
+        #expect(step(state, after: nil, bound: false).changeBytes(from: topicsOnly) == nil, "no change from a step without its state")
+    }
+
     @Test("a batch's statistics: merges keep the documents' factors until they outgrow the sums; either way every entry sums in document order, as gensim adds documents")
     func statisticsMerges() {
         let k = 20, termCount = 30
