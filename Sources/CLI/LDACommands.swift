@@ -21,7 +21,7 @@ struct LDAOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "τ₀, which slows early updates (gensim's offset; default \(defaults.offset)).") var offset: Double?
     @Option(parsing: .unconditional, help: "Most E-step iterations per document (gensim's iterations; default \(defaults.iterations)).")
     var iterations: Int?
-    @Option(parsing: .unconditional, help: "E-step convergence threshold (gensim's gamma_threshold; default \(defaults.gammaThreshold)).")
+    @Option(parsing: .unconditional, help: "E-step convergence threshold (gensim's gamma_threshold; default \(defaults.gammaThreshold), where gensim's is 0.001).")
     var gammaThreshold: Double?
     @Option(parsing: .unconditional, help: "Leave topics below this probability out of document distributions (gensim's minimum_probability; default \(defaults.minimumProbability)).")
     var minimumProbability: Double?
@@ -254,11 +254,25 @@ struct EvaluateCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "LDA model folder.") var model: String
     @Argument(help: "Corpus of word counts (.mm, .mm.gz, .mm.bz2, .lbc).") var corpus: String
+    @Option(parsing: .unconditional, help: "Most iterations of each document's E-step (default: the model's).")
+    var iterations: Int?
+    @Option(parsing: .unconditional, help: "E-step convergence threshold (default: the model's); give the same to every model compared.")
+    var gammaThreshold: Double?
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
         _ = try global.makeLogger(label: "latent.evaluate")
-        let lda = try LDAModel(contentsOf: model)
+        var lda = try LDAModel(contentsOf: model)
+        if let iterations {
+            guard iterations >= 1 else { throw ValidationError("--iterations: expected at least 1, got \(iterations)") }
+            lda.parameters.iterations = iterations
+        }
+        if let gammaThreshold {
+            guard gammaThreshold.isFinite, gammaThreshold >= 0 else {
+                throw ValidationError("--gamma-threshold: expected a finite value of at least 0, got \(gammaThreshold)")
+            }
+            lda.parameters.gammaThreshold = gammaThreshold
+        }
         let input = try CorpusFile.open(corpus)
         if let terms = input.termCount, terms > lda.termCount {
             throw ValidationError("\(corpus) has \(terms) terms; the model \(model) has \(lda.termCount)")

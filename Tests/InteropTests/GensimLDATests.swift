@@ -38,7 +38,7 @@ struct GensimLDATests {
                                    gammas: Matrix(rows: k, columns: 600, columnMajor: gammas.values))
             let updates = Mutex<[LDAModel]>([])
             let parameters = LDAParameters(topics: k, chunkSize: 64, passes: 2, updateEvery: 1, alpha: alpha,
-                                           eta: .symmetric, evalEvery: 0, precision: .float64)
+                                           eta: .symmetric, gammaThreshold: 0.001, evalEvery: 0, precision: .float64)
             let model = try await LDAModel(corpus: corpus, vocabulary: vocabulary, parameters: parameters, replay: replay,
                                            executor: InProcessExecutor(threads: 2),
                                            onUpdate: { model in updates.withLock { $0.append(model) } })

@@ -15,7 +15,8 @@ import Logging
 /// Memory: λ, E[ln β] and exp E[ln β], topics x terms each, plus one batch's statistics.
 ///
 /// Where Latent differs from gensim on purpose:
-/// - eta defaults to 0.5 per term, not 1/topics (see `LDAParameters.eta`);
+/// - eta defaults to 0.5 per term, not 1/topics, and the gamma threshold to 0.01, not 0.001
+///   (see `LDAParameters`);
 /// - initial γ and topics come from Latent's own seeded generator (per document, so
 ///   threads and workers do not change them); `LDAReplay` takes another's draws;
 /// - eta `auto`: gensim updates `model.eta` but keeps training with the η its state was
