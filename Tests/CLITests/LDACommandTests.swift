@@ -69,6 +69,18 @@ struct LDACommandTests {
         let expected = try model.bound(try MatrixMarketCorpus(path: dir + "/c.mm"))
         #expect((json?["per_word_bound"] as? Double).map { abs($0 - expected.perWordBound) < 1e-12 } == true, "\(result.output)")
         #expect(json?["documents"] as? Int == 600)
+        // The E-step's settings of the evaluation can be set for every model alike.
+        result = try CommandLineTests.run(["evaluate", dir + "/m.lda", dir + "/c.mm", "--json", "--iterations", "3",
+                                           "--gamma-threshold", "0.5"])
+        var alike = model
+        alike.parameters.iterations = 3
+        alike.parameters.gammaThreshold = 0.5
+        let loose = try alike.bound(try MatrixMarketCorpus(path: dir + "/c.mm"))
+        let looseJSON = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
+        #expect(loose.perWordBound != expected.perWordBound
+                && (looseJSON?["per_word_bound"] as? Double).map { abs($0 - loose.perWordBound) < 1e-12 } == true, "\(result.output)")
+        result = try CommandLineTests.run(["evaluate", dir + "/m.lda", dir + "/c.mm", "--iterations", "0"])
+        #expect(result.status != 0 && result.error.contains("--iterations: expected at least 1, got 0"), "\(result.error)")
 
         // Coherence, u_mass from the corpus and c_v from the texts, as the library computes it.
         let topics = model.topTermIDs(top: 10)
