@@ -176,7 +176,8 @@ final class ClusterPass: TrainingPass {
 final class ParameterChain: Sendable {
     private struct Last {
         var stage: UInt64
-        var computation: any PortableComputation
+        /// Kept only when it takes changes: another computation (an LSI basis) may be large.
+        var computation: (any IncrementalComputation)?
         var wholeSize: Int
         var changes: Int
     }
@@ -186,18 +187,19 @@ final class ParameterChain: Sendable {
     /// What stage `stage` sends for `computation`, and the stage its change is of (0: whole).
     func parameters<P: PortableComputation>(of computation: P, stage: UInt64) -> (bytes: [UInt8], base: UInt64) {
         last.withLock { last in
-            if var previous = last, previous.stage + 1 == stage, let incremental = computation as? any IncrementalComputation,
-               let change = incremental.changeBytes(from: previous.computation),
+            let incremental = computation as? any IncrementalComputation
+            if var previous = last, previous.stage + 1 == stage, let incremental, let before = previous.computation,
+               let change = incremental.changeBytes(from: before),
                previous.changes + change.count <= ClusterLimits.changeAllowance(wholeSize: previous.wholeSize) {
                 let base = previous.stage
                 previous.stage = stage
-                previous.computation = computation
+                previous.computation = incremental
                 previous.changes += change.count
                 last = previous
                 return (change, base)
             }
             let whole = computation.parameterBytes()
-            last = Last(stage: stage, computation: computation, wholeSize: whole.count, changes: 0)
+            last = Last(stage: stage, computation: incremental, wholeSize: whole.count, changes: 0)
             return (whole, 0)
         }
     }
