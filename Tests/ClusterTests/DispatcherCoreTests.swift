@@ -207,6 +207,32 @@ struct DispatcherCoreTests {
         #expect(try bundle(5, held: 4) == ["whole 5: 2 x 9"])
     }
 
+    @Test("a worker rebuilds a stage from a bundle, and refuses one that is cut short, starts with a change it cannot apply, applies a change to a kind that takes none or ends elsewhere")
+    func bundles() throws {
+        let whole = WeightSum(termBound: 10, scale: 2).parameterBytes()
+        func bundle(_ entries: [(whole: Bool, stage: Int, bytes: [UInt8])]) -> [UInt8] {
+            var writer = PortableWriter()
+            writer.write(entries.count)
+            for entry in entries {
+                writer.write(entry.whole ? 0 : 1)
+                writer.write(entry.stage)
+                writer.write(array: entry.bytes)
+            }
+            return writer.bytes
+        }
+        func rebuild(_ bytes: [UInt8], stage: UInt64 = 3, held: (stage: UInt64, computation: any RemoteComputation)? = nil) throws -> any RemoteComputation {
+            try StageBundle.rebuild(stage: stage, kind: WeightSum.kind, from: bytes, held: held, registry: WeightSum.registry)
+        }
+        let built = try rebuild(bundle([(true, 3, whole)]))
+        #expect(built.kind == WeightSum.kind && built.termBound == 10)
+        let good = bundle([(true, 3, whole)])
+        #expect(throws: PortableEncodingError.self) { try rebuild(Array(good.dropLast(2))) }
+        #expect { try rebuild(bundle([(false, 3, [1, 2])])) } throws: { "\($0)".contains("a change of stage 0 next, got one of stage 3") }
+        #expect { try rebuild(bundle([(false, 3, [1, 2])]), held: (2, built)) } throws: { "\($0)".contains("a computation that takes changes") }
+        #expect { try rebuild(bundle([(true, 2, whole)])) } throws: { "\($0)".contains("parameters that end with stage 3") }
+        #expect(throws: PortableEncodingError.self) { try rebuild(bundle([(true, 3, [7, 7, 7])])) }
+    }
+
     @Test("thousands of stages: each is forgotten once complete, so what is held stays bounded")
     func thousandsOfStages() throws {
         var (core, run) = try Self.started(workers: 1)

@@ -268,7 +268,7 @@ private actor StageCache {
                 try await receivePayload(response.messages, what: "parameters of stage \(stage)").1
             }
             return try await onThread {
-                try Self.rebuild(stage: stage, kind: kind, from: bundle, held: heldStage, registry: registry)
+                try StageBundle.rebuild(stage: stage, kind: kind, from: bundle, held: heldStage, registry: registry)
             }
         }
         fetching[key] = task
@@ -280,10 +280,13 @@ private actor StageCache {
         }
         return computation
     }
+}
 
+/// What a worker makes of a FetchStage reply.
+enum StageBundle {
     /// Stage `stage`'s computation from a FetchStage bundle (see latent.proto): whole
     /// parameters, or changes applied in order to the `held` computation or the bundle's first.
-    private static func rebuild(stage: UInt64, kind: String, from bundle: [UInt8], held: (stage: UInt64, computation: any RemoteComputation)?,
+    static func rebuild(stage: UInt64, kind: String, from bundle: [UInt8], held: (stage: UInt64, computation: any RemoteComputation)?,
                                 registry: ComputationRegistry) throws -> any RemoteComputation {
         var reader = PortableReader(bundle, payload: "parameters of stage \(stage)")
         let count = try reader.readInt("stages", in: 1...Int(Int32.max))
