@@ -242,14 +242,19 @@ private actor StageCache {
 
     /// Stages being fetched: the job loops that need one wait for the same fetch (rebuilding a
     /// stage from a change can mean replaying a model update).
-    private var fetching: [String: Task<any RemoteComputation, any Error>] = [:]
+    private var fetching: [StageID: Task<any RemoteComputation, any Error>] = [:]
+
+    private struct StageID: Hashable {
+        let run: UInt64
+        let stage: UInt64
+    }
 
     /// The stage's computation: from the cache, from the parameters that came with the job
     /// (`included`), or from the dispatcher.
     func computation(run: UInt64, stage: UInt64, kind: String, size: UInt64, included: [UInt8]?, client: DispatcherClient,
                      worker: UInt64) async throws -> any RemoteComputation {
         if let entry = entries.first(where: { $0.run == run && $0.stage == stage }) { return entry.computation }
-        let key = "\(run)/\(stage)"
+        let key = StageID(run: run, stage: stage)
         if let task = fetching[key] { return try await task.value }
         let registry = self.registry
         let held = entries.filter { $0.run == run && $0.stage < stage }.max { $0.stage < $1.stage }
@@ -287,7 +292,7 @@ enum StageBundle {
     /// Stage `stage`'s computation from a FetchStage bundle (see latent.proto): whole
     /// parameters, or changes applied in order to the `held` computation or the bundle's first.
     static func rebuild(stage: UInt64, kind: String, from bundle: [UInt8], held: (stage: UInt64, computation: any RemoteComputation)?,
-                                registry: ComputationRegistry) throws -> any RemoteComputation {
+                        registry: ComputationRegistry) throws -> any RemoteComputation {
         var reader = PortableReader(bundle, payload: "parameters of stage \(stage)")
         let count = try reader.readInt("stages", in: 1...Int(Int32.max))
         var current = held

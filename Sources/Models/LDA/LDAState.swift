@@ -85,8 +85,7 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
         self.updates = updates
         self.draws = 0
         self.revision = revision
-        elogbeta = Matrix(rows: sstats.rows, columns: sstats.columns)
-        elogbeta = Self.dirichletExpectation(of: lambda)
+        elogbeta = Self.dirichletExpectation(of: Self.adding(eta, perTopic: etaPerTopic, to: sstats))
     }
 
     /// η of topic `k` and term `w`.
