@@ -87,7 +87,7 @@ let package = Package(
         // Benchmarks/: the synthetic corpus generator (Wikipedia-shaped, LDA-like).
         .executableTarget(
             name: "BenchmarkGenerator",
-            dependencies: ["LatentCorpus", "LatentModels"],
+            dependencies: ["LatentLinearAlgebra", "LatentCorpus", "LatentModels", "CCompression"],
             path: "Benchmarks/Generator"
         ),
         .target(

@@ -86,6 +86,12 @@ let usage = """
       --raw             raw counts instead of TF-IDF weights
       --binary          Latent's binary format instead of Matrix Market
       --help            this text
+
+    usage: latent-generate wiki --out DUMP [--pages N] [--seed S] [--vocabulary V] [--multistream]
+
+      A synthetic MediaWiki dump with realistic markup (see WikiDumpGenerator.swift): DUMP is
+      .xml or .xml.bz2; --multistream writes it as Wikipedia's multistream dumps are, with
+      the -index.txt.bz2 beside it. Defaults: 10000 pages, seed 1, 20000 words.
     """
 
 
@@ -98,7 +104,47 @@ func writeVocabulary(_ path: String, documents: Int, frequencies: [Int]) throws 
     try file.commit()
 }
 
+/// `latent-generate wiki --out DUMP [--pages N] [--seed S] [--vocabulary V] [--multistream]`.
+func generateWikiDump(_ arguments: [String]) throws {
+    var out = "", pages = 10_000, seed: UInt64 = 1, vocabulary = 20_000, multistream = false
+    var index = 0
+    func integer(_ name: String) throws -> Int {
+        index += 1
+        guard index < arguments.count, let number = Int(arguments[index].replacingOccurrences(of: "_", with: "")), number > 0 else {
+            throw UsageError(message: "\(name): expected a positive integer")
+        }
+        return number
+    }
+    while index < arguments.count {
+        switch arguments[index] {
+        case "--out":
+            index += 1
+            guard index < arguments.count else { throw UsageError(message: "--out needs a value") }
+            out = arguments[index]
+        case "--pages": pages = try integer("--pages")
+        case "--seed": seed = UInt64(try integer("--seed"))
+        case "--vocabulary": vocabulary = try integer("--vocabulary")
+        case "--multistream": multistream = true
+        case "--help", "-h": throw HelpRequested()
+        case let other: throw UsageError(message: "unknown argument '\(other)'")
+        }
+        index += 1
+    }
+    guard out.hasSuffix(".xml") || out.hasSuffix(".xml.bz2") else { throw UsageError(message: "wiki --out must name a .xml or .xml.bz2 file") }
+    guard !multistream || out.hasSuffix(".xml.bz2") else { throw UsageError(message: "--multistream needs a .xml.bz2 output") }
+    let indexPath = multistream ? String(out.dropLast(".xml.bz2".count)) + "-index.txt.bz2" : nil
+    let started = Date()
+    let written = try WikiDumpGenerator(pages: pages, seed: seed, vocabulary: vocabulary)
+        .write(to: out, multistream: multistream, indexPath: indexPath)
+    print("\(out): \(written.pages) pages, \(written.bytes) bytes of XML\(indexPath.map { ", index \($0)" } ?? ""), "
+          + String(format: "written in %.1f s", Date().timeIntervalSince(started)))
+}
+
 do {
+    if CommandLine.arguments.dropFirst().first == "wiki" {
+        try generateWikiDump(Array(CommandLine.arguments.dropFirst(2)))
+        exit(0)
+    }
     let options = try Options.parse(Array(CommandLine.arguments.dropFirst()))
     let started = Date()
     let corpus = SyntheticCorpus(documents: options.documents, first: options.first, terms: options.terms, topics: options.topics,

@@ -38,7 +38,7 @@ struct LatentCommand: AsyncParsableCommand {
             """,
         version: latentVersion,
         subcommands: [CorpusCommand.self, TFIDFCommand.self, LSICommand.self, LDACommand.self, TopicsCommand.self, ProjectCommand.self,
-                      InferCommand.self, EvaluateCommand.self, CoherenceCommand.self,
+                      InferCommand.self, EvaluateCommand.self, CoherenceCommand.self, WikiCommand.self,
                       ConvertCommand.self, InfoCommand.self, ExampleCommand.self, SelfCheckCommand.self,
                       DispatcherCommand.self, WorkerCommand.self, StatusCommand.self]
     )

@@ -74,15 +74,63 @@ final class ByteSource: ByteReading {
                 throw CorpusError(code: .format, file: path, message: "corrupt gzip data: \(message)")
             }
             return Int(n)
-        case .bzip2(_, let bz):
+        case .bzip2(let file, let bz):
             if bzip2Done { return 0 }
             var status: Int32 = 0
             let n = BZ2_bzRead(&status, bz, base, Int32(min(buffer.count, Int(Int32.max))))
-            if status == BZ_STREAM_END { bzip2Done = true }
-            else if status != BZ_OK {
-                throw CorpusError(code: .format, file: path, message: "corrupt bzip2 data (libbzip2 status \(status))")
+            if status == BZ_STREAM_END {
+                // Several streams may follow one another (a multistream dump, or files joined
+                // with cat), as Python's bz2 reads them: go on with the next, if any.
+                try nextBzip2Stream(file, bz)
+                if n == 0 { return try read(into: buffer) }
+            } else if status != BZ_OK {
+                throw CorpusError(code: .format, file: path, message: "corrupt bzip2 data near compressed byte \(ftell(file)) (libbzip2 status \(status))")
             }
             return Int(n)
+        }
+    }
+
+    /// After a bzip2 stream's end: a decoder for the stream that follows in the file, or the
+    /// end when nothing does.
+    private func nextBzip2Stream(_ file: UnsafeMutablePointer<FILE>, _ bz: UnsafeMutableRawPointer) throws {
+        var status: Int32 = 0
+        var unusedPointer: UnsafeMutableRawPointer?
+        var unusedCount: Int32 = 0
+        BZ2_bzReadGetUnused(&status, bz, &unusedPointer, &unusedCount)
+        // The decoder owns those bytes until it is closed: copy them first.
+        var unused = [UInt8](repeating: 0, count: Int(max(0, unusedCount)))
+        if let unusedPointer, unusedCount > 0 {
+            unused.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(start: unusedPointer, count: Int(unusedCount))) }
+        }
+        BZ2_bzReadClose(&status, bz)
+        handle = nil
+        if unused.isEmpty {
+            // Nothing buffered: the file's end, or another stream still unread.
+            let next = fgetc(file)
+            if next == EOF {
+                fclose(file)
+                bzip2Done = true
+                return
+            }
+            unused = [UInt8(truncatingIfNeeded: next)]
+        }
+        let reopened = unused.withUnsafeMutableBytes { BZ2_bzReadOpen(&status, file, 0, 0, $0.baseAddress, Int32($0.count)) }
+        guard let reopened, status == BZ_OK else {
+            fclose(file)
+            bzip2Done = true
+            throw CorpusError(code: .format, file: path, message: "data after the end of a bzip2 stream that does not start another (libbzip2 status \(status))")
+        }
+        handle = .bzip2(file, reopened)
+    }
+
+    /// How far into the file itself (compressed bytes, for a compressed file) reading has
+    /// got, for progress against the file's size.
+    var fileOffset: Int {
+        switch handle {
+        case .plain(let fd): Int(lseek(fd, 0, SEEK_CUR))
+        case .gzip(let file): Int(gzoffset(file))
+        case .bzip2(let file, _): Int(ftell(file))
+        case nil: 0
         }
     }
 

@@ -42,6 +42,61 @@ struct WikiInteropTests {
         #expect(tokenMismatches == 0)
     }
 
+    @Test("latent wiki equals gensim's make_wiki on a generated dump: texts, titles, vocabulary and bag-of-words byte for byte, TF-IDF to 1e-12; multistream gives the same files")
+    func makeWiki() throws {
+        guard let python = try GensimInteropTests.python() else { return }
+        let dir = try TemporaryDirectory()
+        let generator = Bundle.main.bundleURL.path + "/latent-generate"
+        for (name, extra) in [("single", [String]()), ("multi", ["--multistream"])] {
+            let made = try runProcess(generator, ["wiki", "--out", dir.path + "/\(name).xml.bz2", "--pages", "1200", "--seed", "7"] + extra)
+            try #require(made.status == 0, "latent-generate: \(made.error)")
+        }
+        #expect(FileManager.default.fileExists(atPath: dir.path + "/multi-index.txt.bz2"))
+        let reference = try GensimInteropTests.run(python, [GensimInteropTests.interopFolder + "/wiki_reference.py",
+                                                            dir.path + "/single.xml.bz2", dir.path + "/gensim"])
+        try #require(reference.status == 0, "wiki_reference.py: \(reference.error)")
+        for name in ["single", "multi"] {
+            _ = try GensimInteropTests.latent(["wiki", dir.path + "/\(name).xml.bz2", "--out", dir.path + "/\(name)", "--texts"])
+        }
+
+        // The articles: the same, in the same order, with the same tokens, ids and titles.
+        let expected = try String(contentsOfFile: dir.path + "/gensim_texts.jsonl", encoding: .utf8).split(separator: "\n")
+            .map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let texts = try String(contentsOfFile: dir.path + "/single_texts.txt", encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        let titles = try String(contentsOfFile: dir.path + "/single_titles.tsv", encoding: .utf8).split(separator: "\n").dropFirst()
+        try #require(expected.count > 900, "the generated dump should give many articles, gave \(expected.count)")
+        #expect(texts.count == expected.count && titles.count == expected.count)
+        var mismatches = 0
+        for (article, (line, title)) in zip(expected, zip(texts, titles)) {
+            let tokens = line.split(separator: " ").map(String.init)
+            let fields = title.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            if tokens != (article["tokens"] as? [String]) || Array(fields.dropFirst()) != [article["id"] as? String ?? "", article["title"] as? String ?? ""] {
+                mismatches += 1
+                if mismatches <= 2 { Issue.record("article \(fields.first ?? "?") differs from gensim's \(article["id"] ?? "?") \(article["title"] ?? "?")") }
+            }
+        }
+        #expect(mismatches == 0)
+
+        // make_wiki's files.
+        for file in ["_wordids.txt.bz2", "_bow.mm", "_bow.mm.index"] {
+            #expect(FileManager.default.contentsEqual(atPath: dir.path + "/single" + file, andPath: dir.path + "/gensim" + file), "\(file) differs from gensim's")
+        }
+        let ours = try MatrixMarketCorpus(path: dir.path + "/single_tfidf.mm").allDocuments()
+        let theirs = try MatrixMarketCorpus(path: dir.path + "/gensim_tfidf.mm").allDocuments()
+        try #require(ours.count == theirs.count)
+        var worst = 0.0
+        for (a, b) in zip(ours, theirs) {
+            #expect(a.termIDs == b.termIDs)
+            for (x, y) in zip(a.weights, b.weights) { worst = max(worst, abs(x - y)) }
+        }
+        #expect(worst <= 1e-12, "TF-IDF weights differ from gensim's by up to \(worst)")
+
+        // The multistream form of the same dump: the same files.
+        for file in ["_wordids.txt.bz2", "_bow.mm", "_bow.mm.index", "_tfidf.mm", "_titles.tsv", "_texts.txt"] {
+            #expect(FileManager.default.contentsEqual(atPath: dir.path + "/single" + file, andPath: dir.path + "/multi" + file), "\(file): multistream differs")
+        }
+    }
+
     static func show(_ codes: [UInt32]) -> String {
         String(codes.map { Unicode.Scalar($0).map { String(Character($0)) } ?? "\\u{\(String($0, radix: 16))}" }.joined()).debugDescription
     }

@@ -151,6 +151,9 @@ public final class AtomicFileWriter {
         try commit()
     }
 
+    /// The temporary's path, for a scratch file read by name (after `flush()`).
+    var temporaryFile: String { temporaryPath }
+
     /// What was written so far, from the start, for a scratch file.
     func readBack() throws -> ByteSource {
         try flush()

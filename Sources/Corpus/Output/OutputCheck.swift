@@ -23,6 +23,8 @@ public enum OutputKind: Sendable, Equatable, CustomStringConvertible {
     case documentJSONLines
     /// A NumPy `.npy` array.
     case numpyArray
+    /// Tokenized texts written by Latent, one document a line (`latent wiki --texts`).
+    case tokenizedTexts
 
     public var description: String {
         switch self {
@@ -34,6 +36,7 @@ public enum OutputKind: Sendable, Equatable, CustomStringConvertible {
         case .documentTable: "document table"
         case .documentJSONLines: "JSON-lines document file"
         case .numpyArray: "NumPy array"
+        case .tokenizedTexts: "file of tokenized texts"
         }
     }
 
@@ -62,6 +65,9 @@ public enum OutputKind: Sendable, Equatable, CustomStringConvertible {
             return text.hasPrefix("{\"document\":")
         case .numpyArray:
             return head.starts(with: [0x93] + Array("NUMPY".utf8))
+        case .tokenizedTexts:
+            // Lowercase words and spaces, as `latent wiki --texts` writes them.
+            return text.unicodeScalars.allSatisfy { $0 == " " || $0.properties.isAlphabetic || $0.properties.numericType != nil || $0 == "_" }
         }
     }
 }

@@ -1,0 +1,218 @@
+import Logging
+
+/// What gensim's `WikiCorpus` keeps of a dump, and how `make_wiki` filters its dictionary.
+public struct WikiSettings: Sendable, Equatable {
+    /// Namespaces whose pages are read (`filter_namespaces`; articles are "0").
+    public var namespaces: Set<String>
+    /// Articles with fewer tokens are dropped (`article_min_tokens`); redirects and stubs go
+    /// this way.
+    public var minTokens: Int
+    public var tokenizer: WikiTokenizer
+    /// The dictionary's filter (`filter_extremes` as `make_wiki` calls it).
+    public var filter: FilterSettings
+
+    /// gensim's: main namespace, 50 tokens, tokens of 2 to 15 characters lowercased, and
+    /// `make_wiki`'s `filter_extremes(no_below=20, no_above=0.1, keep_n=100000)`.
+    public init(namespaces: Set<String> = ["0"], minTokens: Int = 50, tokenizer: WikiTokenizer = WikiTokenizer(),
+                filter: FilterSettings = FilterSettings(noBelow: 20, noAbove: 0.1, keepN: 100_000)) {
+        self.namespaces = namespaces
+        self.minTokens = minTokens
+        self.tokenizer = tokenizer
+        self.filter = filter
+    }
+
+    /// Title prefixes of pages gensim drops whatever their namespace (`IGNORED_NAMESPACES`).
+    static let ignoredTitlePrefixes = ["Wikipedia", "Category", "File", "Portal", "Template", "MediaWiki", "User",
+                                       "Help", "Book", "Draft", "WikiProject", "Special", "Talk"].map { $0 + ":" }
+}
+
+/// Counts of one read of a dump, as gensim logs them.
+public struct WikiStatistics: Sendable, Equatable {
+    /// Pages read (gensim's "total articles").
+    public var pages = 0
+    /// Articles kept, and their tokens.
+    public var articles = 0
+    public var positions = 0
+    /// Tokens of every page read, before pages were dropped.
+    public var positionsAll = 0
+    /// Pages dropped for their namespace, for too few tokens, and for their title.
+    public var otherNamespace = 0
+    public var tooShort = 0
+    public var ignoredTitle = 0
+
+    public init() {}
+}
+
+/// `make_wiki` in one read of the dump: the articles' tokens are counted into the dictionary
+/// and their bags of words (with the unfiltered ids) spilled to a scratch file beside the
+/// outputs; the dictionary is then filtered as gensim does, and `bagOfWords` reads the spill
+/// back with the final ids. Titles go to `titles` as the articles are read.
+///
+/// gensim reads the dump twice (once for the dictionary, once for the corpus); the spill
+/// costs a few bytes per distinct token of each article instead.
+public final class WikiCorpusBuilder {
+    public let dump: String
+    public let settings: WikiSettings
+    /// The dictionary of every article, then filtered (`finish`).
+    public private(set) var vocabulary = Vocabulary()
+    public private(set) var statistics = WikiStatistics()
+    private let spill: AtomicFileWriter
+    private var unfiltered: Vocabulary?
+
+    /// - Parameter scratchBeside: a path in the folder where the scratch file may go (the
+    ///   outputs' prefix).
+    public init(dump: String, settings: WikiSettings = WikiSettings(), scratchBeside: String) throws {
+        self.dump = dump
+        self.settings = settings
+        spill = try AtomicFileWriter(scratchBeside: scratchBeside)
+    }
+
+    /// Reads the dump; `article` hears of each article kept (its number from 0, its
+    /// page and its tokens), `progress` of the counts so far and how far into the dump file reading is.
+    public func read(logger: Logger? = nil, article: (Int, WikiPage, [String]) throws -> Void,
+                     progress: ((WikiStatistics, Int) -> Void)? = nil) throws {
+        let reader = try WikiDumpReader(path: dump)
+        var record: [UInt32] = []
+        while let page = try reader.next() {
+            statistics.pages += 1
+            if statistics.pages % 1000 == 0 { progress?(statistics, reader.fileOffset) }
+            guard let namespace = page.namespace, settings.namespaces.contains(namespace) else {
+                statistics.otherNamespace += 1
+                continue
+            }
+            let tokens = settings.tokenizer.tokens(WikiMarkup.plainText(page.text))
+            statistics.positionsAll += tokens.count
+            if tokens.count < settings.minTokens {
+                statistics.tooShort += 1
+                continue
+            }
+            if WikiSettings.ignoredTitlePrefixes.contains(where: page.title.hasPrefix) {
+                statistics.ignoredTitle += 1
+                continue
+            }
+            let bag = vocabulary.bagOfWords(tokens, addingNew: true)
+            record.removeAll(keepingCapacity: true)
+            record.append(UInt32(bag.termIDs.count))
+            for (id, count) in zip(bag.termIDs, bag.weights) {
+                record.append(UInt32(id))
+                record.append(UInt32(count))
+            }
+            try record.withUnsafeBytes { try spill.write(raw: $0) }
+            try article(statistics.articles, page, tokens)
+            statistics.articles += 1
+            statistics.positions += tokens.count
+        }
+        progress?(statistics, reader.fileOffset)
+        logger?.info("finished iterating over Wikipedia corpus of \(statistics.articles) documents with \(statistics.positions) positions (total \(statistics.pages) articles, \(statistics.positionsAll) positions before pruning articles shorter than \(settings.minTokens) words)")
+        if statistics.articles == 0 {
+            logger?.warning("\(dump): no article kept (\(statistics.pages) pages: \(statistics.otherNamespace) outside namespaces \(settings.namespaces.sorted().joined(separator: ", ")), \(statistics.tooShort) with fewer than \(settings.minTokens) tokens, \(statistics.ignoredTitle) with an ignored title)")
+        }
+    }
+
+    /// Filters the dictionary as `make_wiki` does and returns the bag-of-words corpus over
+    /// the filtered ids, read back from the spill.
+    public func finish(logger: Logger? = nil) throws -> WikiBagOfWords {
+        let all = vocabulary
+        vocabulary.filterExtremes(noBelow: settings.filter.noBelow, noAbove: settings.filter.noAbove,
+                                  keepN: settings.filter.keepN, logger: logger)
+        if vocabulary.count == 0, statistics.articles > 0 {
+            logger?.warning("\(dump): no token is in at least \(settings.filter.noBelow) and at most \(settings.filter.noAbove * 100)% of the \(statistics.articles) articles: every document is empty")
+        }
+        unfiltered = all
+        try spill.flush()
+        return WikiBagOfWords(spill: spill.temporaryFile, idMap: all.idMap(to: vocabulary),
+                              documentCount: statistics.articles, termCount: vocabulary.count)
+    }
+}
+
+/// The articles' bags of words over the filtered dictionary, read from the builder's spill
+/// (so only while the builder lives).
+public struct WikiBagOfWords: Corpus {
+    let spill: String
+    let idMap: [Int32?]
+    public let documentCount: Int?
+    public let termCount: Int?
+    public var nonZeroCount: Int? { nil }
+
+    init(spill: String, idMap: [Int32?], documentCount: Int, termCount: Int) {
+        self.spill = spill
+        self.idMap = idMap
+        self.documentCount = documentCount
+        self.termCount = termCount
+    }
+
+    public func makeReader() throws -> Reader {
+        Reader(source: try ByteSource(path: spill), idMap: idMap, path: spill, remaining: documentCount ?? 0)
+    }
+
+    public struct Reader: DocumentReader {
+        let source: ByteSource
+        let idMap: [Int32?]
+        let path: String
+        var remaining: Int
+        private var buffer: [UInt32] = []
+        private var position = 0
+
+        init(source: ByteSource, idMap: [Int32?], path: String, remaining: Int) {
+            self.source = source
+            self.idMap = idMap
+            self.path = path
+            self.remaining = remaining
+        }
+
+        public mutating func appendNext(to chunk: inout SparseChunk) throws -> Bool {
+            guard remaining > 0 else { return false }
+            remaining -= 1
+            try ensure(1)
+            let count = Int(buffer[position])
+            position += 1
+            try ensure(2 * count)
+            for k in 0..<count {
+                // The filter keeps ids in their order, so the mapped ids stay ascending.
+                let word = buffer[position + 2 * k]
+                guard Int(word) < idMap.count else {
+                    throw CorpusError(code: .io, file: path, message: "the scratch file holds term id \(word), beyond the \(idMap.count) read: was it changed?")
+                }
+                if let id = idMap[Int(word)] { chunk.appendEntry(term: id, weight: Double(buffer[position + 2 * k + 1])) }
+            }
+            chunk.finishDocument()
+            position += 2 * count
+            return true
+        }
+
+        /// At least `count` words buffered from `position`.
+        private mutating func ensure(_ count: Int) throws {
+            guard position + count > buffer.count else { return }
+            buffer.removeFirst(position)
+            position = 0
+            let needed = count - buffer.count
+            var block = [UInt32](repeating: 0, count: max(needed, 1 << 18))
+            var filled = 0
+            try block.withUnsafeMutableBytes { bytes in
+                while filled < needed * 4 {
+                    let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: bytes[filled...]))
+                    guard n > 0 else {
+                        throw CorpusError(code: .io, file: path, message: "the scratch file ends early: was it removed?")
+                    }
+                    filled += n
+                }
+            }
+            // Whole words only: a read may stop inside one.
+            var words = filled / 4
+            buffer.append(contentsOf: block[..<words])
+            var rest = filled % 4
+            if rest > 0 {
+                var tail = block[words]
+                try withUnsafeMutableBytes(of: &tail) { bytes in
+                    while rest < 4 {
+                        let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: bytes[rest...]))
+                        guard n > 0 else { throw CorpusError(code: .io, file: path, message: "the scratch file ends inside a number") }
+                        rest += n
+                    }
+                }
+                buffer.append(tail)
+                words += 1
+            }
+        }
+    }
+}
