@@ -40,9 +40,12 @@ struct WikiCommand: AsyncParsableCommand {
     @Flag(help: "Also write PREFIX_bow.lbc and PREFIX_tfidf.lbc.") var lbc = false
     @Flag(help: "Also write PREFIX_texts.txt: each article's tokens on one line, space-separated (for word embeddings).")
     var texts = false
+    @Option(help: "Threads that remove markup and tokenize (default: all cores); the dump is read on one more.")
+    var threads: Int?
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if noBelow < 0 { throw ValidationError("--no-below must be at least 0, got \(noBelow)") }
         if !(noAbove >= 0 && noAbove <= 1) { throw ValidationError("--no-above must lie in 0...1, got \(noAbove)") }
         if keepN < 1 { throw ValidationError("--keep-n must be at least 1, got \(keepN)") }
@@ -75,7 +78,7 @@ struct WikiCommand: AsyncParsableCommand {
         let tokens = try texts ? AtomicFileWriter(path: paths.texts, kind: .tokenizedTexts, replacing: output.replacing, group: outputs) : nil
         logger.info("reading the articles of \(dump)")
         let progress = WikiProgress(logger: logger, fileSize: Self.size(of: dump))
-        try builder.read(logger: logger, article: { number, page, words in
+        try builder.read(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, logger: logger, article: { number, page, words in
             try titles.write("\(number)\t\(Self.field(page.id))\t\(Self.field(page.title))\n")
             try tokens?.write(words.joined(separator: " ") + "\n")
         }, progress: progress.update)

@@ -43,10 +43,24 @@ public struct Vocabulary: Sendable, Equatable {
     /// ascending. With `addingNew`, unknown tokens get new ids (in code-point order of the
     /// tokens, as gensim does) and the frequencies and counts are updated.
     public mutating func bagOfWords(_ document: [String], addingNew: Bool) -> SparseDocument {
+        bagOfWords(counted: Self.counts(of: document), tokens: document.count, addingNew: addingNew)
+    }
+
+    /// Each distinct token of a document with its count (what `bagOfWords(counted:)` takes;
+    /// it may be computed on another thread).
+    public static func counts(of document: [String]) -> [(token: String, count: Int)] {
         var counts: [String: Int] = [:]
         for token in document { counts[token, default: 0] += 1 }
+        return counts.map { ($0.key, $0.value) }
+    }
+
+    /// `bagOfWords` of a document given as its distinct tokens with their counts (`counts(of:)`)
+    /// and its number of tokens.
+    public mutating func bagOfWords(counted counts: [(token: String, count: Int)], tokens: Int, addingNew: Bool) -> SparseDocument {
         if addingNew {
-            let missing = counts.keys.filter { ids[$0] == nil }.sorted(by: codePointLess)
+            var missing: [String] = []
+            for (token, _) in counts where ids[token] == nil { missing.append(token) }
+            missing.sort(by: codePointLess)
             for token in missing { insert(token, id: Int32(ids.count), documentFrequency: 0) }
         }
         var entries: [(Int32, Double)] = []
@@ -61,7 +75,7 @@ public struct Vocabulary: Sendable, Equatable {
         }
         if addingNew {
             documentCount += 1
-            positionCount += document.count
+            positionCount += tokens
             nonZeroCount += entries.count
         }
         entries.sort { $0.0 < $1.0 }

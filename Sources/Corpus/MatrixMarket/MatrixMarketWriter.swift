@@ -129,7 +129,7 @@ public enum MatrixMarketWriter {
         if weight == weight.rounded() && abs(weight) < 1e15 {
             appendDecimal(Int(weight), to: &line)
         } else {
-            line.append(contentsOf: pythonRepr(weight).utf8)
+            appendPythonRepr(weight, to: &line)
         }
     }
 }
@@ -138,46 +138,69 @@ public enum MatrixMarketWriter {
 /// positional form for decimal exponents from -5 to 15 and scientific otherwise
 /// (`1e-05`, `1.5e+16`), with `.0` on whole numbers.
 public func pythonRepr(_ value: Double) -> String {
-    if value.isNaN { return "nan" }
-    if value.isInfinite { return value < 0 ? "-inf" : "inf" }
-    // Swift's description is also the shortest round-trip digits; only the layout differs.
-    let swift = value.description
-    let negative = swift.hasPrefix("-")
-    let unsigned = negative ? String(swift.dropFirst()) : swift
-    // Split into digits and a decimal exponent: value = 0.d1d2d3... x 10^pointPosition.
-    var mantissaPart = Substring(unsigned)
-    var exponent = 0
-    if let e = unsigned.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-        mantissaPart = unsigned[..<e]
-        exponent = Int(unsigned[unsigned.index(after: e)...]) ?? 0
+    var bytes: [UInt8] = []
+    appendPythonRepr(value, to: &bytes)
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// `pythonRepr` appended to `out` as UTF-8, without building strings on the way (corpus
+/// writers call it for every weight).
+func appendPythonRepr(_ value: Double, to out: inout [UInt8]) {
+    if value.isNaN { out.append(contentsOf: "nan".utf8); return }
+    if value.isInfinite { out.append(contentsOf: (value < 0 ? "-inf" : "inf").utf8); return }
+    if value < 0 || (value == 0 && value.sign == .minus) { out.append(UInt8(ascii: "-")) }
+    // Swift's description has the shortest round-trip digits too; only the layout differs.
+    var description = value.magnitude.description
+    // The digits without the point, and the position of the point: value = 0.d1d2... x 10^point.
+    var digits: [UInt8] = []
+    digits.reserveCapacity(24)
+    var point = 0, exponent = 0, sawPoint = false, exponentSign = 1, inExponent = false
+    description.withUTF8 { text in
+        for c in text {
+            if inExponent {
+                if c == UInt8(ascii: "-") { exponentSign = -1 } else if c >= 48 && c <= 57 { exponent = exponent * 10 + Int(c - 48) }
+            } else if c == UInt8(ascii: ".") {
+                sawPoint = true
+            } else if c == UInt8(ascii: "e") || c == UInt8(ascii: "E") {
+                inExponent = true
+            } else {
+                digits.append(c)
+                if !sawPoint { point += 1 }
+            }
+        }
     }
-    let pieces = mantissaPart.split(separator: ".", omittingEmptySubsequences: false)
-    let integerDigits = String(pieces[0])
-    let fractionDigits = pieces.count > 1 ? String(pieces[1]) : ""
-    var digits = integerDigits + fractionDigits
-    var pointPosition = integerDigits.count + exponent
-    while digits.hasPrefix("0") && digits.count > 1 {
-        digits.removeFirst()
-        pointPosition -= 1
-    }
-    while digits.hasSuffix("0") && digits.count > 1 { digits.removeLast() }
-    if digits == "0" { return negative ? "-0.0" : "0.0" }
-    let decimalExponent = pointPosition - 1
-    var text: String
+    point += exponentSign * exponent
+    var first = 0
+    while first < digits.count - 1, digits[first] == 48 { first += 1; point -= 1 }
+    var last = digits.count
+    while last > first + 1, digits[last - 1] == 48 { last -= 1 }
+    let significant = digits[first..<last]
+    if significant.count == 1, significant.first == 48 { out.append(contentsOf: "0.0".utf8); return }
+    let decimalExponent = point - 1
     if decimalExponent < -4 || decimalExponent >= 16 {
-        text = String(digits.first!)
-        if digits.count > 1 { text += "." + digits.dropFirst() }
+        out.append(significant[first])
+        if significant.count > 1 {
+            out.append(UInt8(ascii: "."))
+            out.append(contentsOf: significant.dropFirst())
+        }
+        out.append(UInt8(ascii: "e"))
+        out.append(UInt8(ascii: decimalExponent < 0 ? "-" : "+"))
         let magnitude = abs(decimalExponent)
-        text += (decimalExponent < 0 ? "e-" : "e+") + (magnitude < 10 ? "0" : "") + String(magnitude)
-    } else if pointPosition <= 0 {
-        text = "0." + String(repeating: "0", count: -pointPosition) + digits
-    } else if pointPosition >= digits.count {
-        text = digits + String(repeating: "0", count: pointPosition - digits.count) + ".0"
+        if magnitude < 10 { out.append(48) }
+        out.append(contentsOf: String(magnitude).utf8)
+    } else if point <= 0 {
+        out.append(contentsOf: "0.".utf8)
+        out.append(contentsOf: repeatElement(48, count: -point))
+        out.append(contentsOf: significant)
+    } else if point >= significant.count {
+        out.append(contentsOf: significant)
+        out.append(contentsOf: repeatElement(48, count: point - significant.count))
+        out.append(contentsOf: ".0".utf8)
     } else {
-        let split = digits.index(digits.startIndex, offsetBy: pointPosition)
-        text = digits[..<split] + "." + digits[split...]
+        out.append(contentsOf: significant.prefix(point))
+        out.append(UInt8(ascii: "."))
+        out.append(contentsOf: significant.dropFirst(point))
     }
-    return negative ? "-" + text : text
 }
 
 func formatPercent(_ fraction: Double) -> String {

@@ -1,4 +1,6 @@
+import Foundation
 import Logging
+import Synchronization
 
 /// What gensim's `WikiCorpus` keeps of a dump, and how `make_wiki` filters its dictionary.
 public struct WikiSettings: Sendable, Equatable {
@@ -21,9 +23,33 @@ public struct WikiSettings: Sendable, Equatable {
         self.filter = filter
     }
 
+    /// A page as `get_texts` sees it: its tokens (nil outside the namespaces; gensim gives
+    /// such pages no text) and whether its title is in an ignored namespace.
+    func read(_ page: WikiPage) -> ReadPage {
+        var header = page
+        header.text = []
+        guard let namespace = page.namespace, namespaces.contains(namespace) else {
+            return ReadPage(page: header, tokens: nil, ignoredTitle: false)
+        }
+        let tokens = tokenizer.tokens(WikiMarkup.plainText(page.text))
+        let ignoredTitle = Self.ignoredTitlePrefixes.contains(where: page.title.hasPrefix)
+        // Articles only are counted: the others are dropped.
+        let counts = tokens.count >= minTokens && !ignoredTitle ? Vocabulary.counts(of: tokens) : []
+        return ReadPage(page: header, tokens: tokens, counts: counts, ignoredTitle: ignoredTitle)
+    }
+
     /// Title prefixes of pages gensim drops whatever their namespace (`IGNORED_NAMESPACES`).
     static let ignoredTitlePrefixes = ["Wikipedia", "Category", "File", "Portal", "Template", "MediaWiki", "User",
                                        "Help", "Book", "Draft", "WikiProject", "Special", "Talk"].map { $0 + ":" }
+}
+
+/// A page read, without its text.
+struct ReadPage: Sendable {
+    var page: WikiPage
+    var tokens: [String]?
+    /// The distinct tokens with their counts, for the dictionary (counted on the worker).
+    var counts: [(token: String, count: Int)] = []
+    var ignoredTitle: Bool
 }
 
 /// Counts of one read of a dump, as gensim logs them.
@@ -67,42 +93,64 @@ public final class WikiCorpusBuilder {
         spill = try AtomicFileWriter(scratchBeside: scratchBeside)
     }
 
-    /// Reads the dump; `article` hears of each article kept (its number from 0, its
-    /// page and its tokens), `progress` of the counts so far and how far into the dump file reading is.
-    public func read(logger: Logger? = nil, article: (Int, WikiPage, [String]) throws -> Void,
+    /// Reads the dump; `article` hears of each article kept (its number from 0, its page,
+    /// without its text, and its tokens), `progress` of the counts so far and how far into
+    /// the dump file reading is. The dump is decompressed and parsed on one thread while
+    /// `threads` threads remove the markup and tokenize; the articles come in dump order.
+    public func read(threads: Int = ProcessInfo.processInfo.activeProcessorCount, logger: Logger? = nil,
+                     article: (Int, WikiPage, [String]) throws -> Void,
                      progress: ((WikiStatistics, Int) -> Void)? = nil) throws {
-        let reader = try WikiDumpReader(path: dump)
+        let settings = settings, dump = dump
+        let fileOffset = Mutex(0)
+        let pipeline = OrderedPipeline<[WikiPage], [ReadPage]>(workers: threads, depth: 4 * max(1, threads), name: "latent.wiki", produce: { emit in
+            let reader = try WikiDumpReader(path: dump)
+            var batch: [WikiPage] = [], characters = 0
+            while let page = try reader.next() {
+                characters += page.text.count
+                batch.append(page)
+                // Batches of about a megabyte of text, or 100 pages.
+                if characters >= 1 << 20 || batch.count >= 100 {
+                    fileOffset.withLock { $0 = reader.fileOffset }
+                    guard emit(batch) else { return }
+                    batch = []
+                    characters = 0
+                }
+            }
+            fileOffset.withLock { $0 = reader.fileOffset }
+            if !batch.isEmpty { _ = emit(batch) }
+        }, transform: { pages in pages.map { settings.read($0) } })
         var record: [UInt32] = []
-        while let page = try reader.next() {
-            statistics.pages += 1
-            if statistics.pages % 1000 == 0 { progress?(statistics, reader.fileOffset) }
-            guard let namespace = page.namespace, settings.namespaces.contains(namespace) else {
-                statistics.otherNamespace += 1
-                continue
+        while let pages = try pipeline.next() {
+            for page in pages {
+                statistics.pages += 1
+                if statistics.pages % 1000 == 0 { progress?(statistics, fileOffset.withLock { $0 }) }
+                guard let tokens = page.tokens else {
+                    statistics.otherNamespace += 1
+                    continue
+                }
+                statistics.positionsAll += tokens.count
+                if tokens.count < settings.minTokens {
+                    statistics.tooShort += 1
+                    continue
+                }
+                if page.ignoredTitle {
+                    statistics.ignoredTitle += 1
+                    continue
+                }
+                let bag = vocabulary.bagOfWords(counted: page.counts, tokens: tokens.count, addingNew: true)
+                record.removeAll(keepingCapacity: true)
+                record.append(UInt32(bag.termIDs.count))
+                for (id, count) in zip(bag.termIDs, bag.weights) {
+                    record.append(UInt32(id))
+                    record.append(UInt32(count))
+                }
+                try record.withUnsafeBytes { try spill.write(raw: $0) }
+                try article(statistics.articles, page.page, tokens)
+                statistics.articles += 1
+                statistics.positions += tokens.count
             }
-            let tokens = settings.tokenizer.tokens(WikiMarkup.plainText(page.text))
-            statistics.positionsAll += tokens.count
-            if tokens.count < settings.minTokens {
-                statistics.tooShort += 1
-                continue
-            }
-            if WikiSettings.ignoredTitlePrefixes.contains(where: page.title.hasPrefix) {
-                statistics.ignoredTitle += 1
-                continue
-            }
-            let bag = vocabulary.bagOfWords(tokens, addingNew: true)
-            record.removeAll(keepingCapacity: true)
-            record.append(UInt32(bag.termIDs.count))
-            for (id, count) in zip(bag.termIDs, bag.weights) {
-                record.append(UInt32(id))
-                record.append(UInt32(count))
-            }
-            try record.withUnsafeBytes { try spill.write(raw: $0) }
-            try article(statistics.articles, page, tokens)
-            statistics.articles += 1
-            statistics.positions += tokens.count
         }
-        progress?(statistics, reader.fileOffset)
+        progress?(statistics, fileOffset.withLock { $0 })
         logger?.info("finished iterating over Wikipedia corpus of \(statistics.articles) documents with \(statistics.positions) positions (total \(statistics.pages) articles, \(statistics.positionsAll) positions before pruning articles shorter than \(settings.minTokens) words)")
         if statistics.articles == 0 {
             logger?.warning("\(dump): no article kept (\(statistics.pages) pages: \(statistics.otherNamespace) outside namespaces \(settings.namespaces.sorted().joined(separator: ", ")), \(statistics.tooShort) with fewer than \(settings.minTokens) tokens, \(statistics.ignoredTitle) with an ignored title)")

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// One page of a MediaWiki XML export, as gensim's `extract_pages` sees it.
 public struct WikiPage: Sendable, Equatable {
     /// The page's title (gensim's `title`); empty when the dump gives none.
@@ -24,7 +26,9 @@ public struct WikiPage: Sendable, Equatable {
 /// tags, an unknown entity, a truncated file) is an error naming the byte offset.
 public final class WikiDumpReader {
     public let path: String
-    private let source: ByteSource
+    /// The dump's bytes, decompressed ahead on a thread of their own.
+    private let blocks: OrderedPipeline<[UInt8], [UInt8]>
+    private let readOffset = ReadOffset()
     private var buffer: [UInt8] = []
     private var position = 0
     private var consumedBefore = 0
@@ -42,14 +46,27 @@ public final class WikiDumpReader {
 
     public init(path: String) throws {
         self.path = path
-        source = try ByteSource(path: path)
+        // Opened here, so that a missing or unreadable file fails now; read on the thread.
+        try ByteSource(path: path).close()
+        let readOffset = readOffset
+        blocks = OrderedPipeline(workers: 1, depth: 4, name: "latent.wiki.decompress", produce: { emit in
+            let source = try ByteSource(path: path)
+            while true {
+                var block = [UInt8](repeating: 0, count: 1 << 20)
+                let n = try block.withUnsafeMutableBytes { try source.read(into: $0) }
+                readOffset.value.withLock { $0 = max($0, source.fileOffset) }
+                guard n > 0 else { return }
+                block.removeLast(block.count - n)
+                guard emit(block) else { return }
+            }
+        }, transform: { $0 })
     }
 
     /// The offset, in the uncompressed XML, of the next byte to read.
     public var byteOffset: Int { consumedBefore + position }
 
     /// How far into the dump file (compressed bytes, for `.bz2`) reading has got.
-    public var fileOffset: Int { source.fileOffset }
+    public var fileOffset: Int { readOffset.value.withLock { $0 } }
 
     /// The next page, or nil at the end of the dump.
     public func next() throws -> WikiPage? {
@@ -71,28 +88,50 @@ public final class WikiDumpReader {
 
     // MARK: - Text
 
-    /// Character data up to the next `<`, kept when inside a field being read.
+    /// Character data up to the next `<`, kept when inside a field being read. Runs of plain
+    /// ASCII go in one step; references, line ends and other characters one by one.
     private func characters() throws {
-        while try ensure(1), buffer[position] != UInt8(ascii: "<") {
-            let start = byteOffset
-            let byte = buffer[position]
+        let keeping = capture != nil
+        var out: [UInt32] = []
+        swap(&out, &captured)
+        defer { swap(&out, &captured) }
+        while try ensure(1) {
+            let start = position
+            let stop = buffer.withUnsafeBufferPointer { bytes in
+                var i = start
+                while i < bytes.count {
+                    let c = bytes[i]
+                    if c == 0x3C || c == 0x26 || c == 0x0D || c >= 0x80 || (c < 0x20 && c != 0x09 && c != 0x0A) { break }
+                    i += 1
+                }
+                return i
+            }
+            if keeping {
+                buffer.withUnsafeBufferPointer { bytes in
+                    for i in start..<stop { out.append(UInt32(bytes[i])) }
+                }
+            } else if open.isEmpty, buffer[start..<stop].contains(where: { !isXMLSpace(UInt32($0)) }) {
+                throw error(at: consumedBefore + start, "text outside the root element")
+            }
+            position = stop
+            guard stop < buffer.count else { continue }
+            let byte = buffer[stop]
+            if byte == UInt8(ascii: "<") { return }
             if byte == UInt8(ascii: "&") {
                 let value = try reference()
-                if capture != nil { captured.append(value) }
+                if keeping { out.append(value) }
                 continue
             }
+            let offset = byteOffset
             let scalar = try decodeUTF8()
-            if open.isEmpty, !isXMLSpace(scalar) {
-                throw error(at: start, "text outside the root element")
-            }
-            if capture != nil {
-                if scalar == 0x0D {
-                    // \r\n and a lone \r are both a line end.
-                    if try ensure(1), buffer[position] == 0x0A { position += 1 }
-                    captured.append(0x0A)
-                } else {
-                    captured.append(scalar)
-                }
+            if open.isEmpty, !isXMLSpace(scalar) { throw error(at: offset, "text outside the root element") }
+            guard keeping else { continue }
+            if scalar == 0x0D {
+                // \r\n and a lone \r are both a line end.
+                if try ensure(1), buffer[position] == 0x0A { position += 1 }
+                out.append(0x0A)
+            } else {
+                out.append(scalar)
             }
         }
     }
@@ -252,7 +291,7 @@ public final class WikiDumpReader {
             return finished
         }
         guard let field = capture, page != nil else { return nil }
-        let value = String(String.UnicodeScalarView(captured.compactMap(Unicode.Scalar.init)))
+        var value: String { String(String.UnicodeScalarView(captured.compactMap(Unicode.Scalar.init))) }
         switch (field, name) {
         case (.title, "title"): page?.title = value
         case (.namespace, "ns"): page?.namespace = value
@@ -275,14 +314,12 @@ public final class WikiDumpReader {
         consumedBefore += position
         buffer.removeFirst(position)
         position = 0
-        var chunk = [UInt8](repeating: 0, count: max(1 << 20, count))
         while buffer.count < count {
-            let n = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
-            if n == 0 {
+            guard let block = try blocks.next() else {
                 atEnd = true
                 return false
             }
-            buffer.append(contentsOf: chunk[..<n])
+            buffer.append(contentsOf: block)
         }
         return true
     }
@@ -298,13 +335,24 @@ public final class WikiDumpReader {
 
     /// The bytes up to `terminator`, which is consumed too.
     private func bytes(upTo terminator: StaticString, what: String, from start: Int) throws -> [UInt8] {
+        let first = terminator.utf8Start.pointee
         var result: [UInt8] = []
         while true {
+            guard try ensure(1) else { throw error(at: start, "the file ends inside a \(what)") }
+            // Up to the next byte that may start the terminator, in one step.
+            let from = position
+            let stop = buffer.withUnsafeBufferPointer { bytes in
+                var i = from
+                while i < bytes.count, bytes[i] != first { i += 1 }
+                return i
+            }
+            result.append(contentsOf: buffer[from..<stop])
+            position = stop
+            guard stop < buffer.count else { continue }
             if try starts(with: terminator) {
                 position += terminator.utf8CodeUnitCount
                 return result
             }
-            guard try ensure(1) else { throw error(at: start, "the file ends inside a \(what)") }
             result.append(buffer[position])
             position += 1
         }
@@ -317,6 +365,11 @@ public final class WikiDumpReader {
     private func error(at offset: Int, _ message: String) -> CorpusError {
         CorpusError(code: .format, file: path, message: "byte \(offset) of the XML\(page.map { $0.id.isEmpty ? "" : " (page id \($0.id))" } ?? ""): \(message)")
     }
+}
+
+/// How far the decompressing thread has read into the file.
+private final class ReadOffset: Sendable {
+    let value = Mutex(0)
 }
 
 private func isXMLSpace(_ c: UInt32) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D }

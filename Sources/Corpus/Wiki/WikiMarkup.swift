@@ -23,21 +23,21 @@ public enum WikiMarkup {
         // after three rounds.
         for _ in 0..<3 {
             let old = text
-            text = substitute(text, matchComment)
-            text = substitute(text) { matchTag($0, $1, name: Chars.ref) }
-            text = substitute(text) { matchTag($0, $1, name: Chars.nowiki) }
-            text = substitute(text) { matchTag($0, $1, name: Chars.math) }
-            text = substitute(text, matchAnyTag)
-            text = substitute(text, matchCategory)
-            text = substitute(text, matchExternalLink)
-            text = substitute(text, matchPipedLink)
+            text = substitute(text, at: Chars.less, matchComment)
+            text = substitute(text, at: Chars.less) { matchTag($0, $1, name: Chars.ref) }
+            text = substitute(text, at: Chars.less) { matchTag($0, $1, name: Chars.nowiki) }
+            text = substitute(text, at: Chars.less) { matchTag($0, $1, name: Chars.math) }
+            text = substitute(text, at: Chars.less, matchAnyTag)
+            text = substitute(text, at: Chars.open, matchCategory)
+            text = substitute(text, at: Chars.open, matchExternalLink)
+            text = substitute(text, at: Chars.open, matchPipedLink)
             text = replace(text, Chars.twoBangs, with: Chars.newlinePipe)
             text = replace(text, Chars.rowThenCells, with: Chars.newlinePipe)
-            text = substitute(text, matchTableLine)
+            text = substitute(text, at: Chars.openBrace, or: Chars.pipe, matchTableLine)
             text = replace(text, Chars.threePipes, with: Chars.pipeNewlinePipe)
             text = replace(text, Chars.twoPipes, with: Chars.newlinePipe)
-            text = substitute(text, matchTableCell)
-            text = substitute(text, matchTableAttributes)
+            text = substitute(text, at: Chars.pipe, or: Chars.bang, matchTableCell)
+            text = substitute(text, at: Chars.newline, alsoAtStart: true, matchTableAttributes)
             text = replace(text, Chars.emptyBrackets, with: [])
             if text == old { break }
         }
@@ -69,14 +69,20 @@ public enum WikiMarkup {
             guard j > start, j + 1 < n, text[j] == Chars.close, text[j + 1] == Chars.close else { return nil }
             return j + 2
         }
-        // Whether a chain from `i` reaches the end, memoised: links may start at many places.
-        var reaches: [Int: Bool] = [:]
-        func chain(from i: Int) -> Bool {
-            if let known = reaches[i] { return known }
-            guard let end = link(at: i) else { reaches[i] = false; return false }
-            let result = atEnd(end) || chain(from: end)
-            reaches[i] = result
-            return result
+        // Whether a chain from `i` reaches the end. A chain that fails fails from every link
+        // it went through too, so each place is walked once.
+        var failed = Set<Int>()
+        func chain(from start: Int) -> Bool {
+            var walked: [Int] = []
+            var i = start
+            while !failed.contains(i), let end = link(at: i) {
+                if atEnd(end) { return true }
+                walked.append(i)
+                i = end
+            }
+            failed.insert(i)
+            failed.formUnion(walked)
+            return false
         }
         var i = 0
         while i < n {
@@ -307,8 +313,7 @@ public enum WikiMarkup {
     /// is tried as hex `12345678`, and `&#xABCDEFGH1;` as the decimal `xABCDEFGH1`, which
     /// is too long.
     static func decodeEntities(_ s: [UInt32]) -> [UInt32] {
-        substitute(s) { s, i in
-            guard s[i] == Chars.ampersand else { return nil }
+        substitute(s, at: Chars.ampersand) { s, i in
             func isX(_ j: Int) -> Bool { j < s.count && (s[j] == 0x78 || s[j] == 0x58) }
             let hash = i + 1 < s.count && s[i + 1] == Chars.hash
             // The ways to read it, in the order Python's backtracking tries them.
@@ -344,13 +349,26 @@ public enum WikiMarkup {
     // MARK: - Scanning
 
     /// `re.sub` with a matcher that never matches empty text: left to right, each match
-    /// replaced, the search going on after it.
-    static func substitute(_ s: [UInt32], _ match: ([UInt32], Int) -> Match?) -> [UInt32] {
+    /// replaced, the search going on after it. The matcher is tried only where the text has
+    /// `first` or `second` (every match starts with one of them), and at the start when
+    /// `alsoAtStart`.
+    static func substitute(_ s: [UInt32], at first: UInt32, or second: UInt32? = nil, alsoAtStart: Bool = false,
+                           _ match: ([UInt32], Int) -> Match?) -> [UInt32] {
         var result: [UInt32] = []
-        result.reserveCapacity(s.count)
         var i = 0, keptFrom = 0
+        let other = second ?? first
         while i < s.count {
+            if !(alsoAtStart && i == 0) {
+                // The next place a match can start.
+                i = s.withUnsafeBufferPointer { text in
+                    var j = i
+                    while j < text.count, text[j] != first, text[j] != other { j += 1 }
+                    return j
+                }
+                guard i < s.count else { break }
+            }
             if let found = match(s, i) {
+                if result.isEmpty { result.reserveCapacity(s.count) }
                 result.append(contentsOf: s[keptFrom..<i])
                 result.append(contentsOf: found.replacement)
                 i = found.end
@@ -366,19 +384,25 @@ public enum WikiMarkup {
 
     /// `str.replace(old, new[, limit])`: non-overlapping occurrences, left to right.
     static func replace(_ s: [UInt32], _ old: [UInt32], with new: [UInt32], limit: Int = .max) -> [UInt32] {
-        guard !old.isEmpty, s.count >= old.count else { return s }
+        guard let head = old.first, s.count >= old.count else { return s }
         var result: [UInt32] = []
-        var i = 0, keptFrom = 0, done = 0
-        while i + old.count <= s.count, done < limit {
-            if s[i] == old[0], starts(s, at: i, with: old) {
-                if done == 0 { result.reserveCapacity(s.count) }
-                result.append(contentsOf: s[keptFrom..<i])
-                result.append(contentsOf: new)
-                i += old.count
-                keptFrom = i
-                done += 1
-            } else {
-                i += 1
+        var keptFrom = 0, done = 0
+        s.withUnsafeBufferPointer { text in
+            old.withUnsafeBufferPointer { word in
+                var i = 0
+                let last = text.count - word.count
+                while i <= last, done < limit {
+                    guard text[i] == head else { i += 1; continue }
+                    var k = 1
+                    while k < word.count, text[i + k] == word[k] { k += 1 }
+                    guard k == word.count else { i += 1; continue }
+                    if done == 0 { result.reserveCapacity(text.count) }
+                    result.append(contentsOf: text[keptFrom..<i])
+                    result.append(contentsOf: new)
+                    i += word.count
+                    keptFrom = i
+                    done += 1
+                }
             }
         }
         if done == 0 { return s }
