@@ -31,7 +31,7 @@ struct MutationTests {
         return result
     }
 
-    static func survive(_ name: String, valid: [UInt8], read: (String) throws -> Void) throws {
+    static func survive(_ name: String, valid: [UInt8], rounds: Int = rounds, read: (String) throws -> Void) throws {
         let dir = try TemporaryDirectory()
         var generator = SeededByteGenerator(seed: 0xC0FFEE)
         var readOK = 0, rejected = 0
