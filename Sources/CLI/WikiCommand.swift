@@ -28,6 +28,8 @@ struct WikiCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The dump: .xml or .xml.bz2.") var dump: String
+    @Option(help: "The index of a multistream dump (default: NAME-index.txt.bz2 beside NAME.xml.bz2, when there): its streams then decompress in parallel.")
+    var index: String?
     @Option(help: "Output prefix (PREFIX_bow.mm, ...).") var out: String
     @Option(help: "Drop tokens in fewer articles than this.") var noBelow = 20
     @Option(help: "Drop tokens in more than this fraction of articles.") var noAbove = 0.1
@@ -66,12 +68,15 @@ struct WikiCommand: AsyncParsableCommand {
         guard FileManager.default.fileExists(atPath: dump) else {
             throw CorpusError(code: .io, file: dump, message: "no such file")
         }
+        if let index, !dump.hasSuffix(".bz2") {
+            throw ValidationError("--index \(index): a multistream index goes with a .xml.bz2 dump, not \(dump)")
+        }
 
         let settings = WikiSettings(
             namespaces: Set(namespaces.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }),
             minTokens: minWords, tokenizer: WikiTokenizer(minLength: tokenMinLength, maxLength: tokenMaxLength, lower: lower),
             filter: FilterSettings(noBelow: noBelow, noAbove: noAbove, keepN: keepN))
-        let builder = try WikiCorpusBuilder(dump: dump, settings: settings, scratchBeside: paths.bow)
+        let builder = try WikiCorpusBuilder(dump: dump, index: index, settings: settings, scratchBeside: paths.bow)
         let outputs = OutputGroup()
         let titles = try AtomicFileWriter(path: paths.titles, kind: .documentTable, replacing: output.replacing, group: outputs)
         try titles.write("document\tpage id\ttitle\n")

@@ -66,6 +66,34 @@ struct WikiDumpTests {
         let joined = try dir.write("joined.xml.bz2", bytes: try dir.read("a.xml.bz2") + dir.read("b.xml.bz2"))
         _ = (first, second)
         #expect(try Self.pages(joined) == pages)
+
+        // As a multistream dump with its index: streams decompressed in parallel, the same pages.
+        let firstSize = try dir.read("a.xml.bz2").count
+        let multi = try dir.write("m-multistream.xml.bz2", bytes: try dir.read("a.xml.bz2") + dir.read("b.xml.bz2"))
+        _ = try Self.compress(try dir.write("m-multistream-index.txt", "\(firstSize):13:Talk:C\n\(firstSize):14:Empty\n"))
+        let reader = try WikiDumpReader(path: multi, threads: 2)
+        #expect(reader.multistream == dir.file("m-multistream-index.txt.bz2"))
+        #expect(try Self.pages(multi) == pages)
+    }
+
+    @Test("a multistream index that does not match its dump is an error naming it")
+    func badIndex() throws {
+        let dir = try TemporaryDirectory()
+        let text = Self.dump(Self.page(1, title: "T", text: "words"))
+        let dump = try Self.compress(try dir.write("d.xml", text))
+        let size = try dir.read("d.xml.bz2").count
+        for (name, index, expected) in [("shifted", "7:1:T\n", "the index does not match this dump"),
+                                        ("beyond", "\(size + 10):1:T\n", "outside the dump's \(size) bytes"),
+                                        ("garbled", "seven:1:T\n", "expected offset:page id:title"),
+                                        ("backwards", "20:1:T\n10:2:U\n", "offsets must not decrease")] {
+            let index = try Self.compress(try dir.write(name + ".txt", index))
+            do {
+                _ = try WikiDumpReader(path: dump, index: index).next()
+                Issue.record("\(name): no error")
+            } catch let error as CorpusError {
+                #expect("\(error)".contains(expected), "\(name): \(error)")
+            }
+        }
     }
 
     @Test("bad XML is an error naming the byte offset and what was expected")

@@ -78,6 +78,8 @@ public struct WikiStatistics: Sendable, Equatable {
 /// costs a few bytes per distinct token of each article instead.
 public final class WikiCorpusBuilder {
     public let dump: String
+    /// The multistream index, when not beside the dump under its usual name.
+    public let index: String?
     public let settings: WikiSettings
     /// The dictionary of every article, then filtered (`finish`).
     public private(set) var vocabulary = Vocabulary()
@@ -87,8 +89,9 @@ public final class WikiCorpusBuilder {
 
     /// - Parameter scratchBeside: a path in the folder where the scratch file may go (the
     ///   outputs' prefix).
-    public init(dump: String, settings: WikiSettings = WikiSettings(), scratchBeside: String) throws {
+    public init(dump: String, index: String? = nil, settings: WikiSettings = WikiSettings(), scratchBeside: String) throws {
         self.dump = dump
+        self.index = index
         self.settings = settings
         spill = try AtomicFileWriter(scratchBeside: scratchBeside)
     }
@@ -100,10 +103,10 @@ public final class WikiCorpusBuilder {
     public func read(threads: Int = ProcessInfo.processInfo.activeProcessorCount, logger: Logger? = nil,
                      article: (Int, WikiPage, [String]) throws -> Void,
                      progress: ((WikiStatistics, Int) -> Void)? = nil) throws {
-        let settings = settings, dump = dump
+        let settings = settings, dump = dump, index = index
         let fileOffset = Mutex(0)
         let pipeline = OrderedPipeline<[WikiPage], [ReadPage]>(workers: threads, depth: 4 * max(1, threads), name: "latent.wiki", produce: { emit in
-            let reader = try WikiDumpReader(path: dump)
+            let reader = try WikiDumpReader(path: dump, index: index, threads: threads)
             var batch: [WikiPage] = [], characters = 0
             while let page = try reader.next() {
                 characters += page.text.count

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// One page of a MediaWiki XML export, as gensim's `extract_pages` sees it.
@@ -27,7 +28,7 @@ public struct WikiPage: Sendable, Equatable {
 public final class WikiDumpReader {
     public let path: String
     /// The dump's bytes, decompressed ahead on a thread of their own.
-    private let blocks: OrderedPipeline<[UInt8], [UInt8]>
+    private let blocks: OrderedPipeline<Segment, [UInt8]>
     private let readOffset = ReadOffset()
     private var buffer: [UInt8] = []
     private var position = 0
@@ -44,11 +45,38 @@ public final class WikiDumpReader {
 
     private enum Field { case title, namespace, id, text }
 
-    public init(path: String) throws {
+    /// Opens a dump. A multistream `.xml.bz2` is decompressed by stream on `threads` threads
+    /// when its index is given, or found beside it (`NAME-index.txt.bz2` for `NAME.xml.bz2`);
+    /// any other dump on one thread, ahead of the parsing.
+    /// - Throws: `CorpusError` when the dump cannot be opened, or the index is not the dump's.
+    public init(path: String, index: String? = nil, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
         self.path = path
         // Opened here, so that a missing or unreadable file fails now; read on the thread.
         try ByteSource(path: path).close()
         let readOffset = readOffset
+        if let indexPath = index ?? MultistreamIndex.companion(of: path) {
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+            let streams = try MultistreamIndex(path: indexPath, dumpSize: size)
+            multistream = indexPath
+            let bounds = [0] + streams.offsets + [size]
+            blocks = OrderedPipeline(workers: threads, depth: 2 * max(1, threads) + 2, name: "latent.wiki.decompress", produce: { emit in
+                guard let file = FileHandle(forReadingAtPath: path) else {
+                    throw CorpusError(code: .io, file: path, message: "cannot open")
+                }
+                defer { try? file.close() }
+                for (start, end) in zip(bounds, bounds.dropFirst()) where end > start {
+                    try file.seek(toOffset: UInt64(start))
+                    let data = [UInt8](try file.read(upToCount: end - start) ?? Data())
+                    guard data.count == end - start else {
+                        throw CorpusError(code: .io, file: path, message: "the file ends at byte \(start + data.count), before byte \(end) where the index puts a stream")
+                    }
+                    readOffset.value.withLock { $0 = end }
+                    guard emit(Segment(start: start, bytes: data)) else { return }
+                }
+            }, transform: { try Bzip2.decompress($0.bytes, origin: $0.start, path: path) })
+            return
+        }
+        multistream = nil
         blocks = OrderedPipeline(workers: 1, depth: 4, name: "latent.wiki.decompress", produce: { emit in
             let source = try ByteSource(path: path)
             while true {
@@ -57,9 +85,18 @@ public final class WikiDumpReader {
                 readOffset.value.withLock { $0 = max($0, source.fileOffset) }
                 guard n > 0 else { return }
                 block.removeLast(block.count - n)
-                guard emit(block) else { return }
+                guard emit(Segment(start: 0, bytes: block)) else { return }
             }
-        }, transform: { $0 })
+        }, transform: { $0.bytes })
+    }
+
+    /// The index the dump is decompressed by, in parallel; nil when read as one stream.
+    public let multistream: String?
+
+    /// Bytes of the dump file: a stream of a multistream dump, or a decompressed block.
+    struct Segment: Sendable {
+        var start: Int
+        var bytes: [UInt8]
     }
 
     /// The offset, in the uncompressed XML, of the next byte to read.
