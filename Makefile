@@ -45,3 +45,4 @@ bench: deps
 	Benchmarks/run-example-bench.sh
 	Benchmarks/run-lsi-bench.sh
 	Benchmarks/run-cluster-bench.sh
+	Benchmarks/run-wiki-bench.sh

@@ -39,6 +39,8 @@ struct WikiCommand: AsyncParsableCommand {
     @Option(help: "Longest token kept, in characters.") var tokenMaxLength = 15
     @Flag(inversion: .prefixedNo, help: "Lowercase the text before tokenizing.") var lower = true
     @Option(help: "Namespaces whose pages are read, comma-separated (0: articles).") var namespaces = "0"
+    @Flag(help: "Fix three defects of gensim's markup removal (references holding <br/> or <nowiki/>, name=\"value\" attributes, heading markers; gensim issues #3520, #1710, #2561). The tokens then differ from gensim's.")
+    var cleanMarkup = false
     @Flag(help: "Also write PREFIX_bow.lbc and PREFIX_tfidf.lbc.") var lbc = false
     @Flag(help: "Also write PREFIX_texts.txt: each article's tokens on one line, space-separated (for word embeddings).")
     var texts = false
@@ -75,7 +77,7 @@ struct WikiCommand: AsyncParsableCommand {
         let settings = WikiSettings(
             namespaces: Set(namespaces.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }),
             minTokens: minWords, tokenizer: WikiTokenizer(minLength: tokenMinLength, maxLength: tokenMaxLength, lower: lower),
-            filter: FilterSettings(noBelow: noBelow, noAbove: noAbove, keepN: keepN))
+            filter: FilterSettings(noBelow: noBelow, noAbove: noAbove, keepN: keepN), cleanMarkup: cleanMarkup)
         let builder = try WikiCorpusBuilder(dump: dump, index: index, settings: settings, scratchBeside: paths.bow)
         let outputs = OutputGroup()
         let titles = try AtomicFileWriter(path: paths.titles, kind: .documentTable, replacing: output.replacing, group: outputs)

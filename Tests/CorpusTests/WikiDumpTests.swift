@@ -190,3 +190,26 @@ struct WikiDumpTests {
         try MutationTests.survive("m.xml.bz2", valid: try dir.read(URL(fileURLWithPath: bz).lastPathComponent), rounds: 1_000, read: check)
     }
 }
+
+@Suite("Wikipedia markup, cleaned")
+struct WikiCleanMarkupTests {
+    static func plain(_ text: String, clean: Bool) -> String {
+        let codes = WikiMarkup.plainText(text.unicodeScalars.map(\.value), clean: clean)
+        return String(String.UnicodeScalarView(codes.compactMap(Unicode.Scalar.init)))
+    }
+
+    @Test("--clean-markup fixes gensim's defects #3520, #1710 and #2561; the default keeps gensim's text")
+    func clean() {
+        let reference = "Population grew<ref>Census<br/>report http://example.org/a</ref> fast."
+        #expect(Self.plain(reference, clean: false) == "Population grewreport http://example.org/a fast.")
+        #expect(Self.plain(reference, clean: true) == "Population grew fast.")
+        // Table attributes gensim leaves (from a table whose opening a template wrote).
+        let table = "Votes:\n\nborder=0 cellpadding=\"1\" cellspacing=\"1\"\n\n Date"
+        #expect(Self.plain(table, clean: false) == table)
+        #expect(Self.plain(table, clean: true) == "Votes:\n\nborder=0  \n\n Date")
+        #expect(Self.plain("Text\n== See also ==\nMore", clean: false) == "Text\n== See also ==\nMore")
+        #expect(Self.plain("Text\n== See also ==\nMore", clean: true) == "Text\n See also \nMore")
+        // Text that is no markup is left alone.
+        #expect(Self.plain("a = b, \"quoted\" words; x=\"1\"", clean: true) == "a = b, \"quoted\" words; ")
+    }
+}

@@ -12,11 +12,15 @@ public struct WikiSettings: Sendable, Equatable {
     public var tokenizer: WikiTokenizer
     /// The dictionary's filter (`filter_extremes` as `make_wiki` calls it).
     public var filter: FilterSettings
+    /// Fix gensim's markup defects (`WikiMarkup.plainText(_:clean:)`); the tokens then
+    /// differ from gensim's.
+    public var cleanMarkup: Bool
 
     /// gensim's: main namespace, 50 tokens, tokens of 2 to 15 characters lowercased, and
     /// `make_wiki`'s `filter_extremes(no_below=20, no_above=0.1, keep_n=100000)`.
     public init(namespaces: Set<String> = ["0"], minTokens: Int = 50, tokenizer: WikiTokenizer = WikiTokenizer(),
-                filter: FilterSettings = FilterSettings(noBelow: 20, noAbove: 0.1, keepN: 100_000)) {
+                filter: FilterSettings = FilterSettings(noBelow: 20, noAbove: 0.1, keepN: 100_000), cleanMarkup: Bool = false) {
+        self.cleanMarkup = cleanMarkup
         self.namespaces = namespaces
         self.minTokens = minTokens
         self.tokenizer = tokenizer
@@ -31,7 +35,7 @@ public struct WikiSettings: Sendable, Equatable {
         guard let namespace = page.namespace, namespaces.contains(namespace) else {
             return ReadPage(page: header, tokens: nil, ignoredTitle: false)
         }
-        let tokens = tokenizer.tokens(WikiMarkup.plainText(page.text))
+        let tokens = tokenizer.tokens(WikiMarkup.plainText(page.text, clean: cleanMarkup))
         let ignoredTitle = Self.ignoredTitlePrefixes.contains(where: page.title.hasPrefix)
         // Articles only are counted: the others are dropped.
         let counts = tokens.count >= minTokens && !ignoredTitle ? Vocabulary.counts(of: tokens) : []

@@ -4,18 +4,29 @@
 // that gives the same matches as Python's backtracking engine does for that pattern, and its
 // comment says why. The patterns are quoted as gensim writes them.
 //
-// Where gensim's output keeps markup (headings, `<br/>`, table attributes: gensim issues
-// #2561, #3520 and #1710), this keeps it too: the point is gensim's tokens.
+// Where gensim's output keeps markup, this keeps it too by default: the point is gensim's
+// tokens. With `clean`, three known defects are fixed (see `plainText`).
 
-/// Wiki markup to plain text, exactly as gensim's `filter_wiki` does it.
+/// Wiki markup to plain text, exactly as gensim's `filter_wiki` does it, or cleaner.
 public enum WikiMarkup {
     /// gensim's `filter_wiki(text)`: HTML entities decoded, then `remove_markup`.
-    public static func plainText(_ text: [UInt32]) -> [UInt32] {
-        removeMarkup(decodeEntities(text))
+    ///
+    /// With `clean`, three defects of gensim's are fixed, and the text (and tokens) then
+    /// differ from gensim's:
+    /// - `<br/>`, `<br />` and `<nowiki/>` are removed before references are, so that a
+    ///   reference holding one is removed whole (gensim issue #3520: its `<ref ...(</ref>|/>)`
+    ///   stops at the first `/>` and leaves the rest of the reference, URLs and all).
+    /// - Attributes written `name="value"` (table and tag styling such as
+    ///   `class="wikitable" style="text-align: center"`) are removed (gensim issue #1710).
+    /// - Heading markers (`== See also ==`) are removed, the heading's words kept (gensim
+    ///   issue #2561).
+    public static func plainText(_ text: [UInt32], clean: Bool = false) -> [UInt32] {
+        removeMarkup(decodeEntities(text), clean: clean)
     }
 
-    /// gensim's `remove_markup(text)` with `promote_remaining` and `simplify_links`.
-    static func removeMarkup(_ input: [UInt32]) -> [UInt32] {
+    /// gensim's `remove_markup(text)` with `promote_remaining` and `simplify_links`; with
+    /// `clean`, the fixes `plainText` lists.
+    static func removeMarkup(_ input: [UInt32], clean: Bool = false) -> [UInt32] {
         var text = removeLanguageLinks(input)
         text = removeTemplates(text)
         text = removeFiles(text)
@@ -23,6 +34,9 @@ public enum WikiMarkup {
         // after three rounds.
         for _ in 0..<3 {
             let old = text
+            if clean {
+                for tag in Chars.selfClosingTags { text = replace(text, tag, with: []) }
+            }
             text = substitute(text, at: Chars.less, matchComment)
             text = substitute(text, at: Chars.less) { matchTag($0, $1, name: Chars.ref) }
             text = substitute(text, at: Chars.less) { matchTag($0, $1, name: Chars.nowiki) }
@@ -39,9 +53,55 @@ public enum WikiMarkup {
             text = substitute(text, at: Chars.pipe, or: Chars.bang, matchTableCell)
             text = substitute(text, at: Chars.newline, alsoAtStart: true, matchTableAttributes)
             text = replace(text, Chars.emptyBrackets, with: [])
+            if clean { text = removeAttributes(text) }
             if text == old { break }
         }
+        if clean { text = removeHeadingMarkers(text) }
         return text.filter { $0 != Chars.open && $0 != Chars.close }
+    }
+
+    /// For `clean`: removes attributes written `name="value"` (a name of ASCII letters,
+    /// digits and hyphens; a value on one line).
+    static func removeAttributes(_ s: [UInt32]) -> [UInt32] {
+        var result: [UInt32] = []
+        result.reserveCapacity(s.count)
+        var i = 0
+        while i < s.count {
+            guard isAttributeNameCharacter(s[i]), i == 0 || !isAttributeNameCharacter(s[i - 1]) else {
+                result.append(s[i])
+                i += 1
+                continue
+            }
+            var j = i
+            while j < s.count, isAttributeNameCharacter(s[j]) { j += 1 }
+            if j + 1 < s.count, s[j] == Chars.equals, s[j + 1] == Chars.quote {
+                var k = j + 2
+                while k < s.count, s[k] != Chars.quote, s[k] != Chars.newline { k += 1 }
+                if k < s.count, s[k] == Chars.quote {
+                    i = k + 1
+                    continue
+                }
+            }
+            result.append(contentsOf: s[i..<j])
+            i = j
+        }
+        return result
+    }
+
+    private static func isAttributeNameCharacter(_ c: UInt32) -> Bool {
+        (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39) || c == Chars.hyphen
+    }
+
+    /// For `clean`: the `=` runs that open and close a heading line (`== Heading ==`)
+    /// removed, its words kept.
+    static func removeHeadingMarkers(_ s: [UInt32]) -> [UInt32] {
+        var lines = s.split(separator: Chars.newline, omittingEmptySubsequences: false)
+        for (n, line) in lines.enumerated() {
+            let trimmed = line.drop { $0 == Chars.space }.reversed().drop { $0 == Chars.space }.reversed()
+            guard trimmed.count >= 2, trimmed.first == Chars.equals, trimmed.last == Chars.equals else { continue }
+            lines[n] = ArraySlice(trimmed.drop { $0 == Chars.equals }.reversed().drop { $0 == Chars.equals }.reversed())
+        }
+        return Array(lines.joined(separator: [Chars.newline]))
     }
 
     // MARK: - Steps before the rounds
@@ -437,7 +497,8 @@ public enum WikiMarkup {
         static let hash: UInt32 = 0x23, ampersand: UInt32 = 0x26, hyphen: UInt32 = 0x2D, slash: UInt32 = 0x2F
         static let colon: UInt32 = 0x3A, semicolon: UInt32 = 0x3B, less: UInt32 = 0x3C, greater: UInt32 = 0x3E
         static let open: UInt32 = 0x5B, close: UInt32 = 0x5D, openBrace: UInt32 = 0x7B, pipe: UInt32 = 0x7C
-        static let closeBrace: UInt32 = 0x7D
+        static let closeBrace: UInt32 = 0x7D, quote: UInt32 = 0x22, equals: UInt32 = 0x3D
+        static let selfClosingTags = ["<br/>", "<br />", "<nowiki/>"].map(codes)
         static let newlineSlice: ArraySlice<UInt32> = [newline]
         static let newlinePipe = codes("\n|"), pipeNewlinePipe = codes("|\n|")
         static let twoBangs = codes("!!"), rowThenCells = codes("|-||"), threePipes = codes("|||"), twoPipes = codes("||")
