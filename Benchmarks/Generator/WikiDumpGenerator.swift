@@ -107,11 +107,14 @@ struct WikiDumpGenerator {
     }
 
     private func article(_ rng: inout SeededGenerator, paragraphs: Int) -> String {
+        // Each article is about one of 40 topics: part of its words come from the topic's own
+        // stretch of the vocabulary, so that LSI and LDA find topics in the articles.
+        let topic = Int.random(in: 0..<40, using: &rng)
         var text = "{{Infobox \(Self.word(zipf(&rng)))\n| name = \(Self.word(zipf(&rng)))\n| size = {{convert|\(Int.random(in: 1...900, using: &rng))|km}}\n}}\n"
-        text += "'''\(Self.word(zipf(&rng)).capitalized)''' is a \(paragraph(20, &rng))<ref name=\"r\(Int.random(in: 0...9, using: &rng))\">{{cite web|url=http://example.org/\(Self.word(zipf(&rng)))|title=\(Self.word(zipf(&rng)))}}</ref>\n\n"
+        text += "'''\(Self.word(zipf(&rng)).capitalized)''' is a \(paragraph(20, &rng, topic: topic))<ref name=\"r\(Int.random(in: 0...9, using: &rng))\">{{cite web|url=http://example.org/\(Self.word(zipf(&rng)))|title=\(Self.word(zipf(&rng)))}}</ref>\n\n"
         for p in 0..<paragraphs {
             if p > 0, p % 3 == 0 { text += "== \(Self.word(zipf(&rng)).capitalized) ==\n" }
-            text += paragraph(Int.random(in: 20...120, using: &rng), &rng) + "\n\n"
+            text += paragraph(Int.random(in: 20...120, using: &rng), &rng, topic: topic) + "\n\n"
             if Double.random(in: 0..<1, using: &rng) < 0.2 { text += table(&rng) }
             if Double.random(in: 0..<1, using: &rng) < 0.2 {
                 text += "* \(paragraph(8, &rng))\n* [[\(Self.word(zipf(&rng)))]]\n# \(paragraph(6, &rng))\n\n"
@@ -125,11 +128,11 @@ struct WikiDumpGenerator {
         return text
     }
 
-    private func paragraph(_ words: Int, _ rng: inout SeededGenerator) -> String {
+    private func paragraph(_ words: Int, _ rng: inout SeededGenerator, topic: Int? = nil) -> String {
         var parts: [String] = []
         for _ in 0..<words {
             let roll = Double.random(in: 0..<1, using: &rng)
-            let w = Self.word(zipf(&rng)), v = Self.word(zipf(&rng))
+            let w = Self.word(topicalIndex(topic, &rng)), v = Self.word(zipf(&rng))
             switch roll {
             case ..<0.70: parts.append(w)
             case ..<0.75: parts.append("[[\(w)]]")
@@ -165,6 +168,13 @@ struct WikiDumpGenerator {
         }
         text += "| colspan=\"2\" bgcolor=\"#eee\" | \(Self.word(zipf(&rng)))\n|}\n"
         return text
+    }
+
+    /// A word of `topic` two times in five: one of the topic's 200 words, which lie past the
+    /// 500 most frequent; otherwise, or without a topic, a word of the whole vocabulary.
+    private func topicalIndex(_ topic: Int?, _ rng: inout SeededGenerator) -> Int {
+        guard let topic, Double.random(in: 0..<1, using: &rng) < 0.4 else { return zipf(&rng) }
+        return (500 + topic * 200 + Int.random(in: 0..<200, using: &rng)) % vocabulary
     }
 
     /// A word index with probability about proportional to 1 / (rank + 10).
