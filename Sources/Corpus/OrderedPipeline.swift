@@ -2,7 +2,8 @@ import Foundation
 
 /// Items made one after another on a thread of their own, transformed on `workers` threads
 /// at once, and handed out by `next()` in the order they were made: a stream whose expensive
-/// step runs on every core while its order is kept.
+/// step runs on every core while its order is kept. With no workers, the producer's thread
+/// transforms each item itself: a read-ahead.
 ///
 /// At most `depth` items are made ahead of the consumer (made, in transformation, or
 /// transformed and waiting), so memory stays bounded. `next()` blocks; call it from a thread
@@ -22,10 +23,11 @@ final class OrderedPipeline<Input: Sendable, Output: Sendable>: Sendable {
         let state = PipelineState<Input, Output>(depth: max(1, depth))
         self.state = state
         // The threads hold the state, not the pipeline, so dropping the pipeline cancels them.
-        let producer = Thread { state.produce(produce) }
+        let inline: (@Sendable (Input) throws -> Output)? = workers < 1 ? transform : nil
+        let producer = Thread { state.produce(produce, inline: inline) }
         producer.name = name + ".read"
         producer.start()
-        for number in 0..<max(1, workers) {
+        for number in 0..<max(0, workers) {
             let worker = Thread { state.work(transform) }
             worker.name = name + ".work\(number)"
             worker.start()
@@ -54,14 +56,16 @@ private final class PipelineState<Input: Sendable, Output: Sendable>: @unchecked
 
     init(depth: Int) { self.depth = depth }
 
-    func produce(_ body: (_ emit: (Input) -> Bool) throws -> Void) {
+    /// Runs the producer; with `inline`, each item is transformed here and made ready at once.
+    func produce(_ body: (_ emit: (Input) -> Bool) throws -> Void, inline: ((Input) throws -> Output)?) {
         do {
             try body { input in
+                let result = inline.map { transform in Result { try transform(input) } }
                 condition.lock()
                 defer { condition.unlock() }
                 while made - delivered >= depth && !cancelled { condition.wait() }
                 guard !cancelled else { return false }
-                waiting.append((made, input))
+                if let result { done[made] = result } else { waiting.append((made, input)) }
                 made += 1
                 condition.broadcast()
                 return true

@@ -27,19 +27,20 @@ public struct WikiSettings: Sendable, Equatable {
         self.filter = filter
     }
 
-    /// A page as `get_texts` sees it: its tokens (nil outside the namespaces; gensim gives
-    /// such pages no text) and whether its title is in an ignored namespace.
+    /// A page as `get_texts` sees it: its tokens (none outside the namespaces; gensim gives
+    /// such pages no text), and why it is dropped, if it is.
     func read(_ page: WikiPage) -> ReadPage {
         var header = page
         header.text = []
         guard let namespace = page.namespace, namespaces.contains(namespace) else {
-            return ReadPage(page: header, tokens: nil, ignoredTitle: false)
+            return ReadPage(page: header, tokens: [], dropped: .otherNamespace)
         }
         let tokens = tokenizer.tokens(WikiMarkup.plainText(page.text, clean: cleanMarkup))
-        let ignoredTitle = Self.ignoredTitlePrefixes.contains(where: page.title.hasPrefix)
-        // Articles only are counted: the others are dropped.
-        let counts = tokens.count >= minTokens && !ignoredTitle ? Vocabulary.counts(of: tokens) : []
-        return ReadPage(page: header, tokens: tokens, counts: counts, ignoredTitle: ignoredTitle)
+        if tokens.count < minTokens { return ReadPage(page: header, tokens: tokens, dropped: .tooShort) }
+        if Self.ignoredTitlePrefixes.contains(where: page.title.hasPrefix) {
+            return ReadPage(page: header, tokens: tokens, dropped: .ignoredTitle)
+        }
+        return ReadPage(page: header, tokens: tokens, counts: Vocabulary.counts(of: tokens))
     }
 
     /// Title prefixes of pages gensim drops whatever their namespace (`IGNORED_NAMESPACES`).
@@ -50,10 +51,14 @@ public struct WikiSettings: Sendable, Equatable {
 /// A page read, without its text.
 struct ReadPage: Sendable {
     var page: WikiPage
-    var tokens: [String]?
-    /// The distinct tokens with their counts, for the dictionary (counted on the worker).
+    var tokens: [String]
+    /// An article's distinct tokens with their counts, for the dictionary (counted on the
+    /// worker).
     var counts: [(token: String, count: Int)] = []
-    var ignoredTitle: Bool
+    /// Why gensim drops the page; nil for an article.
+    var dropped: Drop?
+
+    enum Drop { case otherNamespace, tooShort, ignoredTitle }
 }
 
 /// Counts of one read of a dump, as gensim logs them.
@@ -89,7 +94,6 @@ public final class WikiCorpusBuilder {
     public private(set) var vocabulary = Vocabulary()
     public private(set) var statistics = WikiStatistics()
     private let spill: AtomicFileWriter
-    private var unfiltered: Vocabulary?
 
     /// - Parameter scratchBeside: a path in the folder where the scratch file may go (the
     ///   outputs' prefix).
@@ -131,19 +135,15 @@ public final class WikiCorpusBuilder {
             for page in pages {
                 statistics.pages += 1
                 if statistics.pages % 1000 == 0 { progress?(statistics, fileOffset.withLock { $0 }) }
-                guard let tokens = page.tokens else {
-                    statistics.otherNamespace += 1
-                    continue
-                }
+                let tokens = page.tokens
                 statistics.positionsAll += tokens.count
-                if tokens.count < settings.minTokens {
-                    statistics.tooShort += 1
-                    continue
+                switch page.dropped {
+                case .otherNamespace?: statistics.otherNamespace += 1
+                case .tooShort?: statistics.tooShort += 1
+                case .ignoredTitle?: statistics.ignoredTitle += 1
+                case nil: break
                 }
-                if page.ignoredTitle {
-                    statistics.ignoredTitle += 1
-                    continue
-                }
+                guard page.dropped == nil else { continue }
                 let bag = vocabulary.bagOfWords(counted: page.counts, tokens: tokens.count, addingNew: true)
                 record.removeAll(keepingCapacity: true)
                 record.append(UInt32(bag.termIDs.count))
@@ -173,7 +173,6 @@ public final class WikiCorpusBuilder {
         if vocabulary.count == 0, statistics.articles > 0 {
             logger?.warning("\(dump): no token is in at least \(settings.filter.noBelow) and at most \(settings.filter.noAbove * 100)% of the \(statistics.articles) articles: every document is empty")
         }
-        unfiltered = all
         try spill.flush()
         return WikiBagOfWords(spill: spill.temporaryFile, idMap: all.idMap(to: vocabulary),
                               documentCount: statistics.articles, termCount: vocabulary.count)
@@ -205,7 +204,7 @@ public struct WikiBagOfWords: Corpus {
         let idMap: [Int32?]
         let path: String
         var remaining: Int
-        private var buffer: [UInt32] = []
+        private var buffer: [UInt8] = []
         private var position = 0
 
         init(source: ByteSource, idMap: [Int32?], path: String, remaining: Int) {
@@ -218,55 +217,38 @@ public struct WikiBagOfWords: Corpus {
         public mutating func appendNext(to chunk: inout SparseChunk) throws -> Bool {
             guard remaining > 0 else { return false }
             remaining -= 1
-            try ensure(1)
-            let count = Int(buffer[position])
-            position += 1
-            try ensure(2 * count)
+            let count = Int(try words(1)[0])
+            let pairs = try words(2 * count)
             for k in 0..<count {
                 // The filter keeps ids in their order, so the mapped ids stay ascending.
-                let word = buffer[position + 2 * k]
+                let word = pairs[2 * k]
                 guard Int(word) < idMap.count else {
                     throw CorpusError(code: .io, file: path, message: "the scratch file holds term id \(word), beyond the \(idMap.count) read: was it changed?")
                 }
-                if let id = idMap[Int(word)] { chunk.appendEntry(term: id, weight: Double(buffer[position + 2 * k + 1])) }
+                if let id = idMap[Int(word)] { chunk.appendEntry(term: id, weight: Double(pairs[2 * k + 1])) }
             }
             chunk.finishDocument()
-            position += 2 * count
             return true
         }
 
-        /// At least `count` words buffered from `position`.
-        private mutating func ensure(_ count: Int) throws {
-            guard position + count > buffer.count else { return }
-            buffer.removeFirst(position)
-            position = 0
-            let needed = count - buffer.count
-            var block = [UInt32](repeating: 0, count: max(needed, 1 << 18))
-            var filled = 0
-            try block.withUnsafeMutableBytes { bytes in
-                while filled < needed * 4 {
-                    let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: bytes[filled...]))
+        /// The next `count` numbers of the spill.
+        private mutating func words(_ count: Int) throws -> [UInt32] {
+            let bytes = 4 * count
+            if position + bytes > buffer.count {
+                buffer.removeFirst(position)
+                position = 0
+                var block = [UInt8](repeating: 0, count: max(bytes, 1 << 20))
+                while buffer.count < bytes {
+                    let n = try block.withUnsafeMutableBytes { try source.read(into: $0) }
                     guard n > 0 else {
                         throw CorpusError(code: .io, file: path, message: "the scratch file ends early: was it removed?")
                     }
-                    filled += n
+                    buffer.append(contentsOf: block[..<n])
                 }
             }
-            // Whole words only: a read may stop inside one.
-            var words = filled / 4
-            buffer.append(contentsOf: block[..<words])
-            var rest = filled % 4
-            if rest > 0 {
-                var tail = block[words]
-                try withUnsafeMutableBytes(of: &tail) { bytes in
-                    while rest < 4 {
-                        let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: bytes[rest...]))
-                        guard n > 0 else { throw CorpusError(code: .io, file: path, message: "the scratch file ends inside a number") }
-                        rest += n
-                    }
-                }
-                buffer.append(tail)
-                words += 1
+            defer { position += bytes }
+            return buffer.withUnsafeBytes { raw in
+                (0..<count).map { raw.loadUnaligned(fromByteOffset: position + 4 * $0, as: UInt32.self) }
             }
         }
     }

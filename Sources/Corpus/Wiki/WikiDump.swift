@@ -77,7 +77,7 @@ public final class WikiDumpReader {
             return
         }
         multistream = nil
-        blocks = OrderedPipeline(workers: 1, depth: 4, name: "latent.wiki.decompress", produce: { emit in
+        blocks = OrderedPipeline(workers: 0, depth: 4, name: "latent.wiki.decompress", produce: { emit in
             let source = try ByteSource(path: path)
             while true {
                 var block = [UInt8](repeating: 0, count: 1 << 20)
@@ -281,7 +281,7 @@ public final class WikiDumpReader {
                 throw error(at: start, "</\(name)> closes <\(open.last ?? "nothing")>: malformed XML")
             }
             open.removeLast()
-            return try ended(name, at: start)
+            return try ended(name)
         }
         if !checkedRoot {
             checkedRoot = true
@@ -297,7 +297,7 @@ public final class WikiDumpReader {
         started(name, at: start)
         if selfClosing {
             open.removeLast()
-            return try ended(name, at: start)
+            return try ended(name)
         }
         return nil
     }
@@ -321,7 +321,7 @@ public final class WikiDumpReader {
         captured.removeAll(keepingCapacity: true)
     }
 
-    private func ended(_ name: String, at offset: Int) throws -> WikiPage? {
+    private func ended(_ name: String) throws -> WikiPage? {
         if name == "page", open.count == 1, let finished = page {
             page = nil
             capture = nil
