@@ -4,7 +4,7 @@
 #   make test  - install what is missing, build, run every test, and build a package that
 #                depends on Latent by version
 SWIFT ?= swift
-APT_PACKAGES := libopenblas-dev liblapacke-dev zlib1g-dev libbz2-dev pkg-config
+APT_PACKAGES := libopenblas-dev liblapacke-dev zlib1g-dev libbz2-dev bzip2 pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN := .build/release/latent
 
