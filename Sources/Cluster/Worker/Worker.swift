@@ -146,11 +146,8 @@ public struct Worker: Sendable {
                          _ registration: Latent_Cluster_V1_RegisterReply,
                          stages: StageCache, corpora: SharedCorpora) async throws {
         let worker = registration.workerID
-        var upload: Task<Void, any Error>?
-        defer { upload?.cancel() }
-        while true {
-            try Task.checkCancellation()
-            let received: ReceivedJob? = try await client.takeJob(
+        let take: @Sendable () async throws -> ReceivedJob? = {
+            try await client.takeJob(
                 .with { $0.workerID = worker; $0.dispatcherEpoch = registration.dispatcherEpoch },
                 options: Transport.callOptions(timeout: .seconds(30))
             ) { response in
@@ -158,6 +155,21 @@ public struct Worker: Sendable {
                 guard case .job(let job)? = header.about else { throw Lost(description: "a job stream without a job header") }
                 return job.jobID == 0 ? nil : ReceivedJob(header: job, payload: payload)
             }
+        }
+        var upload: Task<Void, any Error>?
+        // The next job is asked for while this one runs, so that a job's round trip to the
+        // dispatcher does not leave the core idle between jobs (a lease held ahead is one
+        // job at most per loop; a dropped worker's leases are requeued as any others).
+        var next: Task<ReceivedJob?, any Error>?
+        defer {
+            upload?.cancel()
+            next?.cancel()
+        }
+        while true {
+            try Task.checkCancellation()
+            let received: ReceivedJob?
+            if let next { received = try await next.value } else { received = try await take() }
+            next = Task { try await take() }
             guard let job = received else { continue }
             let header = job.header
             let started = ContinuousClock.now
