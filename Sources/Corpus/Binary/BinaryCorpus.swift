@@ -225,10 +225,10 @@ public struct BinaryCorpus: Corpus {
 func padded(_ size: Int) -> Int { (size + 7) & ~7 }
 
 /// A read-only memory mapping of a whole file, unmapped on deinit.
-final class MappedFile: @unchecked Sendable {
-    let bytes: UnsafeRawBufferPointer
+package final class MappedFile: @unchecked Sendable {
+    package let bytes: UnsafeRawBufferPointer
 
-    init(path: String) throws {
+    package init(path: String) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw CorpusError(code: .io, file: path, message: "cannot open: \(String(cString: strerror(errno)))")

@@ -82,7 +82,7 @@ public enum DocumentVectorsWriter {
     }
 
     /// A JSON string literal.
-    static func jsonString(_ text: String) -> String {
+    public static func jsonString(_ text: String) -> String {
         var result = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

@@ -117,7 +117,7 @@ public enum ModelFolder {
     /// Moves the folder `temporary` to `path`. An existing folder at `path` (already checked)
     /// is exchanged with it atomically where the system can (Linux's renameat2), else moved
     /// aside first; either way the old folder is then removed.
-    private static func swapIntoPlace(_ temporary: String, _ path: String) throws {
+    static func swapIntoPlace(_ temporary: String, _ path: String) throws {
         func fail(_ what: String) -> CorpusError {
             CorpusError(code: .io, file: path, message: "cannot \(what): \(String(cString: strerror(errno)))")
         }
