@@ -5,7 +5,7 @@ import Latent
 struct LatentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "latent",
-        abstract: "Semantic representations (LSI, TF-IDF) of very large text corpora, streamed and distributed.",
+        abstract: "Semantic representations (LSI, LDA, TF-IDF) of very large text corpora, streamed and distributed, and similarity queries over them.",
         discussion: """
             Examples:
               latent corpus texts/ --out docs       # text -> docs.mm (+ .index) and docs.vocab
@@ -19,6 +19,10 @@ struct LatentCommand: AsyncParsableCommand {
               latent tfidf new.mm --apply docs.tfidf --out new.tfidf.mm
               latent project docs.lsi new.tfidf.mm --vocab new.vocab --out new.topics.tsv
               latent lsi new.tfidf.mm --update docs.lsi --out docs2.lsi
+
+            Similarity queries:
+              latent index docs.mm --vocab docs.vocab --tfidf docs.tfidf --model docs.lsi --out docs.index
+              latent similar docs.index "graph minors trees" --top 5
 
             Outputs replace only earlier outputs of the same kind (--force: of another kind too; \
             never a folder holding anything else); Ctrl-C leaves no partial or temporary file.
