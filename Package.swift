@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Latent", targets: ["Latent"]),
         .executable(name: "latent", targets: ["LatentCLI"]),
         .executable(name: "latent-generate", targets: ["BenchmarkGenerator"]),
+        .library(name: "LatentServer", targets: ["LatentServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -18,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.0"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
     ],
     targets: [
         .systemLibrary(
@@ -71,6 +74,19 @@ let package = Package(
             path: "Sources/Cluster",
             exclude: ["Wire/latent.proto"]
         ),
+        // The query server (design §2's Server layer): similarity queries over HTTP and the web
+        // page, on Hummingbird; the same topic views as a self-contained report.
+        .target(
+            name: "LatentServer",
+            dependencies: [
+                "LatentCorpus", "LatentModels",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Sources/Server"
+        ),
         .target(
             name: "Latent",
             dependencies: [
@@ -81,7 +97,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "LatentCLI",
-            dependencies: ["Latent", "CMalloc", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Latent", "LatentServer", "CMalloc", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/CLI"
         ),
         // Benchmarks/: the synthetic corpus generator (Wikipedia-shaped, LDA-like).

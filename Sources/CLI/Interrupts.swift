@@ -27,6 +27,13 @@ enum Interrupts {
         }
     }
 
+    /// Stops handling the signals (they stay ignored for the default action), for a command
+    /// that handles them itself, as the query server does to finish requests in flight.
+    static func stopHandling() {
+        for source in sources { source.cancel() }
+        sources.removeAll()
+    }
+
     private static func interrupted(by signalNumber: Int32) {
         StatusLine.standardError.end()
         TemporaryFiles.removeAllForExit { removed in

@@ -44,7 +44,7 @@ struct LatentCommand: AsyncParsableCommand {
         subcommands: [CorpusCommand.self, TFIDFCommand.self, LSICommand.self, LDACommand.self, TopicsCommand.self, ProjectCommand.self,
                       InferCommand.self, EvaluateCommand.self, CoherenceCommand.self, WikiCommand.self,
                       ConvertCommand.self, InfoCommand.self, ExampleCommand.self, SelfCheckCommand.self,
-                      IndexCommand.self, SimilarCommand.self, IndexAddCommand.self, IndexRemoveCommand.self,
+                      IndexCommand.self, SimilarCommand.self, IndexAddCommand.self, IndexRemoveCommand.self, ServeCommand.self, ReportCommand.self,
                       DispatcherCommand.self, WorkerCommand.self, StatusCommand.self]
     )
 

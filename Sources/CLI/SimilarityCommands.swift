@@ -194,7 +194,7 @@ struct SimilarCommand: AsyncParsableCommand {
 
     private func print(results: [SimilarityResult], _ similarity: SimilarityIndex) {
         if json {
-            Swift.print(Self.json(results, similarity))
+            Swift.print(similarity.json(results))
             return
         }
         for (rank, result) in results.enumerated() {
@@ -203,17 +203,8 @@ struct SimilarCommand: AsyncParsableCommand {
         }
     }
 
-    static func json(_ results: [SimilarityResult], _ similarity: SimilarityIndex) -> String {
-        let items = results.map { result -> String in
-            var item = "{\"document\": \(result.document), \"score\": \(result.score)"
-            if let title = similarity.title(of: result.document) { item += ", \"title\": \(DocumentVectorsWriter.jsonString(title))" }
-            return item + "}"
-        }
-        return "[" + items.joined(separator: ", ") + "]"
-    }
-
     private func format(query: Int, results: [SimilarityResult], _ similarity: SimilarityIndex, jsonLines: Bool) -> String {
-        if jsonLines { return "{\"query\": \(query), \"results\": \(Self.json(results, similarity))}\n" }
+        if jsonLines { return "{\"query\": \(query), \"results\": \(similarity.json(results))}\n" }
         return results.enumerated().map { rank, result in
             let title = similarity.title(of: result.document) ?? ""
             return "\(query)\t\(rank + 1)\t\(result.document)\t\(result.score)\t\(title)\n"

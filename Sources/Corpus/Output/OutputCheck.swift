@@ -25,6 +25,11 @@ public enum OutputKind: Sendable, Equatable, CustomStringConvertible {
     case numpyArray
     /// Tokenized texts written by Latent, one document a line (`latent wiki --texts`).
     case tokenizedTexts
+    /// An HTML report written by Latent (`latent report`).
+    case htmlReport
+
+    /// The first line of every `htmlReport`, by which an earlier report is recognised.
+    public static let htmlReportFirstLine = "<!DOCTYPE html><!-- Latent report -->"
 
     public var description: String {
         switch self {
@@ -37,6 +42,7 @@ public enum OutputKind: Sendable, Equatable, CustomStringConvertible {
         case .documentJSONLines: "JSON-lines document file"
         case .numpyArray: "NumPy array"
         case .tokenizedTexts: "file of tokenized texts"
+        case .htmlReport: "HTML report"
         }
     }
 
@@ -60,14 +66,16 @@ public enum OutputKind: Sendable, Equatable, CustomStringConvertible {
         case .documentFiles:
             return text == DocumentFiles.header
         case .documentTable:
-            return text.hasPrefix("document\t")
+            return text.hasPrefix("document\t") || text.hasPrefix("query\trank\tdocument\t")
         case .documentJSONLines:
-            return text.hasPrefix("{\"document\":")
+            return text.hasPrefix("{\"document\":") || text.hasPrefix("{\"query\": ")
         case .numpyArray:
             return head.starts(with: [0x93] + Array("NUMPY".utf8))
         case .tokenizedTexts:
             // Lowercase words and spaces, as `latent wiki --texts` writes them.
             return text.unicodeScalars.allSatisfy { $0 == " " || $0.properties.isAlphabetic || $0.properties.numericType != nil || $0 == "_" }
+        case .htmlReport:
+            return text == Self.htmlReportFirstLine
         }
     }
 }

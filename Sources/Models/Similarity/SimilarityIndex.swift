@@ -81,6 +81,21 @@ public final class SimilarityIndex: Sendable {
         return titles[document]
     }
 
+    /// Results as JSON, as `latent similar --json` prints them and the query server answers:
+    /// `[{"document": 12, "score": 0.93, "title": "..."}, ...]` (a title when there is one).
+    public func json(_ results: [SimilarityResult]) -> String {
+        let items = results.map { result -> String in
+            var item = "{\"document\": \(result.document), \"score\": \(jsonNumber(result.score))"
+            if let title = title(of: result.document) { item += ", \"title\": " + DocumentVectorsWriter.jsonString(title) }
+            return item + "}"
+        }
+        return "[" + items.joined(separator: ", ") + "]"
+    }
+
+    /// A score in JSON: at the precision the index stores (Float32 scores printed as Float,
+    /// so 0.93 rather than 0.9300000071525574).
+    func jsonNumber(_ value: Double) -> String { manifest.precision == "float32" ? "\(Float(value))" : "\(value)" }
+
     // MARK: Queries
 
     /// The `top` documents most similar to `query` (a vector in the index's space: term ids
