@@ -40,6 +40,7 @@ enum WebPage {
         .score { display: flex; align-items: center; gap: 0.4em; font-variant-numeric: tabular-nums; font-size: 0.9em; }
         .scorebar { width: 70px; height: 8px; background: #e9edf1; border-radius: 4px; overflow: hidden; }
         .scorebar span { display: block; height: 100%; background: #2563a8; }
+        .scorebar span.negative { background: #d9822b; }
         .actions { grid-column: 2 / 4; }
         .actions button { font-size: 0.82em; padding: 0.2em 0.6em; }
         .muted { color: #5b6470; }
@@ -105,7 +106,7 @@ enum WebPage {
             const width = Math.max(0, Math.min(1, Math.abs(result.score))) * 100;
             item.innerHTML = '<span class="rank">' + (i + 1) + '</span>'
               + '<span class="title" title="document ' + result.document + '">' + escapeHTML(label(result)) + '</span>'
-              + '<span class="score"><span class="scorebar"><span style="width:' + width.toFixed(1) + '%"></span></span>' + result.score.toFixed(3) + '</span>'
+              + '<span class="score"><span class="scorebar"><span class="' + (result.score < 0 ? "negative" : "positive") + '" style="width:' + width.toFixed(1) + '%"></span></span>' + result.score.toFixed(3) + '</span>'
               + '<span class="actions"><span class="muted">#' + result.document + '</span> <button class="secondary more">more like this</button></span>';
             item.querySelector(".title").addEventListener("click", () => showDocument(result.document, item));
             item.querySelector(".more").addEventListener("click", () => moreLike(result));

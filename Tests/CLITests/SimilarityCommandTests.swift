@@ -85,4 +85,44 @@ struct SimilarityCommandTests {
             #expect(failed.status != 0 && failed.error.contains(message), "\(arguments): \(failed.error)")
         }
     }
+
+    @Test("an LDA index answers text queries; latent report writes the topics of LSI and LDA models as one HTML file, replacing only its own")
+    func ldaIndexAndReport() throws {
+        let temporary = try TemporaryDirectory()
+        let dir = temporary.path
+        _ = try ServerTests.makeIndex(in: dir)
+        func run(_ arguments: [String]) throws -> ProcessResult {
+            let result = try CommandLineTests.run(arguments)
+            #expect(result.status == 0, "\(arguments): \(result.error)")
+            return result
+        }
+        _ = try run(["lda", dir + "/docs.mm", "--vocab", dir + "/docs.vocab", "--topics", "2", "--passes", "20", "--seed", "1",
+                     "--out", dir + "/docs.lda"])
+        _ = try run(["index", dir + "/docs.mm", "--vocab", dir + "/docs.vocab", "--model", dir + "/docs.lda", "--out", dir + "/lda.index"])
+        let index = try SimilarityIndex(contentsOf: dir + "/lda.index")
+        #expect(index.isDense && index.dimension == 2 && index.documentCount == 9)
+        let query = try QueryPipeline(index: index).vector(text: "graph minors trees")
+        let lda = try LDAModel(contentsOf: dir + "/docs.lda")
+        let bag = try #require(lda.vocabulary).bagOfWords(["graph", "minors", "trees"])
+        #expect(query.vector.weights == (try lda.documentTopics(bag)).map(\.probability))
+        let found = try run(["similar", dir + "/lda.index", "graph minors trees", "--top", "3", "--json"])
+        #expect(found.output == index.json(try index.similar(to: query.vector, top: 3)) + "\n")
+
+        for model in ["docs.lsi", "docs.lda"] {
+            let report = dir + "/\(model).html"
+            _ = try run(["report", dir + "/" + model, "--out", report])
+            let html = try String(contentsOfFile: report, encoding: .utf8)
+            #expect(html.hasPrefix("<!DOCTYPE html><!-- Latent report -->\n") && html.contains("<svg class=\"bars\""))
+            #expect(html.contains("<svg class=\"spectrum\"") == (model == "docs.lsi"))
+            #expect(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"))
+            let terms = model == "docs.lsi" ? try LSIModel(contentsOf: dir + "/" + model).topic(0, top: 3).map(\.term)
+                : lda.topicTerms(0, top: 3).map { lda.vocabulary?[Int32($0.term)] ?? "" }
+            for term in terms { #expect(html.contains(">\(term)<title>"), "\(model): \(term)") }
+            _ = try run(["report", dir + "/" + model, "--out", report])
+        }
+        try "<html>mine</html>".write(toFile: dir + "/mine.html", atomically: true, encoding: .utf8)
+        let refused = try CommandLineTests.run(["report", dir + "/docs.lsi", "--out", dir + "/mine.html"])
+        let mine = try String(contentsOfFile: dir + "/mine.html", encoding: .utf8)
+        #expect(refused.status != 0 && mine == "<html>mine</html>", "\(refused.error)")
+    }
 }
