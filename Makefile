@@ -50,3 +50,4 @@ bench: deps
 	Benchmarks/run-lsi-bench.sh
 	Benchmarks/run-cluster-bench.sh
 	Benchmarks/run-wiki-bench.sh
+	Benchmarks/run-similarity-bench.sh

@@ -56,7 +56,7 @@ let package = Package(
         ),
         .target(
             name: "LatentModels",
-            dependencies: ["LatentLinearAlgebra", "LatentCorpus", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["LatentLinearAlgebra", "LatentKernels", "LatentCorpus", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Models"
         ),
         // The cluster (design §4): dispatcher, worker and client executor over gRPC. The code
@@ -129,7 +129,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ModelsTests",
-            dependencies: ["LatentModels", "TestSupport"],
+            dependencies: ["LatentModels", "LatentKernels", "TestSupport"],
             path: "Tests/ModelsTests"
         ),
         .testTarget(

@@ -17,7 +17,8 @@ struct IndexCommand: AsyncParsableCommand {
             Documents are numbered from 0 in corpus order, as gensim's positions.
 
             The index remembers the vocabulary, TF-IDF model and topic model it went through (paths and \
-            fingerprints), so `latent similar INDEX "some text"` needs nothing else. --titles names documents \
+            fingerprints), so `latent similar INDEX "some text"` needs nothing else. A .npy file of vectors \
+            (documents x dimensions, float32 or float64; embeddings, say) makes a dense index as it is. --titles names documents \
             in results: a TSV with a header `document ... title` (latent wiki's PREFIX_titles.tsv), or one \
             title per line.
 
@@ -28,7 +29,7 @@ struct IndexCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Corpus to index (.mm, .mm.gz, .mm.bz2, .lbc).") var corpus: String
+    @Argument(help: "Corpus to index (.mm, .mm.gz, .mm.bz2, .lbc), or vectors (.npy, documents x dimensions).") var corpus: String
     @Option(help: "Index folder to write.") var out: String
     @Option(help: "LSI or LDA model folder: index the documents' topic vectors.") var model: String?
     @Option(help: "TF-IDF model folder: weight the corpus (a bag-of-words corpus) first.") var tfidf: String?
@@ -43,10 +44,22 @@ struct IndexCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try global.makeLogger(label: "latent.index")
-        let input = try CorpusFile.open(corpus)
         let sources = IndexSources(vocabulary: vocab, tfidf: tfidf, model: model)
         let started = ContinuousClock.now
-        let (index, report) = try build(input, sources: sources, logger: logger)
+        let index: SimilarityIndex, report: IndexBuildReport
+        if corpus.hasSuffix(".npy") {
+            guard model == nil, tfidf == nil else {
+                throw ValidationError("\(corpus) holds vectors, indexed as they are: --model and --tfidf do not apply")
+            }
+            let vectors = try DenseVectorsCorpus(path: corpus)
+            let progress = ProgressDisplay(logger: logger, activity: .writing)
+            defer { progress.finish() }
+            (index, report) = try SimilarityIndex.build(vectors, at: out, dense: true, dimension: max(1, vectors.columns),
+                                                        settings: IndexSettings(float64: float64, shardSize: shardSize), sources: sources,
+                                                        titles: titles, logger: logger, progress: progress.writing(total: vectors.rows))
+        } else {
+            (index, report) = try build(try CorpusFile.open(corpus), sources: sources, logger: logger)
+        }
         logger.info("indexed \(report.documents) documents in \(report.shards) shards (\(index.isDense ? "dense" : "sparse"), \(index.dimension) dimensions, \(index.precision)) into \(out) in \(String(format: "%.1f", seconds(since: started))) s")
     }
 
@@ -124,6 +137,7 @@ struct SimilarCommand: AsyncParsableCommand {
     @Flag(help: "Query with every document of the index (all pairs); results to --out.") var all = false
     @Option(help: "Output of --queries or --all (.tsv, .jsonl).") var out: String?
     @Option(help: "Results per query.") var top: Int = 10
+    @Option(help: "With --queries: queries searched together (one matrix product per block of the index).") var batch: Int = 1000
     @Flag(help: "Rank by magnitude of similarity, as gensim's num_best.") var gensimOrder = false
     @Flag(help: "Print results as JSON.") var json = false
     @Option(help: "Where the index's vocabulary is now.") var vocab: String?
@@ -135,6 +149,7 @@ struct SimilarCommand: AsyncParsableCommand {
         let modes = [text != nil, document != nil, queries != nil, all].filter { $0 }.count
         guard modes == 1 else { throw ValidationError("give one of: a text, --document N, --queries CORPUS, --all") }
         if top < 1 { throw ValidationError("--top must be at least 1, got \(top)") }
+        if batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
         if (queries != nil || all) && out == nil { throw ValidationError("--queries and --all write their results to --out") }
         if let out, !(out.hasSuffix(".tsv") || out.hasSuffix(".jsonl")) {
             throw ValidationError("--out \(out): expected a .tsv or .jsonl file")
@@ -168,21 +183,33 @@ struct SimilarCommand: AsyncParsableCommand {
                 count += 1
             }
             if let queries {
-                let pipeline = try QueryPipeline(index: similarity, sources: sources)
-                let corpus = try CorpusFile.open(queries)
-                var batch: [SparseDocument] = [], first = 0
+                let vectors: any Corpus
+                let pipeline: QueryPipeline?
+                if queries.hasSuffix(".npy") {
+                    // Vectors in the index's space, used as they are.
+                    vectors = try DenseVectorsCorpus(path: queries)
+                    pipeline = nil
+                } else {
+                    vectors = try CorpusFile.open(queries)
+                    pipeline = try QueryPipeline(index: similarity, sources: sources)
+                }
+                var batchQueries: [SparseDocument] = [], first = 0
+                var searching = Duration.zero
                 func flush() throws {
-                    for (offset, results) in try similarity.similar(toBatch: batch, top: top, order: order).enumerated() {
-                        try write(first + offset, results)
-                    }
-                    first += batch.count
-                    batch.removeAll(keepingCapacity: true)
+                    let started = ContinuousClock.now
+                    let found = try similarity.similar(toBatch: batchQueries, top: top, order: order)
+                    searching += ContinuousClock.now - started
+                    for (offset, results) in found.enumerated() { try write(first + offset, results) }
+                    first += batchQueries.count
+                    batchQueries.removeAll(keepingCapacity: true)
                 }
-                try corpus.forEachDocument { document in
-                    batch.append(try pipeline.vector(bagOfWords: document))
-                    if batch.count == 1000 { try flush() }
+                try vectors.forEachDocument { document in
+                    batchQueries.append(try pipeline?.vector(bagOfWords: document) ?? document)
+                    if batchQueries.count == batch { try flush() }
                 }
-                try flush()
+                if !batchQueries.isEmpty { try flush() }
+                let seconds = Double(searching.components.seconds) + Double(searching.components.attoseconds) * 1e-18
+                logger.info("searched \(first) queries, \(batch) at a time, in \(String(format: "%.3f", seconds)) s (\(String(format: "%.3f", first > 0 ? seconds * 1000 / Double(first) : 0)) ms per query)")
             } else {
                 try similarity.allPairs(top: top, order: order, write)
             }

@@ -17,6 +17,11 @@ where RawSignificand: FixedWidthInteger {
         b: UnsafePointer<Self>, ldb: Int32,
         beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int32)
 
+    /// `y = alpha * op(A) * x + beta * y` through BLAS `gemv` (A column-major, m x n).
+    static func blasGemv(
+        transpose: Bool, m: Int32, n: Int32, alpha: Self, a: UnsafePointer<Self>, lda: Int32,
+        x: UnsafePointer<Self>, beta: Self, y: UnsafeMutablePointer<Self>)
+
     static func lapackGeqrf(m: Int32, n: Int32, a: UnsafeMutablePointer<Self>, lda: Int32,
                             tau: UnsafeMutablePointer<Self>) -> Int32
     static func lapackOrgqr(m: Int32, n: Int32, k: Int32, a: UnsafeMutablePointer<Self>, lda: Int32,
@@ -99,6 +104,13 @@ extension Double: LinearAlgebraScalar {
                     m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
 
+    public static func blasGemv(
+        transpose: Bool, m: Int32, n: Int32, alpha: Double, a: UnsafePointer<Double>, lda: Int32,
+        x: UnsafePointer<Double>, beta: Double, y: UnsafeMutablePointer<Double>
+    ) {
+        cblas_dgemv(CblasColMajor, cblasTranspose(transpose), m, n, alpha, a, lda, x, 1, beta, y, 1)
+    }
+
     public static func lapackGeqrf(m: Int32, n: Int32, a: UnsafeMutablePointer<Double>, lda: Int32,
                                    tau: UnsafeMutablePointer<Double>) -> Int32 {
         LAPACKE_dgeqrf(colMajor, m, n, a, lda, tau)
@@ -159,6 +171,13 @@ extension Float: LinearAlgebraScalar {
     ) {
         cblas_sgemm(CblasColMajor, cblasTranspose(transposeA), cblasTranspose(transposeB),
                     m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+
+    public static func blasGemv(
+        transpose: Bool, m: Int32, n: Int32, alpha: Float, a: UnsafePointer<Float>, lda: Int32,
+        x: UnsafePointer<Float>, beta: Float, y: UnsafeMutablePointer<Float>
+    ) {
+        cblas_sgemv(CblasColMajor, cblasTranspose(transpose), m, n, alpha, a, lda, x, 1, beta, y, 1)
     }
 
     public static func lapackGeqrf(m: Int32, n: Int32, a: UnsafeMutablePointer<Float>, lda: Int32,

@@ -1,6 +1,7 @@
 import Foundation
 import LatentCorpus
 import LatentLinearAlgebra
+import LatentKernels
 @testable import LatentModels
 import TestSupport
 import Testing
@@ -219,6 +220,51 @@ struct SimilarityIndexTests {
         }
         #expect(throws: ModelError.self) {
             try QueryPipeline(index: reopened, sources: IndexSources(model: temporary.path + "/other.vocab"))
+        }
+    }
+
+    @Test("screening through the half-precision copy gives the exact search's results, both orders, both precisions, with removed documents; half rounding is IEEE's")
+    func screening() throws {
+        let temporary = try TemporaryDirectory()
+        // Clustered vectors, so that many similarities lie close together near the top.
+        var generator = SeededGenerator(seed: 9)
+        let centres = (0..<20).map { _ in (0..<40).map { _ in generator.nextGaussian() } }
+        let documents = (0..<3000).map { i -> SparseDocument in
+            let values = centres[i % 20].map { $0 + 0.3 * generator.nextGaussian() }
+            return SparseDocument(uncheckedTermIDs: (0..<40).map { Int32($0) }, weights: values)
+        }
+        let queries = Self.documents(25, dimension: 40, dense: true, seed: 10)
+            + (0..<25).map { i in SparseDocument(uncheckedTermIDs: (0..<40).map { Int32($0) }, weights: centres[i % 20]) }
+        for float64 in [false, true] {
+            let (screened, _) = try SimilarityIndex.build(InMemoryCorpus(documents), at: temporary.path + "/s\(float64)", dense: true,
+                                                          dimension: 40, settings: IndexSettings(float64: float64, shardSize: 700))
+            let (plain, _) = try SimilarityIndex.build(InMemoryCorpus(documents), at: temporary.path + "/p\(float64)", dense: true,
+                                                       dimension: 40, settings: IndexSettings(float64: float64, shardSize: 700, screening: false))
+            #expect(screened.manifest.screening == "float16" && plain.manifest.screening == nil)
+            #expect(FileManager.default.fileExists(atPath: temporary.path + "/s\(float64)/shard-0-0.f16.npy"))
+            for (a, b) in [(screened, plain), (try screened.removing(Array(0..<3000).filter { $0 % 3 == 0 }),
+                                               try plain.removing(Array(0..<3000).filter { $0 % 3 == 0 }))] {
+                for order in [SimilarityOrder.similarity, .magnitude] {
+                    for (q, query) in queries.enumerated() {
+                        for threads in [1, 2] {
+                            let found = try a.similar(to: query, top: 15, order: order, threads: threads)
+                            let expected = try b.similar(toBatch: [query, query, query, query], top: 15, order: order)[0]
+                            #expect(found.map(\.document) == expected.map(\.document), "float64 \(float64), \(order), query \(q)")
+                            for (x, y) in zip(found, expected) { #expect(abs(x.score - y.score) <= (float64 ? 1e-12 : 1e-5)) }
+                        }
+                    }
+                }
+            }
+        }
+        // Half rounding against Swift's Float16 on every sign, exponent and edge.
+        var values: [Float] = [0, -0, 1, -1, 65504, 65519.99, 65520, -65520, 6.1035156e-05, 5.9604645e-08, 2.9802322e-08,
+                               2.9802326e-08, 1e-9, .infinity, -.infinity, 0.1, 1.0009766, 1.0004883, 1.0014648]
+        for _ in 0..<20000 { values.append(Float(generator.nextGaussian() * pow(2, Double(Int.random(in: -30...18, using: &generator))))) }
+        var halves = [UInt16](repeating: 0, count: values.count)
+        latent_half_from_float(values, &halves, values.count)
+        for (value, half) in zip(values, halves) {
+            #expect(half == Float16(value).bitPattern, "\(value): \(String(half, radix: 16)), Float16 says \(String(Float16(value).bitPattern, radix: 16))")
+            #expect(latent_float_from_half(half).bitPattern == Float(Float16(bitPattern: half)).bitPattern)
         }
     }
 }

@@ -104,4 +104,14 @@ intptr_t latent_lda_document_f32(intptr_t k, intptr_t n, const float *matrix, co
 void latent_prefetch_columns_f64(intptr_t k, intptr_t n, const double *matrix, const int32_t *ids);
 void latent_prefetch_columns_f32(intptr_t k, intptr_t n, const float *matrix, const int32_t *ids);
 
+/// Half precision (IEEE binary16), for the similarity index's screening copy.
+/// half_from_float: rounds each value to nearest, ties to even (the same on every CPU).
+void latent_half_from_float(const float *in, uint16_t *out, intptr_t count);
+/// float_from_half: the exact float of a half.
+float latent_float_from_half(uint16_t half);
+/// half_dots: out[r] = sum over j of rows[r * dimension + j] * query[j], for r < count, summed
+/// in float (F16C and AVX2 where the CPU has them). The sums' order differs between the
+/// variants: the results are screening estimates, within the bound the index allows for.
+void latent_half_dots(const uint16_t *rows, intptr_t count, intptr_t dimension, const float *query, float *out);
+
 #endif

@@ -13,10 +13,15 @@ public struct IndexSettings: Sendable, Equatable {
     public var float64: Bool
     /// Documents per shard (gensim's `Similarity` default, 32768).
     public var shardSize: Int
+    /// For a dense index, keep a half-precision copy of the vectors that single queries read
+    /// first (half the bytes), rescoring exactly only the documents within the copy's error
+    /// bound of the best: results are those of the exact search.
+    public var screening: Bool
 
-    public init(float64: Bool = false, shardSize: Int = 32768) {
+    public init(float64: Bool = false, shardSize: Int = 32768, screening: Bool = true) {
         self.float64 = float64
         self.shardSize = shardSize
+        self.screening = screening
     }
 }
 
@@ -77,7 +82,8 @@ extension SimilarityIndex {
         do {
             var manifest = IndexManifest(kind: dense ? "dense" : "sparse", precision: settings.float64 ? "float64" : "float32",
                                          dimension: dimension, documents: 0, shardSize: settings.shardSize, shards: [],
-                                         removed: nil, titles: nil, pipeline: pipeline, generation: 0)
+                                         removed: nil, titles: nil, pipeline: pipeline, generation: 0,
+                                         screening: dense && settings.screening ? "float16" : nil)
             let report = try appendShards(corpus, to: &manifest, folder: temporary, logger: logger, progress: progress)
             if let userTitles {
                 manifest.titles = "titles.tsv"
@@ -176,18 +182,8 @@ extension SimilarityIndex {
 
     private static func appendShards<C: Corpus>(_ corpus: C, to manifest: inout IndexManifest, folder: String, logger: Logger?,
                                                 progress: ((Int) -> Void)?, created: inout [String]) throws -> IndexBuildReport {
-        if manifest.precision == "float64" {
-            return try appendShards(corpus, Double.self, to: &manifest, folder: folder, logger: logger, progress: progress, created: &created)
-        }
-        return try appendShards(corpus, Float.self, to: &manifest, folder: folder, logger: logger, progress: progress, created: &created)
-    }
-
-    private static func appendShards<C: Corpus, Scalar: LinearAlgebraScalar>(
-        _ corpus: C, _: Scalar.Type, to manifest: inout IndexManifest, folder: String, logger: Logger?,
-        progress: ((Int) -> Void)?, created: inout [String]
-    ) throws -> IndexBuildReport {
         var report = IndexBuildReport()
-        var writer: ShardWriter<Scalar>?
+        var writer: ShardWriter?
         let dimension = manifest.dimension
         func finishShard() throws {
             guard let current = writer else { return }
@@ -216,10 +212,12 @@ extension SimilarityIndex {
             if norm == 0 { report.emptyDocuments += 1 }
             if writer == nil {
                 let name = "shard-\(manifest.generation)-\(manifest.shards.count)"
-                writer = try ShardWriter<Scalar>(folder: folder, name: name, dimension: dimension, dense: manifest.isDense)
+                writer = try ShardWriter(folder: folder, name: name, dimension: dimension, dense: manifest.isDense,
+                                         float64: manifest.precision == "float64", screening: manifest.screening != nil)
                 created += manifest.isDense ? ShardFiles.dense(name) : ShardFiles.sparse(name)
+                if manifest.screening != nil { created.append(ShardFiles.screening(name)) }
             }
-            try writer?.append(termIDs: document.termIDs, values: norm > 0 ? document.weights.map { $0 / norm } : document.weights)
+            try writer?.append(termIDs: document.termIDs, values: document.weights, norm: norm > 0 ? norm : 1)
             report.documents += 1
             if report.documents % 100_000 == 0 {
                 logger?.info("indexed \(report.documents) documents (#\(number))")

@@ -31,6 +31,10 @@ struct IndexManifest: Codable, Sendable, Equatable {
     var pipeline: Pipeline
     /// Incremented by every change, to name new files.
     var generation: Int
+    /// "float16" when every dense shard has a half-precision copy (`NAME.f16.npy`) that a
+    /// single query streams first, rescoring exactly only the documents that can still be
+    /// among the best (see `IndexStore`); nil for none.
+    var screening: String? = nil
 
     struct Shard: Codable, Sendable, Equatable {
         /// The shard's file name without extension (see `ShardFiles`).
@@ -126,6 +130,7 @@ struct IndexManifest: Codable, Sendable, Equatable {
             guard removed.count >= 0, removed.count <= documents else { throw fail("removed.count", "0 to \(documents)") }
         }
         if let titles, !Self.isPlainName(titles) { throw fail("titles", "a file name inside the folder") }
+        if let screening, screening != "float16" || !isDense { throw fail("screening", "\"float16\" on a dense index, or nothing") }
     }
 
     /// A name that stays inside the folder: no separator, not "." or "..".
@@ -136,7 +141,10 @@ struct IndexManifest: Codable, Sendable, Equatable {
     /// Every file of the folder the index uses.
     var files: [String] {
         var names = [Self.fileName]
-        for shard in shards { names += isDense ? ShardFiles.dense(shard.file) : ShardFiles.sparse(shard.file) }
+        for shard in shards {
+            names += isDense ? ShardFiles.dense(shard.file) : ShardFiles.sparse(shard.file)
+            if screening != nil { names.append(ShardFiles.screening(shard.file)) }
+        }
         if let removed { names.append(removed.file) }
         if let titles { names.append(titles) }
         return names

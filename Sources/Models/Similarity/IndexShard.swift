@@ -1,5 +1,6 @@
 import Foundation
 import LatentCorpus
+import LatentKernels
 import LatentLinearAlgebra
 
 #if canImport(Glibc)
@@ -12,8 +13,12 @@ import Glibc
 /// - sparse: `NAME.indptr.npy` (`<i8`, documents + 1), `NAME.indices.npy` (`<i4`) and
 ///   `NAME.data.npy`, the rows of a CSR matrix (`scipy.sparse.csr_matrix((data, indices,
 ///   indptr))`), each a unit vector with its term ids ascending.
+///
+/// A dense shard of an index with screening also has `NAME.f16.npy`, its rows in half
+/// precision (`<f2`).
 enum ShardFiles {
     static func dense(_ name: String) -> [String] { [name + ".npy"] }
+    static func screening(_ name: String) -> String { name + ".f16.npy" }
     static func sparse(_ name: String) -> [String] { [name + ".indptr.npy", name + ".indices.npy", name + ".data.npy"] }
 }
 
@@ -85,13 +90,13 @@ struct MappedArray<Element: BitwiseCopyable>: @unchecked Sendable {
 
 /// A shard's vectors, mapped.
 enum ShardVectors<Scalar: LinearAlgebraScalar>: @unchecked Sendable {
-    /// Documents x dimension, row after row.
-    case dense(MappedArray<Scalar>)
+    /// Documents x dimension, row after row; and the same in half precision, for screening.
+    case dense(MappedArray<Scalar>, half: MappedArray<UInt16>?)
     case sparse(indptr: MappedArray<Int64>, indices: MappedArray<Int32>, data: MappedArray<Scalar>)
 
     var bytes: Int {
         switch self {
-        case .dense(let rows): rows.bytes
+        case .dense(let rows, let half): rows.bytes + (half?.bytes ?? 0)
         case .sparse(let indptr, let indices, let data): indptr.bytes + indices.bytes + data.bytes
         }
     }
@@ -99,11 +104,14 @@ enum ShardVectors<Scalar: LinearAlgebraScalar>: @unchecked Sendable {
     /// Maps the shard's files and checks them against the index: shapes, element types, and
     /// for a sparse shard row offsets that ascend from 0 to its non-zeros and term ids below
     /// `dimension`, ascending within each row.
-    static func open(folder: String, shard: IndexManifest.Shard, dense: Bool, dimension: Int) throws -> ShardVectors {
+    static func open(folder: String, shard: IndexManifest.Shard, dense: Bool, screening: Bool, dimension: Int) throws -> ShardVectors {
         let descr = Scalar.self == Float.self ? "<f4" : "<f8"
         if dense {
             let path = folder + "/" + ShardFiles.dense(shard.file)[0]
-            return .dense(try MappedArray(path: path, descr: descr, shape: [shard.documents, dimension]))
+            let rows = try MappedArray<Scalar>(path: path, descr: descr, shape: [shard.documents, dimension])
+            let half = screening ? try MappedArray<UInt16>(path: folder + "/" + ShardFiles.screening(shard.file), descr: "<f2",
+                                                           shape: [shard.documents, dimension]) : nil
+            return .dense(rows, half: half)
         }
         let names = ShardFiles.sparse(shard.file).map { folder + "/" + $0 }
         let indptr = try MappedArray<Int64>(path: names[0], descr: "<i8", shape: [shard.documents + 1])
@@ -137,9 +145,19 @@ enum ShardVectors<Scalar: LinearAlgebraScalar>: @unchecked Sendable {
                 into scores: UnsafeMutablePointer<Scalar>) {
         guard !rows.isEmpty, count > 0 else { return }
         switch self {
-        case .dense(let matrix):
+        case .dense(let matrix, _):
             guard let base = matrix.values.baseAddress else { return }
-            // Rows are the columns of a column-major dimension x documents matrix.
+            // Rows are the columns of a column-major dimension x documents matrix. A few
+            // queries go one by one through gemv, which streams the rows once; gemm would
+            // first copy them into its packed panels.
+            if count < 4 {
+                for q in 0..<count {
+                    Scalar.blasGemv(transpose: true, m: Int32(dimension), n: Int32(rows.count), alpha: 1,
+                                    a: base + rows.lowerBound * dimension, lda: Int32(max(1, dimension)),
+                                    x: queries + q * dimension, beta: 0, y: scores + q * rows.count)
+                }
+                return
+            }
             Scalar.blasGemm(transposeA: true, transposeB: false, m: Int32(rows.count), n: Int32(count), k: Int32(dimension),
                             alpha: 1, a: base + rows.lowerBound * dimension, lda: Int32(max(1, dimension)),
                             b: queries, ldb: Int32(max(1, dimension)), beta: 0, c: scores, ldc: Int32(rows.count))
@@ -160,7 +178,7 @@ enum ShardVectors<Scalar: LinearAlgebraScalar>: @unchecked Sendable {
     /// Row `row` as a dense vector of `dimension` values.
     func row(_ row: Int, dimension: Int) -> [Double] {
         switch self {
-        case .dense(let matrix):
+        case .dense(let matrix, _):
             return (0..<dimension).map { Double(matrix.values[row * dimension + $0]) }
         case .sparse(let indptr, let indices, let data):
             var vector = [Double](repeating: 0, count: dimension)
@@ -172,28 +190,36 @@ enum ShardVectors<Scalar: LinearAlgebraScalar>: @unchecked Sendable {
     }
 }
 
-/// Writes one shard's vectors as they come, then commits its files together.
-final class ShardWriter<Scalar: LinearAlgebraScalar> {
+/// Writes one shard's vectors as they come, then commits its files together. Not generic:
+/// it is called once per document from code that is generic over the corpus.
+final class ShardWriter {
     let name: String
     let dimension: Int
     let dense: Bool
+    let float64: Bool
     private let rows: NPYStreamWriter?
     private let indptr: NPYStreamWriter?
     private let indices: NPYStreamWriter?
     private let data: NPYStreamWriter?
+    private let half: NPYStreamWriter?
     private(set) var documents = 0
     private(set) var nonzeros = 0
-    private var buffer: [Scalar] = []
+    private var singles: [Float] = []
+    private var doubles: [Double] = []
+    private var halves: [UInt16] = []
 
-    init(folder: String, name: String, dimension: Int, dense: Bool) throws {
+    init(folder: String, name: String, dimension: Int, dense: Bool, float64: Bool, screening: Bool) throws {
         self.name = name
         self.dimension = dimension
         self.dense = dense
-        let descr = Scalar.self == Float.self ? "<f4" : "<f8"
+        self.float64 = float64
+        let descr = float64 ? "<f8" : "<f4"
         if dense {
             rows = try NPYStreamWriter(path: folder + "/" + ShardFiles.dense(name)[0], descr: descr)
+            half = screening ? try NPYStreamWriter(path: folder + "/" + ShardFiles.screening(name), descr: "<f2") : nil
             (indptr, indices, data) = (nil, nil, nil)
         } else {
+            half = nil
             let paths = ShardFiles.sparse(name).map { folder + "/" + $0 }
             rows = nil
             indptr = try NPYStreamWriter(path: paths[0], descr: "<i8")
@@ -203,16 +229,29 @@ final class ShardWriter<Scalar: LinearAlgebraScalar> {
         }
     }
 
-    /// Appends a document given as a unit vector: ascending term ids and their values.
-    func append(termIDs: [Int32], values: [Double]) throws {
-        if dense {
-            buffer.removeAll(keepingCapacity: true)
-            buffer.append(contentsOf: repeatElement(0, count: dimension))
-            for (id, value) in zip(termIDs, values) { buffer[Int(id)] = Scalar(value) }
-            try rows?.append(buffer)
+    /// Appends a document: ascending term ids and their values, divided by `norm` (its
+    /// length, to store a unit vector, as gensim's `unitvec` divides).
+    func append(termIDs: [Int32], values: [Double], norm: Double) throws {
+        let count = dense ? dimension : termIDs.count
+        if float64 {
+            doubles.removeAll(keepingCapacity: true)
+            doubles.append(contentsOf: repeatElement(0, count: count))
+            for i in termIDs.indices { doubles[dense ? Int(termIDs[i]) : i] = values[i] / norm }
+            try (rows ?? data)?.append(doubles)
+            if half != nil { singles = doubles.map { Float($0) } }
         } else {
+            singles.removeAll(keepingCapacity: true)
+            singles.append(contentsOf: repeatElement(0, count: count))
+            for i in termIDs.indices { singles[dense ? Int(termIDs[i]) : i] = Float(values[i] / norm) }
+            try (rows ?? data)?.append(singles)
+        }
+        if let half {
+            halves = [UInt16](repeating: 0, count: singles.count)
+            latent_half_from_float(singles, &halves, singles.count)
+            try half.append(halves)
+        }
+        if !dense {
             try indices?.append(termIDs)
-            try data?.append(values.map { Scalar($0) })
             nonzeros += termIDs.count
             try indptr?.append([Int64(nonzeros)])
         }
@@ -221,6 +260,7 @@ final class ShardWriter<Scalar: LinearAlgebraScalar> {
 
     func commit() throws -> IndexManifest.Shard {
         if let rows { try rows.commit(shape: [documents, dimension]) }
+        try half?.commit(shape: [documents, dimension])
         try indptr?.commit(shape: [documents + 1])
         try indices?.commit(shape: [nonzeros])
         try data?.commit(shape: [nonzeros])

@@ -1,5 +1,6 @@
 import Foundation
 import LatentCorpus
+import LatentKernels
 import LatentLinearAlgebra
 import Synchronization
 
@@ -46,8 +47,14 @@ final class IndexStore<Scalar: LinearAlgebraScalar>: Sendable {
             cache.recent.append(index)
             return shard
         }) { return hit }
-        let vectors = try ShardVectors<Scalar>.open(folder: folder, shard: manifest.shards[index], dense: manifest.isDense,
-                                                   dimension: manifest.dimension)
+        let vectors: ShardVectors<Scalar>
+        do {
+            vectors = try ShardVectors<Scalar>.open(folder: folder, shard: manifest.shards[index], dense: manifest.isDense,
+                                                    screening: manifest.screening != nil, dimension: manifest.dimension)
+        } catch let error as CorpusError where error.code == .io && error.message.hasPrefix("cannot map") {
+            throw CorpusError(code: .io, file: error.file, message: error.message
+                + " (the process's address space is too small for even one shard: raise the limit, ulimit -v, or rebuild the index with a smaller --shard-size)")
+        }
         cache.withLock { cache in
             while cache.bytes + vectors.bytes > mappingBudget, let oldest = cache.recent.first {
                 cache.recent.removeFirst()
@@ -67,6 +74,12 @@ final class IndexStore<Scalar: LinearAlgebraScalar>: Sendable {
     /// matrix product with all the queries, then each query's scores are offered to its
     /// top-N on every core.
     func search(_ queries: [Scalar], count: Int, top: Int, order: SimilarityOrder, threads: Int) throws -> [[SimilarityResult]] {
+        if manifest.screening != nil, count < 4, top > 0, !manifest.shards.isEmpty {
+            return try (0..<count).map { q in
+                try screenedSearch(Array(queries[(q * manifest.dimension)..<((q + 1) * manifest.dimension)]), top: top, order: order,
+                                   threads: threads)
+            }
+        }
         let dimension = manifest.dimension
         var best = (0..<count).map { _ in TopN(count: top, order: order) }
         guard count > 0, top > 0 else { return best.map { $0.results() } }
@@ -134,6 +147,77 @@ final class IndexStore<Scalar: LinearAlgebraScalar>: Sendable {
         }
     }
 
+    /// How far a screening score (half-precision rows, float sums) can be from the exact
+    /// score of a unit row and a unit query: each component is off by at most 2^-11 of itself
+    /// (2^-25 absolutely below half's normal range), which adds up to 2^-11 + 2^-25 √d by
+    /// Cauchy-Schwarz; the query's rounding to float and the float sums of both the screening
+    /// and the exact score add (2d + 1) 2^-24. Doubled, for margin.
+    static func screeningBound(dimension d: Int) -> Double {
+        2 * (0x1p-11 + 0x1p-25 * Double(d).squareRoot() + Double(2 * d + 1) * 0x1p-24)
+    }
+
+    /// One query through the screening copy: every shard's half rows stream once (on every
+    /// core), keeping the documents whose screening score is within twice the bound of the
+    /// best `top` so far; those alone are scored exactly. A document of the exact top `top`
+    /// scores at least the `top`-th exact score X; the `top`-th screening score T is at most
+    /// X + bound (`top` documents screen at T or more, so score at least T − bound); so the
+    /// document screens at X − bound ≥ T − 2 bound and is kept. Results are the exact search's.
+    private func screenedSearch(_ query: [Scalar], top: Int, order: SimilarityOrder, threads: Int) throws -> [SimilarityResult] {
+        let dimension = manifest.dimension
+        let margin = 2 * Self.screeningBound(dimension: dimension)
+        let magnitude = order == .magnitude
+        let query32 = query.map { Float($0) }
+        let workers = max(1, threads)
+        var screens = (0..<workers).map { _ in Screen(best: TopN(count: top, order: .similarity)) }
+        let blockRows = 4096
+        for s in manifest.shards.indices where manifest.shards[s].documents > 0 {
+            guard case .dense(_, let half?) = try shard(s) else { continue }
+            let documents = manifest.shards[s].documents
+            screens.withUnsafeMutableBufferPointer { screens in
+                let base = UncheckedPointer(screens.baseAddress!)
+                concurrently(workers: workers) { worker in
+                    var screen = base.pointer[worker]
+                    defer { base.pointer[worker] = screen }
+                    if screen.scores.count < blockRows { screen.scores = [Float](repeating: 0, count: blockRows) }
+                    var start = Self.slice(documents, worker, workers).lowerBound
+                    let end = Self.slice(documents, worker, workers).upperBound
+                    while start < end {
+                        let rows = min(blockRows, end - start)
+                        screen.scores.withUnsafeMutableBufferPointer { out in
+                            latent_half_dots(half.values.baseAddress! + start * dimension, rows, dimension, query32, out.baseAddress!)
+                        }
+                        var threshold = Float(screen.best.threshold - margin)
+                        for r in 0..<rows {
+                            let key = magnitude ? abs(screen.scores[r]) : screen.scores[r]
+                            guard key >= threshold else { continue }
+                            let id = manifest.shards[s].first + start + r
+                            if isRemoved(id) { continue }
+                            screen.candidates.append((s, start + r, key))
+                            screen.best.offer(document: id, score: Double(key))
+                            threshold = Float(screen.best.threshold - margin)
+                        }
+                        start += rows
+                    }
+                }
+            }
+        }
+        var merged = TopN(count: top, order: .similarity)
+        for screen in screens { merged.merge(screen.best) }
+        let cut = merged.threshold - margin
+        var exact = TopN(count: top, order: order)
+        for screen in screens {
+            for candidate in screen.candidates where Double(candidate.key) >= cut {
+                let id = manifest.shards[candidate.shard].first + candidate.row
+                guard case .dense(let rows, _) = try shard(candidate.shard) else { continue }
+                let row = rows.values.baseAddress! + candidate.row * dimension
+                var sum: Scalar = 0
+                for j in 0..<dimension { sum += row[j] * query[j] }
+                exact.offer(document: id, score: Double(sum))
+            }
+        }
+        return exact.results()
+    }
+
     static func slice(_ count: Int, _ worker: Int, _ workers: Int) -> Range<Int> {
         (count * worker / workers)..<(count * (worker + 1) / workers)
     }
@@ -145,6 +229,14 @@ final class IndexStore<Scalar: LinearAlgebraScalar>: Sendable {
         }
         return try shard(s).row(id - manifest.shards[s].first, dimension: manifest.dimension)
     }
+}
+
+/// One worker's part of a screened search: its best screening scores, the documents kept
+/// for exact scoring, and a buffer of scores.
+struct Screen {
+    var best: TopN
+    var candidates: [(shard: Int, row: Int, key: Float)] = []
+    var scores: [Float] = []
 }
 
 /// A pointer handed to `concurrently`, whose workers write disjoint parts.
