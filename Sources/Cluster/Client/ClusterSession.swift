@@ -66,6 +66,8 @@ final class ClusterPass: TrainingPass {
 
     func close() { prefetcher?.cancel() }
 
+    var runsElsewhere: Bool { true }
+
     func reduce<Computation: ChunkedComputation>(
         _ computation: Computation, nextChunks chunks: Int?
     ) async throws -> Computation.PartialState? {

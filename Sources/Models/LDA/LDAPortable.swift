@@ -34,10 +34,10 @@ extension LDAEStep: PortableComputation {
     /// What every encoding writes, whole or as a change: the E-step's settings, α, the
     /// initial γ and whether the bound is computed.
     private func encodeSettings(into writer: inout PortableWriter) {
-        writer.write(model.iterations)
-        writer.write(Double(model.gammaThreshold))
+        writer.write(iterations)
+        writer.write(Double(gammaThreshold))
         writer.write(allowRealWeights ? 1 : 0)
-        writer.write(array: model.alpha)
+        writer.write(array: alpha)
         switch initialGammas {
         case .seeded(let seed, let firstDraw):
             writer.write(0)
@@ -228,7 +228,7 @@ extension LDAEStep: PortableComputation {
 extension LDAEStep: IncrementalComputation {
     func encodeChange(from previous: LDAEStep<Scalar>, into writer: inout PortableWriter) -> Bool {
         guard let source, let before = previous.source?.state, before.topics == topics, before.termCount == termCount,
-              before.revision == source.state.revision - (source.mStep == nil ? 0 : 1) else { return false }
+              before.revision == source.revision - (source.mStep == nil ? 0 : 1) else { return false }
         encodeSettings(into: &writer)
         writer.write(before.revision)
         if let step = source.mStep {

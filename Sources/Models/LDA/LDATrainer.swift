@@ -76,6 +76,8 @@ struct LDATrainer: Sendable {
         var lastBound: Double?
         // The M-step since the last E-step: a cluster sends it instead of the topics.
         var lastMStep: LDAMStepInputs<Scalar>?
+        // On a cluster, the M-step still running while the next stage goes out as its inputs.
+        var running: PendingLDAState<Scalar>?
         for pass in 0..<passes {
             let firstDraw = drawsBefore + pass * documents
             var pending: LDAStatistics<Scalar>?
@@ -95,7 +97,20 @@ struct LDATrainer: Sendable {
                         initial = .seeded(seed: settings.seed, firstDraw: firstDraw)
                     }
                     let reduced: LDAStatistics<Scalar>?
-                    do {
+                    if let pending = running, let mStep = lastMStep, !evaluate {
+                        // The workers replay the M-step from its inputs while it runs here too.
+                        let step = LDAEStep(pending: pending, mStep: mStep, alpha: state.alpha, iterations: settings.iterations,
+                                            gammaThreshold: Scalar(settings.gammaThreshold), initialGammas: initial,
+                                            allowRealWeights: allowRealWeights)
+                        lastMStep = nil
+                        reduced = try await run.reduce(step, nextChunks: jobsPerBatch)
+                        state = await pending.resolved()
+                        running = nil
+                    } else {
+                        if let pending = running {
+                            state = await pending.resolved()
+                            running = nil
+                        }
                         // The step shares the state's matrices; it ends with this scope, before
                         // the M-step writes them, so that they are not copied.
                         let step = LDAEStep(
@@ -122,11 +137,19 @@ struct LDATrainer: Sendable {
                     pending = pending.map { LDAStatistics.merged($0, statistics, termCount: termCount) } ?? statistics
                     batch += 1
                     if updateEvery > 0, batch % updateEvery == 0, let batchStatistics = pending {
-                        lastMStep = mStep(&state, batchStatistics, pass: pass)
+                        if run.runsElsewhere && seen < documents {
+                            (running, lastMStep) = startMStep(state, batchStatistics, pass: pass)
+                        } else {
+                            lastMStep = mStep(&state, batchStatistics, pass: pass)
+                        }
                         pending = nil
                     }
                     progress?(LDAProgress(documentsDone: seen, documentsTotal: documents, pass: pass + 1, passes: passes,
                                           perWordBound: lastBound))
+                }
+                if let pending = running {
+                    state = await pending.resolved()
+                    running = nil
                 }
                 return (state, pending, seen, lastBound, lastMStep)
             }
@@ -144,12 +167,40 @@ struct LDATrainer: Sendable {
     private func mStep<Scalar: LinearAlgebraScalar>(
         _ state: inout LDAState<Scalar>, _ batch: LDAStatistics<Scalar>, pass: Int
     ) -> LDAMStepInputs<Scalar> {
-        let rho = rho(pass: pass, updates: state.updates)
-        let inputs = LDAMStepInputs(rho: rho, batch: batch, extraPass: pass > 0, learnEta: settings.eta.isAuto,
-                                    documents: state.documents, updates: state.updates)
-        let change = state.mStep(rho: rho, batch: batch, extraPass: inputs.extraPass, learnEta: inputs.learnEta, logger: logger)
-        logger?.info("topic diff=\(String(format: "%.6f", change)), rho=\(String(format: "%.6f", rho))")
-        if let onUpdate, let storage = LDAModel.Storage(state) { onUpdate(storage) }
+        let inputs = mStepInputs(state, batch, pass: pass)
+        apply(inputs, to: &state)
         return inputs
+    }
+
+    /// The M-step after a batch, started on a thread of its own: the state it will give, and
+    /// what it takes (sent to a cluster's workers at once, so that they replay it while it
+    /// runs here).
+    private func startMStep<Scalar: LinearAlgebraScalar>(
+        _ state: LDAState<Scalar>, _ batch: LDAStatistics<Scalar>, pass: Int
+    ) -> (PendingLDAState<Scalar>, LDAMStepInputs<Scalar>) {
+        let inputs = mStepInputs(state, batch, pass: pass)
+        let pending = PendingLDAState<Scalar>(revision: state.revision + 1, termCount: state.termCount)
+        let thread = Thread { [self] in
+            var next = state
+            apply(inputs, to: &next)
+            pending.resolve(next)
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+        return (pending, inputs)
+    }
+
+    private func mStepInputs<Scalar: LinearAlgebraScalar>(
+        _ state: LDAState<Scalar>, _ batch: LDAStatistics<Scalar>, pass: Int
+    ) -> LDAMStepInputs<Scalar> {
+        LDAMStepInputs(rho: rho(pass: pass, updates: state.updates), batch: batch, extraPass: pass > 0, learnEta: settings.eta.isAuto,
+                       documents: state.documents, updates: state.updates)
+    }
+
+    private func apply<Scalar: LinearAlgebraScalar>(_ inputs: LDAMStepInputs<Scalar>, to state: inout LDAState<Scalar>) {
+        let change = state.mStep(rho: inputs.rho, batch: inputs.batch, extraPass: inputs.extraPass, learnEta: inputs.learnEta,
+                                 logger: logger)
+        logger?.info("topic diff=\(String(format: "%.6f", change)), rho=\(String(format: "%.6f", inputs.rho))")
+        if let onUpdate, let storage = LDAModel.Storage(state) { onUpdate(storage) }
     }
 }

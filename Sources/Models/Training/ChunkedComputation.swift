@@ -65,6 +65,16 @@ public protocol TrainingPass: Sendable {
     func reduce<Computation: ChunkedComputation>(
         _ computation: Computation, nextChunks chunks: Int?
     ) async throws -> Computation.PartialState?
+
+    /// Whether the reductions run in other processes, from their computations' encoding (a
+    /// cluster). A model may then hand over a computation whose own copy of its parameters is
+    /// still being computed, as long as its encoding does not need them (`LDATrainer` starts
+    /// the next stage, sent as the M-step's inputs, while it makes the M-step itself).
+    var runsElsewhere: Bool { get }
+}
+
+extension TrainingPass {
+    public var runsElsewhere: Bool { false }
 }
 
 extension TrainingSession {
