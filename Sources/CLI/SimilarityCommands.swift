@@ -255,7 +255,7 @@ struct IndexAddCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Index folder.") var index: String
-    @Argument(help: "Corpus to add (.mm, .mm.gz, .mm.bz2, .lbc).") var corpus: String
+    @Argument(help: "Corpus to add (.mm, .mm.gz, .mm.bz2, .lbc), or vectors (.npy) for an index of vectors.") var corpus: String
     @Option(help: "Titles of the new documents (TSV, numbered from 0 for the corpus's first document).") var titles: String?
     @Option(help: "Where the index's TF-IDF model is now.") var tfidf: String?
     @Option(help: "Where the index's topic model is now.") var model: String?
@@ -264,7 +264,8 @@ struct IndexAddCommand: AsyncParsableCommand {
         let logger = try global.makeLogger(label: "latent.index-add")
         let similarity = try SimilarityIndex(contentsOf: index)
         let pipeline = try QueryPipeline(index: similarity, sources: IndexSources(tfidf: tfidf, model: model))
-        let (grown, report) = try add(try CorpusFile.open(corpus), to: similarity, through: pipeline, logger: logger)
+        let input: any Corpus = corpus.hasSuffix(".npy") ? try DenseVectorsCorpus(path: corpus) : try CorpusFile.open(corpus)
+        let (grown, report) = try add(input, to: similarity, through: pipeline, logger: logger)
         logger.info("\(index): \(grown.documentCount) documents can be found (\(report.documents) added)")
     }
 }
