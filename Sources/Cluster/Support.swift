@@ -28,3 +28,28 @@ func roundedSeconds(_ duration: Duration) -> Double {
 func counted(_ count: Int, _ noun: String) -> String {
     "\(count) \(noun)\(count == 1 ? "" : "s")"
 }
+
+/// Text a peer sent, fit for a log line or a terminal: control characters (line ends,
+/// escape sequences, C1 controls, Unicode's direction overrides) shown as `\u{…}` escapes,
+/// and cut to `limit` characters. A name with a newline cannot forge a log line, and one
+/// with escape sequences cannot rewrite the terminal of whoever runs `latent status`.
+public func sanitized(_ text: String, limit: Int = 100) -> String {
+    var out = ""
+    var count = 0
+    for scalar in text.unicodeScalars {
+        if count >= limit {
+            out += "…"
+            break
+        }
+        let value = scalar.value
+        let control = value < 0x20 || (0x7F...0x9F).contains(value) || (0x200E...0x200F).contains(value)
+            || (0x202A...0x202E).contains(value) || (0x2066...0x2069).contains(value)
+        if control {
+            out += "\\u{\(String(value, radix: 16))}"
+        } else {
+            out.unicodeScalars.append(scalar)
+        }
+        count += 1
+    }
+    return out
+}

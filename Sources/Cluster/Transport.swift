@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import Synchronization
 import GRPCCore
 import GRPCNIOTransportHTTP2
 
@@ -140,10 +142,16 @@ struct TokenSender: ClientInterceptor {
 }
 
 /// Rejects every call whose token is not the cluster's, comparing in constant time.
-struct TokenCheck: ServerInterceptor {
+final class TokenCheck: ServerInterceptor {
     let expected: [UInt8]
+    let logger: Logger?
+    /// Refusals since the last logged one, and when that was: at most one line a minute.
+    private let refusals = Mutex<(count: Int, logged: ContinuousClock.Instant?)>((0, nil))
 
-    init(token: String) { expected = Array("Bearer \(token)".utf8) }
+    init(token: String, logger: Logger? = nil) {
+        expected = Array("Bearer \(token)".utf8)
+        self.logger = logger
+    }
 
     func intercept<Input: Sendable, Output: Sendable>(
         request: StreamingServerRequest<Input>, context: ServerContext,
@@ -151,6 +159,15 @@ struct TokenCheck: ServerInterceptor {
     ) async throws -> StreamingServerResponse<Output> {
         let presented = request.metadata[stringValues: "authorization"].first(where: { _ in true }).map { Array($0.utf8) }
         guard let presented, Self.constantTimeEqual(presented, expected) else {
+            let report: Int? = refusals.withLock { refusals in
+                refusals.count += 1
+                if let logged = refusals.logged, ContinuousClock.now - logged < .seconds(60) { return nil }
+                defer { refusals = (0, .now) }
+                return refusals.count
+            }
+            if let report {
+                logger?.warning("refused \(presented == nil ? "a call without a token" : "a call with a wrong token") from \(sanitized(context.remotePeer)) (\(sanitized(context.descriptor.fullyQualifiedMethod, limit: 80)))\(report > 1 ? "; \(report) refused since the last such line" : ""); at most one such line a minute")
+            }
             throw RPCError(code: .unauthenticated, message: "wrong or missing cluster token (set --token or LATENT_CLUSTER_TOKEN)")
         }
         return try await next(request, context)

@@ -35,6 +35,50 @@ struct ClusterSecurityTests {
         #expect(good.status == 0 && good.output.contains("1 worker"), "\(good.error)")
     }
 
+    @Test("1,000 calls with a wrong token: refused, and logged once with the peer; a worker named with a newline and escape sequences is shown sanitised in the log and in latent status")
+    func refusalsLoggedAndNamesSanitised() async throws {
+        let cluster = TestCluster(common: ["--token", "right-token"])
+        defer { cluster.stop() }
+        let dispatcher = try cluster.startDispatcher()
+        let security = ClusterSecurity(token: "wrong-token")
+        let address = try ClusterAddress(parsing: cluster.address, field: "test")
+        var refused = 0
+        try await Transport.withDispatcher(address, security: security) { client in
+            await withTaskGroup(of: Bool.self) { group in
+                for batch in 0..<10 {
+                    group.addTask {
+                        var count = 0
+                        for _ in 0..<100 {
+                            do {
+                                _ = try await client.heartbeat(.with { $0.workerID = UInt64(batch) }, options: Transport.callOptions())
+                            } catch let error as RPCError where error.code == .unauthenticated {
+                                count += 1
+                            } catch {}
+                        }
+                        return count == 100
+                    }
+                }
+                for await allRefused in group where allRefused { refused += 100 }
+            }
+        }
+        #expect(refused == 1000)
+        try dispatcher.waitFor("a call with a wrong token from ipv4:127.0.0.1:")
+        let lines = dispatcher.output.components(separatedBy: "\n").filter { $0.contains("refused a call with a wrong token") }
+        #expect(lines.count == 1, "\(lines)")
+
+        let hostile = "evil\n2026-12-03 00:00:00,000 : INFO : forged line\u{1b}[2J\u{1b}]0;title\u{07}\u{202e}"
+        let worker = try ChildProcess("worker", TestCluster.binary, ["worker", "--dispatcher", cluster.address, "--token", "right-token",
+                                                                     "--name", hostile])
+        defer { worker.stop() }
+        try dispatcher.waitFor("worker #1 registered: ")
+        let log = dispatcher.output
+        #expect(!log.contains("\n2026-12-03 00:00:00,000 : INFO : forged line") && !log.contains("\u{1b}"), "\(log)")
+        #expect(log.contains("registered: evil\\u{a}2026-12-03 00:00:00,000 : INFO : forged line\\u{1b}[2J"), "\(log)")
+        let status = try runProcess(TestCluster.binary, ["status", "--dispatcher", cluster.address, "--token", "right-token"])
+        #expect(status.status == 0 && !status.output.contains("\u{1b}") && !status.output.contains("\u{202e}")
+                && status.output.contains("evil\\u{a}2026"), "\(status.output)")
+    }
+
     @Test("without a token the dispatcher refuses to listen beyond loopback, unless --insecure")
     func loopbackOnly() throws {
         let refused = try runProcess(TestCluster.binary, ["dispatcher", "--listen", "0.0.0.0:0"])

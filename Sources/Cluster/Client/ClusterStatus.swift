@@ -54,14 +54,14 @@ public struct ClusterStatus: Sendable {
     public func rendered() -> String {
         var lines = ["dispatcher \(dispatcher), up \(String(format: "%.0f", uptimeSeconds)) s, \(counted(workers.count, "worker"))"]
         if let runID {
-            lines.append("run #\(runID) of \(runClient): stage \(stages), \(jobsQueued) jobs queued, \(jobsLeased) leased, \(jobsDone) done; \(documentsDone) documents, \(String(format: "%.0f", documentsPerSecond)) documents/s")
+            lines.append("run #\(runID) of \(sanitized(runClient)): stage \(stages), \(jobsQueued) jobs queued, \(jobsLeased) leased, \(jobsDone) done; \(documentsDone) documents, \(String(format: "%.0f", documentsPerSecond)) documents/s")
         } else {
             lines.append("no run in progress")
         }
         lines.append("worker  threads  leased  done  last heartbeat  name (address)")
         for worker in workers {
             lines.append(String(format: "#%-6llu %7d  %6d  %4llu  %12.1f s  ", worker.id, worker.threads, worker.jobsLeased,
-                                worker.jobsDone, worker.secondsSinceHeartbeat) + "\(worker.name) (\(worker.peer))")
+                                worker.jobsDone, worker.secondsSinceHeartbeat) + "\(sanitized(worker.name)) (\(sanitized(worker.peer)))")
         }
         return lines.joined(separator: "\n")
     }

@@ -55,7 +55,7 @@ public struct Dispatcher: Sendable {
         let state = DispatcherState(heartbeatTimeout: options.heartbeatTimeout, registry: registry, logger: logger)
         let service = DispatcherService(state: state, heartbeatInterval: options.heartbeatInterval, logger: logger)
         let transport = try Transport.server(options.listen, security: options.security)
-        let interceptors: [any ServerInterceptor] = options.security.token.map { [TokenCheck(token: $0)] } ?? []
+        let interceptors: [any ServerInterceptor] = options.security.token.map { [TokenCheck(token: $0, logger: self.logger)] } ?? []
         let server = GRPCServer(transport: transport, services: [service], interceptors: interceptors)
         let listen = options.listen
         let secure = options.security.certificatePath != nil

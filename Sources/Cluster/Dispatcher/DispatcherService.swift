@@ -17,7 +17,7 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
         guard request.threads >= 1, request.threads <= 4096, request.name.utf8.count <= 256 else {
             throw RPCError(code: .invalidArgument, message: "register: expected 1 to 4096 threads and a name of at most 256 bytes")
         }
-        let id = await state.register(name: request.name, threads: Int(request.threads), peer: context.remotePeer)
+        let id = await state.register(name: sanitized(request.name), threads: Int(request.threads), peer: sanitized(context.remotePeer))
         return .with {
             $0.workerID = id
             $0.dispatcherEpoch = state.epoch
@@ -81,7 +81,7 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
         }
         if !header.error.isEmpty {
             let wanted = await state.jobFailed(run: header.runID, stage: header.stage, job: header.jobID,
-                                               message: String(header.error.prefix(2000)))
+                                               message: sanitized(header.error, limit: 2000))
             return .with { $0.accepted = wanted }
         }
         let accepted = try await mapped {
@@ -99,13 +99,13 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
               request.parameters.count <= ClusterLimits.blockSize else {
             throw RPCError(code: .invalidArgument, message: "open run: expected a kind of 1 to 100 bytes, a description of at most 2000 and parameters of at most 1 MiB")
         }
-        let client = request.client.isEmpty ? context.remotePeer : "\(request.client) (\(context.remotePeer))"
+        let client = request.client.isEmpty ? sanitized(context.remotePeer) : "\(sanitized(request.client)) (\(sanitized(context.remotePeer)))"
         let state = self.state
         // A run in progress may be ending (its client's cancellation in flight): wait up to
         // 3 s for the slot, then refuse with the reason.
         let (id, events) = try await mapped {
-            try await state.openRun(client: String(client.prefix(300)), kind: request.kind,
-                                    description: request.description_p.isEmpty ? request.kind : request.description_p,
+            try await state.openRun(client: String(client.prefix(300)), kind: sanitized(request.kind),
+                                    description: sanitized(request.description_p.isEmpty ? request.kind : request.description_p, limit: 2000),
                                     until: .now + .seconds(3))
         }
         // The run lasts as long as this call: when the client finishes or goes away, gRPC
