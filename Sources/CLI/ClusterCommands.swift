@@ -101,6 +101,7 @@ struct DispatcherCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try global.makeLogger(label: "latent.dispatcher")
+        OpenFiles.raiseLimit(logger: logger)
         let address = try ClusterAddress(parsing: listen, field: "--listen")
         let timeout = Duration.milliseconds(Int(heartbeatTimeout * 1000))
         let options = Dispatcher.Options(listen: address, security: cluster.security, insecure: insecure,

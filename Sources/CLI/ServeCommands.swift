@@ -42,6 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try global.makeLogger(label: "latent.serve")
+        OpenFiles.raiseLimit(logger: logger)
         let address = try ClusterAddress(parsing: listen, field: "--listen")
         let similarity = try SimilarityIndex(contentsOf: index)
         let service = QueryService(index: similarity, sources: IndexSources(vocabulary: vocab, tfidf: tfidf, model: model))
