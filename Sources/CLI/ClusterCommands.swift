@@ -9,16 +9,37 @@ import Glibc
 
 /// The token and certificates every cluster command takes.
 struct ClusterSecurityOptions: ParsableArguments {
-    @Option(help: "Cluster token checked on every call (default: LATENT_CLUSTER_TOKEN).") var token: String?
+    @Option(help: "Cluster token, at least 16 characters (visible to other users in `ps`: prefer --token-file or LATENT_CLUSTER_TOKEN).")
+    var token: String?
+    @Option(help: "File whose first line is the cluster token.") var tokenFile: String?
     @Option(help: "PEM CA certificate: on clients and workers, turns TLS on and checks the dispatcher's certificate; on the dispatcher, requires client certificates signed by it (mutual TLS).")
     var tlsCa: String?
     @Option(help: "PEM certificate: the dispatcher's (turns TLS on), or a client's or worker's own for mutual TLS.")
     var tlsCert: String?
     @Option(help: "PEM private key of --tls-cert.") var tlsKey: String?
 
-    var security: ClusterSecurity {
-        ClusterSecurity(token: ClusterSecurity.token(flag: token), certificatePath: tlsCert, privateKeyPath: tlsKey,
-                        trustRootsPath: tlsCa)
+    /// The token (from --token, --token-file or LATENT_CLUSTER_TOKEN, checked) and certificates.
+    func security(logger: Logger) throws -> ClusterSecurity {
+        if token != nil && tokenFile != nil { throw ValidationError("give --token or --token-file, not both") }
+        var secret = ClusterSecurity.token(flag: token)
+        if let tokenFile {
+            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8),
+                  let line = text.split(separator: "\n", omittingEmptySubsequences: false).first else {
+                throw ValidationError("--token-file \(tokenFile): cannot read it")
+            }
+            secret = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else if token != nil {
+            logger.warning("a token given with --token is visible to every user of this machine (ps); use --token-file or LATENT_CLUSTER_TOKEN")
+        }
+        if let secret {
+            guard secret.count >= ClusterSecurity.minimumTokenLength else {
+                throw ValidationError("the cluster token must be at least \(ClusterSecurity.minimumTokenLength) characters, got \(secret.count); use a long random one (for example `openssl rand -hex 16`)")
+            }
+            guard !secret.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+                throw ValidationError("the cluster token must not contain spaces or line ends")
+            }
+        }
+        return ClusterSecurity(token: secret, certificatePath: tlsCert, privateKeyPath: tlsKey, trustRootsPath: tlsCa)
     }
 }
 
@@ -64,7 +85,7 @@ struct ExecutionOptions: ParsableArguments {
 
     func executor(threads: Int?, logger: Logger) throws -> ClusterExecutor {
         ClusterExecutor(execution: distributed.execution, dispatcher: try dispatcher.address,
-                        security: cluster.security, local: InProcessExecutor(threads: threads), logger: logger,
+                        security: try cluster.security(logger: logger), local: InProcessExecutor(threads: threads), logger: logger,
                         sharedStorage: sharedStorage, registry: .builtIn)
     }
 }
@@ -74,15 +95,16 @@ struct DispatcherCommand: AsyncParsableCommand {
         commandName: "dispatcher",
         abstract: "Run the cluster's dispatcher: workers register with it, clients send it their runs.",
         discussion: """
-            Without a token it listens on loopback only, unless --insecure is given. With --tls-cert and \
+            Without a token it listens on loopback only, unless --insecure is given; beyond loopback it takes a \
+            token (at least 16 characters) only with TLS, unless --insecure-plaintext-token. With --tls-cert and \
             --tls-key it speaks TLS; adding --tls-ca requires client certificates (mutual TLS). It prints \
             "latent dispatcher listening on HOST:PORT" once it listens (with --listen HOST:0 the port is \
             chosen by the system).
 
             Examples:
               latent dispatcher                                     # 127.0.0.1:7950
-              LATENT_CLUSTER_TOKEN=secret latent dispatcher --listen 0.0.0.0:7950
-              latent dispatcher --listen 0.0.0.0:7950 --token secret --tls-cert cert.pem --tls-key key.pem
+              LATENT_CLUSTER_TOKEN=$(cat cluster.token) latent dispatcher --listen 127.0.0.1:7950
+              latent dispatcher --listen 0.0.0.0:7950 --token-file cluster.token --tls-cert cert.pem --tls-key key.pem
             """
     )
 
@@ -90,6 +112,8 @@ struct DispatcherCommand: AsyncParsableCommand {
     @Option(help: "HOST:PORT to listen on.") var listen: String = ClusterAddress.defaultDispatcher.description
     @OptionGroup var cluster: ClusterSecurityOptions
     @Flag(help: "Allow listening beyond loopback without a token (trusted networks only).") var insecure = false
+    @Flag(help: "Allow a token on a plaintext listener beyond loopback, where anyone on the path can read it (trusted networks only; TLS otherwise).")
+    var insecurePlaintextToken = false
     @Option(parsing: .unconditional, help: "Seconds without a heartbeat after which a worker is dropped and its jobs requeued.")
     var heartbeatTimeout: Double = Double(Dispatcher.Options().heartbeatTimeout.components.seconds)
 
@@ -104,7 +128,8 @@ struct DispatcherCommand: AsyncParsableCommand {
         OpenFiles.raiseLimit(logger: logger)
         let address = try ClusterAddress(parsing: listen, field: "--listen")
         let timeout = Duration.milliseconds(Int(heartbeatTimeout * 1000))
-        let options = Dispatcher.Options(listen: address, security: cluster.security, insecure: insecure,
+        let options = Dispatcher.Options(listen: address, security: try cluster.security(logger: logger), insecure: insecure,
+                                         insecurePlaintextToken: insecurePlaintextToken,
                                          heartbeatTimeout: timeout, heartbeatInterval: min(.milliseconds(500), timeout / 4))
         let dispatcher = try Dispatcher(options: options, registry: .builtIn, logger: logger)
         try await dispatcher.run { bound in
@@ -124,7 +149,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
             Examples:
               latent worker                                   # dispatcher at 127.0.0.1:7950
-              latent worker --dispatcher 10.0.0.5:7950 --threads 8 --token secret
+              latent worker --dispatcher 10.0.0.5:7950 --threads 8 --token-file cluster.token --tls-ca cert.pem
             """
     )
 
@@ -141,7 +166,7 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = try global.makeLogger(label: "latent.worker")
         let options = Worker.Options(
-            dispatcher: try dispatcher.address, security: cluster.security,
+            dispatcher: try dispatcher.address, security: try cluster.security(logger: logger),
             threads: threads ?? Worker.Options().threads,
             name: name ?? "\(ProcessInfo.processInfo.hostName) pid \(ProcessInfo.processInfo.processIdentifier)")
         try await Worker(options: options, registry: .builtIn, logger: logger).run()
@@ -159,8 +184,8 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var cluster: ClusterSecurityOptions
 
     func run() async throws {
-        _ = try global.makeLogger(label: "latent.status")
-        let status = try await ClusterStatus.fetch(from: try dispatcher.address, security: cluster.security)
+        let logger = try global.makeLogger(label: "latent.status")
+        let status = try await ClusterStatus.fetch(from: try dispatcher.address, security: try cluster.security(logger: logger))
         print(status.rendered())
     }
 }

@@ -32,11 +32,12 @@ struct LatentCommand: AsyncParsableCommand {
               latent selfcheck --size 1000 --log-level debug
 
             Cluster (the same lsi command then trains on the workers):
-              latent dispatcher --listen 0.0.0.0:7950 --token secret &
-              latent worker --dispatcher 10.0.0.5:7950 --token secret &     # on every worker machine
+              openssl rand -hex 16 > cluster.token                  # the same file on every machine
+              latent dispatcher --listen 0.0.0.0:7950 --token-file cluster.token --tls-cert cert.pem --tls-key key.pem &
+              latent worker --dispatcher 10.0.0.5:7950 --token-file cluster.token --tls-ca cert.pem &
               latent lsi docs.tfidf.mm --vocab docs.vocab --topics 400 --out docs.lsi --distributed required \\
-                  --dispatcher 10.0.0.5:7950 --token secret
-              latent status --dispatcher 10.0.0.5:7950 --token secret
+                  --dispatcher 10.0.0.5:7950 --token-file cluster.token --tls-ca cert.pem
+              latent status --dispatcher 10.0.0.5:7950 --token-file cluster.token --tls-ca cert.pem
 
             Logging: --log-level or LATENT_LOG_LEVEL (debug, info, warning, error; default info).
             """,

@@ -15,8 +15,8 @@ struct ServeCommand: AsyncParsableCommand {
             POST /project {"text": ...}; GET /topics, /topics/view, /documents/N, /health, /metrics (Prometheus). \
             The web page is at /.
 
-            Without a token the server listens on loopback only (unless --insecure). With --token (or \
-            LATENT_SERVE_TOKEN, which other users cannot read in `ps`), every request but the page needs \
+            Without a token the server listens on loopback only (unless --insecure). With a token (--token-file, \
+            LATENT_SERVE_TOKEN, or --token, which other users can read in `ps`), every request but the page needs \
             `Authorization: Bearer TOKEN`; the page asks for it. Bad requests get a JSON error and the \
             server goes on; SIGTERM or Ctrl-C lets requests in flight finish, then stops.
 
@@ -29,7 +29,8 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Index folder.") var index: String
     @Option(help: "Address to listen on (port 0: any free port).") var listen: String = "127.0.0.1:7960"
-    @Option(help: "Token every API request must carry (default: LATENT_SERVE_TOKEN).") var token: String?
+    @Option(help: "Token every API request must carry, at least 16 characters (default: LATENT_SERVE_TOKEN; visible in `ps`: prefer --token-file).") var token: String?
+    @Option(help: "File whose first line is the token.") var tokenFile: String?
     @Flag(help: "Allow listening beyond loopback without a token (trusted networks only).") var insecure = false
     @Option(help: "Largest request body, in bytes.") var maxRequestBytes: Int = 1 << 20
     @Option(help: "Where the index's vocabulary is now.") var vocab: String?
@@ -46,7 +47,17 @@ struct ServeCommand: AsyncParsableCommand {
         let address = try ClusterAddress(parsing: listen, field: "--listen")
         let similarity = try SimilarityIndex(contentsOf: index)
         let service = QueryService(index: similarity, sources: IndexSources(vocabulary: vocab, tfidf: tfidf, model: model))
-        let secret = token ?? ProcessInfo.processInfo.environment["LATENT_SERVE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        if token != nil && tokenFile != nil { throw ValidationError("give --token or --token-file, not both") }
+        var secret = token ?? ProcessInfo.processInfo.environment["LATENT_SERVE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        if let tokenFile {
+            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8),
+                  let line = text.split(separator: "\n", omittingEmptySubsequences: false).first else {
+                throw ValidationError("--token-file \(tokenFile): cannot read it")
+            }
+            secret = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else if token != nil {
+            logger.warning("a token given with --token is visible to every user of this machine (ps); use --token-file or LATENT_SERVE_TOKEN")
+        }
         var options = QueryServer.Options(host: address.host, port: address.port, token: secret, insecure: insecure,
                                           maxBodyBytes: maxRequestBytes)
         options.testDelayMilliseconds = Int(ProcessInfo.processInfo.environment["LATENT_TEST_REQUEST_DELAY_MS"] ?? "") ?? 0
@@ -59,8 +70,9 @@ struct ServeCommand: AsyncParsableCommand {
         if let problem = service.textProblem { logger.warning("texts cannot be queries: \(problem)") }
         // The server stops gracefully on SIGTERM and SIGINT itself; it writes no output to clean up.
         Interrupts.stopHandling()
+        let access = secret == nil ? "no token" : "token required"
         try await server.run { bound in
-            logger.info("serving \(similarity.documentCount) documents of \(index) on http://\(bound)/ (\(secret == nil ? "no token" : "token required"))")
+            logger.info("serving \(similarity.documentCount) documents of \(index) on http://\(bound)/ (\(access))")
         }
         logger.info("stopped")
     }

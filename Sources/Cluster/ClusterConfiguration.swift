@@ -75,6 +75,9 @@ public struct ClusterSecurity: Sendable, Equatable {
         self.trustRootsPath = trustRootsPath
     }
 
+    /// The shortest token accepted.
+    public static let minimumTokenLength = 16
+
     /// A token from the flag, else `LATENT_CLUSTER_TOKEN`, else none.
     public static func token(flag: String?) -> String? {
         if let flag, !flag.isEmpty { return flag }

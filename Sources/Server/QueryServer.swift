@@ -48,11 +48,11 @@ public struct QueryServer: Sendable {
     let metrics = ServerMetrics()
 
     /// - Throws: `QueryError` when the options are unsafe: listening beyond loopback without
-    ///   a token (unless `insecure`), or a token shorter than 8 characters.
+    ///   a token (unless `insecure`), or a token shorter than 16 characters.
     public init(service: QueryService, options: Options, logger: Logger) throws {
         if let token = options.token {
-            guard token.count >= 8, !token.contains(where: \.isWhitespace) else {
-                throw QueryError(.badRequest, "the token must be at least 8 characters without spaces")
+            guard token.count >= 16, !token.contains(where: \.isWhitespace) else {
+                throw QueryError(.badRequest, "the token must be at least 16 characters without spaces; use a long random one (for example `openssl rand -hex 16`)")
             }
         } else if !options.isLoopback && !options.insecure {
             throw QueryError(.badRequest, "without a token the server listens on loopback only (127.0.0.1, ::1); give a token, or allow it explicitly")

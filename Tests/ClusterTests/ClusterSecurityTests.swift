@@ -10,19 +10,19 @@ import Testing
 struct ClusterSecurityTests {
     @Test("a wrong or missing token is rejected on every call; the right one is accepted")
     func token() throws {
-        let cluster = TestCluster(common: ["--token", "right-token"])
+        let cluster = TestCluster(common: ["--token", "right-token-0123456789"])
         defer { cluster.stop() }
         try cluster.startDispatcher()
-        for arguments in [["--token", "wrong-token"], []] {
+        for arguments in [["--token", "wrong-token-0123456789"], []] {
             let status = try runProcess(TestCluster.binary, ["status", "--dispatcher", cluster.address] + arguments)
             #expect(status.status == 1 && status.error.contains("wrong or missing cluster token"), "\(status.error)")
         }
         let worker = try ChildProcess("worker", TestCluster.binary,
-                                      ["worker", "--dispatcher", cluster.address, "--token", "wrong-token"])
+                                      ["worker", "--dispatcher", cluster.address, "--token", "wrong-token-0123456789"])
         #expect(worker.waitForExit(timeout: 10) == 1)
         #expect(worker.output.contains("refused this worker: wrong or missing cluster token"), "\(worker.output)")
         let run = try runProcess(TestCluster.binary, ["example", "--documents", "100", "--distributed", "required",
-                                                      "--dispatcher", cluster.address, "--token", "wrong-token"])
+                                                      "--dispatcher", cluster.address, "--token", "wrong-token-0123456789"])
         #expect(run.status == 1 && run.error.contains("the dispatcher at \(cluster.address) refused: wrong token"), "\(run.error)")
         // In automatic mode a refusal is said (a dispatcher did answer), and the run goes on in-process.
         let automatic = try runProcess(TestCluster.binary, ["example", "--documents", "100", "--dispatcher", cluster.address])
@@ -31,16 +31,16 @@ struct ClusterSecurityTests {
                 "\(automatic.error)")
 
         try cluster.startWorker(expectedID: 1)
-        let good = try runProcess(TestCluster.binary, ["status", "--dispatcher", cluster.address, "--token", "right-token"])
+        let good = try runProcess(TestCluster.binary, ["status", "--dispatcher", cluster.address, "--token", "right-token-0123456789"])
         #expect(good.status == 0 && good.output.contains("1 worker"), "\(good.error)")
     }
 
     @Test("1,000 calls with a wrong token: refused, and logged once with the peer; a worker named with a newline and escape sequences is shown sanitised in the log and in latent status")
     func refusalsLoggedAndNamesSanitised() async throws {
-        let cluster = TestCluster(common: ["--token", "right-token"])
+        let cluster = TestCluster(common: ["--token", "right-token-0123456789"])
         defer { cluster.stop() }
         let dispatcher = try cluster.startDispatcher()
-        let security = ClusterSecurity(token: "wrong-token")
+        let security = ClusterSecurity(token: "wrong-token-0123456789")
         let address = try ClusterAddress(parsing: cluster.address, field: "test")
         var refused = 0
         try await Transport.withDispatcher(address, security: security) { client in
@@ -67,28 +67,45 @@ struct ClusterSecurityTests {
         #expect(lines.count == 1, "\(lines)")
 
         let hostile = "evil\n2026-12-03 00:00:00,000 : INFO : forged line\u{1b}[2J\u{1b}]0;title\u{07}\u{202e}"
-        let worker = try ChildProcess("worker", TestCluster.binary, ["worker", "--dispatcher", cluster.address, "--token", "right-token",
+        let worker = try ChildProcess("worker", TestCluster.binary, ["worker", "--dispatcher", cluster.address, "--token", "right-token-0123456789",
                                                                      "--name", hostile])
         defer { worker.stop() }
         try dispatcher.waitFor("worker #1 registered: ")
         let log = dispatcher.output
         #expect(!log.contains("\n2026-12-03 00:00:00,000 : INFO : forged line") && !log.contains("\u{1b}"), "\(log)")
         #expect(log.contains("registered: evil\\u{a}2026-12-03 00:00:00,000 : INFO : forged line\\u{1b}[2J"), "\(log)")
-        let status = try runProcess(TestCluster.binary, ["status", "--dispatcher", cluster.address, "--token", "right-token"])
+        let status = try runProcess(TestCluster.binary, ["status", "--dispatcher", cluster.address, "--token", "right-token-0123456789"])
         #expect(status.status == 0 && !status.output.contains("\u{1b}") && !status.output.contains("\u{202e}")
                 && status.output.contains("evil\\u{a}2026"), "\(status.output)")
     }
 
-    @Test("without a token the dispatcher refuses to listen beyond loopback, unless --insecure")
+    @Test("beyond loopback: no token needs --insecure, a plaintext token needs --insecure-plaintext-token; a short token is refused; --token-file and the environment carry it, --token is warned about")
     func loopbackOnly() throws {
+        let temporary = try TemporaryDirectory()
         let refused = try runProcess(TestCluster.binary, ["dispatcher", "--listen", "0.0.0.0:0"])
         #expect(refused.status == 1, "\(refused.error)")
         #expect(refused.error.contains("refusing to listen on 0.0.0.0:0 without a token"), "\(refused.error)")
-        for extra in [["--insecure"], ["--token", "secret"]] {
+        let plaintext = try runProcess(TestCluster.binary, ["dispatcher", "--listen", "0.0.0.0:0", "--token", "plaintext-token-0123"])
+        #expect(plaintext.status == 1 && plaintext.error.contains("refusing to take a token in plaintext on 0.0.0.0:0"), "\(plaintext.error)")
+        let short = try runProcess(TestCluster.binary, ["dispatcher", "--listen", "127.0.0.1:0", "--token", "fifteen-chars-x"])
+        #expect(short.status != 0 && short.error.contains("at least 16 characters, got 15"), "\(short.error)")
+        try "file-token-0123456789\n".write(toFile: temporary.path + "/token", atomically: true, encoding: .utf8)
+        for extra in [["--insecure"], ["--token", "plaintext-token-0123", "--insecure-plaintext-token"],
+                      ["--token-file", temporary.path + "/token", "--insecure-plaintext-token"]] {
             let dispatcher = try ChildProcess("dispatcher", TestCluster.binary, ["dispatcher", "--listen", "0.0.0.0:0"] + extra)
             defer { dispatcher.stop() }
-            try dispatcher.waitFor("latent dispatcher listening on 0.0.0.0:")
+            let output = try dispatcher.waitFor("latent dispatcher listening on 0.0.0.0:")
+            #expect(output.contains("visible to every user of this machine (ps)") == (extra.first == "--token"), "\(output)")
         }
+        // The token from the file and from the environment opens the same door.
+        let cluster = TestCluster(common: ["--token-file", temporary.path + "/token"])
+        defer { cluster.stop() }
+        try cluster.startDispatcher()
+        let fromFile = try runProcess(TestCluster.binary, ["status", "--dispatcher", cluster.address, "--token-file", temporary.path + "/token"])
+        #expect(fromFile.status == 0 && !fromFile.error.contains("visible"), "\(fromFile.error)")
+        let environment = try runProcess("/usr/bin/env", ["LATENT_CLUSTER_TOKEN=file-token-0123456789", TestCluster.binary, "status",
+                                                          "--dispatcher", cluster.address])
+        #expect(environment.status == 0, "\(environment.error)")
     }
 
     /// A self-signed certificate for 127.0.0.1, made with openssl.
@@ -109,12 +126,12 @@ struct ClusterSecurityTests {
         let temporary = try TemporaryDirectory()
         let directory = temporary.path
         let (certificate, key) = try Self.makeCertificate(in: directory)
-        let example = ["example", "--documents", "1000", "--chunk-size", "100", "--distributed", "required", "--token", "t"]
+        let example = ["example", "--documents", "1000", "--chunk-size", "100", "--distributed", "required", "--token", "tls-token-0123456789"]
 
         // TLS: clients and workers trust the dispatcher's certificate.
         do {
-            let cluster = TestCluster(common: ["--token", "t", "--tls-cert", certificate, "--tls-key", key],
-                                      clientCommon: ["--token", "t", "--tls-ca", certificate])
+            let cluster = TestCluster(common: ["--token", "tls-token-0123456789", "--tls-cert", certificate, "--tls-key", key],
+                                      clientCommon: ["--token", "tls-token-0123456789", "--tls-ca", certificate])
             defer { cluster.stop() }
             try cluster.startDispatcher()
             try cluster.startWorker(expectedID: 1)
@@ -129,7 +146,7 @@ struct ClusterSecurityTests {
             #expect(plaintext.error.contains("if it is a TLS dispatcher, give its CA certificate with --tls-ca"), "\(plaintext.error)")
             // A CA that did not sign the dispatcher's certificate: said, and in automatic mode a warning.
             let (otherCA, _) = try Self.makeCertificate(in: directory + "/other")
-            let automatic = ["example", "--documents", "100", "--token", "t", "--dispatcher", cluster.address, "--tls-ca", otherCA]
+            let automatic = ["example", "--documents", "100", "--token", "tls-token-0123456789", "--dispatcher", cluster.address, "--tls-ca", otherCA]
             let wrongCA = try runProcess(TestCluster.binary, automatic)
             #expect(wrongCA.status == 0, "\(wrongCA.error)")
             #expect(wrongCA.error.contains("WARNING : a server listens at \(cluster.address) but did not answer as a dispatcher"),
@@ -141,7 +158,7 @@ struct ClusterSecurityTests {
         // Mutual TLS: the dispatcher also requires a client certificate it trusts.
         do {
             let mutual = ["--tls-cert", certificate, "--tls-key", key, "--tls-ca", certificate]
-            let cluster = TestCluster(common: ["--token", "t"] + mutual)
+            let cluster = TestCluster(common: ["--token", "tls-token-0123456789"] + mutual)
             defer { cluster.stop() }
             try cluster.startDispatcher()
             try cluster.startWorker(expectedID: 1)

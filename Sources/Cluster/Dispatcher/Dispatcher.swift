@@ -12,17 +12,20 @@ public struct Dispatcher: Sendable {
         public var security: ClusterSecurity
         /// Listen beyond loopback without a token (a trusted network only).
         public var insecure: Bool
+        /// Accept a token on a plaintext listener beyond loopback (it travels in clear).
+        public var insecurePlaintextToken: Bool
         /// A worker silent for longer is dropped and its jobs requeued.
         public var heartbeatTimeout: Duration
         /// How often workers send heartbeats.
         public var heartbeatInterval: Duration
 
         public init(listen: ClusterAddress = .defaultDispatcher, security: ClusterSecurity = ClusterSecurity(),
-                    insecure: Bool = false, heartbeatTimeout: Duration = .seconds(4),
+                    insecure: Bool = false, insecurePlaintextToken: Bool = false, heartbeatTimeout: Duration = .seconds(4),
                     heartbeatInterval: Duration = .milliseconds(500)) {
             self.listen = listen
             self.security = security
             self.insecure = insecure
+            self.insecurePlaintextToken = insecurePlaintextToken
             self.heartbeatTimeout = heartbeatTimeout
             self.heartbeatInterval = heartbeatInterval
         }
@@ -36,6 +39,10 @@ public struct Dispatcher: Sendable {
     /// Checks the options: without a token the dispatcher listens on loopback only, unless
     /// `insecure` says otherwise.
     public init(options: Options, registry: ComputationRegistry, logger: Logger) throws {
+        if options.security.token != nil, options.security.certificatePath == nil, !options.listen.isLoopback,
+           !options.insecurePlaintextToken {
+            throw ClusterError(.invalidConfiguration, "refusing to take a token in plaintext on \(options.listen): anyone on the network path could read it. Give the dispatcher a certificate (--tls-cert, --tls-key), listen on loopback, or pass --insecure-plaintext-token on a trusted network")
+        }
         if options.security.token == nil, !options.listen.isLoopback, !options.insecure {
             throw ClusterError(.invalidConfiguration, "refusing to listen on \(options.listen) without a token: anyone who can reach it could use the cluster. Set --token (or LATENT_CLUSTER_TOKEN), or pass --insecure on a trusted network")
         }
