@@ -145,8 +145,7 @@ struct TokenSender: ClientInterceptor {
 final class TokenCheck: ServerInterceptor {
     let expected: [UInt8]
     let logger: Logger?
-    /// Refusals since the last logged one, and when that was: at most one line a minute.
-    private let refusals = Mutex<(count: Int, logged: ContinuousClock.Instant?)>((0, nil))
+    private let refusals = RefusalLog()
 
     init(token: String, logger: Logger? = nil) {
         expected = Array("Bearer \(token)".utf8)
@@ -159,14 +158,8 @@ final class TokenCheck: ServerInterceptor {
     ) async throws -> StreamingServerResponse<Output> {
         let presented = request.metadata[stringValues: "authorization"].first(where: { _ in true }).map { Array($0.utf8) }
         guard let presented, Self.constantTimeEqual(presented, expected) else {
-            let report: Int? = refusals.withLock { refusals in
-                refusals.count += 1
-                if let logged = refusals.logged, ContinuousClock.now - logged < .seconds(60) { return nil }
-                defer { refusals = (0, .now) }
-                return refusals.count
-            }
-            if let report {
-                logger?.warning("refused \(presented == nil ? "a call without a token" : "a call with a wrong token") from \(sanitized(context.remotePeer)) (\(sanitized(context.descriptor.fullyQualifiedMethod, limit: 80)))\(report > 1 ? "; \(report) refused since the last such line" : ""); at most one such line a minute")
+            if let logger {
+                refusals.note(logger, "refused \(presented == nil ? "a call without a token" : "a call with a wrong token") from \(sanitized(context.remotePeer)) (\(sanitized(context.descriptor.fullyQualifiedMethod, limit: 80)))")
             }
             throw RPCError(code: .unauthenticated, message: "wrong or missing cluster token (set --token or LATENT_CLUSTER_TOKEN)")
         }
@@ -200,8 +193,13 @@ func sendPayload(_ payload: [UInt8], header: Latent_Cluster_V1_PayloadHeader,
 
 /// Receives a payload from a stream: one header, then blocks adding up to exactly the size
 /// it declares (at most `limit`). `what` names the payload in errors.
+///
+/// `accept` sees the header before any block is buffered, and may refuse it (by throwing): a
+/// payload for a run or stage that does not exist, or larger than memory allows, costs
+/// nothing but its header.
 func receivePayload(_ parts: some AsyncSequence<Latent_Cluster_V1_Part, any Error>, what: String,
-                    limit: Int = ClusterLimits.maxPayloadSize) async throws -> (Latent_Cluster_V1_PayloadHeader, [UInt8]) {
+                    limit: Int = ClusterLimits.maxPayloadSize,
+                    accept: ((Latent_Cluster_V1_PayloadHeader) async throws -> Void)? = nil) async throws -> (Latent_Cluster_V1_PayloadHeader, [UInt8]) {
     var header: Latent_Cluster_V1_PayloadHeader?
     var bytes: [UInt8] = []
     for try await part in parts {
@@ -211,6 +209,7 @@ func receivePayload(_ parts: some AsyncSequence<Latent_Cluster_V1_Part, any Erro
             guard value.size <= UInt64(limit) else {
                 throw RPCError(code: .invalidArgument, message: "\(what): declared size \(value.size) bytes is over the limit of \(limit)")
             }
+            try await accept?(value)
             header = value
             bytes.reserveCapacity(min(Int(value.size), 64 << 20))
         case .block(let block)?:

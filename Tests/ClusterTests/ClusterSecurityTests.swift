@@ -216,6 +216,39 @@ struct ClusterSecurityTests {
         }
     }
 
+    @Test("a chunk declaring 16 GiB for a run that does not exist is refused at its header, twice, logged once; the dispatcher's peak memory stays under 300 MiB")
+    func declaredSizeRefusedAtHeader() async throws {
+        let cluster = TestCluster()
+        defer { cluster.stop() }
+        let dispatcher = try cluster.startDispatcher()
+        let address = ClusterAddress(host: "127.0.0.1", port: cluster.port)
+        let block = Data(repeating: 7, count: ClusterLimits.blockSize)
+        try await Transport.withDispatcher(address, security: ClusterSecurity()) { client in
+            for attempt in 0..<2 {
+                await Self.expectRejected("16 GiB for run #999 (attempt \(attempt + 1))", .notFound, containing: "which is not open") {
+                    _ = try await client.submitChunk(options: Transport.callOptions(timeout: .seconds(30))) { writer in
+                        try await writer.write(.with {
+                            $0.header = .with {
+                                $0.size = 16 << 30
+                                $0.chunk = .with { $0.runID = 999; $0.stage = 1; $0.documents = 1 }
+                            }
+                        })
+                        for _ in 0..<1024 { try await writer.write(.with { $0.block = block }) }
+                    }
+                }
+            }
+        }
+        let status = try String(contentsOfFile: "/proc/\(dispatcher.processIdentifier)/status", encoding: .utf8)
+        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") })
+        let peakKB = try #require(Int(line.split(separator: " ").dropFirst().first ?? ""))
+        #expect(peakKB < 300 * 1024, "the dispatcher's peak RSS reached \(peakKB) kB")
+        try dispatcher.waitFor("which is not open")
+        let logged = dispatcher.output.components(separatedBy: "\n").filter { $0.contains("a chunk for run #999") }
+        #expect(logged.count == 1, "\(logged)")
+        #expect(logged.first?.contains("from ipv4:127.0.0.1:") == true)
+        print("peak RSS of the dispatcher: \(peakKB) kB")
+    }
+
     @Test("malformed and hostile messages get error statuses, a second client is refused, and the dispatcher keeps serving")
     func malformed() async throws {
         let cluster = TestCluster()

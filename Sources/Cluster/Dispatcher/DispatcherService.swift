@@ -3,6 +3,7 @@ import GRPCCore
 import LatentCorpus
 import LatentModels
 import Logging
+import Synchronization
 
 /// The dispatcher's RPC handlers: they check each message (ids, sizes, shapes, finite
 /// values) and turn anything malformed into an error status, then act on `DispatcherState`.
@@ -10,6 +11,23 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
     let state: DispatcherState
     let heartbeatInterval: Duration
     let logger: Logger
+    /// Bytes of payloads being received, declared sizes reserved at their headers.
+    let buffered = PayloadBudget(limit: PayloadBudget.defaultLimit)
+    let refusals = RefusalLog()
+
+    /// Reserves a payload's declared size, or refuses it (logged, at most once a minute).
+    private func reserve(_ size: UInt64, _ what: String, _ context: ServerContext) throws {
+        guard buffered.reserve(size) else {
+            refusals.note(logger, "refused \(what) of \(size) bytes from \(sanitized(context.remotePeer)): payloads being received would pass \(buffered.limit) bytes")
+            throw RPCError(code: .resourceExhausted, message: "\(what): \(size) bytes would pass the dispatcher's budget of \(buffered.limit) bytes for payloads being received")
+        }
+    }
+
+    /// Refuses a payload at its header (logged, at most once a minute).
+    private func refuse(_ message: String, _ context: ServerContext, code: RPCError.Code = .notFound) -> RPCError {
+        refusals.note(logger, "refused from \(sanitized(context.remotePeer)): \(message)")
+        return RPCError(code: code, message: message)
+    }
 
     // MARK: Workers
 
@@ -72,7 +90,12 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
 
     func returnResult(request: RPCAsyncSequence<Latent_Cluster_V1_Part, any Error>,
                       context: ServerContext) async throws -> Latent_Cluster_V1_ResultReply {
-        let (payloadHeader, bytes) = try await receivePayload(request, what: "result")
+        var reserved: UInt64 = 0
+        defer { buffered.release(reserved) }
+        let (payloadHeader, bytes) = try await receivePayload(request, what: "result") { header in
+            try reserve(header.size, "a job's state", context)
+            reserved = header.size
+        }
         guard case .result(let header)? = payloadHeader.about else {
             throw RPCError(code: .invalidArgument, message: "result: the header does not describe a result")
         }
@@ -122,7 +145,16 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
 
     func startStage(request: RPCAsyncSequence<Latent_Cluster_V1_Part, any Error>,
                     context: ServerContext) async throws -> Latent_Cluster_V1_StageReply {
-        let (payloadHeader, parameters) = try await receivePayload(request, what: "stage parameters")
+        var reserved: UInt64 = 0
+        defer { buffered.release(reserved) }
+        let (payloadHeader, parameters) = try await receivePayload(request, what: "stage parameters") { header in
+            guard case .stage(let stage)? = header.about else { return }
+            guard await state.hasRun(stage.runID) else {
+                throw refuse("stage parameters for run #\(stage.runID), which is not the run in progress", context)
+            }
+            try reserve(header.size, "stage parameters", context)
+            reserved = header.size
+        }
         guard case .stage(let header)? = payloadHeader.about else {
             throw RPCError(code: .invalidArgument, message: "stage: the header does not describe a stage")
         }
@@ -151,7 +183,18 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
 
     func submitChunk(request: RPCAsyncSequence<Latent_Cluster_V1_Part, any Error>,
                      context: ServerContext) async throws -> Latent_Cluster_V1_SubmitReply {
-        let (payloadHeader, payload) = try await receivePayload(request, what: "chunk")
+        var reserved: UInt64 = 0
+        defer { buffered.release(reserved) }
+        let (payloadHeader, payload) = try await receivePayload(request, what: "chunk") { header in
+            guard case .chunk(let chunk)? = header.about else { return }
+            do {
+                _ = try await state.computation(run: chunk.runID, stage: chunk.stage)
+            } catch {
+                throw refuse("a chunk for run #\(chunk.runID), stage \(chunk.stage), which is not open", context)
+            }
+            try reserve(header.size, "a chunk", context)
+            reserved = header.size
+        }
         guard case .chunk(let header)? = payloadHeader.about else {
             throw RPCError(code: .invalidArgument, message: "chunk: the header does not describe a chunk")
         }
@@ -258,5 +301,41 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
         } catch {
             throw RPCError(code: .invalidArgument, message: context + "\(error)")
         }
+    }
+}
+
+/// The bytes of payloads a dispatcher is receiving at once, by their declared sizes.
+final class PayloadBudget: Sendable {
+    let limit: UInt64
+    private let used = Mutex<UInt64>(0)
+
+    /// Half the machine's memory.
+    static var defaultLimit: UInt64 { ProcessInfo.processInfo.physicalMemory / 2 }
+
+    init(limit: UInt64) { self.limit = limit }
+
+    func reserve(_ size: UInt64) -> Bool {
+        used.withLock { used in
+            guard size <= limit, used <= limit - size else { return false }
+            used += size
+            return true
+        }
+    }
+
+    func release(_ size: UInt64) { used.withLock { $0 -= min($0, size) } }
+}
+
+/// Log lines about refused calls: at most one a minute, with the count since the last.
+final class RefusalLog: Sendable {
+    private let state = Mutex<(count: Int, logged: ContinuousClock.Instant?)>((0, nil))
+
+    func note(_ logger: Logger, _ message: String) {
+        let report: Int? = state.withLock { state in
+            state.count += 1
+            if let logged = state.logged, ContinuousClock.now - logged < .seconds(60) { return nil }
+            defer { state = (0, .now) }
+            return state.count
+        }
+        if let report { logger.warning("\(message)\(report > 1 ? " (\(report) refusals since the last such line)" : ""); at most one such line a minute") }
     }
 }

@@ -216,6 +216,9 @@ actor DispatcherState {
                             merger: computation.makeMerger(firstChunk: firstChunk), firstChunk: firstChunk)
     }
 
+    /// Whether `run` is the run in progress.
+    func hasRun(_ run: UInt64) -> Bool { core.run?.id == run }
+
     func computation(run: UInt64, stage: UInt64) throws -> any RemoteComputation {
         try core.computation(run: run, stage: stage)
     }
