@@ -116,8 +116,13 @@ struct DispatcherCommand: AsyncParsableCommand {
     var insecurePlaintextToken = false
     @Option(parsing: .unconditional, help: "Seconds without a heartbeat after which a worker is dropped and its jobs requeued.")
     var heartbeatTimeout: Double = Double(Dispatcher.Options().heartbeatTimeout.components.seconds)
+    @Option(help: "Seconds a job may stay leased before it goes back to the queue for any worker (at least; ten times the median job time when longer).")
+    var leaseLimit: Double = 60
 
     func validate() throws {
+        guard leaseLimit.isFinite, leaseLimit >= 0.1, leaseLimit <= 86400 else {
+            throw ValidationError("--lease-limit: expected 0.1 to 86400 seconds, got \(leaseLimit)")
+        }
         guard heartbeatTimeout.isFinite, heartbeatTimeout >= 0.5, heartbeatTimeout <= 3600 else {
             throw ValidationError("--heartbeat-timeout: expected 0.5 to 3600 seconds, got \(heartbeatTimeout)")
         }
@@ -128,9 +133,10 @@ struct DispatcherCommand: AsyncParsableCommand {
         OpenFiles.raiseLimit(logger: logger)
         let address = try ClusterAddress(parsing: listen, field: "--listen")
         let timeout = Duration.milliseconds(Int(heartbeatTimeout * 1000))
-        let options = Dispatcher.Options(listen: address, security: try cluster.security(logger: logger), insecure: insecure,
+        var options = Dispatcher.Options(listen: address, security: try cluster.security(logger: logger), insecure: insecure,
                                          insecurePlaintextToken: insecurePlaintextToken,
                                          heartbeatTimeout: timeout, heartbeatInterval: min(.milliseconds(500), timeout / 4))
+        options.minimumLease = .milliseconds(Int(leaseLimit * 1000))
         let dispatcher = try Dispatcher(options: options, registry: .builtIn, logger: logger)
         try await dispatcher.run { bound in
             // Unbuffered, so a supervising process (or a test) sees it at once.

@@ -57,6 +57,43 @@ struct DispatcherCoreTests {
         #expect(core.status(now: Self.at(5)).workers.map(\.leased) == [2])
     }
 
+    @Test("a job leased longer than the lease limit goes back to the queue while its worker stays; the limit follows ten times the median job time; the first state in wins")
+    func leaseLimit() throws {
+        var core = DispatcherCore(epoch: 7, heartbeatTimeout: .seconds(4), minimumLease: .seconds(2),
+                                  logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        for number in 1...2 { _ = core.register(name: "w\(number)", threads: 1, peer: "test", now: Self.t0) }
+        let run = try core.openRun(client: "client", description: "a test", now: Self.t0)
+        try Self.startStage(&core, run: run, stage: 1)
+        var jobs: [UInt64] = []
+        // Two jobs of 0.5 s each: the median makes the limit 5 s (above the 2 s minimum).
+        for i in 0..<2 {
+            let job = try #require(try Self.enqueue(&core, run: run, stage: 1, chunk: i))
+            jobs.append(job)
+            #expect(core.lease(to: 2, now: Self.at(Double(i)))?.job.id == job)
+            #expect(core.claim(job: job, worker: 2, run: run, now: Self.at(Double(i) + 0.5)).claimed)
+        }
+        jobs.append(try #require(try Self.enqueue(&core, run: run, stage: 1, chunk: 2)))
+        #expect(core.leaseLimit(of: try #require(core.run)) == .seconds(5))
+        // Worker 1 takes a job and never answers, though it heartbeats.
+        #expect(core.lease(to: 1, now: Self.at(2))?.job.id == jobs[2])
+        for t in [3.0, 5.0, 6.9] {
+            _ = core.heartbeat(worker: 1, epoch: 7, now: Self.at(t))
+            _ = core.heartbeat(worker: 2, epoch: 7, now: Self.at(t))
+            #expect(core.sweep(now: Self.at(t)).isEmpty)
+        }
+        _ = core.heartbeat(worker: 1, epoch: 7, now: Self.at(7.5))
+        _ = core.heartbeat(worker: 2, epoch: 7, now: Self.at(7.5))
+        let expired = core.sweep(now: Self.at(7.5))
+        #expect(expired.map(\.requeued) == [[jobs[2]]] && expired.first?.worker == 1, "\(expired)")
+        #expect(core.isKnown(worker: 1, epoch: 7), "the worker stays")
+        #expect(core.status(now: Self.at(7.5)).workers.map(\.leased) == [0, 0])
+        // Worker 2 takes it again; worker 1's late state comes first and is taken.
+        #expect(core.lease(to: 2, now: Self.at(7.6))?.job.id == jobs[2])
+        #expect(core.claim(job: jobs[2], worker: 1, run: run, now: Self.at(8)).claimed)
+        #expect(!core.claim(job: jobs[2], worker: 2, run: run, now: Self.at(8.1)).claimed)
+        #expect(core.status(now: Self.at(8.1)).workers.map(\.leased) == [0, 0])
+    }
+
     @Test("a late state after a requeue: the first state in is taken, the other refused")
     func lateResult() throws {
         var (core, run) = try Self.started()

@@ -101,7 +101,12 @@ final class ClientRun: Sendable {
             }
             waiter?.resume(returning: done)
         case .requeued(let requeued)?:
-            logger.warning("worker #\(requeued.workerID) was dropped (\(requeued.reason)); its jobs \(requeued.jobIds.map { "#\($0)" }.joined(separator: ", ")) were requeued")
+            let jobs = requeued.jobIds.map { "#\($0)" }.joined(separator: ", ")
+            if requeued.reason.hasPrefix("held job") {
+                logger.warning("worker #\(requeued.workerID) \(sanitized(requeued.reason)); job \(jobs) was requeued")
+            } else {
+                logger.warning("worker #\(requeued.workerID) was dropped (\(sanitized(requeued.reason))); its jobs \(jobs) were requeued")
+            }
         case .failed(let failed)?:
             fail(ClusterError(.runFailed, "the distributed run failed: \(failed.message)"))
         case nil:

@@ -18,6 +18,9 @@ public struct Dispatcher: Sendable {
         public var heartbeatTimeout: Duration
         /// How often workers send heartbeats.
         public var heartbeatInterval: Duration
+        /// The shortest a lease lasts before its job is requeued for any worker; the limit is
+        /// ten times the median job time when that is longer.
+        public var minimumLease: Duration = .seconds(60)
 
         public init(listen: ClusterAddress = .defaultDispatcher, security: ClusterSecurity = ClusterSecurity(),
                     insecure: Bool = false, insecurePlaintextToken: Bool = false, heartbeatTimeout: Duration = .seconds(4),
@@ -59,7 +62,8 @@ public struct Dispatcher: Sendable {
     /// is chosen by the system when 0 was asked for).
     public func run(onListening: @escaping @Sendable (ClusterAddress) -> Void = { _ in }) async throws {
         ComputeThreads.alone(on: 1)
-        let state = DispatcherState(heartbeatTimeout: options.heartbeatTimeout, registry: registry, logger: logger)
+        let state = DispatcherState(heartbeatTimeout: options.heartbeatTimeout, minimumLease: options.minimumLease,
+                                    registry: registry, logger: logger)
         let service = DispatcherService(state: state, heartbeatInterval: options.heartbeatInterval, logger: logger)
         let transport = try Transport.server(options.listen, security: options.security)
         let interceptors: [any ServerInterceptor] = options.security.token.map { [TokenCheck(token: $0, logger: self.logger)] } ?? []

@@ -97,7 +97,9 @@ struct DispatcherCore {
         var chain: [(stage: UInt64, parameters: [UInt8])] = []
         var chainBase: (any RemoteComputation)?
         var queue: [Job] = []
-        var leases: [UInt64: (worker: UInt64, job: Job)] = [:]
+        var leases: [UInt64: (worker: UInt64, job: Job, since: ContinuousClock.Instant)] = [:]
+        /// How long the last jobs took from lease to state (at most 256), for the lease limit.
+        var jobSeconds: [Double] = []
         var documentsDone = 0
         var jobsDone: UInt64 = 0
     }
@@ -139,6 +141,8 @@ struct DispatcherCore {
 
     let epoch: UInt64
     let heartbeatTimeout: Duration
+    /// The shortest a lease may last before its job is requeued (`leaseLimit(of:)`).
+    let minimumLease: Duration
     let logger: Logger
     private(set) var workers: [UInt64: Worker] = [:]
     private(set) var run: Run?
@@ -146,9 +150,11 @@ struct DispatcherCore {
     private var nextRun: UInt64 = 1
     private var nextJob: UInt64 = 1
 
-    init(epoch: UInt64 = UInt64.random(in: 1...UInt64.max), heartbeatTimeout: Duration, logger: Logger) {
+    init(epoch: UInt64 = UInt64.random(in: 1...UInt64.max), heartbeatTimeout: Duration, minimumLease: Duration = .seconds(60),
+         logger: Logger) {
         self.epoch = epoch
         self.heartbeatTimeout = heartbeatTimeout
+        self.minimumLease = minimumLease
         self.logger = logger
     }
 
@@ -176,6 +182,34 @@ struct DispatcherCore {
     mutating func sweep(now: ContinuousClock.Instant) -> [Dropped] {
         let silent = workers.values.filter { now - $0.lastSeen > heartbeatTimeout }.sorted { $0.id < $1.id }
         return silent.map { drop($0.id, reason: "missed heartbeats for \(roundedSeconds(now - $0.lastSeen)) s") }
+            + expireLeases(now: now)
+    }
+
+    /// How long a lease may last: ten times the median of the run's job times so far, and at
+    /// least `minimumLease`.
+    func leaseLimit(of run: Run) -> Duration {
+        let times = run.jobSeconds.sorted()
+        guard !times.isEmpty else { return minimumLease }
+        return max(minimumLease, .milliseconds(Int(10_000 * times[times.count / 2])))
+    }
+
+    /// Jobs leased for longer than the limit go back to the front of the queue, for any
+    /// worker (their worker stays: a worker that heartbeats but never answers cannot stall
+    /// the run). The first valid state for such a job is taken, whoever sends it.
+    private mutating func expireLeases(now: ContinuousClock.Instant) -> [Dropped] {
+        guard var run else { return [] }
+        let limit = leaseLimit(of: run)
+        var expired: [Dropped] = []
+        for (id, lease) in run.leases.sorted(by: { $0.key > $1.key }) where now - lease.since > limit {
+            run.leases[id] = nil
+            run.queue.insert(lease.job, at: 0)
+            workers[lease.worker]?.leased.remove(id)
+            let reason = "held job #\(id) for \(roundedSeconds(now - lease.since)) s, over the lease limit of \(roundedSeconds(limit)) s"
+            logger.warning("worker #\(lease.worker) (\(workers[lease.worker]?.name ?? "?")) \(reason): requeued; the first state to arrive is taken")
+            expired.append(Dropped(worker: lease.worker, name: workers[lease.worker]?.name ?? "", reason: reason, requeued: [id]))
+        }
+        self.run = run
+        return expired.reversed()
     }
 
     private mutating func drop(_ id: UInt64, reason: String) -> Dropped {
@@ -205,14 +239,14 @@ struct DispatcherCore {
     // MARK: Jobs
 
     /// The next job, leased to `worker`; nil when the queue is empty (or the worker unknown).
-    mutating func lease(to worker: UInt64) -> Lease? {
+    mutating func lease(to worker: UInt64, now: ContinuousClock.Instant = .now) -> Lease? {
         guard workers[worker] != nil, var run, !run.queue.isEmpty else { return nil }
         let job = run.queue.removeFirst()
         guard var stage = run.stages[job.stage] else {
             self.run = run
             return nil
         }
-        run.leases[job.id] = (worker, job)
+        run.leases[job.id] = (worker, job, now)
         let include = stage.baseStage == 0 && stage.parameters.count <= Self.inlineParameters
             && stage.parametersSent.insert(worker).inserted
         run.stages[job.stage] = stage
@@ -281,13 +315,19 @@ struct DispatcherCore {
     /// Takes the state of `job` from `worker`; false when the job's state is not wanted (a
     /// state for it was taken first, or its run or stage is gone). When it was the stage's
     /// last job, says so (the merges left are then the run's tail).
-    mutating func claim(job id: UInt64, worker: UInt64, run runID: UInt64) -> (claimed: Bool, lastJobIn: Bool) {
+    mutating func claim(job id: UInt64, worker: UInt64, run runID: UInt64,
+                        now: ContinuousClock.Instant = .now) -> (claimed: Bool, lastJobIn: Bool) {
         guard var run, run.id == runID, let job = pendingJob(id, of: run), var stage = run.stages[job.stage],
               !stage.claimedJobs.contains(id) else { return (false, false) }
         stage.claimedJobs.insert(id)
         stage.workers.insert(worker)
         if let lease = run.leases.removeValue(forKey: id) {
             workers[lease.worker]?.leased.remove(id)
+            if lease.worker == worker {
+                let elapsed = (now - lease.since).components
+                run.jobSeconds.append(Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18)
+                if run.jobSeconds.count > 256 { run.jobSeconds.removeFirst() }
+            }
         } else {
             run.queue.removeAll { $0.id == id }
         }

@@ -25,8 +25,8 @@ actor DispatcherState {
     /// Changes each time a dispatcher starts: ids from another instance are unknown.
     nonisolated let epoch: UInt64
 
-    init(heartbeatTimeout: Duration, registry: ComputationRegistry, logger: Logger) {
-        core = DispatcherCore(heartbeatTimeout: heartbeatTimeout, logger: logger)
+    init(heartbeatTimeout: Duration, minimumLease: Duration = .seconds(60), registry: ComputationRegistry, logger: Logger) {
+        core = DispatcherCore(heartbeatTimeout: heartbeatTimeout, minimumLease: minimumLease, logger: logger)
         epoch = core.epoch
         self.registry = registry
         self.logger = logger
@@ -48,7 +48,8 @@ actor DispatcherState {
         core.isKnown(worker: worker, epoch: epoch)
     }
 
-    /// Drops workers that missed heartbeats; tells the client which jobs went back.
+    /// Drops workers that missed heartbeats and requeues jobs leased too long; tells the
+    /// client which jobs went back.
     func sweep() {
         for dropped in core.sweep(now: .now) where !dropped.requeued.isEmpty {
             events?.yield(.with {
