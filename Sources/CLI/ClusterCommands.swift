@@ -20,17 +20,7 @@ struct ClusterSecurityOptions: ParsableArguments {
 
     /// The token (from --token, --token-file or LATENT_CLUSTER_TOKEN, checked) and certificates.
     func security(logger: Logger) throws -> ClusterSecurity {
-        if token != nil && tokenFile != nil { throw ValidationError("give --token or --token-file, not both") }
-        var secret = ClusterSecurity.token(flag: token)
-        if let tokenFile {
-            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8),
-                  let line = text.split(separator: "\n", omittingEmptySubsequences: false).first else {
-                throw ValidationError("--token-file \(tokenFile): cannot read it")
-            }
-            secret = line.trimmingCharacters(in: .whitespacesAndNewlines)
-        } else if token != nil {
-            logger.warning("a token given with --token is visible to every user of this machine (ps); use --token-file or LATENT_CLUSTER_TOKEN")
-        }
+        let secret = try secretToken(flag: token, file: tokenFile, environment: "LATENT_CLUSTER_TOKEN", logger: logger)
         if let secret {
             guard secret.count >= ClusterSecurity.minimumTokenLength else {
                 throw ValidationError("the cluster token must be at least \(ClusterSecurity.minimumTokenLength) characters, got \(secret.count); use a long random one (for example `openssl rand -hex 16`)")
@@ -41,6 +31,24 @@ struct ClusterSecurityOptions: ParsableArguments {
         }
         return ClusterSecurity(token: secret, certificatePath: tlsCert, privateKeyPath: tlsKey, trustRootsPath: tlsCa)
     }
+}
+
+/// A secret token: the first line of `file`, else `flag` (warned about: every user of the
+/// machine reads it in `ps`), else the environment variable `environment`; nil for none.
+func secretToken(flag: String?, file: String?, environment: String, logger: Logger) throws -> String? {
+    if flag != nil && file != nil { throw ValidationError("give --token or --token-file, not both") }
+    if let file {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8),
+              let line = text.split(separator: "\n", omittingEmptySubsequences: false).first else {
+            throw ValidationError("--token-file \(file): cannot read it")
+        }
+        return line.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    if let flag {
+        logger.warning("a token given with --token is visible to every user of this machine (ps); use --token-file or \(environment)")
+        return flag
+    }
+    return ProcessInfo.processInfo.environment[environment].flatMap { $0.isEmpty ? nil : $0 }
 }
 
 /// `--dispatcher`, shared by every command that talks to one.

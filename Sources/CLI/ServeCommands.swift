@@ -43,21 +43,11 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try global.makeLogger(label: "latent.serve")
+        let secret = try secretToken(flag: token, file: tokenFile, environment: "LATENT_SERVE_TOKEN", logger: logger)
         OpenFiles.raiseLimit(logger: logger)
         let address = try ClusterAddress(parsing: listen, field: "--listen")
         let similarity = try SimilarityIndex(contentsOf: index)
         let service = QueryService(index: similarity, sources: IndexSources(vocabulary: vocab, tfidf: tfidf, model: model))
-        if token != nil && tokenFile != nil { throw ValidationError("give --token or --token-file, not both") }
-        var secret = token ?? ProcessInfo.processInfo.environment["LATENT_SERVE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-        if let tokenFile {
-            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8),
-                  let line = text.split(separator: "\n", omittingEmptySubsequences: false).first else {
-                throw ValidationError("--token-file \(tokenFile): cannot read it")
-            }
-            secret = line.trimmingCharacters(in: .whitespacesAndNewlines)
-        } else if token != nil {
-            logger.warning("a token given with --token is visible to every user of this machine (ps); use --token-file or LATENT_SERVE_TOKEN")
-        }
         var options = QueryServer.Options(host: address.host, port: address.port, token: secret, insecure: insecure,
                                           maxBodyBytes: maxRequestBytes)
         options.testDelayMilliseconds = Int(ProcessInfo.processInfo.environment["LATENT_TEST_REQUEST_DELAY_MS"] ?? "") ?? 0

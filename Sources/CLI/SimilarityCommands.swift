@@ -60,7 +60,7 @@ struct IndexCommand: AsyncParsableCommand {
         } else {
             (index, report) = try build(try CorpusFile.open(corpus), sources: sources, logger: logger)
         }
-        logger.info("indexed \(report.documents) documents in \(report.shards) shards (\(index.isDense ? "dense" : "sparse"), \(index.dimension) dimensions, \(index.precision)) into \(out) in \(String(format: "%.1f", seconds(since: started))) s")
+        logger.info("indexed \(report.documents) documents in \(report.shards) shards (\(index.isDense ? "dense" : "sparse"), \(index.dimension) dimensions, \(index.precision)) into \(out) in \(String(format: "%.1f", (ContinuousClock.now - started) / .seconds(1))) s")
     }
 
     private func build<C: Corpus>(_ input: C, sources: IndexSources, logger: Logger) throws -> (SimilarityIndex, IndexBuildReport) {
@@ -208,7 +208,7 @@ struct SimilarCommand: AsyncParsableCommand {
                     if batchQueries.count == batch { try flush() }
                 }
                 if !batchQueries.isEmpty { try flush() }
-                let seconds = Double(searching.components.seconds) + Double(searching.components.attoseconds) * 1e-18
+                let seconds = searching / .seconds(1)
                 logger.info("searched \(first) queries, \(batch) at a time, in \(String(format: "%.3f", seconds)) s (\(String(format: "%.3f", first > 0 ? seconds * 1000 / Double(first) : 0)) ms per query)")
             } else {
                 try similarity.allPairs(top: top, order: order, write)
@@ -275,12 +275,6 @@ extension IndexAddCommand {
                                 logger: Logger) throws -> (SimilarityIndex, IndexBuildReport) {
         try similarity.adding(PipelineCorpus(base: input, pipeline: pipeline), titles: titles, logger: logger)
     }
-}
-
-/// Seconds since `start`.
-func seconds(since start: ContinuousClock.Instant) -> Double {
-    let elapsed = (ContinuousClock.now - start).components
-    return Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
 }
 
 /// A corpus seen through a query pipeline, document by document.

@@ -55,7 +55,7 @@ public struct LinearAlgebraSelfCheck: Sendable {
         var best = Double.infinity
         for _ in 0..<max(1, repeats) {
             let elapsed = clock.measure { Matrix.gemm(a, b, into: &c) }
-            best = min(best, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+            best = min(best, elapsed / .seconds(1))
         }
         var maxError = 0.0, maxEntry = 0.0
         if size > 0 {
@@ -88,7 +88,7 @@ public struct LinearAlgebraSelfCheck: Sendable {
         var best = Double.infinity
         for _ in 0..<max(1, repeats) {
             let elapsed = clock.measure { _ = Matrix.product(dense, sparse, transpose: transpose) }
-            best = min(best, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+            best = min(best, elapsed / .seconds(1))
         }
         let shape = "\(rows)x\(inner) · sparse \(inner)x\(columns) (\(sparse.nonZeroCount) non-zeros)"
         return (shape, best, 2 * Double(rows) * Double(sparse.nonZeroCount) / best / 1e9)

@@ -9,7 +9,8 @@ import Synchronization
 /// The query server: a `QueryService` over HTTP (Hummingbird), with the web page at `/`.
 ///
 /// - `GET /health`, `GET /metrics` (Prometheus text), `GET /topics` (JSON), `GET /topics/view`
-///   (HTML with inline SVG), `GET /documents/N`, `POST /similar`, `POST /project`; `GET /` the page.
+///   (HTML with inline SVG), `GET /documents/N` (and `/documents/N/view`, HTML), `POST /similar`,
+///   `POST /project`; `GET /` the page.
 /// - With a token, every request but the page needs `Authorization: Bearer TOKEN`; without
 ///   one the server listens on loopback only unless told otherwise (`Options.insecure`).
 /// - Request bodies are limited (`Options.maxBodyBytes`), connections capped and closed when
@@ -75,6 +76,9 @@ public struct QueryServer: Sendable {
         router.get("/topics") { _, _ in Self.json(try service.topicsJSON()) }
         router.get("/topics/view") { _, _ in Self.response(.ok, try service.topicsHTML(), type: "text/html; charset=utf-8") }
         router.get("/documents/:id") { _, context in Self.json(try service.document(context.parameters.get("id") ?? "")) }
+        router.get("/documents/:id/view") { _, context in
+            Self.response(.ok, try service.documentHTML(context.parameters.get("id") ?? ""), type: "text/html; charset=utf-8")
+        }
         router.post("/similar") { request, _ in
             let body = try await Self.body(request, limit: maxBody)
             logger.debug("POST /similar: \(body.count) bytes, answering")
@@ -162,7 +166,7 @@ struct Guard: RouterMiddleware {
             logger.error("\(request.method) \(path.prefix(100)): \(error)")
             response = Self.error(QueryError(.internalError, "internal error: \(error)"))
         }
-        metrics.record(endpoint: endpoint, status: response.status.code, seconds: seconds(since: started))
+        metrics.record(endpoint: endpoint, status: response.status.code, seconds: (ContinuousClock.now - started) / .seconds(1))
         return response
     }
 
@@ -181,11 +185,6 @@ struct Guard: RouterMiddleware {
         for i in 0..<max(x.count, y.count) { difference |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0) }
         return difference == 0
     }
-}
-
-func seconds(since start: ContinuousClock.Instant) -> Double {
-    let elapsed = (ContinuousClock.now - start).components
-    return Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
 }
 
 /// Request counts and latencies, for `GET /metrics`.

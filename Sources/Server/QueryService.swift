@@ -112,16 +112,38 @@ public final class QueryService: Sendable {
     /// GET /documents/N: a document's title and stored (unit) vector, as [[id, value], ...]
     /// of its non-zero values.
     public func document(_ text: String) throws -> String {
-        guard let document = Int(text) else { throw QueryError(.badRequest, "document: expected a number, got \"\(text.prefix(40))\"") }
-        let vector: [Double]
-        do {
-            vector = try index.vector(of: document)
-        } catch let error as ModelError {
-            throw QueryError(.notFound, error.message)
-        }
+        let (document, vector) = try storedVector(text)
         let pairs = vector.enumerated().filter { $0.element != 0 }.map { "[\($0.offset), \($0.element)]" }.joined(separator: ", ")
         let title = index.title(of: document).map(DocumentVectorsWriter.jsonString) ?? "null"
         return "{\"document\": \(document), \"title\": \(title), \"vector\": [\(pairs)]}"
+    }
+
+    /// GET /documents/N/view: the same as HTML for the page: its title and number, and on a
+    /// dense index its 12 largest topic weights as bars (`TopicViews.termBars`, signed for LSI).
+    public func documentHTML(_ text: String) throws -> String {
+        let (document, vector) = try storedVector(text)
+        var html = "<h2>" + TopicViews.escape(index.title(of: document) ?? "Document \(document)")
+            + "</h2><p class=\"muted\">document #\(document)</p>"
+        let weights = vector.enumerated().filter { $0.element != 0 }
+        guard index.isDense else { return html + "<p class=\"muted\">\(weights.count) terms in its vector.</p>" }
+        guard !weights.isEmpty else {
+            return html + "<p class=\"muted\">No topic weights: the document has no words the model knows.</p>"
+        }
+        let shown = weights.sorted { abs($0.element) > abs($1.element) || (abs($0.element) == abs($1.element) && $0.offset < $1.offset) }
+            .prefix(12).map { (term: "topic \($0.offset)", weight: $0.element) }
+        html += "<h3 style=\"font-size:0.95em\">Topic weights</h3>"
+        return html + TopicViews.termBars(Array(shown), signed: topics?.kind == "lsi")
+    }
+
+    /// Document `text`'s number and stored vector; 400 for a number that is not one, 404 for
+    /// a document not in the index.
+    private func storedVector(_ text: String) throws -> (Int, [Double]) {
+        guard let document = Int(text) else { throw QueryError(.badRequest, "document: expected a number, got \"\(text.prefix(40))\"") }
+        do {
+            return (document, try index.vector(of: document))
+        } catch let error as ModelError {
+            throw QueryError(.notFound, error.message)
+        }
     }
 
     /// GET /topics: the model's topics as JSON; 404 for an index without a topic model.

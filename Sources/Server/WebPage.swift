@@ -146,32 +146,8 @@ enum WebPage {
           if (item) item.classList.add("selected");
           const panel = $("document");
           try {
-            const doc = await api("/documents/" + id);
-            let html = "<h2>" + escapeHTML(doc.title || "Document " + id) + '</h2><p class="muted">document #' + id + "</p>";
-            if (health && health.kind === "dense") {
-              html += "<h3 style=\\"font-size:0.95em\\">Topic weights</h3>" + weightBars(doc.vector, health.model === "lsi");
-            } else {
-              html += '<p class="muted">' + doc.vector.length + " terms in its vector.</p>";
-            }
-            panel.innerHTML = html;
+            panel.innerHTML = await api("/documents/" + id + "/view");
           } catch (e) { showError("The document could not be shown: " + e.message); }
-        }
-
-        function weightBars(pairs, signed) {
-          const shown = pairs.slice().sort((a, b) => Math.abs(b[1]) - Math.abs(a[1])).slice(0, 12);
-          if (shown.length === 0) return '<p class="muted">No topic weights: the document has no words the model knows.</p>';
-          const largest = Math.max(...shown.map((p) => Math.abs(p[1])), 1e-12);
-          const row = 20, labelWidth = 80, barWidth = 220, width = labelWidth + barWidth + 60;
-          const zero = signed ? labelWidth + barWidth / 2 : labelWidth, scale = (signed ? barWidth / 2 : barWidth) / largest;
-          let svg = '<svg class="bars" viewBox="0 0 ' + width + " " + (row * shown.length + 4) + '" role="img" aria-label="topic weights">';
-          shown.forEach((p, i) => {
-            const y = 2 + i * row, length = Math.abs(p[1]) * scale, start = p[1] < 0 ? zero - length : zero;
-            svg += '<text x="' + (labelWidth - 6) + '" y="' + (y + 14) + '" text-anchor="end" class="term">topic ' + p[0] + "</text>"
-              + '<rect x="' + start.toFixed(1) + '" y="' + (y + 3) + '" width="' + Math.max(length, 0.5).toFixed(1) + '" height="' + (row - 6) + '" class="' + (p[1] < 0 ? "negative" : "positive") + '"/>'
-              + '<text x="' + (width - 2) + '" y="' + (y + 14) + '" text-anchor="end" class="value">' + p[1].toFixed(3) + "</text>";
-          });
-          if (signed) svg += '<line x1="' + zero + '" y1="0" x2="' + zero + '" y2="' + (row * shown.length + 4) + '" class="zero"/>';
-          return svg + "</svg>";
         }
 
         async function start() {

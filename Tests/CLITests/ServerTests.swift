@@ -96,6 +96,9 @@ struct ServerTests {
         #expect(view.status == 200 && view.body.contains("<svg class=\"spectrum\""))
         let document = try await Self.request(base + "/documents/8")
         #expect(document.body.contains(SimilarityCommandTests.titles[8]), "\(document.body)")
+        let documentView = try await Self.request(base + "/documents/8/view")
+        #expect(documentView.status == 200 && documentView.body.contains("<h2>\(SimilarityCommandTests.titles[8])</h2>")
+                && documentView.body.components(separatedBy: "<rect ").count == 3, "\(documentView.body)")
         let page = try await Self.request(base + "/")
         #expect(page.status == 200 && page.body.contains("<form class=\"search\" id=\"search\">") && !page.body.contains("http://") && !page.body.contains("https://"))
 
@@ -112,6 +115,7 @@ struct ServerTests {
             ("/similar", String(repeating: "x", count: 5000), 413, "larger than 4096 bytes"),
             ("/documents/abc", nil, 400, "expected a number"),
             ("/documents/77", nil, 404, "not in the index"),
+            ("/documents/77/view", nil, 404, "not in the index"),
             ("/nowhere", nil, 404, "no such endpoint"),
         ]
         for (path, body, status, message) in bad {

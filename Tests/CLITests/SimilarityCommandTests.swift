@@ -5,17 +5,7 @@ import Testing
 
 @Suite("latent index, similar, index-add, index-remove", .timeLimit(.minutes(5)))
 struct SimilarityCommandTests {
-    static let titles = [
-        "Human machine interface for lab abc computer applications",
-        "A survey of user opinion of computer system response time",
-        "The EPS user interface management system",
-        "System and human system engineering testing of EPS",
-        "Relation of user perceived response time to error measurement",
-        "The generation of random binary unordered trees",
-        "The intersection graph of paths in trees",
-        "Graph minors IV Widths of trees and well quasi ordering",
-        "Graph minors A survey",
-    ]
+    static let titles = DeerwesterExample.titles
 
     @Test("the everyday workflow: corpus, TF-IDF, LSI, index with titles, then a text, a document, a corpus and all pairs as queries; add and remove")
     func workflow() throws {

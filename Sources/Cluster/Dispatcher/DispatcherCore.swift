@@ -324,8 +324,7 @@ struct DispatcherCore {
         if let lease = run.leases.removeValue(forKey: id) {
             workers[lease.worker]?.leased.remove(id)
             if lease.worker == worker {
-                let elapsed = (now - lease.since).components
-                run.jobSeconds.append(Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18)
+                run.jobSeconds.append((now - lease.since) / .seconds(1))
                 if run.jobSeconds.count > 256 { run.jobSeconds.removeFirst() }
             }
         } else {

@@ -84,7 +84,9 @@ extension SimilarityIndex {
                                          dimension: dimension, documents: 0, shardSize: settings.shardSize, shards: [],
                                          removed: nil, titles: nil, pipeline: pipeline, generation: 0,
                                          screening: dense && settings.screening ? "float16" : nil)
-            let report = try appendShards(corpus, to: &manifest, folder: temporary, logger: logger, progress: progress)
+            var created: [String] = []  // inside the temporary folder, removed with it on failure
+            let report = try appendShards(corpus, to: &manifest, folder: temporary, logger: logger, progress: progress,
+                                          created: &created)
             if let userTitles {
                 manifest.titles = "titles.tsv"
                 let file = try AtomicFileWriter(path: temporary + "/titles.tsv", kind: .documentTable)
@@ -173,13 +175,8 @@ extension SimilarityIndex {
         return try SimilarityIndex(contentsOf: path)
     }
 
-    /// Writes the corpus's documents as new shards of `folder`, updating `manifest`.
-    private static func appendShards<C: Corpus>(_ corpus: C, to manifest: inout IndexManifest, folder: String, logger: Logger?,
-                                                progress: ((Int) -> Void)?) throws -> IndexBuildReport {
-        var created: [String] = []
-        return try appendShards(corpus, to: &manifest, folder: folder, logger: logger, progress: progress, created: &created)
-    }
-
+    /// Writes the corpus's documents as new shards of `folder`, updating `manifest`; names
+    /// the files it made in `created`.
     private static func appendShards<C: Corpus>(_ corpus: C, to manifest: inout IndexManifest, folder: String, logger: Logger?,
                                                 progress: ((Int) -> Void)?, created: inout [String]) throws -> IndexBuildReport {
         var report = IndexBuildReport()
@@ -187,8 +184,7 @@ extension SimilarityIndex {
         let dimension = manifest.dimension
         func finishShard() throws {
             guard let current = writer else { return }
-            var shard = try current.commit()
-            shard.first = manifest.documents
+            let shard = try current.commit(first: manifest.documents)
             manifest.documents += shard.documents
             manifest.shards.append(shard)
             report.shards += 1

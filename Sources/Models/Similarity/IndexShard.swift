@@ -258,12 +258,14 @@ final class ShardWriter {
         documents += 1
     }
 
-    func commit() throws -> IndexManifest.Shard {
+    /// Moves the files into place; the shard's entry in `index.json`, its documents numbered
+    /// from `first`.
+    func commit(first: Int) throws -> IndexManifest.Shard {
         if let rows { try rows.commit(shape: [documents, dimension]) }
         try half?.commit(shape: [documents, dimension])
         try indptr?.commit(shape: [documents + 1])
         try indices?.commit(shape: [nonzeros])
         try data?.commit(shape: [nonzeros])
-        return IndexManifest.Shard(file: name, first: -1, documents: documents, nonzeros: dense ? 0 : nonzeros)
+        return IndexManifest.Shard(file: name, first: first, documents: documents, nonzeros: dense ? 0 : nonzeros)
     }
 }

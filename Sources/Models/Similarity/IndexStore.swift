@@ -96,20 +96,17 @@ final class IndexStore<Scalar: LinearAlgebraScalar>: Sendable {
                 queries.withUnsafeBufferPointer { q in
                     scores.withUnsafeMutableBufferPointer { out in
                         guard let queryBase = q.baseAddress, let outBase = out.baseAddress else { return }
-                        if count == 1 || workers == 1 {
-                            vectors.scores(rows: rows, dimension: dimension, queries: queryBase, count: count, into: outBase)
-                        } else {
-                            // Queries split among threads for the sparse kernel; one product for dense.
-                            if case .dense = vectors {
-                                vectors.scores(rows: rows, dimension: dimension, queries: queryBase, count: count, into: outBase)
-                            } else {
-                                let out = UncheckedPointer(outBase)
-                                concurrently(workers: workers) { worker in
-                                    let range = Self.slice(count, worker, workers)
-                                    vectors.scores(rows: rows, dimension: dimension, queries: queryBase + range.lowerBound * dimension,
-                                                   count: range.count, into: out.pointer + range.lowerBound * rows.count)
-                                }
+                        // Dense rows: one product for all the queries (BLAS uses the cores). Sparse
+                        // rows: the queries split among the threads.
+                        if workers > 1, case .sparse = vectors {
+                            let out = UncheckedPointer(outBase)
+                            concurrently(workers: workers) { worker in
+                                let range = Self.slice(count, worker, workers)
+                                vectors.scores(rows: rows, dimension: dimension, queries: queryBase + range.lowerBound * dimension,
+                                               count: range.count, into: out.pointer + range.lowerBound * rows.count)
                             }
+                        } else {
+                            vectors.scores(rows: rows, dimension: dimension, queries: queryBase, count: count, into: outBase)
                         }
                     }
                 }
