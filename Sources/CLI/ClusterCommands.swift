@@ -90,11 +90,47 @@ struct ExecutionOptions: ParsableArguments {
     @Flag(help: "Workers read the corpus file themselves, at the same path (a .lbc, or a .mm with its .index): jobs carry only document ranges.")
     var sharedStorage = false
     @OptionGroup var cluster: ClusterSecurityOptions
+    @Option(parsing: .unconditional, help: "Seconds a run that lost its dispatcher (a restart, a network outage) waits for it to come back before failing; the run then starts again, replaying what --checkpoint recorded. 0: fail at once.")
+    var grace: Double = 30
+
+    func validate() throws {
+        guard grace.isFinite, grace >= 0, grace <= 86400 else {
+            throw ValidationError("--grace: expected 0 to 86400 seconds, got \(grace)")
+        }
+    }
 
     func executor(threads: Int?, logger: Logger) throws -> ClusterExecutor {
-        ClusterExecutor(execution: distributed.execution, dispatcher: try dispatcher.address,
-                        security: try cluster.security(logger: logger), local: InProcessExecutor(threads: threads), logger: logger,
-                        sharedStorage: sharedStorage, registry: .builtIn)
+        var executor = ClusterExecutor(execution: distributed.execution, dispatcher: try dispatcher.address,
+                                       security: try cluster.security(logger: logger), local: InProcessExecutor(threads: threads),
+                                       logger: logger, sharedStorage: sharedStorage, registry: .builtIn)
+        executor.grace = .milliseconds(Int64(grace * 1000))
+        return executor
+    }
+}
+
+/// `--checkpoint DIR` and `--resume`: training that survives being interrupted.
+struct CheckpointOptions: ParsableArguments {
+    @Option(help: "Folder for the run's checkpoint: the merged state of each completed reduction, written as it completes, so that an interrupted run continues with --resume (and a distributed run whose dispatcher came back continues by itself). Removed once the model is saved.")
+    var checkpoint: String?
+    @Flag(help: "Continue the run recorded in the --checkpoint folder: the reductions it holds are replayed, not run, and the model is the one an uninterrupted run makes.")
+    var resume = false
+    @Option(parsing: .unconditional, help: "Seconds between saves of a long reduction's finished start (in-process; one-pass LSI is one reduction over the whole corpus).")
+    var checkpointEvery: Double = 300
+
+    func validate() throws {
+        if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint DIR: the folder of the run to continue") }
+        guard checkpointEvery.isFinite, checkpointEvery >= 0.01, checkpointEvery <= 604800 else {
+            throw ValidationError("--checkpoint-every: expected 0.01 to 604800 seconds, got \(checkpointEvery)")
+        }
+    }
+
+    /// `executor`, keeping a checkpoint when one is asked for; and the checkpoint, to remove
+    /// once the outputs are saved.
+    func wrapping(_ executor: any ChunkExecutor, logger: Logger) throws -> (any ChunkExecutor, TrainingCheckpoint?) {
+        guard let checkpoint else { return (executor, nil) }
+        let kept = try TrainingCheckpoint(directory: checkpoint, resume: resume,
+                                          interval: .milliseconds(Int64(checkpointEvery * 1000)), logger: logger)
+        return (CheckpointingExecutor(executor, checkpoint: kept), kept)
     }
 }
 

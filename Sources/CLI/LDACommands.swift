@@ -117,6 +117,7 @@ struct LDACommand: AsyncParsableCommand {
     @OptionGroup var options: LDAOptions
     @OptionGroup var threads: ThreadsOption
     @OptionGroup var execution: ExecutionOptions
+    @OptionGroup var checkpointing: CheckpointOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -131,12 +132,15 @@ struct LDACommand: AsyncParsableCommand {
         let logger = try global.makeLogger(label: "latent.lda")
         try output.checkModelFolder(out, kind: LDAModel.kind)
         try OutputCheck.refuseInputs(out, inputs: [corpus] + [vocab].compactMap { $0 })
-        let model = try await train(try CorpusFile.open(corpus), logger: logger)
+        let (executor, checkpoint) = try checkpointing.wrapping(try execution.executor(threads: threads.threads, logger: logger),
+                                                                logger: logger)
+        let model = try await train(try CorpusFile.open(corpus), executor: executor, logger: logger)
         try model.save(to: out, replacing: output.replacing)
+        checkpoint?.remove()
         logger.info("saved LDA model with \(model.topicCount) topics to \(out); \(PeakMemory.description)")
     }
 
-    private func train<C: Corpus>(_ input: C, logger: Logger) async throws -> LDAModel {
+    private func train<C: Corpus>(_ input: C, executor: any ChunkExecutor, logger: Logger) async throws -> LDAModel {
         let vocabulary = try vocab.map(Vocabulary.init(contentsOf:))
         guard let total = input.documentCount else {
             throw ValidationError("\(corpus): the number of documents is unknown; LDA needs it (a .mm with its header, or a .lbc)")
@@ -146,7 +150,6 @@ struct LDACommand: AsyncParsableCommand {
         }
         let training = DocumentRangeCorpus(input, documents: 0..<(total - holdout))
         if total == 0 { logger.warning("\(corpus) has no documents: the model keeps its initial topics") }
-        let executor = try execution.executor(threads: threads.threads, logger: logger)
         let progress = ProgressDisplay(logger: logger, activity: .training(then: "updating the topics"))
         defer { progress.finish() }
         var model: LDAModel

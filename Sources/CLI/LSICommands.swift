@@ -81,6 +81,7 @@ struct LSICommand: AsyncParsableCommand {
     @OptionGroup var options: LSIOptions
     @OptionGroup var threads: ThreadsOption
     @OptionGroup var execution: ExecutionOptions
+    @OptionGroup var checkpointing: CheckpointOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -95,23 +96,27 @@ struct LSICommand: AsyncParsableCommand {
         try OutputCheck.refuseInputs(out, inputs: [corpus] + [vocab].compactMap { $0 })
         let corpus = try CorpusFile.open(corpus)
         let vocabulary = try vocab.map(Vocabulary.init(contentsOf:))
+        let (executor, checkpoint) = try checkpointing.wrapping(try execution.executor(threads: threads.threads, logger: logger),
+                                                                logger: logger)
         let progress = ProgressDisplay(logger: logger, activity: .training(then: "merging the partial results"))
         defer { progress.finish() }
         let model: LSIModel
         if let update {
-            model = try await updated(update, with: corpus, vocabulary: vocabulary, logger: logger, progress: progress)
+            model = try await updated(update, with: corpus, vocabulary: vocabulary, executor: executor, logger: logger,
+                                      progress: progress)
         } else {
-            model = try await trained(corpus, vocabulary: vocabulary, logger: logger, progress: progress)
+            model = try await trained(corpus, vocabulary: vocabulary, executor: executor, logger: logger, progress: progress)
         }
         progress.finish()
         for line in try model.formattedTopics(count: min(5, model.topicCount), top: 10).enumerated() {
             logger.info("topic #\(line.offset)(\(String(format: "%.3f", model.singularValues[line.offset]))): \(line.element)")
         }
         try model.save(to: out, replacing: output.replacing)
+        checkpoint?.remove()
         logger.info("saved LSI model with \(model.topicCount) topics to \(out); \(PeakMemory.description)")
     }
 
-    private func trained(_ corpus: some Corpus, vocabulary: Vocabulary?, logger: Logger,
+    private func trained(_ corpus: some Corpus, vocabulary: Vocabulary?, executor: any ChunkExecutor, logger: Logger,
                          progress: ProgressDisplay) async throws -> LSIModel {
         if let vocabulary, let vocab {
             try ModelInputCheck.checkTraining(corpusTerms: corpus.termCount, corpus: self.corpus,
@@ -119,20 +124,18 @@ struct LSICommand: AsyncParsableCommand {
         }
         if corpus.documentCount == 0 { logger.warning("\(self.corpus) has no documents: the model will have no topics") }
         return try await LSIModel(corpus: corpus, vocabulary: vocabulary, parameters: options.parameters,
-                                  executor: try execution.executor(threads: threads.threads, logger: logger), logger: logger,
-                                  progress: progress.handler)
+                                  executor: executor, logger: logger, progress: progress.handler)
     }
 
-    private func updated(_ path: String, with corpus: some Corpus, vocabulary: Vocabulary?, logger: Logger,
-                         progress: ProgressDisplay) async throws -> LSIModel {
+    private func updated(_ path: String, with corpus: some Corpus, vocabulary: Vocabulary?, executor: any ChunkExecutor,
+                         logger: Logger, progress: ProgressDisplay) async throws -> LSIModel {
         var model = try LSIModel(contentsOf: path)
         try checkModelInput(corpusTerms: corpus.termCount, corpus: self.corpus, vocabulary: vocab, modelTerms: model.termCount,
                             modelVocabulary: model.vocabulary, model: path, logger: logger)
         if corpus.documentCount == 0 { logger.warning("\(self.corpus) has no documents: the model is saved unchanged") }
         logger.info("updating the LSI model \(path) (\(model.topicCount) topics from \(model.documentsProcessed) documents) with \(self.corpus)")
         try await model.addDocuments(corpus, decay: options.decay, chunkSize: options.chunkSize,
-                                     executor: try execution.executor(threads: threads.threads, logger: logger),
-                                     logger: logger, progress: progress.handler)
+                                     executor: executor, logger: logger, progress: progress.handler)
         return model
     }
 }

@@ -10,14 +10,30 @@ import Foundation
 public final class ChunkPrefetcher: Sendable {
     private let pipeline: OrderedPipeline<SparseChunk, SparseChunk>
 
-    /// Starts reading `corpus` in chunks of `size` documents.
-    public init<C: Corpus>(_ corpus: C, chunkSize size: Int, depth: Int = 2) {
+    /// Starts reading `corpus` in chunks of `size` documents, from chunk `firstChunk` on
+    /// (chunk numbers and first documents as if read from the start). The chunks before it
+    /// are not read when the corpus reads ranges of documents (`RangeReadableCorpus`), else
+    /// read and thrown away.
+    public init<C: Corpus>(_ corpus: C, chunkSize size: Int, depth: Int = 2, firstChunk: Int = 0) {
         let size = max(1, size)
+        let start = max(0, firstChunk) * size
         pipeline = OrderedPipeline(workers: 0, depth: max(1, depth), name: "latent.prefetch", produce: { emit in
+            if start > 0, let ranges = corpus as? any RangeReadableCorpus, ranges.supportsRanges,
+               let total = corpus.documentCount {
+                for first in stride(from: start, to: total, by: size) {
+                    guard emit(try ranges.chunk(documents: first..<min(first + size, total))) else { return }
+                }
+                return
+            }
             var reader = try corpus.makeReader()
             var next = 0
+            var chunk = SparseChunk(reservingDocuments: size)
+            while next < start {
+                guard try reader.fill(&chunk, firstDocument: next, size: min(size, start - next)) else { return }
+                next += chunk.documentCount
+            }
             while true {
-                var chunk = SparseChunk(reservingDocuments: size)
+                chunk = SparseChunk(reservingDocuments: size)
                 guard try reader.fill(&chunk, firstDocument: next, size: size) else { return }
                 next += chunk.documentCount
                 guard emit(chunk) else { return }

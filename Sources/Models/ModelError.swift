@@ -14,6 +14,8 @@ public struct ModelError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let invalidInput = Code("invalid input")
         /// A saved model is malformed or inconsistent.
         public static let invalidModel = Code("invalid model")
+        /// A training checkpoint cannot be used: another run's, damaged, or not writable.
+        public static let invalidCheckpoint = Code("invalid checkpoint")
     }
 
     public let code: Code

@@ -72,6 +72,63 @@ public struct ClusterExecutor: ChunkExecutor {
             logger.info("running in-process (\(local.description))")
             return try await local.session(description, body)
         }
+        var replaces: UInt64 = 0
+        var resumes = 0
+        while true {
+            do {
+                return try await attempt(description, body, replacing: replaces)
+            } catch let lost as LostDispatcher {
+                resumes += 1
+                guard grace > .zero, resumes <= Self.maximumResumes else {
+                    throw resumes > Self.maximumResumes
+                        ? ClusterError(.unavailable, "\(lost.error.message) (lost \(resumes) times in this run; giving up)", cause: lost.error)
+                        : lost.error
+                }
+                let seconds = Int(grace.components.seconds)
+                logger.warning("\(lost.error.message); waiting up to \(seconds) s for it to come back (--grace)")
+                guard await waitForDispatcher(until: .now + grace) else {
+                    let message = "\(lost.error.message), and it was not back with a worker within the grace period of \(seconds) s (--grace)"
+                    guard execution == .automatic else { throw ClusterError(.unavailable, message, cause: lost.error) }
+                    logger.warning("\(message): running in-process (\(local.description))")
+                    choice.value = local.description
+                    return try await local.session(description, body)
+                }
+                logger.warning("the dispatcher at \(dispatcher) is back: running the session again (reductions recorded in a --checkpoint folder are replayed, not run)")
+                replaces = lost.runID
+            }
+        }
+    }
+
+    /// How long a client that lost its dispatcher mid-run waits for it (a restarted
+    /// dispatcher, a network that comes back) before it fails: with a dispatcher back within
+    /// it, the session runs again, replaying what its checkpoint holds. Zero: fail at once.
+    public var grace: Duration = .seconds(30)
+
+    /// Times a session may lose its dispatcher and start again before it fails.
+    static let maximumResumes = 10
+
+    /// The dispatcher went away during run `runID`.
+    private struct LostDispatcher: Error {
+        let runID: UInt64
+        let error: ClusterError
+    }
+
+    /// Whether a dispatcher with at least one worker answers at `dispatcher` before `deadline`.
+    private func waitForDispatcher(until deadline: ContinuousClock.Instant) async -> Bool {
+        while ContinuousClock.now < deadline {
+            let workers = try? await Transport.withDispatcher(dispatcher, security: security) { client in
+                try await client.status(.init(), options: Transport.callOptions(timeout: .seconds(1))).workers.count
+            }
+            if let workers, workers > 0 { return true }
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+        return false
+    }
+
+    /// One try at the session: the status call that decides where it runs, then the run.
+    private func attempt<Result: Sendable>(
+        _ description: SessionDescription, _ body: (any TrainingSession) async throws -> Result, replacing: UInt64
+    ) async throws -> Result {
         return try await Transport.withDispatcher(dispatcher, security: security) { client in
             let lookup: Lookup
             do {
@@ -80,7 +137,7 @@ public struct ClusterExecutor: ChunkExecutor {
                 lookup = workers > 0 ? .ready(workers: workers) : .noWorkers
             } catch let error as RPCError where error.code == .unauthenticated {
                 lookup = .refused(security.token == nil
-                    ? "it requires a cluster token (give --token or set LATENT_CLUSTER_TOKEN)" : "wrong token")
+                    ? "it requires a cluster token (give --token-file or set LATENT_CLUSTER_TOKEN)" : "it refused the token")
             } catch {
                 lookup = unreachable(error)
             }
@@ -89,7 +146,7 @@ public struct ClusterExecutor: ChunkExecutor {
             case .ready(let workers):
                 choice.value = "cluster at \(address), \(counted(workers, "worker"))"
                 logger.info("using distributed version with \(counted(workers, "worker")) (dispatcher \(address))")
-                return try await distributed(client, description, body)
+                return try await distributed(client, description, body, replacing: replacing)
             case .noWorkers:
                 let reason = "the dispatcher at \(address) has no workers"
                 guard execution == .automatic else {
@@ -99,7 +156,7 @@ public struct ClusterExecutor: ChunkExecutor {
             case .refused(let why):
                 let reason = "the dispatcher at \(address) refused: \(why)"
                 guard execution == .automatic else { throw ClusterError(.refused, "distributed mode: \(reason)") }
-                logger.warning("\(reason); running in-process (\(local.description))")
+                logger.warning("\(reason); training in-process (\(local.description))")
             case .misconfigured(let why):
                 guard execution == .automatic else { throw ClusterError(.unavailable, "distributed mode: \(why)") }
                 logger.warning("\(why); running in-process (\(local.description))")
@@ -150,7 +207,7 @@ public struct ClusterExecutor: ChunkExecutor {
 
     private func distributed<Result: Sendable>(
         _ client: DispatcherClient, _ description: SessionDescription,
-        _ body: (any TrainingSession) async throws -> Result
+        _ body: (any TrainingSession) async throws -> Result, replacing: UInt64
     ) async throws -> Result {
         let run = ClientRun(dispatcher: dispatcher, logger: logger)
         let request = Latent_Cluster_V1_OpenRunRequest.with {
@@ -158,6 +215,7 @@ public struct ClusterExecutor: ChunkExecutor {
             $0.kind = description.kind
             $0.parameters = Data(description.parameters)
             $0.description_p = description.summary
+            $0.replacesRun = replacing
         }
         let address = dispatcher
         return try await withThrowingTaskGroup(of: Void.self) { group in
@@ -171,16 +229,23 @@ public struct ClusterExecutor: ChunkExecutor {
                     run.fail(ClientRun.mapped(error, address: address))
                 }
             }
+            var opened: UInt64?
             do {
                 let id = try await run.opened()
+                opened = id
                 let result = try await body(ClusterSession(client: client, run: run, runID: id, logger: logger,
                                                            sharedStorage: sharedStorage, registry: registry))
                 group.cancelAll()
                 return result
             } catch {
-                group.cancelAll()
                 // An RPC's own error may be less telling than the run's (a lost dispatcher).
-                throw run.failure ?? ClientRun.mapped(error, address: address)
+                // Read before the run's call is cancelled, which fails the run too.
+                let failure = run.failure ?? ClientRun.mapped(error, address: address)
+                group.cancelAll()
+                if let opened, let lost = failure as? ClusterError, lost.code == .unavailable {
+                    throw LostDispatcher(runID: opened, error: lost)
+                }
+                throw failure
             }
         }
     }

@@ -43,14 +43,14 @@ final class ClusterPass: TrainingPass {
     private let session: ClusterSession
     private let chunkSize: Int
     /// The documents as chunks, read ahead; nil in shared-storage mode.
-    private let prefetcher: ChunkPrefetcher?
+    private let reader: PassReader?
     private let shared: (path: String, documents: Int)?
     private let report: (@Sendable (TrainingProgress) -> Void)?
     private let cursor: Mutex<Cursor>
 
     private struct Cursor {
-        var nextChunk = 0
-        var exhausted = false
+        /// Chunks submitted (or skipped), and whether the pass found the end.
+        var position = PassPosition.start
         var progress: TrainingProgress
     }
 
@@ -58,15 +58,24 @@ final class ClusterPass: TrainingPass {
         self.session = session
         self.chunkSize = max(1, chunkSize)
         shared = session.sharedFile(of: corpus)
-        prefetcher = shared == nil ? ChunkPrefetcher(corpus, chunkSize: self.chunkSize, depth: 2) : nil
+        reader = shared == nil ? PassReader(corpus, chunkSize: self.chunkSize, depth: 2) : nil
         report = progress
         cursor = Mutex(Cursor(progress: TrainingProgress(documentsDone: 0, documentsTotal: corpus.documentCount,
                                                          chunksDone: 0, pass: 1, passes: 1)))
     }
 
-    func close() { prefetcher?.cancel() }
+    func close() { reader?.cancel() }
 
     var runsElsewhere: Bool { true }
+
+    var position: PassPosition {
+        cursor.withLock { $0.position }
+    }
+
+    func skip(chunks: Int?) async throws {
+        guard cursor.withLock({ $0.position.skip(chunks) }), let reader else { return }
+        try await onThread { try reader.skip(chunks: chunks) }
+    }
 
     func reduce<Computation: ChunkedComputation>(
         _ computation: Computation, nextChunks chunks: Int?
@@ -86,21 +95,21 @@ final class ClusterPass: TrainingPass {
     private func nextChunk() async throws -> (index: Int, first: Int, documents: Int, payload: [UInt8], path: String)? {
         if let shared {
             return cursor.withLock { cursor in
-                let first = cursor.nextChunk * chunkSize
-                guard !cursor.exhausted, first < shared.documents else {
-                    cursor.exhausted = true
+                let first = cursor.position.chunks * chunkSize
+                guard !cursor.position.ended, first < shared.documents else {
+                    cursor.position.ended = true
                     return nil
                 }
-                cursor.nextChunk += 1
-                return (cursor.nextChunk - 1, first, min(chunkSize, shared.documents - first), [], shared.path)
+                cursor.position.chunks += 1
+                return (cursor.position.chunks - 1, first, min(chunkSize, shared.documents - first), [], shared.path)
             }
         }
-        guard let prefetcher, !cursor.withLock({ $0.exhausted }) else { return nil }
-        guard let chunk = try await onThread({ try prefetcher.next() }) else {
-            cursor.withLock { $0.exhausted = true }
+        guard let reader, !cursor.withLock({ $0.position.ended }) else { return nil }
+        guard let chunk = try await onThread({ try reader.next() }) else {
+            cursor.withLock { $0.position.ended = true }
             return nil
         }
-        cursor.withLock { $0.nextChunk += 1 }
+        cursor.withLock { $0.position.chunks += 1 }
         return (chunk.firstDocument / chunkSize, chunk.firstDocument, chunk.documentCount, chunk.portableBytes(), "")
     }
 

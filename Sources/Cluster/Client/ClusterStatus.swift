@@ -12,6 +12,8 @@ public struct ClusterStatus: Sendable {
         public var jobsLeased: Int
         public var jobsDone: UInt64
         public var secondsSinceHeartbeat: Double
+        /// How long the worker's oldest job has been leased; 0 with none.
+        public var oldestLeaseSeconds: Double
     }
 
     public var dispatcher: ClusterAddress
@@ -42,7 +44,8 @@ public struct ClusterStatus: Sendable {
             dispatcher: address,
             workers: reply.workers.map {
                 WorkerEntry(id: $0.id, name: $0.name, peer: $0.peer, threads: Int($0.threads), jobsLeased: Int($0.jobsLeased),
-                            jobsDone: $0.jobsDone, secondsSinceHeartbeat: $0.secondsSinceHeartbeat)
+                            jobsDone: $0.jobsDone, secondsSinceHeartbeat: $0.secondsSinceHeartbeat,
+                            oldestLeaseSeconds: $0.oldestLeaseSeconds)
             },
             runID: reply.runID == 0 ? nil : reply.runID, runClient: reply.runClient, jobsQueued: reply.jobsQueued,
             jobsLeased: reply.jobsLeased, jobsDone: reply.jobsDone, documentsDone: reply.documentsDone,
@@ -58,10 +61,12 @@ public struct ClusterStatus: Sendable {
         } else {
             lines.append("no run in progress")
         }
-        lines.append("worker  threads  leased  done  last heartbeat  name (address)")
+        lines.append("worker  threads  leased  lease age  done  last heartbeat  name (address)")
         for worker in workers {
-            lines.append(String(format: "#%-6llu %7d  %6d  %4llu  %12.1f s  ", worker.id, worker.threads, worker.jobsLeased,
-                                worker.jobsDone, worker.secondsSinceHeartbeat) + "\(sanitized(worker.name)) (\(sanitized(worker.peer)))")
+            let age = worker.jobsLeased > 0 ? String(format: "%7.1f s", worker.oldestLeaseSeconds) : "      -  "
+            lines.append(String(format: "#%-6llu %7d  %6d  ", worker.id, worker.threads, worker.jobsLeased) + age
+                         + String(format: "  %4llu  %12.1f s  ", worker.jobsDone, worker.secondsSinceHeartbeat)
+                         + "\(sanitized(worker.name)) (\(sanitized(worker.peer)))")
         }
         return lines.joined(separator: "\n")
     }

@@ -89,6 +89,8 @@ struct DispatcherCore {
         let client: String
         let description: String
         let started: ContinuousClock.Instant
+        /// The name the client gave (without its address, which changes when it reconnects).
+        var owner = ""
         var stages: [UInt64: Stage] = [:]
         var lastStage: UInt64 = 0
         /// The parameters of the stages from the last one sent whole on, in order (each after
@@ -354,7 +356,8 @@ struct DispatcherCore {
 
     // MARK: Runs and stages
 
-    mutating func openRun(client: String, description: String, now: ContinuousClock.Instant) throws(Refusal) -> UInt64 {
+    mutating func openRun(client: String, owner: String = "", description: String,
+                          now: ContinuousClock.Instant) throws(Refusal) -> UInt64 {
         if let run {
             throw Refusal(code: .busy, message:
                 "the dispatcher is busy with run #\(run.id) of \(run.client); one run at a time: try again when it ends")
@@ -362,6 +365,7 @@ struct DispatcherCore {
         let id = nextRun
         nextRun += 1
         run = Run(id: id, client: client, description: description, started: now)
+        run?.owner = owner
         logger.info("run #\(id) opened by \(client): \(description); \(counted(workers.count, "worker"))")
         return id
     }
@@ -522,6 +526,8 @@ struct DispatcherCore {
             let leased: Int
             let jobsDone: UInt64
             let secondsSinceHeartbeat: Double
+            /// How long its oldest lease has lasted; 0 with none.
+            let oldestLeaseSeconds: Double
         }
 
         let workers: [WorkerStatus]
@@ -539,9 +545,12 @@ struct DispatcherCore {
 
     func status(now: ContinuousClock.Instant) -> Status {
         Status(
-            workers: workers.values.sorted { $0.id < $1.id }.map {
-                .init(id: $0.id, name: $0.name, peer: $0.peer, threads: $0.threads, leased: $0.leased.count,
-                      jobsDone: $0.jobsDone, secondsSinceHeartbeat: roundedSeconds(now - $0.lastSeen))
+            workers: workers.values.sorted { $0.id < $1.id }.map { worker in
+                let oldest = worker.leased.compactMap { run?.leases[$0]?.since }.min()
+                return .init(id: worker.id, name: worker.name, peer: worker.peer, threads: worker.threads,
+                             leased: worker.leased.count, jobsDone: worker.jobsDone,
+                             secondsSinceHeartbeat: roundedSeconds(now - worker.lastSeen),
+                             oldestLeaseSeconds: oldest.map { roundedSeconds(now - $0) } ?? 0)
             },
             run: run?.id, client: run?.client ?? "", queued: run?.queue.count ?? 0, leased: run?.leases.count ?? 0,
             jobsDone: run?.jobsDone ?? 0, documentsDone: run?.documentsDone ?? 0,

@@ -127,9 +127,10 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
         // A run in progress may be ending (its client's cancellation in flight): wait up to
         // 3 s for the slot, then refuse with the reason.
         let (id, events) = try await mapped {
-            try await state.openRun(client: String(client.prefix(300)), kind: sanitized(request.kind),
+            try await state.openRun(client: String(client.prefix(300)), owner: String(sanitized(request.client).prefix(300)),
+                                    kind: sanitized(request.kind),
                                     description: sanitized(request.description_p.isEmpty ? request.kind : request.description_p, limit: 2000),
-                                    until: .now + .seconds(3))
+                                    replaces: request.replacesRun, until: .now + .seconds(3))
         }
         // The run lasts as long as this call: when the client finishes or goes away, gRPC
         // cancels the call and the run ends with it.
@@ -261,6 +262,7 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
                     $0.id = worker.id; $0.name = worker.name; $0.peer = worker.peer; $0.threads = UInt32(worker.threads)
                     $0.jobsLeased = UInt32(worker.leased); $0.jobsDone = worker.jobsDone
                     $0.secondsSinceHeartbeat = worker.secondsSinceHeartbeat
+                    $0.oldestLeaseSeconds = worker.oldestLeaseSeconds
                 }
             }
             reply.uptimeSeconds = uptime

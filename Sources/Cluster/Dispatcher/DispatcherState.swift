@@ -181,15 +181,22 @@ actor DispatcherState {
     // MARK: Clients
 
     /// Opens a run for `client`, waiting until `deadline` for a run in progress to end.
-    func openRun(client: String, kind: String, description: String, until deadline: ContinuousClock.Instant) async throws
+    /// `replaces`: a run of the same client that this one resumes (the client lost its
+    /// connection and came back before the dispatcher noticed); it is ended first.
+    func openRun(client: String, owner: String = "", kind: String, description: String, replaces: UInt64 = 0,
+                 until deadline: ContinuousClock.Instant) async throws
         -> (UInt64, AsyncStream<Latent_Cluster_V1_RunEvent>) {
         guard registry.sessionKinds.contains(kind) else {
             throw DispatcherCore.Refusal(code: .invalid, message:
                 "unknown run kind '\(kind)'; this dispatcher knows \(registry.sessionKinds.sorted().joined(separator: ", "))")
         }
+        if replaces != 0, !owner.isEmpty, let current = core.run, current.id == replaces, current.owner == owner {
+            logger.warning("run #\(replaces) of \(client) is replaced by its client, which lost its connection and resumes")
+            endRun(replaces)
+        }
         while true {
             if core.run == nil || ContinuousClock.now >= deadline {
-                let id = try core.openRun(client: client, description: description, now: .now)
+                let id = try core.openRun(client: client, owner: owner, description: description, now: .now)
                 let (stream, continuation) = AsyncStream<Latent_Cluster_V1_RunEvent>.makeStream()
                 events = continuation
                 continuation.yield(.with { $0.opened = .with { $0.runID = id; $0.workers = UInt32(core.workers.count) } })

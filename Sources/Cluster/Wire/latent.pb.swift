@@ -320,6 +320,10 @@ package nonisolated struct Latent_Cluster_V1_OpenRunRequest: Sendable {
   /// for the logs
   package var description_p: String = String()
 
+  /// A run of the same client this one resumes (after the client lost the dispatcher): if
+  /// it is still open, the dispatcher ends it first. 0: none.
+  package var replacesRun: UInt64 = 0
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -614,6 +618,9 @@ package nonisolated struct Latent_Cluster_V1_WorkerStatus: Sendable {
   package var jobsDone: UInt64 = 0
 
   package var secondsSinceHeartbeat: Double = 0
+
+  /// how long its oldest job has been leased; 0: none
+  package var oldestLeaseSeconds: Double = 0
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1214,7 +1221,7 @@ nonisolated extension Latent_Cluster_V1_ResultReply: SwiftProtobuf.Message, Swif
 
 nonisolated extension Latent_Cluster_V1_OpenRunRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".OpenRunRequest"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}client\0\u{1}kind\0\u{1}parameters\0\u{1}description\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}client\0\u{1}kind\0\u{1}parameters\0\u{1}description\0\u{3}replaces_run\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1226,6 +1233,7 @@ nonisolated extension Latent_Cluster_V1_OpenRunRequest: SwiftProtobuf.Message, S
       case 2: try { try decoder.decodeSingularStringField(value: &self.kind) }()
       case 3: try { try decoder.decodeSingularBytesField(value: &self.parameters) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.replacesRun) }()
       default: break
       }
     }
@@ -1244,6 +1252,9 @@ nonisolated extension Latent_Cluster_V1_OpenRunRequest: SwiftProtobuf.Message, S
     if !self.description_p.isEmpty {
       try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 4)
     }
+    if self.replacesRun != 0 {
+      try visitor.visitSingularUInt64Field(value: self.replacesRun, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1252,6 +1263,7 @@ nonisolated extension Latent_Cluster_V1_OpenRunRequest: SwiftProtobuf.Message, S
     if lhs.kind != rhs.kind {return false}
     if lhs.parameters != rhs.parameters {return false}
     if lhs.description_p != rhs.description_p {return false}
+    if lhs.replacesRun != rhs.replacesRun {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1849,7 +1861,7 @@ nonisolated extension Latent_Cluster_V1_StatusRequest: SwiftProtobuf.Message, Sw
 
 nonisolated extension Latent_Cluster_V1_WorkerStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".WorkerStatus"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}peer\0\u{1}threads\0\u{3}jobs_leased\0\u{3}jobs_done\0\u{3}seconds_since_heartbeat\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}peer\0\u{1}threads\0\u{3}jobs_leased\0\u{3}jobs_done\0\u{3}seconds_since_heartbeat\0\u{3}oldest_lease_seconds\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1864,6 +1876,7 @@ nonisolated extension Latent_Cluster_V1_WorkerStatus: SwiftProtobuf.Message, Swi
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.jobsLeased) }()
       case 6: try { try decoder.decodeSingularUInt64Field(value: &self.jobsDone) }()
       case 7: try { try decoder.decodeSingularDoubleField(value: &self.secondsSinceHeartbeat) }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self.oldestLeaseSeconds) }()
       default: break
       }
     }
@@ -1891,6 +1904,9 @@ nonisolated extension Latent_Cluster_V1_WorkerStatus: SwiftProtobuf.Message, Swi
     if self.secondsSinceHeartbeat.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.secondsSinceHeartbeat, fieldNumber: 7)
     }
+    if self.oldestLeaseSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.oldestLeaseSeconds, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1902,6 +1918,7 @@ nonisolated extension Latent_Cluster_V1_WorkerStatus: SwiftProtobuf.Message, Swi
     if lhs.jobsLeased != rhs.jobsLeased {return false}
     if lhs.jobsDone != rhs.jobsDone {return false}
     if lhs.secondsSinceHeartbeat != rhs.secondsSinceHeartbeat {return false}
+    if lhs.oldestLeaseSeconds != rhs.oldestLeaseSeconds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

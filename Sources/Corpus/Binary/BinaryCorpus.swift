@@ -96,7 +96,7 @@ public struct BinaryCorpus: Corpus {
 
     /// A 64-bit checksum over 8-byte words (the tail zero-padded): a multiply-xorshift mix, fast
     /// enough to verify gigabytes at memory speed.
-    static func checksum(_ data: UnsafeRawBufferPointer) -> UInt64 {
+    package static func checksum(_ data: UnsafeRawBufferPointer) -> UInt64 {
         var hash: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(data.count)
         let words = data.count / 8
         for index in 0..<words {

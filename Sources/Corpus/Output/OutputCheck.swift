@@ -27,6 +27,9 @@ public enum OutputKind: Sendable, Equatable, CustomStringConvertible {
     case tokenizedTexts
     /// An HTML report written by Latent (`latent report`).
     case htmlReport
+    /// A file of a training checkpoint (`latent lsi --checkpoint`): a reduction's state or
+    /// the list of them.
+    case trainingCheckpoint
 
     /// The first line of every `htmlReport`, by which an earlier report is recognised.
     public static let htmlReportFirstLine = "<!DOCTYPE html><!-- Latent report -->"
@@ -43,6 +46,7 @@ public enum OutputKind: Sendable, Equatable, CustomStringConvertible {
         case .numpyArray: "NumPy array"
         case .tokenizedTexts: "file of tokenized texts"
         case .htmlReport: "HTML report"
+        case .trainingCheckpoint: "training checkpoint file"
         }
     }
 
@@ -76,6 +80,9 @@ public enum OutputKind: Sendable, Equatable, CustomStringConvertible {
             return text.unicodeScalars.allSatisfy { $0 == " " || $0.properties.isAlphabetic || $0.properties.numericType != nil || $0 == "_" }
         case .htmlReport:
             return text == Self.htmlReportFirstLine
+        case .trainingCheckpoint:
+            return head.starts(with: Array("LATENTCK".utf8)) || text.hasPrefix("{") && text.count == 1
+                && String(decoding: head, as: UTF8.self).contains("\"checkpoint\" : \"latent ")
         }
     }
 }

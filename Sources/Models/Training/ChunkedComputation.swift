@@ -71,6 +71,34 @@ public protocol TrainingPass: Sendable {
     /// still being computed, as long as its encoding does not need them (`LDATrainer` starts
     /// the next stage, sent as the M-step's inputs, while it makes the M-step itself).
     var runsElsewhere: Bool { get }
+
+    /// Chunks of the pass its reductions have consumed (or skipped) so far, and whether it
+    /// has reached the end of its corpus: what a checkpoint records of each reduction.
+    var position: PassPosition { get }
+
+    /// Moves past the next `chunks` chunks (to the end of the pass when nil) without running
+    /// anything on them: a session resumed from a checkpoint (`CheckpointingExecutor`)
+    /// replays the reductions it recorded instead of running them again.
+    func skip(chunks: Int?) async throws
+}
+
+/// Where a pass stands (`TrainingPass.position`).
+public struct PassPosition: Sendable, Equatable, Codable {
+    /// Chunks consumed by reductions or skipped, from the start of the pass.
+    public var chunks: Int
+    /// Whether the pass found the end of its corpus.
+    public var ended: Bool
+
+    /// The start of a pass.
+    public static var start: PassPosition { PassPosition(chunks: 0, ended: false) }
+
+    /// Moves past the next `chunks` chunks, or to the end when nil; false (and no move)
+    /// when the pass has ended already or `chunks` is 0: then there is nothing to skip.
+    public mutating func skip(_ chunks: Int?) -> Bool {
+        guard !ended, chunks != 0 else { return false }
+        if let chunks { self.chunks += chunks } else { ended = true }
+        return true
+    }
 }
 
 extension TrainingPass {

@@ -49,7 +49,7 @@ struct InProcessSession: TrainingSession {
 
 /// One read of a corpus, shared by the reductions that consume its chunks in turn.
 final class InProcessPass: TrainingPass {
-    private let prefetcher: ChunkPrefetcher
+    private let reader: PassReader
     private let chunkSize: Int
     private let threads: Int
     private let documentTotal: Int?
@@ -58,8 +58,8 @@ final class InProcessPass: TrainingPass {
 
     /// Where the pass stands: chunks handed to reductions so far, and the progress.
     private struct Cursor {
-        var chunksTaken = 0
-        var exhausted = false
+        /// Chunks handed to reductions (or skipped), and whether the reader found the end.
+        var position = PassPosition.start
         var progress: TrainingProgress
     }
 
@@ -68,32 +68,60 @@ final class InProcessPass: TrainingPass {
         self.threads = threads
         documentTotal = corpus.documentCount
         report = progress
-        prefetcher = ChunkPrefetcher(corpus, chunkSize: self.chunkSize, depth: threads + 1)
+        reader = PassReader(corpus, chunkSize: self.chunkSize, depth: threads + 1)
         cursor = Mutex(Cursor(progress: TrainingProgress(documentsDone: 0, documentsTotal: corpus.documentCount,
                                                          chunksDone: 0, pass: 1, passes: 1)))
     }
 
-    func close() { prefetcher.cancel() }
+    func close() { reader.cancel() }
+
+    var position: PassPosition {
+        cursor.withLock { $0.position }
+    }
+
+    func skip(chunks: Int?) async throws {
+        guard cursor.withLock({ $0.position.skip(chunks) }) else { return }
+        try reader.skip(chunks: chunks)
+    }
 
     func reduce<Computation: ChunkedComputation>(
         _ computation: Computation, nextChunks chunks: Int?
     ) async throws -> Computation.PartialState? {
-        let (first, exhausted) = cursor.withLock { ($0.chunksTaken, $0.exhausted) }
+        try await reduce(computation, nextChunks: chunks, resuming: nil, saving: nil)
+    }
+
+    /// A reduction that may continue from `prefix`, the finished start of the same
+    /// reduction in an earlier run (a checkpoint's), and hands `saving` its finished start
+    /// from time to time.
+    func reduce<Computation: ChunkedComputation>(
+        _ computation: Computation, nextChunks chunks: Int?,
+        resuming prefix: ReductionPrefix<Computation.PartialState>?, saving: PrefixSaving<Computation.PartialState>?
+    ) async throws -> Computation.PartialState? {
+        let (first, exhausted) = cursor.withLock { ($0.position.chunks, $0.position.ended) }
         if exhausted || chunks == 0 { return nil }
         let remaining = documentTotal.map { max(0, ($0 + chunkSize - 1) / chunkSize - first) }
-        let expected = min(chunks ?? Int.max, remaining ?? Int.max)
-        if expected == 0 { return nil }
+        let expected = min(chunks ?? Int.max, remaining ?? Int.max) - (prefix?.chunks ?? 0)
+        let merger = try prefix.map { try TreeMerger(computation, firstChunk: first, resuming: $0) }
+            ?? TreeMerger(computation, firstChunk: first)
+        if let prefix, prefix.chunks > 0 {
+            try await skip(chunks: prefix.chunks)
+            cursor.withLock { cursor in
+                cursor.progress.chunksDone += prefix.chunks
+                cursor.progress.documentsDone += min(prefix.chunks * chunkSize,
+                                                     (documentTotal ?? Int.max) - cursor.progress.documentsDone)
+            }
+        }
+        if expected <= 0 { return try merger.finish() }
         let jobThreads = max(1, min(threads, expected))
         ComputeThreads.share(threads, among: jobThreads)
         defer { ComputeThreads.alone(on: threads) }
 
-        let merger = TreeMerger(computation, firstChunk: first)
         let reduction = Reduction(threads: jobThreads, limit: chunks.map { first + $0 })
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 reduction.onFinish(continuation)
                 for number in 0..<jobThreads {
-                    let thread = Thread { self.work(computation, merger: merger, reduction: reduction) }
+                    let thread = Thread { self.work(computation, merger: merger, reduction: reduction, saving: saving) }
                     thread.name = "latent.job.\(number)"
                     thread.stackSize = 8 << 20
                     thread.start()
@@ -101,10 +129,10 @@ final class InProcessPass: TrainingPass {
             }
         } onCancel: {
             reduction.fail(CancellationError())
-            prefetcher.cancel()
+            reader.cancel()
         }
         if let failure = reduction.failure {
-            prefetcher.cancel()
+            reader.cancel()
             throw failure
         }
         ComputeThreads.alone(on: threads)
@@ -113,14 +141,15 @@ final class InProcessPass: TrainingPass {
 
     /// A job thread: takes chunks until the reduction has its chunks or the pass ends.
     private func work<Computation: ChunkedComputation>(
-        _ computation: Computation, merger: TreeMerger<Computation>, reduction: Reduction
+        _ computation: Computation, merger: TreeMerger<Computation>, reduction: Reduction,
+        saving: PrefixSaving<Computation.PartialState>?
     ) {
         defer { reduction.threadFinished() }
         while !reduction.stopped {
             guard take(upTo: reduction.limit) else { return }
             do {
-                guard let chunk = try prefetcher.next() else {
-                    cursor.withLock { $0.exhausted = true }
+                guard let chunk = try reader.next() else {
+                    cursor.withLock { $0.position.ended = true }
                     return
                 }
                 let index = chunk.firstDocument / chunkSize
@@ -131,9 +160,10 @@ final class InProcessPass: TrainingPass {
                     return cursor.progress
                 }
                 report?(snapshot)
+                if let saving, saving.isDue() { try saving.save(merger.prefix) }
             } catch {
                 reduction.fail(error)
-                prefetcher.cancel()
+                reader.cancel()
                 return
             }
         }
@@ -143,8 +173,31 @@ final class InProcessPass: TrainingPass {
     /// over or the reduction has all its chunks (`limit`: chunk numbers below it).
     private func take(upTo limit: Int?) -> Bool {
         cursor.withLock { cursor in
-            guard !cursor.exhausted, limit.map({ cursor.chunksTaken < $0 }) ?? true else { return false }
-            cursor.chunksTaken += 1
+            guard !cursor.position.ended, limit.map({ cursor.position.chunks < $0 }) ?? true else { return false }
+            cursor.position.chunks += 1
+            return true
+        }
+    }
+}
+
+/// Where a reduction's finished start goes, every `interval` at most (a checkpoint).
+final class PrefixSaving<State: Sendable>: Sendable {
+    let interval: Duration
+    let save: @Sendable (ReductionPrefix<State>) throws -> Void
+    private let last = Mutex(ContinuousClock.now)
+
+    init(interval: Duration, save: @escaping @Sendable (ReductionPrefix<State>) throws -> Void) {
+        self.interval = interval
+        self.save = save
+    }
+
+    /// Whether `interval` has passed since the last save (or the start); when it has, the
+    /// caller saves, and the next is due an interval from now.
+    func isDue() -> Bool {
+        last.withLock { last in
+            let now = ContinuousClock.now
+            guard now - last >= interval else { return false }
+            last = now
             return true
         }
     }
@@ -194,12 +247,24 @@ public final class TreeMerger<Computation: ChunkedComputation>: Sendable {
     public let computation: Computation
     /// The first chunk of the reduction: the tree's leaf 0.
     public let firstChunk: Int
-    private let tree = Mutex(MergeTree<Computation.PartialState>())
+    private let tree: Mutex<MergeTree<Computation.PartialState>>
 
     public init(_ computation: Computation, firstChunk: Int) {
         self.computation = computation
         self.firstChunk = firstChunk
+        tree = Mutex(MergeTree())
     }
+
+    /// A merger that continues from `prefix`, the finished start of the reduction (from a
+    /// checkpoint): the next state to add is that of chunk `firstChunk + prefix.chunks`.
+    public init(_ computation: Computation, firstChunk: Int, resuming prefix: ReductionPrefix<Computation.PartialState>) throws {
+        self.computation = computation
+        self.firstChunk = firstChunk
+        tree = Mutex(try MergeTree(resuming: prefix))
+    }
+
+    /// The finished start of the reduction so far (`MergeTree.prefix`).
+    public var prefix: ReductionPrefix<Computation.PartialState> { tree.withLock { $0.prefix } }
 
     /// Places the state of chunk `index` (of the pass) and performs every merge that makes
     /// ready, on the calling thread.

@@ -11,8 +11,52 @@ public struct MergeTree<State> {
         var index: Int
     }
     private var waiting: [Node: State] = [:]
+    /// The placed states that cover chunks `0..<prefixEnd`, all of them placed: the run of
+    /// finished chunks from the first, as the tree holds it (see `prefix`).
+    private var prefixBlocks: [(node: Node, state: State)] = []
+    private var prefixEnd = 0
 
     public init() {}
+
+    /// A tree that continues from `prefix` (an earlier tree's `prefix`): its blocks are
+    /// placed, and the next chunk to place is `prefix.chunks`. The merges that follow are
+    /// the ones the earlier tree would have made.
+    public init(resuming prefix: ReductionPrefix<State>) throws {
+        for block in prefix.blocks {
+            let node = Node(level: block.level, index: block.index)
+            guard block.level >= 0, block.level < 62, block.index >= 0, node.start == prefixEnd else {
+                throw ModelError(code: .invalidCheckpoint, message:
+                    "a reduction's blocks do not cover its first chunks in order (block at level \(block.level), index \(block.index) after \(prefixEnd) chunks)")
+            }
+            waiting[node] = block.state
+            prefixBlocks.append((node, block.state))
+            prefixEnd = node.end
+        }
+        guard prefixEnd == prefix.chunks else {
+            throw ModelError(code: .invalidCheckpoint, message: "a reduction's blocks cover \(prefixEnd) chunks, not the \(prefix.chunks) recorded")
+        }
+    }
+
+    /// The states that cover the longest run of finished chunks from the first, each at its
+    /// node: what a checkpoint keeps of a reduction in progress. A tree made from it
+    /// (`init(resuming:)`) makes the same merges as this one from then on.
+    public var prefix: ReductionPrefix<State> {
+        ReductionPrefix(chunks: prefixEnd,
+                        blocks: prefixBlocks.map { .init(level: $0.node.level, index: $0.node.index, state: $0.state) })
+    }
+
+    /// Keeps `prefixBlocks` up to date as `node` is placed: a node that continues the
+    /// prefix extends it, one that covers its last blocks (their merge) replaces them.
+    private mutating func extendPrefix(_ node: Node, _ state: State) {
+        if node.start == prefixEnd {
+            prefixBlocks.append((node, state))
+            prefixEnd = node.end
+        } else if node.start < prefixEnd {
+            prefixBlocks.removeAll { $0.node.start >= node.start }
+            prefixBlocks.append((node, state))
+            prefixEnd = max(prefixEnd, node.end)
+        }
+    }
 
     /// A state ready to be placed at a node.
     public struct Pending {
@@ -39,6 +83,7 @@ public struct MergeTree<State> {
     /// Places a state; returns the merge to perform if its sibling was waiting.
     public mutating func place(_ pending: Pending) -> Merge? {
         let node = pending.node
+        extendPrefix(node, pending.state)
         let sibling = Node(level: node.level, index: node.index ^ 1)
         guard let other = waiting.removeValue(forKey: sibling) else {
             waiting[node] = pending.state
@@ -53,11 +98,36 @@ public struct MergeTree<State> {
     /// Once every chunk is placed: the waiting states in chunk order (the aligned blocks of
     /// the binary expansion of the chunk count), to be merged left to right.
     public mutating func drain() -> [State] {
-        let ordered = waiting.sorted { $0.key.index << $0.key.level < $1.key.index << $1.key.level }
+        let ordered = waiting.sorted { $0.key.start < $1.key.start }
         waiting.removeAll()
+        prefixBlocks.removeAll()
         return ordered.map(\.value)
     }
 }
+
+extension MergeTree.Node {
+    /// The chunks the node covers.
+    var start: Int { index << level }
+    var end: Int { (index + 1) << level }
+}
+
+/// The finished start of a reduction, as its merge tree holds it (`MergeTree.prefix`):
+/// the states of chunks `0..<chunks` (counted from the reduction's first), as the aligned
+/// blocks of the tree, in order.
+public struct ReductionPrefix<State> {
+    /// The state of node (`level`, `index`) of the tree: chunks `index·2^level ..< (index+1)·2^level`.
+    public struct Block {
+        public var level: Int
+        public var index: Int
+        public var state: State
+    }
+
+    public var chunks: Int
+    public var blocks: [Block]
+}
+
+extension ReductionPrefix: Sendable where State: Sendable {}
+extension ReductionPrefix.Block: Sendable where State: Sendable {}
 
 extension MergeTree.Pending: Sendable where State: Sendable {}
 extension MergeTree.Merge: Sendable where State: Sendable {}
