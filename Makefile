@@ -30,11 +30,13 @@ run: release
 # Tests run one at a time: they are BLAS-heavy, and on two cores parallel suites mostly
 # fight over the cores (10x slower) and over OpenBLAS's process-wide thread count.
 # Then a package that depends on Latent by version is built and run (scripts/check-downstream.sh).
-# The web page's test drives Debian's headless chromium.
+# The web page's test drives Debian's headless chromium; the network partition tests make
+# network namespaces with iproute2's ip.
+TEST_PACKAGES := chromium iproute2
 test: deps
-	@dpkg -s chromium >/dev/null 2>&1 || { echo "installing chromium (for the web page's test)"; \
+	@dpkg -s $(TEST_PACKAGES) >/dev/null 2>&1 || { echo "installing $(TEST_PACKAGES) (for the web page's and the partition tests)"; \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_PACKAGES); }
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
 	scripts/check-downstream.sh

@@ -42,15 +42,24 @@ enum Transport {
             // Clients ping every few seconds to notice a dead dispatcher; allow it.
             config.connection.keepalive.clientBehavior.allowWithoutCalls = true
             config.connection.keepalive.clientBehavior.minPingIntervalWithoutCalls = .seconds(1)
+            // The dispatcher pings a peer it has not heard from for 5 s, and closes the
+            // connection 4 s later without an answer: a client or worker cut off by a
+            // partition loses its run or its leases within 9 s.
             config.connection.keepalive.time = .seconds(5)
-            config.connection.keepalive.timeout = .seconds(5)
+            config.connection.keepalive.timeout = .seconds(4)
         }
         return HTTP2ServerTransport.Posix(address: socket, transportSecurity: transportSecurity, config: config)
     }
 
-    /// A client transport to the dispatcher at `address`. Keepalive pings every 2 s with a
-    /// 3 s timeout notice a dispatcher that stopped answering within 5 s even when the
-    /// connection is not closed; reconnection backs off to at most 1 s.
+    /// A client transport to the dispatcher at `address`. Keepalive pings every 4 s with a
+    /// 3 s timeout notice a dispatcher that stopped answering (a partition, a frozen host)
+    /// within 7 s even when the connection is not closed; reconnection backs off to at most
+    /// 1 s.
+    ///
+    /// The timeout must be shorter than the interval: grpc-swift-nio-transport's client pings
+    /// on a repeating timer and restarts the timeout at each ping, so a timeout as long as
+    /// the interval or longer never expires (the partition tests saw connections to a frozen
+    /// dispatcher stay up indefinitely with 2 s and 3 s).
     static func client(_ address: ClusterAddress, security: ClusterSecurity) throws -> HTTP2ClientTransport.Posix {
         try security.check()
         let target: any ResolvableTarget = address.isIPv6
@@ -69,7 +78,7 @@ enum Transport {
             }
         }
         let config = HTTP2ClientTransport.Posix.Config.defaults { config in
-            config.connection.keepalive = .init(time: .seconds(2), timeout: .seconds(3), allowWithoutCalls: true)
+            config.connection.keepalive = .init(time: .seconds(4), timeout: .seconds(3), allowWithoutCalls: true)
             config.backoff.initial = .milliseconds(100)
             config.backoff.max = .seconds(1)
             config.backoff.multiplier = 2

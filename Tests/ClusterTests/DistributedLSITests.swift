@@ -119,14 +119,15 @@ struct DistributedLSITests {
         #expect(Self.similarity(serial, model) >= 0.999)
     }
 
-    @Test("SIGKILL of the dispatcher: the client fails clearly within 10 s; after a restart workers re-register and a run succeeds")
+    @Test("SIGKILL of the dispatcher with no grace: the client fails clearly within 10 s; after a restart workers re-register and a run succeeds")
     func dispatcherKilled() async throws {
         let cluster = TestCluster()
         defer { cluster.stop() }
         let first = try cluster.startDispatcher()
         let worker = try cluster.startWorker(expectedID: 1, jobDelayMilliseconds: 1000)
         let log = LogCapture()
-        let executor = cluster.executor(log: log)
+        var executor = cluster.executor(log: log)
+        executor.grace = .zero
         let training = Task {
             try await LSIModel(corpus: Self.planted.corpus, termCount: Self.planted.terms, topics: 10, chunkSize: 250,
                                executor: executor)

@@ -22,6 +22,8 @@ final class ClientRun: Sendable {
         var runID: UInt64?
         var failure: (any Error)?
         var openWaiters: [CheckedContinuation<UInt64, any Error>] = []
+        var failureWaiters: [UInt64: CheckedContinuation<any Error, Never>] = [:]
+        var nextWaiter: UInt64 = 0
         var stages: [UInt64: StageProgress] = [:]
         var lastStage: UInt64 = 0
     }
@@ -48,6 +50,43 @@ final class ClientRun: Sendable {
                 return nil
             }
             if let ready { continuation.resume(with: ready) }
+        }
+    }
+
+    /// Waits until the run fails, and throws its failure (or `CancellationError` when the
+    /// waiting task is cancelled first).
+    func failed() async throws -> Never {
+        let id = state.withLock { state in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        let failure: any Error = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let ready: (any Error)? = state.withLock { state in
+                    if let failure = state.failure { return failure }
+                    if Task.isCancelled { return CancellationError() }
+                    state.failureWaiters[id] = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        } onCancel: {
+            state.withLock { $0.failureWaiters.removeValue(forKey: id) }?.resume(returning: CancellationError())
+        }
+        throw failure
+    }
+
+    /// The result of `operation` (a call to the dispatcher), unless the run fails first: a
+    /// call on a connection that went silent (a partition) may never end by itself, but the
+    /// run's stream of events fails when the keepalive pings go unanswered, and that ends
+    /// the call too.
+    func racing<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await operation() }
+            group.addTask { try await self.failed() }
+            defer { group.cancelAll() }
+            guard let first = try await group.next() else { throw CancellationError() }
+            return first
         }
     }
 
@@ -115,17 +154,20 @@ final class ClientRun: Sendable {
     }
 
     func fail(_ error: any Error) {
-        let (opening, stages) = state.withLock { state -> ([CheckedContinuation<UInt64, any Error>], [CheckedContinuation<Completion, any Error>]) in
-            guard state.failure == nil else { return ([], []) }
+        let (opening, stages, failures) = state.withLock { state in
+            guard state.failure == nil else {
+                return ([CheckedContinuation<UInt64, any Error>](), [CheckedContinuation<Completion, any Error>](),
+                        [CheckedContinuation<any Error, Never>]())
+            }
             state.failure = error
-            let opening = state.openWaiters
-            state.openWaiters = []
+            defer { (state.openWaiters, state.failureWaiters) = ([], [:]) }
             let stages = state.stages.values.compactMap(\.waiter)
             for key in state.stages.keys { state.stages[key]?.waiter = nil }
-            return (opening, stages)
+            return (state.openWaiters, stages, Array(state.failureWaiters.values))
         }
         for waiter in opening { waiter.resume(throwing: error) }
         for waiter in stages { waiter.resume(throwing: error) }
+        for waiter in failures { waiter.resume(returning: error) }
     }
 
     /// An RPC failure as the user should read it.

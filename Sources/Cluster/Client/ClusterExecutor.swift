@@ -137,7 +137,7 @@ public struct ClusterExecutor: ChunkExecutor {
                 lookup = workers > 0 ? .ready(workers: workers) : .noWorkers
             } catch let error as RPCError where error.code == .unauthenticated {
                 lookup = .refused(security.token == nil
-                    ? "it requires a cluster token (give --token-file or set LATENT_CLUSTER_TOKEN)" : "it refused the token")
+                    ? "requires a cluster token (give --token-file or set LATENT_CLUSTER_TOKEN)" : "refused the token")
             } catch {
                 lookup = unreachable(error)
             }
@@ -154,7 +154,7 @@ public struct ClusterExecutor: ChunkExecutor {
                 }
                 logger.info("\(reason): running in-process (\(local.description))")
             case .refused(let why):
-                let reason = "the dispatcher at \(address) refused: \(why)"
+                let reason = "the dispatcher at \(address) \(why)"
                 guard execution == .automatic else { throw ClusterError(.refused, "distributed mode: \(reason)") }
                 logger.warning("\(reason); training in-process (\(local.description))")
             case .misconfigured(let why):

@@ -130,13 +130,17 @@ final class ClusterPass: TrainingPass {
         }
         let (parameters, base) = try await onThread { [chain = session.chain] in chain.parameters(of: computation, stage: stage) }
         let firstChunk = chunk.index
-        _ = try await client.startStage(options: Transport.callOptions(timeout: .seconds(600))) { writer in
-            try await sendPayload(parameters, header: .with {
-                $0.stage = .with {
-                    $0.runID = runID; $0.stage = stage; $0.computation = P.kind; $0.firstChunk = UInt64(firstChunk)
-                    $0.baseStage = base
-                }
-            }, to: writer)
+        // Every call races the run's failure: a call on a connection cut off by a partition
+        // may never end by itself (`ClientRun.racing`).
+        _ = try await run.racing {
+            try await client.startStage(options: Transport.callOptions(timeout: .seconds(600))) { writer in
+                try await sendPayload(parameters, header: .with {
+                    $0.stage = .with {
+                        $0.runID = runID; $0.stage = stage; $0.computation = P.kind; $0.firstChunk = UInt64(firstChunk)
+                        $0.baseStage = base
+                    }
+                }, to: writer)
+            }
         }
         // Each chunk is sent once the next is known, so the last can say it ends the stage.
         var submitted = 0
@@ -144,14 +148,16 @@ final class ClusterPass: TrainingPass {
             let next = limit.map({ submitted + 1 >= $0 }) ?? false ? nil : try await nextChunk()
             let (index, first, documents, payload, path) = chunk
             let total = next == nil ? UInt64(submitted + 1) : 0
-            _ = try await client.submitChunk(options: Transport.callOptions()) { writer in
-                try await sendPayload(payload, header: .with {
-                    $0.chunk = .with {
-                        $0.runID = runID; $0.stage = stage; $0.chunkIndex = UInt64(index)
-                        $0.firstDocument = UInt64(first); $0.documents = UInt64(documents); $0.sharedPath = path
-                        $0.endsStageWith = total
-                    }
-                }, to: writer)
+            _ = try await run.racing {
+                try await client.submitChunk(options: Transport.callOptions()) { writer in
+                    try await sendPayload(payload, header: .with {
+                        $0.chunk = .with {
+                            $0.runID = runID; $0.stage = stage; $0.chunkIndex = UInt64(index)
+                            $0.firstDocument = UInt64(first); $0.documents = UInt64(documents); $0.sharedPath = path
+                            $0.endsStageWith = total
+                        }
+                    }, to: writer)
+                }
             }
             submitted += 1
             logger.info("dispatched documents up to #\(first + documents)\(path.isEmpty ? "" : " (read by the workers from \(path))")")
@@ -165,13 +171,14 @@ final class ClusterPass: TrainingPass {
         if let inline = completion.inline {
             bytes = inline
         } else {
-            bytes = try await client.fetchResult(.with { $0.runID = runID; $0.stage = stage },
-                                                 options: Transport.callOptions()) { response in
-                let (header, bytes) = try await receivePayload(response.messages, what: "result of stage \(stage)")
-                guard header.size == completion.size else {
-                    throw ClusterError(.protocolViolation, "stage \(stage): a result of \(header.size) bytes, \(completion.size) announced")
+            bytes = try await run.racing {
+                try await client.fetchResult(.with { $0.runID = runID; $0.stage = stage }, options: Transport.callOptions()) { response in
+                    let (header, bytes) = try await receivePayload(response.messages, what: "result of stage \(stage)")
+                    guard header.size == completion.size else {
+                        throw ClusterError(.protocolViolation, "stage \(stage): a result of \(header.size) bytes, \(completion.size) announced")
+                    }
+                    return bytes
                 }
-                return bytes
             }
         }
         guard bytes.count == completion.size else {
