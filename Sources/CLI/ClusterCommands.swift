@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Latent
 import LatentCluster
+import LatentServer
 
 #if canImport(Glibc)
 import Glibc
@@ -162,6 +163,8 @@ struct DispatcherCommand: AsyncParsableCommand {
     var heartbeatTimeout: Double = Double(Dispatcher.Options().heartbeatTimeout.components.seconds)
     @Option(help: "Seconds a job may stay leased before it goes back to the queue for any worker (at least; ten times the median job time when longer).")
     var leaseLimit: Double = 60
+    @Option(help: "HOST:PORT to serve Prometheus metrics on, at /metrics (off by default); with a cluster token the page needs it as Authorization: Bearer.")
+    var metrics: String?
 
     func validate() throws {
         guard leaseLimit.isFinite, leaseLimit >= 0.1, leaseLimit <= 86400 else {
@@ -181,10 +184,30 @@ struct DispatcherCommand: AsyncParsableCommand {
                                          insecurePlaintextToken: insecurePlaintextToken,
                                          heartbeatTimeout: timeout, heartbeatInterval: min(.milliseconds(500), timeout / 4))
         options.minimumLease = .milliseconds(Int(leaseLimit * 1000))
+        options.afterRun = { Allocator.returnFreedMemory() }
         let dispatcher = try Dispatcher(options: options, registry: .builtIn, logger: logger)
-        try await dispatcher.run { bound in
-            // Unbuffered, so a supervising process (or a test) sees it at once.
-            FileHandle.standardOutput.write(Data("latent dispatcher listening on \(bound)\n".utf8))
+        let page = try metrics.map { text in
+            let address = try ClusterAddress(parsing: text, field: "--metrics")
+            return try MetricsServer(host: address.host, port: address.port, token: options.security.token, insecure: insecure,
+                                     insecurePlaintextToken: insecurePlaintextToken, logger: logger)
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await dispatcher.run { bound in
+                    // Unbuffered, so a supervising process (or a test) sees it at once.
+                    FileHandle.standardOutput.write(Data("latent dispatcher listening on \(bound)\n".utf8))
+                }
+            }
+            if let page {
+                group.addTask {
+                    try await page.run(text: { await dispatcher.metrics() }) { bound in
+                        FileHandle.standardOutput.write(Data("latent dispatcher metrics on http://\(bound)/metrics\n".utf8))
+                    }
+                }
+            }
+            // Either ending ends both.
+            try await group.next()
+            group.cancelAll()
         }
     }
 }

@@ -154,7 +154,7 @@ struct TokenSender: ClientInterceptor {
 final class TokenCheck: ServerInterceptor {
     let expected: [UInt8]
     let logger: Logger?
-    private let refusals = RefusalLog()
+    let refusals = RefusalLog()
 
     init(token: String, logger: Logger? = nil) {
         expected = Array("Bearer \(token)".utf8)

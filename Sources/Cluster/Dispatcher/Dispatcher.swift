@@ -21,6 +21,9 @@ public struct Dispatcher: Sendable {
         /// The shortest a lease lasts before its job is requeued for any worker; the limit is
         /// ten times the median job time when that is longer.
         public var minimumLease: Duration = .seconds(60)
+        /// Called when a run has ended and its stages are let go: `latent dispatcher` hands
+        /// the freed memory back to the system there (its allocator otherwise keeps it).
+        public var afterRun: (@Sendable () -> Void)?
 
         public init(listen: ClusterAddress = .defaultDispatcher, security: ClusterSecurity = ClusterSecurity(),
                     insecure: Bool = false, insecurePlaintextToken: Bool = false, heartbeatTimeout: Duration = .seconds(4),
@@ -38,6 +41,9 @@ public struct Dispatcher: Sendable {
     /// The computations stages may run; a stage of any other kind is refused.
     public let registry: ComputationRegistry
     let logger: Logger
+    private let state: DispatcherState
+    private let service: DispatcherService
+    private let tokenCheck: TokenCheck?
 
     /// Checks the options: without a token the dispatcher listens on loopback only, unless
     /// `insecure` says otherwise.
@@ -56,17 +62,28 @@ public struct Dispatcher: Sendable {
         self.options = options
         self.registry = registry
         self.logger = logger
+        state = DispatcherState(heartbeatTimeout: options.heartbeatTimeout, minimumLease: options.minimumLease,
+                                registry: registry, logger: logger, afterRun: options.afterRun)
+        service = DispatcherService(state: state, heartbeatInterval: options.heartbeatInterval, logger: logger)
+        tokenCheck = options.security.token.map { TokenCheck(token: $0, logger: logger) }
+    }
+
+    /// The dispatcher's metrics, in Prometheus's text format: what it has done since it
+    /// started (workers, runs, stages, jobs, documents, refusals) and what it holds now.
+    public func metrics() async -> String {
+        let (counters, status, uptime) = await state.metrics()
+        return DispatcherMetrics.text(counters: counters, status: status, uptime: uptime, transport: .init(
+            refusedTokens: tokenCheck?.refusals.total ?? 0, refusedPayloads: service.refusals.total,
+            payloadBytesReserved: service.buffered.inUse))
     }
 
     /// Serves until the task is cancelled. `onListening` gets the bound address (the port
     /// is chosen by the system when 0 was asked for).
     public func run(onListening: @escaping @Sendable (ClusterAddress) -> Void = { _ in }) async throws {
         ComputeThreads.alone(on: 1)
-        let state = DispatcherState(heartbeatTimeout: options.heartbeatTimeout, minimumLease: options.minimumLease,
-                                    registry: registry, logger: logger)
-        let service = DispatcherService(state: state, heartbeatInterval: options.heartbeatInterval, logger: logger)
+        let state = self.state
         let transport = try Transport.server(options.listen, security: options.security)
-        let interceptors: [any ServerInterceptor] = options.security.token.map { [TokenCheck(token: $0, logger: self.logger)] } ?? []
+        let interceptors: [any ServerInterceptor] = tokenCheck.map { [$0] } ?? []
         let server = GRPCServer(transport: transport, services: [service], interceptors: interceptors)
         let listen = options.listen
         let secure = options.security.certificatePath != nil

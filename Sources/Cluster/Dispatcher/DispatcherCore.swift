@@ -141,6 +141,29 @@ struct DispatcherCore {
         let seconds: Double
     }
 
+    /// What the dispatcher has done since it started (`/metrics`).
+    struct Counters: Equatable {
+        var workersRegistered = 0
+        var workersDropped = 0
+        var runsOpened = 0
+        var stagesStarted = 0
+        var stagesCompleted = 0
+        var jobsQueued = 0
+        var jobsLeased = 0
+        var jobsDone = 0
+        /// Jobs put back in the queue: their worker was dropped, the lease could not be sent.
+        var jobsRequeued = 0
+        /// Leases that passed the lease limit (their jobs requeued for any worker).
+        var leasesExpired = 0
+        /// States taken from a worker other than the job's current lessee, or for a job
+        /// back in the queue.
+        var lateStatesTaken = 0
+        /// States that came after another state of the same job was taken, or for a run or
+        /// stage that is gone.
+        var statesUnwanted = 0
+        var documentsDone = 0
+    }
+
     let epoch: UInt64
     let heartbeatTimeout: Duration
     /// The shortest a lease may last before its job is requeued (`leaseLimit(of:)`).
@@ -148,6 +171,8 @@ struct DispatcherCore {
     let logger: Logger
     private(set) var workers: [UInt64: Worker] = [:]
     private(set) var run: Run?
+    /// Totals since the dispatcher started, for its metrics.
+    private(set) var counters = Counters()
     private var nextWorker: UInt64 = 1
     private var nextRun: UInt64 = 1
     private var nextJob: UInt64 = 1
@@ -166,6 +191,7 @@ struct DispatcherCore {
         let id = nextWorker
         nextWorker += 1
         workers[id] = Worker(id: id, name: name, peer: peer, threads: threads, lastSeen: now)
+        counters.workersRegistered += 1
         logger.info("worker #\(id) registered: \(name), \(counted(threads, "thread")), from \(peer) (\(counted(workers.count, "worker")) now)")
         return id
     }
@@ -206,6 +232,7 @@ struct DispatcherCore {
             run.leases[id] = nil
             run.queue.insert(lease.job, at: 0)
             workers[lease.worker]?.leased.remove(id)
+            counters.leasesExpired += 1
             let reason = "held job #\(id) for \(roundedSeconds(now - lease.since)) s, over the lease limit of \(roundedSeconds(limit)) s"
             logger.warning("worker #\(lease.worker) (\(workers[lease.worker]?.name ?? "?")) \(reason): requeued; the first state to arrive is taken")
             expired.append(Dropped(worker: lease.worker, name: workers[lease.worker]?.name ?? "", reason: reason, requeued: [id]))
@@ -216,6 +243,7 @@ struct DispatcherCore {
 
     private mutating func drop(_ id: UInt64, reason: String) -> Dropped {
         let worker = workers.removeValue(forKey: id)
+        counters.workersDropped += 1
         let requeued = requeue(worker?.leased.sorted() ?? [], from: id)
         let jobs = requeued.isEmpty ? "no jobs to requeue"
             : "requeued job\(requeued.count == 1 ? "" : "s") \(requeued.map { "#\($0)" }.joined(separator: ", "))"
@@ -234,6 +262,7 @@ struct DispatcherCore {
             run.queue.insert(lease.job, at: 0)
             requeued.append(id)
         }
+        counters.jobsRequeued += requeued.count
         self.run = run
         return requeued.reversed()
     }
@@ -254,6 +283,7 @@ struct DispatcherCore {
         run.stages[job.stage] = stage
         self.run = run
         workers[worker]?.leased.insert(job.id)
+        counters.jobsLeased += 1
         logger.debug("leased job #\(job.id) (chunk \(job.chunkIndex), stage \(job.stage)) to worker #\(worker)")
         return Lease(job: job, run: run.id, kind: stage.computation.kind, parametersSize: stage.parameters.count,
                      parameters: include ? stage.parameters : nil)
@@ -320,7 +350,10 @@ struct DispatcherCore {
     mutating func claim(job id: UInt64, worker: UInt64, run runID: UInt64,
                         now: ContinuousClock.Instant = .now) -> (claimed: Bool, lastJobIn: Bool) {
         guard var run, run.id == runID, let job = pendingJob(id, of: run), var stage = run.stages[job.stage],
-              !stage.claimedJobs.contains(id) else { return (false, false) }
+              !stage.claimedJobs.contains(id) else {
+            counters.statesUnwanted += 1
+            return (false, false)
+        }
         stage.claimedJobs.insert(id)
         stage.workers.insert(worker)
         if let lease = run.leases.removeValue(forKey: id) {
@@ -328,9 +361,12 @@ struct DispatcherCore {
             if lease.worker == worker {
                 run.jobSeconds.append((now - lease.since) / .seconds(1))
                 if run.jobSeconds.count > 256 { run.jobSeconds.removeFirst() }
+            } else {
+                counters.lateStatesTaken += 1
             }
         } else {
             run.queue.removeAll { $0.id == id }
+            counters.lateStatesTaken += 1
         }
         let lastJobIn = stage.claimedJobs.count == stage.expected
         run.stages[job.stage] = stage
@@ -347,6 +383,8 @@ struct DispatcherCore {
         stage.merged += 1
         run.documentsDone += documents
         run.jobsDone += 1
+        counters.jobsDone += 1
+        counters.documentsDone += documents
         run.stages[number] = stage
         self.run = run
         workers[worker]?.jobsDone += 1
@@ -366,6 +404,7 @@ struct DispatcherCore {
         nextRun += 1
         run = Run(id: id, client: client, description: description, started: now)
         run?.owner = owner
+        counters.runsOpened += 1
         logger.info("run #\(id) opened by \(client): \(description); \(counted(workers.count, "worker"))")
         return id
     }
@@ -409,6 +448,7 @@ struct DispatcherCore {
         run.stages[number] = Stage(number: number, computation: computation, parameters: parameters, baseStage: baseStage,
                                    merger: merger, firstChunk: firstChunk)
         self.run = run
+        counters.stagesStarted += 1
         let form = baseStage == 0 ? "" : ", a change of stage \(baseStage)"
         logger.info("run #\(id), stage \(number): \(computation.name) (\(computation.kind), \(byteCount(parameters.count)) of parameters\(form))")
     }
@@ -435,6 +475,7 @@ struct DispatcherCore {
         run.stages[number] = stage
         run.queue.append(job)
         self.run = run
+        counters.jobsQueued += 1
         logger.debug("queued job #\(job.id): documents \(firstDocument) to \(firstDocument + documents - 1)")
         return job.id
     }
@@ -467,6 +508,7 @@ struct DispatcherCore {
     /// and the stage is forgotten now).
     mutating func completed(run id: UInt64, stage number: UInt64, result: [UInt8], inline: Bool) {
         guard var run, run.id == id, var stage = run.stages[number] else { return }
+        counters.stagesCompleted += 1
         logger.info("run #\(id), stage \(number) complete: merged the states of \(stage.merged) jobs from \(counted(stage.workers.count, "worker")) (\(byteCount(result.count)))")
         if inline {
             run.stages[number] = nil

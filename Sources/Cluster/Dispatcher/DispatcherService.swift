@@ -325,13 +325,21 @@ final class PayloadBudget: Sendable {
     }
 
     func release(_ size: UInt64) { used.withLock { $0 -= min($0, size) } }
+
+    /// Bytes reserved now.
+    var inUse: UInt64 { used.withLock { $0 } }
 }
 
 /// Log lines about refused calls: at most one a minute, with the count since the last.
 final class RefusalLog: Sendable {
     private let state = Mutex<(count: Int, logged: ContinuousClock.Instant?)>((0, nil))
+    private let noted = Mutex(0)
+
+    /// Refusals noted since the start.
+    var total: Int { noted.withLock { $0 } }
 
     func note(_ logger: Logger, _ message: String) {
+        noted.withLock { $0 += 1 }
         let report: Int? = state.withLock { state in
             state.count += 1
             if let logged = state.logged, ContinuousClock.now - logged < .seconds(60) { return nil }

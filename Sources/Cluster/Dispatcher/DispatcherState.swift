@@ -25,8 +25,13 @@ actor DispatcherState {
     /// Changes each time a dispatcher starts: ids from another instance are unknown.
     nonisolated let epoch: UInt64
 
-    init(heartbeatTimeout: Duration, minimumLease: Duration = .seconds(60), registry: ComputationRegistry, logger: Logger) {
+    /// Called when a run ends, once its stages are let go (`Dispatcher.Options.afterRun`).
+    private let afterRun: (@Sendable () -> Void)?
+
+    init(heartbeatTimeout: Duration, minimumLease: Duration = .seconds(60), registry: ComputationRegistry, logger: Logger,
+         afterRun: (@Sendable () -> Void)? = nil) {
         core = DispatcherCore(heartbeatTimeout: heartbeatTimeout, minimumLease: minimumLease, logger: logger)
+        self.afterRun = afterRun
         epoch = core.epoch
         self.registry = registry
         self.logger = logger
@@ -214,6 +219,7 @@ actor DispatcherState {
         tailStages.removeAll()
         resumeAll(.run)
         resumeAll(.room)
+        afterRun?()
     }
 
     /// Opens the next stage of a run: `computation` (already rebuilt from the registry)
@@ -255,6 +261,11 @@ actor DispatcherState {
     }
 
     // MARK: Status
+
+    /// What the dispatcher's metrics show of its state.
+    func metrics() -> (DispatcherCore.Counters, DispatcherCore.Status, uptime: Double) {
+        (core.counters, core.status(now: .now), roundedSeconds(ContinuousClock.now - started))
+    }
 
     func status() -> (DispatcherCore.Status, uptime: Double) {
         (core.status(now: .now), roundedSeconds(ContinuousClock.now - started))
