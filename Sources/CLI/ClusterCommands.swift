@@ -165,6 +165,10 @@ struct DispatcherCommand: AsyncParsableCommand {
     var leaseLimit: Double = 60
     @Option(help: "HOST:PORT to serve Prometheus metrics on, at /metrics (off by default); with a cluster token the page needs it as Authorization: Bearer.")
     var metrics: String?
+    @Option(parsing: .unconditional, help: "Connections held at most; past it a connection is closed at once (default: the open-file limit less 256, at most 65536).")
+    var maxConnections: Int?
+    @Option(parsing: .unconditional, help: "Connections held at most from one remote address (loopback exempt).")
+    var maxConnectionsPerPeer: Int = 256
 
     func validate() throws {
         guard leaseLimit.isFinite, leaseLimit >= 0.1, leaseLimit <= 86400 else {
@@ -173,6 +177,8 @@ struct DispatcherCommand: AsyncParsableCommand {
         guard heartbeatTimeout.isFinite, heartbeatTimeout >= 0.5, heartbeatTimeout <= 3600 else {
             throw ValidationError("--heartbeat-timeout: expected 0.5 to 3600 seconds, got \(heartbeatTimeout)")
         }
+        if let maxConnections, maxConnections < 4 { throw ValidationError("--max-connections: expected at least 4, got \(maxConnections)") }
+        if maxConnectionsPerPeer < 2 { throw ValidationError("--max-connections-per-peer: expected at least 2, got \(maxConnectionsPerPeer)") }
     }
 
     func run() async throws {
@@ -185,6 +191,8 @@ struct DispatcherCommand: AsyncParsableCommand {
                                          heartbeatTimeout: timeout, heartbeatInterval: min(.milliseconds(500), timeout / 4))
         options.minimumLease = .milliseconds(Int(leaseLimit * 1000))
         options.afterRun = { Allocator.returnFreedMemory() }
+        options.maxConnections = maxConnections
+        options.maxConnectionsPerPeer = maxConnectionsPerPeer
         let dispatcher = try Dispatcher(options: options, registry: .builtIn, logger: logger)
         let page = try metrics.map { text in
             let address = try ClusterAddress(parsing: text, field: "--metrics")

@@ -15,7 +15,8 @@ typealias DispatcherClient = Latent_Cluster_V1_Dispatcher.Client<HTTP2ClientTran
 
 enum Transport {
     /// The dispatcher's server transport on `address`.
-    static func server(_ address: ClusterAddress, security: ClusterSecurity) throws -> HTTP2ServerTransport.Posix {
+    static func server(_ address: ClusterAddress, security: ClusterSecurity, limits: ConnectionLimits? = nil,
+                       logger: Logger? = nil) throws -> HTTP2ServerTransport.Posix {
         try security.check()
         let socket: GRPCNIOTransportCore.SocketAddress = address.isIPv6
             ? .ipv6(host: address.host, port: address.port)
@@ -47,6 +48,12 @@ enum Transport {
             // partition loses its run or its leases within 9 s.
             config.connection.keepalive.time = .seconds(5)
             config.connection.keepalive.timeout = .seconds(4)
+            // After its GOAWAY, a connection has 5 s to finish its calls. Without a limit, a
+            // peer that never spoke HTTP/2 (or stopped answering) kept its descriptor for ever.
+            config.connection.maxGraceTime = .seconds(5)
+            if let limits, let logger {
+                config.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in limits.admit(channel, logger: logger) }
+            }
         }
         return HTTP2ServerTransport.Posix(address: socket, transportSecurity: transportSecurity, config: config)
     }

@@ -11,7 +11,7 @@ import Glibc
 @Suite("idle connections", .serialized, .timeLimit(.minutes(5)))
 struct IdleConnectionTests {
     /// Opens `count` TCP connections to 127.0.0.1:`port` that send nothing; their descriptors.
-    static func idleConnections(_ count: Int, port: Int) throws -> [Int32] {
+    static func idleConnections(_ count: Int, port: Int, host: String = "127.0.0.1") throws -> [Int32] {
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         limit.rlim_cur = max(limit.rlim_cur, min(limit.rlim_max, rlim_t(count + 512)))
@@ -23,7 +23,7 @@ struct IdleConnectionTests {
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = UInt16(port).bigEndian
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_addr.s_addr = inet_addr(host)
             let connected = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
             }
@@ -76,5 +76,42 @@ struct IdleConnectionTests {
         #expect(topics(run.output) == topics(reference.error + reference.output) && !topics(run.output).isEmpty,
                 "\(topics(run.output)) against \(topics(reference.error + reference.output))")
         #expect(dispatcher.isRunning)
+    }
+
+    /// Seconds until each of `descriptors` is closed by the other end (nil: still open after
+    /// `timeout` seconds), reading and dropping whatever arrives.
+    static func closingTimes(_ descriptors: [Int32], timeout: Double) -> [Double?] {
+        let started = Date()
+        var closed = [Double?](repeating: nil, count: descriptors.count)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while closed.contains(where: { $0 == nil }), Date().timeIntervalSince(started) < timeout {
+            var polls = descriptors.enumerated().filter { closed[$0.offset] == nil }
+                .map { pollfd(fd: $0.element, events: Int16(POLLIN), revents: 0) }
+            let indices = descriptors.indices.filter { closed[$0] == nil }
+            guard poll(&polls, nfds_t(polls.count), 500) > 0 else { continue }
+            for (slot, entry) in polls.enumerated() where entry.revents != 0 {
+                if read(entry.fd, &buffer, buffer.count) <= 0 { closed[indices[slot]] = Date().timeIntervalSince(started) }
+            }
+        }
+        return closed
+    }
+
+    @Test("past --max-connections a connection is closed as soon as it is accepted, logged once; a connection that sends nothing is closed after 20 s")
+    func connectionCapAndSilence() throws {
+        let cluster = TestCluster()
+        defer { cluster.stop() }
+        let dispatcher = try cluster.startDispatcher(arguments: ["--max-connections", "10"])
+        let raw = try Self.idleConnections(15, port: cluster.port)
+        defer { for fd in raw { close(fd) } }
+        let times = Self.closingTimes(raw, timeout: 40)
+        let refused = times.compactMap { $0 }.filter { $0 < 2 }
+        let silent = times.compactMap { $0 }.filter { $0 >= 2 }
+        #expect(refused.count == 5, "\(times)")
+        #expect(silent.count == 10 && silent.allSatisfy { $0 < 25 }, "\(times)")
+        try dispatcher.waitFor("holds 10 connections, its limit (--max-connections)")
+        #expect(dispatcher.output.components(separatedBy: "refused a connection").count - 1 == 1, "\(dispatcher.output)")
+        let status = try runProcess(TestCluster.binary, ["status", "--dispatcher", cluster.address])
+        #expect(status.status == 0, "\(status.error)")
+        print("connections past the cap closed after \(refused.max() ?? 0) s, silent ones after \(silent.min() ?? 0) to \(silent.max() ?? 0) s")
     }
 }

@@ -24,6 +24,11 @@ public struct Dispatcher: Sendable {
         /// Called when a run has ended and its stages are let go: `latent dispatcher` hands
         /// the freed memory back to the system there (its allocator otherwise keeps it).
         public var afterRun: (@Sendable () -> Void)?
+        /// Connections held at most, in all (nil: the descriptors the process may open, less a
+        /// reserve) and per remote address (loopback exempt); past them a connection is
+        /// closed as soon as it is accepted.
+        public var maxConnections: Int?
+        public var maxConnectionsPerPeer = 256
 
         public init(listen: ClusterAddress = .defaultDispatcher, security: ClusterSecurity = ClusterSecurity(),
                     insecure: Bool = false, insecurePlaintextToken: Bool = false, heartbeatTimeout: Duration = .seconds(4),
@@ -82,7 +87,9 @@ public struct Dispatcher: Sendable {
     public func run(onListening: @escaping @Sendable (ClusterAddress) -> Void = { _ in }) async throws {
         ComputeThreads.alone(on: 1)
         let state = self.state
-        let transport = try Transport.server(options.listen, security: options.security)
+        let limits = ConnectionLimits(total: options.maxConnections ?? ConnectionLimits.defaultTotal,
+                                      perPeer: options.maxConnectionsPerPeer)
+        let transport = try Transport.server(options.listen, security: options.security, limits: limits, logger: logger)
         let interceptors: [any ServerInterceptor] = tokenCheck.map { [$0] } ?? []
         let server = GRPCServer(transport: transport, services: [service], interceptors: interceptors)
         let listen = options.listen
