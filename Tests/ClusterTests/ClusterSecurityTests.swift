@@ -113,14 +113,14 @@ struct ClusterSecurityTests {
         #expect(environment.status == 0, "\(environment.error)")
     }
 
-    /// A self-signed certificate for 127.0.0.1, made with openssl.
-    static func makeCertificate(in directory: String) throws -> (certificate: String, key: String) {
+    /// A self-signed certificate for 127.0.0.1 (or `name`), made with openssl.
+    static func makeCertificate(in directory: String, name: String? = nil) throws -> (certificate: String, key: String) {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let certificate = directory + "/cert.pem", key = directory + "/key.pem"
         let result = try runProcess("/usr/bin/openssl", [
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", key, "-out", certificate, "-days", "2", "-subj", "/CN=127.0.0.1",
-            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout", key, "-out", certificate, "-days", "2", "-subj", "/CN=\(name ?? "127.0.0.1")",
+            "-addext", name.map { "subjectAltName=DNS:\($0)" } ?? "subjectAltName=IP:127.0.0.1,DNS:localhost",
         ])
         guard result.status == 0 else { throw ChildProcessError("openssl failed: \(result.error)") }
         return (certificate, key)
@@ -154,10 +154,25 @@ struct ClusterSecurityTests {
             let automatic = ["example", "--documents", "100", "--token", "tls-token-0123456789", "--dispatcher", cluster.address, "--tls-ca", otherCA]
             let wrongCA = try runProcess(TestCluster.binary, automatic)
             #expect(wrongCA.status == 0, "\(wrongCA.error)")
-            #expect(wrongCA.error.contains("WARNING : a server listens at \(cluster.address) but did not answer as a dispatcher"),
+            // Which certificate, and what is wrong with it.
+            #expect(wrongCA.error.contains("WARNING : the TLS connection to the dispatcher at \(cluster.address) failed: the dispatcher's certificate (CN=127.0.0.1; for 127.0.0.1, localhost; serial "),
                     "\(wrongCA.error)")
-            #expect(wrongCA.error.contains("check that it is a TLS dispatcher and that --tls-ca names its CA certificate"),
-                    "\(wrongCA.error)")
+            #expect(wrongCA.error.contains("does not verify against the CA in \(otherCA) (--tls-ca)"), "\(wrongCA.error)")
+            let status = try runProcess(TestCluster.binary, ["status", "--dispatcher", cluster.address, "--token", "tls-token-0123456789",
+                                                             "--tls-ca", otherCA])
+            #expect(status.status == 1 && status.error.contains("does not verify against the CA in \(otherCA)"), "\(status.error)")
+        }
+
+        // A certificate for another name than the one dialled.
+        do {
+            let (elsewhere, elsewhereKey) = try Self.makeCertificate(in: directory + "/elsewhere", name: "elsewhere.example")
+            let cluster = TestCluster(common: ["--token", "tls-token-0123456789", "--tls-cert", elsewhere, "--tls-key", elsewhereKey])
+            defer { cluster.stop() }
+            try cluster.startDispatcher()
+            let run = try runProcess(TestCluster.binary, example + ["--dispatcher", cluster.address, "--tls-ca", elsewhere])
+            #expect(run.status == 1, "\(run.error)")
+            #expect(run.error.contains("the dispatcher's certificate (CN=elsewhere.example; for elsewhere.example; serial "), "\(run.error)")
+            #expect(run.error.contains("is not for 127.0.0.1, the address dialled"), "\(run.error)")
         }
 
         // Mutual TLS: the dispatcher also requires a client certificate it trusts.

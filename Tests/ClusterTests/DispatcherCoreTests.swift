@@ -57,6 +57,23 @@ struct DispatcherCoreTests {
         #expect(core.status(now: Self.at(5)).workers.map(\.leased) == [2])
     }
 
+    @Test("a worker whose connection closes is dropped at once, its jobs requeued; other workers and peers are untouched; the counters say so")
+    func connectionClosed() throws {
+        var core = DispatcherCore(epoch: 7, heartbeatTimeout: .seconds(4), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        _ = core.register(name: "w1", threads: 1, peer: "ipv4:10.0.0.1:5000", now: Self.t0)
+        _ = core.register(name: "w2", threads: 1, peer: "ipv4:10.0.0.2:5000", now: Self.t0)
+        let run = try core.openRun(client: "client", description: "a test", now: Self.t0)
+        try Self.startStage(&core, run: run, stage: 1)
+        let first = try #require(try Self.enqueue(&core, run: run, stage: 1, chunk: 0))
+        #expect(core.lease(to: 1)?.job.id == first)
+        #expect(core.connectionClosed(peer: "ipv4:10.0.0.1:5001").isEmpty, "another connection of the same host")
+        let dropped = core.connectionClosed(peer: "ipv4:10.0.0.1:5000")
+        #expect(dropped == [DispatcherCore.Dropped(worker: 1, name: "w1", reason: "closed its connection", requeued: [first])])
+        #expect(core.lease(to: 2)?.job.id == first)
+        #expect(core.counters.workersDropped == 1 && core.counters.jobsRequeued == 1 && core.counters.jobsLeased == 2)
+        #expect(core.status(now: Self.at(1)).workers.map(\.id) == [2])
+    }
+
     @Test("a job leased longer than the lease limit goes back to the queue while its worker stays; the limit follows ten times the median job time; the first state in wins")
     func leaseLimit() throws {
         var core = DispatcherCore(epoch: 7, heartbeatTimeout: .seconds(4), minimumLease: .seconds(2),

@@ -55,7 +55,7 @@ struct DistributedLDATests {
         doomed.kill()
         let model = try await training.value
         let dispatcher = try #require(cluster.dispatcher).output
-        #expect(dispatcher.contains("worker #1 (test-1) missed heartbeats"), "\(dispatcher)")
+        #expect(dispatcher.contains("worker #1 (test-1) closed its connection: dropped"), "\(dispatcher)")
         #expect(log.text.contains("were requeued"), "\(log.text)")
         let local = try await Self.inProcess()
         #expect(model.lambda == local.lambda && model.alpha == local.alpha)

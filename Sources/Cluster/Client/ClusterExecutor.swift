@@ -139,7 +139,7 @@ public struct ClusterExecutor: ChunkExecutor {
                 lookup = .refused(security.token == nil
                     ? "requires a cluster token (give --token-file or set LATENT_CLUSTER_TOKEN)" : "refused the token")
             } catch {
-                lookup = unreachable(error)
+                lookup = await unreachable(error)
             }
             let address = dispatcher
             switch lookup {
@@ -189,9 +189,12 @@ public struct ClusterExecutor: ChunkExecutor {
     }
 
     /// Why a dispatcher could not be reached, telling a TLS mismatch from a missing dispatcher.
-    private func unreachable(_ error: any Error) -> Lookup {
+    private func unreachable(_ error: any Error) async -> Lookup {
         let detail = describe(error)
         let lowered = detail.lowercased()
+        if let reason = await TLSProbe.diagnose(dispatcher, security: security) {
+            return .misconfigured("the TLS connection to the dispatcher at \(dispatcher) failed: \(reason)")
+        }
         if security.trustRootsPath != nil,
            ["tls", "ssl", "handshake", "certificate"].contains(where: lowered.contains) {
             return .misconfigured("the TLS connection to the dispatcher at \(dispatcher) failed (\(detail))")

@@ -38,6 +38,9 @@ public struct ClusterStatus: Sendable {
                 try await client.status(.init(), options: Transport.callOptions(timeout: .seconds(2)))
             }
         } catch let error where !(error is ClusterError) {  // a bad configuration speaks for itself
+            if let reason = await TLSProbe.diagnose(address, security: security) {
+                throw ClusterError(.unavailable, "the TLS connection to the dispatcher at \(address) failed: \(reason)", cause: error)
+            }
             throw ClusterError(.unavailable, "no dispatcher answered at \(address) (\(describe(error)))", cause: error)
         }
         return ClusterStatus(

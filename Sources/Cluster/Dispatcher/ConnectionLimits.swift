@@ -21,11 +21,15 @@ final class ConnectionLimits: Sendable {
     let silence: TimeAmount
     private let open = Mutex<(total: Int, byPeer: [String: Int])>((0, [:]))
     let refusals = RefusalLog()
+    /// Hears of each admitted connection that closes, by gRPC's name of its peer
+    /// ("ipv4:HOST:PORT", as `ServerContext.remotePeer` says).
+    let onClose: @Sendable (String) -> Void
 
-    init(total: Int, perPeer: Int, silence: TimeAmount = .seconds(20)) {
+    init(total: Int, perPeer: Int, silence: TimeAmount = .seconds(20), onClose: @escaping @Sendable (String) -> Void = { _ in }) {
         self.total = max(1, total)
         self.perPeer = max(1, perPeer)
         self.silence = silence
+        self.onClose = onClose
     }
 
     /// The default total: the descriptors the process may open, less a reserve for its
@@ -58,7 +62,13 @@ final class ConnectionLimits: Sendable {
             channel.close(promise: nil)
             return channel.eventLoop.makeFailedFuture(ChannelError.inputClosed)
         }
+        let name: String? = switch channel.remoteAddress {
+        case .v4(let address)?: "ipv4:\(address.host):\(channel.remoteAddress?.port ?? 0)"
+        case .v6(let address)?: "ipv6:[\(address.host)]:\(channel.remoteAddress?.port ?? 0)"
+        default: nil
+        }
         channel.closeFuture.whenComplete { [self] _ in
+            if let name { onClose(name) }
             open.withLock { open in
                 open.total -= 1
                 if !loopback {

@@ -88,7 +88,9 @@ public struct Dispatcher: Sendable {
         ComputeThreads.alone(on: 1)
         let state = self.state
         let limits = ConnectionLimits(total: options.maxConnections ?? ConnectionLimits.defaultTotal,
-                                      perPeer: options.maxConnectionsPerPeer)
+                                      perPeer: options.maxConnectionsPerPeer) { peer in
+            Task { await state.connectionClosed(peer: peer) }
+        }
         let transport = try Transport.server(options.listen, security: options.security, limits: limits, logger: logger)
         let interceptors: [any ServerInterceptor] = tokenCheck.map { [$0] } ?? []
         let server = GRPCServer(transport: transport, services: [service], interceptors: interceptors)

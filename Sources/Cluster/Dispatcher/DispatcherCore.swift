@@ -213,6 +213,12 @@ struct DispatcherCore {
             + expireLeases(now: now)
     }
 
+    /// Drops the workers registered over the connection from `peer` (gRPC's "ipv4:HOST:PORT"),
+    /// which has closed: a worker that died is noticed at once, not a heartbeat timeout later.
+    mutating func connectionClosed(peer: String) -> [Dropped] {
+        workers.values.filter { $0.peer == peer }.sorted { $0.id < $1.id }.map { drop($0.id, reason: "closed its connection") }
+    }
+
     /// How long a lease may last: ten times the median of the run's job times so far, and at
     /// least `minimumLease`.
     func leaseLimit(of run: Run) -> Duration {

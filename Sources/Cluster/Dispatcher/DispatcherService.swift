@@ -17,6 +17,10 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
 
     /// Reserves a payload's declared size, or refuses it (logged, at most once a minute).
     private func reserve(_ size: UInt64, _ what: String, _ context: ServerContext) throws {
+        guard size <= buffered.perCall else {
+            refusals.note(logger, "refused \(what) of \(size) bytes from \(sanitized(context.remotePeer)): over the \(buffered.perCall) bytes one call may buffer")
+            throw RPCError(code: .resourceExhausted, message: "\(what): \(size) bytes are over the \(buffered.perCall) bytes one call may send the dispatcher (a quarter of its payload budget); use smaller chunks")
+        }
         guard buffered.reserve(size) else {
             refusals.note(logger, "refused \(what) of \(size) bytes from \(sanitized(context.remotePeer)): payloads being received would pass \(buffered.limit) bytes")
             throw RPCError(code: .resourceExhausted, message: "\(what): \(size) bytes would pass the dispatcher's budget of \(buffered.limit) bytes for payloads being received")
@@ -309,6 +313,8 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
 /// The bytes of payloads a dispatcher is receiving at once, by their declared sizes.
 final class PayloadBudget: Sendable {
     let limit: UInt64
+    /// The most one call may reserve: a quarter of the whole, so that one caller cannot take it all.
+    var perCall: UInt64 { limit / 4 }
     private let used = Mutex<UInt64>(0)
 
     /// Half the machine's memory.

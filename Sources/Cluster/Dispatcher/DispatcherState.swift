@@ -56,7 +56,17 @@ actor DispatcherState {
     /// Drops workers that missed heartbeats and requeues jobs leased too long; tells the
     /// client which jobs went back.
     func sweep() {
-        for dropped in core.sweep(now: .now) where !dropped.requeued.isEmpty {
+        announce(core.sweep(now: .now))
+    }
+
+    /// A connection closed: its workers, if any, are dropped at once.
+    func connectionClosed(peer: String) {
+        announce(core.connectionClosed(peer: peer))
+    }
+
+    /// Tells the client which jobs went back to the queue, and wakes the workers waiting.
+    private func announce(_ drops: [DispatcherCore.Dropped]) {
+        for dropped in drops where !dropped.requeued.isEmpty {
             events?.yield(.with {
                 $0.requeued = .with { $0.workerID = dropped.worker; $0.jobIds = dropped.requeued; $0.reason = dropped.reason }
             })

@@ -75,7 +75,11 @@ public struct Worker: Sendable {
                 throw ClusterError(.refused, "the dispatcher at \(options.dispatcher) refused this worker: \(error.message)")
             } catch {
                 if !waitingSaid {
-                    logger.info("waiting for the dispatcher at \(options.dispatcher) (\(describe(error)))")
+                    if let reason = await TLSProbe.diagnose(options.dispatcher, security: options.security) {
+                        logger.error("the TLS connection to the dispatcher at \(options.dispatcher) failed: \(reason); retrying")
+                    } else {
+                        logger.info("waiting for the dispatcher at \(options.dispatcher) (\(describe(error)))")
+                    }
                     waitingSaid = true
                 }
                 try await Task.sleep(for: .milliseconds(200))
