@@ -132,6 +132,8 @@ def gensim_child(args):
         options["chunksize"] = args.chunk
     if args.multipass:
         options.update(onepass=False, power_iters=2)
+    if args.float32:
+        options["dtype"] = np.float32
     started = time.perf_counter()
     lsi = LsiModel(corpus, id2word=dictionary, **options)
     seconds = time.perf_counter() - started
@@ -139,9 +141,11 @@ def gensim_child(args):
     print(f"seconds {seconds:.4f}")
 
 
-def run_gensim(path, vocab, topics, out, chunk=None, multipass=False):
-    command = [sys.executable, __file__, "--gensim-child", "--path", path, "--vocab", vocab,
+def run_gensim(path, vocab, topics, out, chunk=None, multipass=False, float32=False):
+    command = [sys.executable, os.path.abspath(__file__), "--gensim-child", "--path", path, "--vocab", vocab,
                "--topics", str(topics), "--out", out]
+    if float32:
+        command += ["--float32"]
     if chunk:
         command += ["--chunk", str(chunk)]
     if multipass:
@@ -197,6 +201,7 @@ def main():
     parser.add_argument("--out")
     parser.add_argument("--chunk", type=int)
     parser.add_argument("--multipass", action="store_true")
+    parser.add_argument("--float32", action="store_true")
     args = parser.parse_args()
     if args.gensim_child:
         gensim_child(args)

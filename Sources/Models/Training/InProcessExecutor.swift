@@ -160,7 +160,7 @@ final class InProcessPass: TrainingPass {
                     return cursor.progress
                 }
                 report?(snapshot)
-                if let saving, saving.isDue() { try saving.save(merger.prefix) }
+                try saving?.saveIfDue { merger.prefix }
             } catch {
                 reduction.fail(error)
                 reader.cancel()
@@ -184,22 +184,26 @@ final class InProcessPass: TrainingPass {
 final class PrefixSaving<State: Sendable>: Sendable {
     let interval: Duration
     let save: @Sendable (ReductionPrefix<State>) throws -> Void
-    private let last = Mutex(ContinuousClock.now)
+    /// When the last save started, and whether one is under way (another thread's).
+    private let last = Mutex((started: ContinuousClock.now, busy: false))
 
     init(interval: Duration, save: @escaping @Sendable (ReductionPrefix<State>) throws -> Void) {
         self.interval = interval
         self.save = save
     }
 
-    /// Whether `interval` has passed since the last save (or the start); when it has, the
-    /// caller saves, and the next is due an interval from now.
-    func isDue() -> Bool {
-        last.withLock { last in
+    /// Saves `prefix()` when `interval` has passed since the last save started (or the
+    /// reduction did) and no other thread is saving; the other job threads go on working.
+    func saveIfDue(_ prefix: () -> ReductionPrefix<State>) throws {
+        let due = last.withLock { last in
             let now = ContinuousClock.now
-            guard now - last >= interval else { return false }
-            last = now
+            guard !last.busy, now - last.started >= interval else { return false }
+            last = (now, true)
             return true
         }
+        guard due else { return }
+        defer { last.withLock { $0.busy = false } }
+        try save(prefix())
     }
 }
 

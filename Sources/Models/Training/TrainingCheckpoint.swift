@@ -27,6 +27,9 @@ public final class TrainingCheckpoint: Sendable {
     private let state: Mutex<Manifest>
     /// Sessions opened so far by this process.
     private let sessionsOpened = Mutex(0)
+    /// Held while the folder is written: job threads may save starts at the same time, and
+    /// files of one save must not be removed as stale by another.
+    private let writing = Mutex(())
 
     /// `checkpoint.json`.
     struct Manifest: Codable, Equatable {
@@ -214,6 +217,10 @@ public final class TrainingCheckpoint: Sendable {
     /// Records a completed reduction and its state (nil when it had no chunk), in place of
     /// its saved start.
     func record(_ reduction: Reduction, state bytes: [UInt8]?) throws {
+        try writing.withLock { _ in try recordHoldingLock(reduction, state: bytes) }
+    }
+
+    private func recordHoldingLock(_ reduction: Reduction, state bytes: [UInt8]?) throws {
         var reduction = reduction
         if let bytes {
             reduction.state = try writeState(bytes, name: String(format: "reduction-%02d-%06d.state", reduction.session, reduction.number))
@@ -234,26 +241,32 @@ public final class TrainingCheckpoint: Sendable {
     /// state never changes).
     func savePartial(_ reduction: Reduction, chunks: Int,
                      blocks: [(level: Int, index: Int, encode: () throws -> [UInt8])]) throws {
-        let earlier = state.withLock { manifest in
-            manifest.partial.flatMap { $0.reduction == reduction ? $0.blocks : nil } ?? []
-        }
-        var saved: [Block] = []
+        try writing.withLock { _ in try savePartialHoldingLock(reduction, chunks: chunks, blocks: blocks) }
+    }
+
+    private func savePartialHoldingLock(_ reduction: Reduction, chunks: Int,
+                                        blocks: [(level: Int, index: Int, encode: () throws -> [UInt8])]) throws {
+        let saved = state.withLock { manifest in manifest.partial.flatMap { $0.reduction == reduction ? $0 : nil } }
+        // Another thread saved as much or more meanwhile.
+        if let saved, saved.chunks >= chunks { return }
+        let earlier = saved?.blocks ?? []
+        var kept: [Block] = []
         var written = 0
         for block in blocks {
-            if let kept = earlier.first(where: { $0.level == block.level && $0.index == block.index }) {
-                saved.append(kept)
+            if let earlier = earlier.first(where: { $0.level == block.level && $0.index == block.index }) {
+                kept.append(earlier)
                 continue
             }
             let bytes = try block.encode()
             written += bytes.count
             let name = String(format: "reduction-%02d-%06d-block-%d-%d.state", reduction.session, reduction.number, block.level, block.index)
-            saved.append(Block(level: block.level, index: block.index, state: try writeState(bytes, name: name)))
+            kept.append(Block(level: block.level, index: block.index, state: try writeState(bytes, name: name)))
         }
         let stale: [String] = state.withLock { manifest in
             let old = manifest.partial?.blocks.map(\.state.file) ?? []
-            manifest.partial = Partial(reduction: reduction, chunks: chunks, blocks: saved)
-            let kept = Set(saved.map(\.state.file))
-            return old.filter { !kept.contains($0) }
+            manifest.partial = Partial(reduction: reduction, chunks: chunks, blocks: kept)
+            let files = Set(kept.map(\.state.file))
+            return old.filter { !files.contains($0) }
         }
         try writeManifest()
         for file in stale { try? FileManager.default.removeItem(atPath: directory + "/" + file) }
