@@ -53,3 +53,4 @@ bench: deps
 	Benchmarks/run-cluster-bench.sh
 	Benchmarks/run-wiki-bench.sh
 	Benchmarks/run-similarity-bench.sh
+	Benchmarks/run-lsi-sweep.sh

@@ -78,11 +78,10 @@ public struct ClusterExecutor: ChunkExecutor {
             do {
                 return try await attempt(description, body, replacing: replaces)
             } catch let lost as LostDispatcher {
+                guard grace > .zero else { throw lost.error }
                 resumes += 1
-                guard grace > .zero, resumes <= Self.maximumResumes else {
-                    throw resumes > Self.maximumResumes
-                        ? ClusterError(.unavailable, "\(lost.error.message) (lost \(resumes) times in this run; giving up)", cause: lost.error)
-                        : lost.error
+                guard resumes <= Self.maximumResumes else {
+                    throw ClusterError(.unavailable, "\(lost.error.message) (lost \(resumes) times in this run; giving up)", cause: lost.error)
                 }
                 let seconds = Int(grace.components.seconds)
                 logger.warning("\(lost.error.message); waiting up to \(seconds) s for it to come back (--grace)")
