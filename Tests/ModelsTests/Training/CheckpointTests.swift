@@ -150,6 +150,29 @@ struct CheckpointTests {
         #expect(replay.readings == passes - 1, "\(replay.readings) readings, \(passes) passes")
     }
 
+    @Test("LDA (alpha auto, an M-step per reduction) interrupted in its second pass resumes from its checkpoint and gives the uninterrupted λ and α, bit for bit")
+    func ldaResume() async throws {
+        let directory = try TemporaryDirectory()
+        let planted = PlantedTopics(terms: 300, documents: 600, topics: 4, termsPerTopic: 30, seed: 5)
+        let parameters = LDAParameters(topics: 4, chunkSize: 100, passes: 3, alpha: .auto, evalEvery: 0, seed: 1)
+        let local = InProcessExecutor(threads: 2)
+        let expected = try await LDAModel(corpus: planted.corpus, termCount: planted.terms, parameters: parameters, executor: local)
+
+        let folder = directory.file("checkpoint")
+        let first = try TrainingCheckpoint(directory: folder, resume: false)
+        let failing = CountingCorpus(base: planted.corpus, failOnReading: 2)
+        await #expect(throws: CorpusError.self) {
+            _ = try await LDAModel(corpus: failing, termCount: planted.terms, parameters: parameters,
+                                   executor: CheckpointingExecutor(local, checkpoint: first))
+        }
+        #expect(first.reductionCount == 6, "one pass of 6 batches was recorded")
+        let second = try TrainingCheckpoint(directory: folder, resume: true)
+        let resumed = try await LDAModel(corpus: planted.corpus, termCount: planted.terms, parameters: parameters,
+                                         executor: CheckpointingExecutor(local, checkpoint: second))
+        #expect(resumed.lambda == expected.lambda && resumed.alpha == expected.alpha)
+        #expect(resumed.documentsProcessed == expected.documentsProcessed && resumed.updatesDone == expected.updatesDone)
+    }
+
     /// Readings of the corpus an uninterrupted run makes.
     static func countReadings(algorithm: LSIAlgorithm) async throws -> Int {
         let counting = CountingCorpus(base: PlantedCorpus.shared.corpus, failOnReading: nil)
