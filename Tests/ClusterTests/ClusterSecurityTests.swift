@@ -161,6 +161,10 @@ struct ClusterSecurityTests {
             let status = try runProcess(TestCluster.binary, ["status", "--dispatcher", cluster.address, "--token", "tls-token-0123456789",
                                                              "--tls-ca", otherCA])
             #expect(status.status == 1 && status.error.contains("does not verify against the CA in \(otherCA)"), "\(status.error)")
+            // Nothing listening at all is not a TLS matter (and the probe does not crash on it).
+            let nobody = try runProcess(TestCluster.binary, ["status", "--dispatcher", "127.0.0.1:\(try freeLoopbackPort())",
+                                                             "--tls-ca", certificate])
+            #expect(nobody.status == 1 && nobody.error.contains("no dispatcher answered at 127.0.0.1:"), "\(nobody.error)")
         }
 
         // A certificate for another name than the one dialled.

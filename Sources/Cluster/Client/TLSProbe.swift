@@ -11,7 +11,7 @@ import NIOTLS
 /// HTTP/2 preface.
 enum TLSProbe {
     /// The reason a handshake with `address`, trusting `security`'s CA, fails; nil when it
-    /// succeeds, or when no TLS server answers at all.
+    /// succeeds, or when nothing accepts a connection there at all.
     static func diagnose(_ address: ClusterAddress, security: ClusterSecurity, timeout: TimeAmount = .seconds(3)) async -> String? {
         guard let rootsPath = security.trustRootsPath else { return nil }
         let roots: [NIOSSLCertificate]
@@ -26,7 +26,8 @@ enum TLSProbe {
             verifying.certificateChain = (try? NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }) ?? []
             verifying.privateKey = (try? NIOSSLPrivateKey(file: key, format: .pem)).map { .privateKey($0) }
         }
-        guard case .failure(let failure) = await handshake(address, verifying, timeout: timeout) else { return nil }
+        guard case .failure(let failure) = await handshake(address, verifying, timeout: timeout),
+              !(failure is NotConnected) else { return nil }
         // The certificate itself, fetched without checking it, to name it.
         var trusting = TLSConfiguration.makeClientConfiguration()
         trusting.certificateVerification = .none
@@ -63,14 +64,18 @@ enum TLSProbe {
         return "(" + parts.joined(separator: "; ") + ")"
     }
 
-    /// One handshake: the server's certificate, or why it failed.
+    /// The connection itself failed: not a TLS matter.
+    private struct NotConnected: Error {}
+
+    /// One handshake: the server's certificate, or why it failed (`NotConnected` when no
+    /// connection was made).
     private static func handshake(_ address: ClusterAddress, _ configuration: TLSConfiguration,
                                   timeout: TimeAmount) async -> Result<NIOSSLCertificate?, any Error> {
         do {
             let context = try NIOSSLContext(configuration: configuration)
             let isAddress = address.isIPv6 || address.host.first?.isNumber == true
             let hostname = isAddress ? nil : address.host
-            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            let connected = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(timeout)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
@@ -79,6 +84,7 @@ enum TLSProbe {
                     }
                 }
                 .connect(host: address.host, port: address.port).get()
+            guard let channel = connected else { return .failure(NotConnected()) }
             defer { channel.close(promise: nil) }
             let waiter = try await channel.pipeline.handler(type: HandshakeWaiter.self).get()
             try await waiter.done.futureResult.get()
@@ -107,4 +113,8 @@ private final class HandshakeWaiter: ChannelInboundHandler, @unchecked Sendable 
         done.fail(ChannelError.ioOnClosedChannel)
         context.fireChannelInactive()
     }
+
+    /// A channel that never connected is torn down without becoming inactive: the promise
+    /// must not be left unfulfilled (a later completion of a fulfilled promise is ignored).
+    func handlerRemoved(context: ChannelHandlerContext) { done.fail(ChannelError.ioOnClosedChannel) }
 }

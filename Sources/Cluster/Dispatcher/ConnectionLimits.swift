@@ -82,9 +82,6 @@ final class ConnectionLimits: Sendable {
             try channel.pipeline.syncOperations.addHandler(SilenceLimit(limit: silence), position: .first)
         }
     }
-
-    /// Connections open now.
-    var count: Int { open.withLock { $0.total } }
 }
 
 /// Closes its connection after `limit` without a byte read.

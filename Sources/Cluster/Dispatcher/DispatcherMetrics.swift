@@ -25,7 +25,7 @@ enum DispatcherMetrics {
         gauge("workers", "Workers registered now.", "\(status.workers.count)")
         gauge("worker_threads", "Job threads of the workers registered now.", "\(status.workers.reduce(0) { $0 + $1.threads })")
         counter("workers_registered", "Worker registrations (a worker that comes back registers again).", counters.workersRegistered)
-        counter("workers_dropped", "Workers dropped for missing heartbeats.", counters.workersDropped)
+        counter("workers_dropped", "Workers dropped: their connection closed, or they missed heartbeats.", counters.workersDropped)
         counter("runs", "Runs opened by clients.", counters.runsOpened)
         gauge("run_active", "1 while a run is in progress.", status.run == nil ? "0" : "1")
         counter("stages_started", "Stages started (one per reduction of a run).", counters.stagesStarted)
