@@ -17,8 +17,7 @@ public struct MetricsServer: Sendable {
     /// - Throws: `QueryError` beyond loopback without a token unless `insecure`, or with a
     ///   token unless `insecurePlaintextToken` (the page is plain HTTP, the token in clear).
     public init(host: String, port: Int, token: String?, insecure: Bool, insecurePlaintextToken: Bool, logger: Logger) throws {
-        let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
-        if !loopback {
+        if !QueryServer.isLoopback(host) {
             if token == nil && !insecure {
                 throw QueryError(.badRequest, "--metrics \(host):\(port): beyond loopback the metrics page needs the cluster token, or --insecure on a trusted network")
             }

@@ -40,8 +40,12 @@ public struct QueryServer: Sendable {
             self.idleTimeoutSeconds = idleTimeoutSeconds
         }
 
-        var isLoopback: Bool { host == "localhost" || host == "::1" || host.hasPrefix("127.") }
+        var isLoopback: Bool { QueryServer.isLoopback(host) }
     }
+
+    /// Whether a listening host is this machine's loopback (the only place a server without
+    /// a token may listen unless told otherwise).
+    static func isLoopback(_ host: String) -> Bool { host == "localhost" || host == "::1" || host.hasPrefix("127.") }
 
     public let service: QueryService
     public let options: Options
