@@ -29,6 +29,8 @@ run: release
 
 # Tests run one at a time: they are BLAS-heavy, and on two cores parallel suites mostly
 # fight over the cores (10x slower) and over OpenBLAS's process-wide thread count.
+# scripts/run-tests.sh keeps the output in .build/test-output.log and, when a test fails or
+# the process crashes, ends with the failed tests and the test that was running.
 # Then a package that depends on Latent by version is built and run (scripts/check-downstream.sh).
 # The web page's test drives Debian's headless chromium; the network partition tests make
 # network namespaces with iproute2's ip.
@@ -38,7 +40,7 @@ test: deps
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_PACKAGES); }
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --no-parallel
+	SWIFT=$(SWIFT) scripts/run-tests.sh
 	scripts/check-downstream.sh
 
 clean:

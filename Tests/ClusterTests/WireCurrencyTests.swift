@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import LatentCluster
 
@@ -16,14 +17,7 @@ import Testing
 
     /// sha256sum's digest, so the test needs nothing beyond coreutils.
     private func sha256Hex(of path: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["sha256sum", path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
+        let result = try runProcess("/usr/bin/env", ["sha256sum", path])
+        return result.output.split(separator: " ").first.map(String.init) ?? ""
     }
 }

@@ -103,12 +103,8 @@ struct MatrixMarketTests {
         let path = try dir.write("d.mm", deerwesterMM)
         let plain = try MatrixMarketCorpus(path: path).allDocuments()
         for (tool, suffix) in [("gzip", ".gz"), ("bzip2", ".bz2")] {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [tool, "-k", path]
-            try process.run()
-            process.waitUntilExit()
-            try #require(process.terminationStatus == 0, "\(tool) failed")
+            let compressed = try runProcess("/usr/bin/env", [tool, "-k", path])
+            try #require(compressed.status == 0, "\(tool) failed: \(compressed.error)")
             #expect(try MatrixMarketCorpus(path: path + suffix).allDocuments() == plain, "\(suffix)")
         }
     }

@@ -105,6 +105,7 @@ struct GensimInteropTests {
     /// The `latent` binary beside the test bundle.
     static var latent: String { Bundle.main.bundleURL.path + "/latent" }
 
+    @discardableResult
     static func latent(_ arguments: [String]) throws -> ProcessResult {
         let result = try runProcess(latent, arguments)
         try #require(result.status == 0, "latent \(arguments.joined(separator: " ")): \(result.error)")

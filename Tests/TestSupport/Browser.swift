@@ -40,7 +40,8 @@ public final class Browser: @unchecked Sendable {
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var child: pid_t = 0
-        let status = posix_spawn(&child, executable, &actions, nil, &argv, environ)
+        let attributes = ShellSpawnAttributes()
+        let status = posix_spawn(&child, executable, &actions, &attributes.value, &argv, environ)
         close(toChild[0])
         close(fromChild[1])
         guard status == 0 else {
@@ -54,7 +55,7 @@ public final class Browser: @unchecked Sendable {
     }
 
     deinit {
-        kill(pid, SIGKILL)
+        kill(-pid, SIGKILL)  // chromium and the helpers it started, in the group of its own it was given
         var status: Int32 = 0
         waitpid(pid, &status, 0)
         close(commands)

@@ -45,7 +45,7 @@ public final class ChildProcess: @unchecked Sendable {
             self.condition.broadcast()
             self.condition.unlock()
         }
-        try process.run()
+        try withSignalsUnblocked { try process.run() }
     }
 
     deinit { stop() }
