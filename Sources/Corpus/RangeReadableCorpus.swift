@@ -28,6 +28,7 @@ extension BinaryCorpus: RangeReadableCorpus {
         try checkRange(range, total: documentTotal)
         var chunk = SparseChunk(firstDocument: range.lowerBound, reservingDocuments: range.count)
         for number in range { try append(document: number, to: &chunk) }
+        if !range.isEmpty { release(entries: documentRange(range.lowerBound).lowerBound..<documentRange(range.upperBound - 1).upperBound) }
         return chunk
     }
 }

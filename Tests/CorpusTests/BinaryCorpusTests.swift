@@ -37,6 +37,64 @@ struct BinaryCorpusTests {
         }
     }
 
+    /// Resident kilobytes of this process's mappings of `path` (/proc/self/smaps), or nil
+    /// where there is no such file.
+    static func residentKilobytes(mapping path: String) throws -> Int? {
+        // Read to the end: procfs files report a size of 0.
+        guard let handle = FileHandle(forReadingAtPath: "/proc/self/smaps"), let data = try handle.readToEnd(),
+              let smaps = String(data: data, encoding: .utf8) else { return nil }
+        var total = 0, inside = false
+        for line in smaps.split(separator: "\n") {
+            let first = line.prefix { $0 != " " }
+            if first.contains("-"), first.allSatisfy({ $0.isHexDigit || $0 == "-" }) {
+                inside = line.hasSuffix(path)  // a mapping's first line: addresses, ..., its file
+            } else if inside, line.hasPrefix("Rss:") {
+                total += Int(line.split(separator: " ")[1]) ?? 0
+            }
+        }
+        return total
+    }
+
+    @Test("reading hands the mapped pages back: the checksum pass, a reader and a range leave little of the file resident")
+    func mappedPagesReleased() throws {
+        // 60,000 documents of 100 entries: 6 million entries, 72 MB of ids and weights.
+        let ids: [Int32] = (0..<100).map { Int32($0 * 50) }
+        let documents = (0..<60_000).map { (d: Int) -> SparseDocument in
+            let shift = Int32(d % 50)
+            return SparseDocument(uncheckedTermIDs: ids.map { $0 + shift }, weights: (0..<100).map { Double(d + $0) * 0.5 })
+        }
+        let dir = try TemporaryDirectory()
+        let path = dir.file("big.lbc")
+        try BinaryCorpus.write(InMemoryCorpus(documents, termCount: 5_000), to: path, termCount: 5_000)
+        let fileKB = Int(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0) / 1024
+        #expect(fileKB > 70_000)
+        let corpus = try BinaryCorpus(path: path)  // verifies the checksum: reads every page
+        guard let afterOpen = try Self.residentKilobytes(mapping: path) else {
+            print("SKIPPING the resident-memory checks: no /proc/self/smaps here")
+            return
+        }
+        // Only the document offsets (480 KB), read after the checksum, stay.
+        #expect(afterOpen < 2_000, "\(afterOpen) KB of the \(fileKB) KB file resident after opening")
+
+        var weightSum = 0.0, entries = 0
+        try corpus.forEachChunk(size: 7_000) { chunk in
+            weightSum += chunk.weights.reduce(0, +)
+            entries += chunk.nonZeroCount
+        }
+        #expect(entries == 6_000_000)
+        let expectedSum = documents.reduce(0.0) { $0 + $1.weights.reduce(0, +) }
+        #expect(weightSum == expectedSum)
+        // Pages are handed back behind the reader every 4 million entries (48 MB here).
+        let afterReading = try Self.residentKilobytes(mapping: path) ?? 0
+        #expect(afterReading < 50_000, "\(afterReading) KB of the \(fileKB) KB file resident after reading it")
+
+        let whole = try corpus.chunk(documents: 0..<60_000)
+        let again = try corpus.chunk(documents: 0..<60_000)
+        #expect(whole.nonZeroCount == 6_000_000 && whole.weights == again.weights)
+        let afterRange = try Self.residentKilobytes(mapping: path) ?? 0
+        #expect(afterRange < 2_000, "\(afterRange) KB of the \(fileKB) KB file resident after reading a range")
+    }
+
     @Test("Matrix Market -> binary -> Matrix Market is byte-identical")
     func conversion() throws {
         let dir = try TemporaryDirectory()

@@ -76,7 +76,13 @@ public struct BinaryCorpus: Corpus {
                               message: "file has \(bytes.count) bytes; the header's counts need \(expectedLength) (truncated or corrupt)")
         }
         if verifyChecksum {
-            let actual = Self.checksum(UnsafeRawBufferPointer(rebasing: bytes[Self.headerSize...]))
+            // Pages are handed back as the pass leaves them (they stay in the page cache):
+            // a mapping's touched pages count in the process's resident memory, and a
+            // corpus of gigabytes would otherwise count whole.
+            let mapping = mapping
+            let actual = Self.checksum(UnsafeRawBufferPointer(rebasing: bytes[Self.headerSize...])) { done in
+                mapping.release(Self.headerSize + done.lowerBound..<Self.headerSize + done.upperBound)
+            }
             guard actual == checksum else {
                 throw CorpusError(code: .inconsistent, file: path, message: "checksum mismatch: the data is corrupt")
             }
@@ -96,13 +102,21 @@ public struct BinaryCorpus: Corpus {
 
     /// A 64-bit checksum over 8-byte words (the tail zero-padded): a multiply-xorshift mix, fast
     /// enough to verify gigabytes at memory speed.
-    package static func checksum(_ data: UnsafeRawBufferPointer) -> UInt64 {
+    /// `passed` is told of each block of 64 MiB the pass has finished with.
+    package static func checksum(_ data: UnsafeRawBufferPointer, passed: (Range<Int>) -> Void = { _ in }) -> UInt64 {
         var hash: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(data.count)
         let words = data.count / 8
-        for index in 0..<words {
-            let word = data.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self).littleEndian
-            hash = (hash ^ word) &* 0xFF51_AFD7_ED55_8CCD
-            hash ^= hash >> 32
+        let blockWords = 8 << 20
+        var blockStart = 0
+        while blockStart < words {
+            let blockEnd = min(words, blockStart + blockWords)
+            for index in blockStart..<blockEnd {
+                let word = data.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self).littleEndian
+                hash = (hash ^ word) &* 0xFF51_AFD7_ED55_8CCD
+                hash ^= hash >> 32
+            }
+            passed(blockStart * 8..<blockEnd * 8)
+            blockStart = blockEnd
         }
         var tail: UInt64 = 0
         for index in (words * 8)..<data.count { tail |= UInt64(data[index]) << (8 * UInt64(index - words * 8)) }
@@ -118,11 +132,14 @@ public struct BinaryCorpus: Corpus {
         return start..<end
     }
 
-    /// Appends document `number` to `chunk`, checking its term ids.
-    func append(document number: Int, to chunk: inout SparseChunk) throws {
+    /// Appends document `number` to `chunk`, checking its term ids; returns the index after
+    /// its last entry.
+    @discardableResult
+    func append(document number: Int, to chunk: inout SparseChunk) throws -> Int {
         let bytes = mapping.bytes
         var previous: Int32 = -1
-        for entry in documentRange(number) {
+        let entries = documentRange(number)
+        for entry in entries {
             let term = bytes.loadUnaligned(fromByteOffset: idsOffset + entry * 4, as: Int32.self).littleEndian
             guard term > previous, Int(term) < termTotal else {
                 throw CorpusError(code: .inconsistent, file: path,
@@ -138,6 +155,7 @@ public struct BinaryCorpus: Corpus {
             chunk.appendEntry(term: term, weight: weight)
         }
         chunk.finishDocument()
+        return entries.upperBound
     }
 
     /// Document `number` (0-based).
@@ -155,13 +173,32 @@ public struct BinaryCorpus: Corpus {
     public struct Reader: DocumentReader {
         let corpus: BinaryCorpus
         var next = 0
+        /// Entries before this one have been handed back (`releaseEntries`).
+        var released = 0
 
         public mutating func appendNext(to chunk: inout SparseChunk) throws -> Bool {
             guard next < corpus.documentTotal else { return false }
-            try corpus.append(document: next, to: &chunk)
+            let read = try corpus.append(document: next, to: &chunk)
             next += 1
+            if read - released >= BinaryCorpus.releaseEntries {
+                corpus.release(entries: released..<read)
+                released = read
+            }
             return true
         }
+    }
+
+    /// Entries read between hand-backs of the pages behind a reader: 4 million (16 MB of
+    /// term ids and 32 MB of Float64 weights).
+    static let releaseEntries = 4 << 20
+
+    /// Hands back the mapped pages that hold only the term ids and weights of `entries`, once
+    /// read: they stay in the page cache, and reading them again maps them again. Without
+    /// this, a pass over a corpus of gigabytes leaves all of it counted in the process's
+    /// resident memory.
+    func release(entries: Range<Int>) {
+        mapping.release(idsOffset + entries.lowerBound * 4..<idsOffset + entries.upperBound * 4)
+        mapping.release(weightsOffset + entries.lowerBound * weightSize..<weightsOffset + entries.upperBound * weightSize)
     }
 
     /// Writes `corpus` in the binary format with weights of `weightSize` bytes (4 or 8).
@@ -247,6 +284,19 @@ package final class MappedFile: @unchecked Sendable {
             throw CorpusError(code: .io, file: path, message: "cannot map: \(String(cString: strerror(errno)))")
         }
         bytes = UnsafeRawBufferPointer(start: address, count: size)
+    }
+
+    /// Unmaps the whole pages inside `range` (byte offsets) from this process; they stay in
+    /// the page cache, and touching them again maps them again from the file. Only the
+    /// process's resident memory changes: the mapping is read-only, so no page differs from
+    /// the file.
+    package func release(_ range: Range<Int>) {
+        guard let base = bytes.baseAddress else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: base) + range.lowerBound + page - 1) / page * page
+        let end = (Int(bitPattern: base) + min(range.upperBound, bytes.count)) / page * page
+        guard end > start, let address = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        _ = madvise(address, end - start, MADV_DONTNEED)
     }
 
     deinit {
