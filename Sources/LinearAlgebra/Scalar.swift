@@ -49,13 +49,10 @@ where RawSignificand: FixedWidthInteger {
 
     /// The hand-written loops behind `Matrix.product(_:_:)`, `Matrix.product(_:transposed:)`
     /// and the sparse sign sketch: the C kernels of `LatentKernels`, one per type (see
-    /// LatentKernels.h for what each computes).
-    static func gatherPanel(_ dense: UnsafePointer<Self>, rows: Int, p: Int, q: Int, starts: UnsafePointer<Int>,
-                            indices: UnsafePointer<Int32>, values: UnsafePointer<Self>, out: UnsafeMutablePointer<Self>,
-                            top: Int, packed: UnsafeMutablePointer<Self>, block: Int, cursor: UnsafeMutablePointer<Int>)
-    static func scatterPanel(_ dense: UnsafePointer<Self>, rows: Int, p: Int, q: Int, starts: UnsafePointer<Int>,
-                             indices: UnsafePointer<Int32>, values: UnsafePointer<Self>, out: UnsafeMutablePointer<Self>,
-                             top: Int, accumulator: UnsafeMutablePointer<Self>, block: Int, cursor: UnsafeMutablePointer<Int>)
+    /// LatentKernels.h for what each computes). Products run in panels of rows of D, tall
+    /// (eight vectors of accumulators) or narrow, with the same bits either way.
+    static var panelHeights: (tall: Int, narrow: Int) { get }
+    static func panelKernels(narrow: Bool) -> (gather: GatherKernel<Self, Self>, scatter: ScatterKernel<Self>)
     static func signProduct(rows: Int, perColumn: Int, signRows: UnsafePointer<Int32>, signValues: UnsafePointer<Self>,
                             starts: UnsafePointer<Int>, indices: UnsafePointer<Int32>, values: UnsafePointer<Self>,
                             out: UnsafeMutablePointer<Self>, columns: Range<Int>)

@@ -16,9 +16,9 @@ struct KernelVariantTests {
         return (portable, body())
     }
 
-    @Test("gather, scatter and the sign sketch give the same bits in both versions, Float64 and Float32, panel edges included")
+    @Test("gather, scatter and the sign sketch give the same bits in both versions, Float64, Float32 and a Float32 D with a Float64 S, panel edges included")
     func sameBits() {
-        for height in [1, 31, 32, 33, 70] {
+        for height in [1, 31, 32, 33, 70, 128, 129] {
             for (p, q) in [(1, 1), (40, 3), (300, 45), (70_000, 20)] {
                 var generator = SeededGenerator(seed: UInt64(height * 100 + q))
                 let d = Matrix<Double>.gaussian(rows: height, columns: p, using: &generator)
@@ -31,8 +31,17 @@ struct KernelVariantTests {
                 let sparse32: SparseColumns<Float> = randomSparse(rows: p, columns: q, density: min(0.4, 300 / Double(p)), seed: UInt64(p + q))
                 let float = Self.bothVariants { (Matrix.product(single, sparse32), Matrix.product(single, transposed: sparse32.transposed())) }
                 #expect(float.portable.0 == float.best.0 && float.portable.1 == float.best.1, "Float32 \(height)x\(p) · \(p)x\(q)")
+                // A Float32 D times a Float64 S: the bits of D converted to Float64 first.
+                let mixed = Self.bothVariants { Matrix<Double>.product(single, s) }
+                let converted = Matrix.product(single.converted(to: Double.self), s)
+                #expect(mixed.portable == converted && mixed.best == converted, "Float32 x Float64 \(height)x\(p) · \(p)x\(q)")
             }
         }
+        // The shape where the product scatters (more than 32,768 rows of S, few columns).
+        var generator = SeededGenerator(seed: 5)
+        let wide = Matrix<Float>.gaussian(rows: 40, columns: 40_000, using: &generator)
+        let tall: SparseColumns<Double> = randomSparse(rows: 40_000, columns: 30, density: 0.01, seed: 8)
+        #expect(Matrix<Double>.product(wide, tall) == Matrix.product(wide.converted(to: Double.self), tall))
         let omega = SparseSignMatrix<Double>(rows: 40, columns: 9000, seed: 7)
         let s: SparseColumns<Double> = randomSparse(rows: 9000, columns: 70, density: 0.01, seed: 3)
         let sketch = Self.bothVariants { Matrix.product(omega, s) }

@@ -40,6 +40,49 @@ struct SparseProductTests {
         #expect(s.transposed().transposed() == s)
     }
 
+    @Test("Float32 products in 64-row panels (one thread) and in 32-row panels (300 rows on two threads) give the same bits, gather and scatter")
+    func float32PanelHeights() {
+        var generator = SeededGenerator(seed: 23)
+        let d = Matrix<Float>.gaussian(rows: 300, columns: 500, using: &generator)
+        let s: SparseColumns<Float> = randomSparse(rows: 500, columns: 90, density: 0.1, seed: 4)
+        let threads = BLAS.threads
+        defer { BLAS.threads = threads }
+        BLAS.threads = 1
+        let (gatherTall, scatterTall) = (Matrix.product(d, s), Matrix.product(d, transposed: s.transposed()))
+        BLAS.threads = 2
+        let (gatherNarrow, scatterNarrow) = (Matrix.product(d, s), Matrix.product(d, transposed: s.transposed()))
+        #expect(gatherTall == gatherNarrow)
+        #expect(scatterTall == scatterNarrow)
+        #expect(maxAbsDifference(gatherTall, naiveProduct(d, s.dense())) <= 1e-4)
+        #expect(maxAbsDifference(scatterTall, naiveProduct(d, s.dense())) <= 1e-4)
+    }
+
+    @Test("the transpose of a million and more entries on two threads is the one-thread transpose, and transposes back")
+    func parallelTranspose() {
+        // 12,000 columns of 100 distinct rows among 5,000: 1.2 million entries.
+        var generator = SeededGenerator(seed: 17)
+        var starts = [0], indices: [Int32] = [], values: [Double] = []
+        for _ in 0..<12_000 {
+            var rows = Set<Int32>()
+            while rows.count < 100 { rows.insert(Int32(generator.next() % 5_000)) }
+            for row in rows.sorted() {
+                indices.append(row)
+                values.append(generator.nextGaussian())
+            }
+            starts.append(indices.count)
+        }
+        let s = SparseColumns(rows: 5_000, columns: 12_000, columnStarts: starts, rowIndices: indices, values: values)
+        let threads = BLAS.threads
+        defer { BLAS.threads = threads }
+        BLAS.threads = 1
+        let one = s.transposed()
+        BLAS.threads = 2
+        let two = s.transposed()
+        #expect(one == two)
+        #expect(two.rows == 12_000 && two.columns == 5_000 && two.nonZeroCount == 1_200_000)
+        #expect(two.transposed() == s)
+    }
+
     @Test("LQ: L lower triangular, Q orthonormal rows, LQ = A, for every small shape")
     func lq() throws {
         for (m, n) in shapes {

@@ -1,5 +1,5 @@
 // Latent's hand-written hot loops: the dense x sparse products of LSI (gather and scatter,
-// one 32-row panel per call), the sparse sign sketch, and the small dense products of LDA's
+// one panel of rows per call), the sparse sign sketch, and the small dense products of LDA's
 // E-step (weighted sums of a document's topic columns, and a scattered outer product), in
 // Float64 and Float32.
 //
@@ -16,8 +16,11 @@
 
 #include <stdint.h>
 
-/// Rows of the dense side handled per call.
-#define LATENT_PANEL_HEIGHT 32
+/// Rows of the dense side handled per call, by the result's type: eight 32-byte vectors of
+/// accumulators either way (the register file holds them with room to spare). A row's value
+/// is the same sum in the same order whatever the height: only the grouping of rows changes.
+#define LATENT_PANEL_HEIGHT_F64 32
+#define LATENT_PANEL_HEIGHT_F32 64
 
 /// Whether the AVX2 versions run: on a CPU that has AVX2, unless turned off.
 int latent_kernels_avx2(void);
@@ -28,23 +31,37 @@ int latent_kernels_use_avx2(int use);
 
 /// out[top..<top+h, j] += sum over entries (i, v) of column j of S of v * D[top..<top+h, i],
 /// for every column j of S; D is rows x p (column-major), S is p x q in CSC form, out is
-/// rows x q. `packed` has room for 32 x `block` values; `cursor` for q positions.
+/// rows x q. `packed` has room for (panel height) x `block` values; `cursor` for q positions.
 void latent_gather_panel_f64(const double *dense, intptr_t rows, intptr_t p, intptr_t q,
                              const intptr_t *starts, const int32_t *indices, const double *values,
                              double *out, intptr_t top, double *packed, intptr_t block, intptr_t *cursor);
 void latent_gather_panel_f32(const float *dense, intptr_t rows, intptr_t p, intptr_t q,
                              const intptr_t *starts, const int32_t *indices, const float *values,
                              float *out, intptr_t top, float *packed, intptr_t block, intptr_t *cursor);
+/// The same in panels of LATENT_PANEL_HEIGHT_F64 (32) Float32 rows: `packed` has room for
+/// 32 x `block` values. The same bits as the 64-row panels.
+void latent_gather_panel_narrow_f32(const float *dense, intptr_t rows, intptr_t p, intptr_t q,
+                                    const intptr_t *starts, const int32_t *indices, const float *values,
+                                    float *out, intptr_t top, float *packed, intptr_t block, intptr_t *cursor);
+/// The same for a Float32 D and a Float64 S and result: D's values are converted as they
+/// are loaded, which gives the bits of `latent_gather_panel_f64` on D converted to Float64.
+void latent_gather_panel_mixed_f64(const float *dense, intptr_t rows, intptr_t p, intptr_t q,
+                                   const intptr_t *starts, const int32_t *indices, const double *values,
+                                   double *out, intptr_t top, float *packed, intptr_t block, intptr_t *cursor);
 
 /// out[top..<top+h, j] = sum over entries (j, v) of column i of T of v * D[top..<top+h, i],
 /// where T (q x p, CSC) is the transpose of the sparse factor: D is rows x p, out rows x q.
-/// `accumulator` has room for 32 x (`block` + 1) values; `cursor` for p positions.
+/// `accumulator` has room for (panel height) x (`block` + 1) values; `cursor` for p positions.
 void latent_scatter_panel_f64(const double *dense, intptr_t rows, intptr_t p, intptr_t q,
                               const intptr_t *starts, const int32_t *indices, const double *values,
                               double *out, intptr_t top, double *accumulator, intptr_t block, intptr_t *cursor);
 void latent_scatter_panel_f32(const float *dense, intptr_t rows, intptr_t p, intptr_t q,
                               const intptr_t *starts, const int32_t *indices, const float *values,
                               float *out, intptr_t top, float *accumulator, intptr_t block, intptr_t *cursor);
+/// The same in panels of 32 Float32 rows: `accumulator` has room for 32 x (`block` + 1).
+void latent_scatter_panel_narrow_f32(const float *dense, intptr_t rows, intptr_t p, intptr_t q,
+                                     const intptr_t *starts, const int32_t *indices, const float *values,
+                                     float *out, intptr_t top, float *accumulator, intptr_t block, intptr_t *cursor);
 
 /// Columns first..<last of Omega * S, for a sparse sign matrix Omega (r x p, `per_column`
 /// entries per column at sign_rows/sign_values) and S (p x q, CSC): out is r x q, zeroed.

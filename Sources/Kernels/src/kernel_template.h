@@ -3,12 +3,14 @@
 //   SCALAR             double or float
 //   NAME(stem)         the function's name for this variant
 //   ATTRIBUTES         e.g. static __attribute__((target("avx2")))
-//   VECTOR, LANES      a vector of LANES scalars (LANES divides 32)
+//   VECTOR, LANES      a vector of LANES scalars (LANES divides PANEL_HEIGHT)
+//   PANEL_HEIGHT       LATENT_PANEL_HEIGHT_F64 or _F32
+//   NARROW_PANEL_HEIGHT (optional) a second, lower panel height
 //   V_ZERO(), V_SPLAT(x), V_LOAD(p), V_STORE(p, v), V_ADD(a, b), V_MUL(a, b)
 // Every value is computed as accumulator + (weight * value), rounded after the multiply
 // and after the add, in the order of the entries: the same in every variant.
 
-#define PANEL LATENT_PANEL_HEIGHT
+#define PANEL PANEL_HEIGHT
 #define VECTORS (PANEL / LANES)
 // Entries ahead whose piece of the cached side is prefetched: the pieces are scattered over
 // megabytes, so each is a last-level-cache (or memory) access; asking for it this far
@@ -16,89 +18,41 @@
 // and changes no value, so the results are the same bits.
 #define AHEAD 8
 #define PREFETCH_PIECE(address, write) \
-    for (int line = 0; line < PANEL * (int)sizeof(SCALAR); line += 64) \
+    for (int line = 0; line < PANEL * (int)sizeof(*(address)); line += 64) \
         __builtin_prefetch((const char *)(address) + line, write, 3)
 
-ATTRIBUTES void NAME(gather_panel)(const SCALAR *dense, intptr_t rows, intptr_t p, intptr_t q,
-                                   const intptr_t *starts, const int32_t *indices, const SCALAR *values,
-                                   SCALAR *out, intptr_t top, SCALAR *packed, intptr_t block, intptr_t *cursor) {
-    intptr_t height = rows - top < PANEL ? rows - top : PANEL;
-    for (intptr_t j = 0; j < q; j++) cursor[j] = starts[j];
-    // Columns of D in blocks of `block`, so the packed panel stays in cache; each column of
-    // S resumes where the previous block left it (row indices ascend).
-    for (intptr_t first = 0; first < p; first += block) {
-        intptr_t last = first + block < p ? first + block : p;
-        for (intptr_t i = first; i < last; i++) {
-            const SCALAR *source = dense + top + i * rows;
-            SCALAR *target = packed + (i - first) * PANEL;
-            for (intptr_t t = 0; t < height; t++) target[t] = source[t];
-            for (intptr_t t = height; t < PANEL; t++) target[t] = 0;
-        }
-        const SCALAR *base = packed - first * PANEL;
-        for (intptr_t j = 0; j < q; j++) {
-            intptr_t entry = cursor[j], end = starts[j + 1];
-            if (entry >= end || indices[entry] >= last) continue;
-            VECTOR acc[VECTORS];
-            for (int k = 0; k < VECTORS; k++) acc[k] = V_ZERO();
-            for (; entry < end; entry++) {
-                intptr_t index = indices[entry];
-                if (index >= last) break;
-                if (entry + AHEAD < end) PREFETCH_PIECE(base + (intptr_t)indices[entry + AHEAD] * PANEL, 0);
-                VECTOR weight = V_SPLAT(values[entry]);
-                const SCALAR *piece = base + index * PANEL;
-                for (int k = 0; k < VECTORS; k++) acc[k] = V_ADD(acc[k], V_MUL(weight, V_LOAD(piece + k * LANES)));
-            }
-            cursor[j] = entry;
-            SCALAR *target = out + top + j * rows;
-            if (height == PANEL) {
-                for (int k = 0; k < VECTORS; k++) V_STORE(target + k * LANES, V_ADD(V_LOAD(target + k * LANES), acc[k]));
-            } else {
-                SCALAR lanes[PANEL];
-                for (int k = 0; k < VECTORS; k++) V_STORE(lanes + k * LANES, acc[k]);
-                for (intptr_t t = 0; t < height; t++) target[t] = target[t] + lanes[t];
-            }
-        }
-    }
-}
+#define DENSE SCALAR
+#define V_LOAD_DENSE(p) V_LOAD(p)
+#define GATHER_NAME NAME(gather_panel)
+#include "gather_template.h"
+#ifdef V_LOAD_FLOATS
+// The Float64 variants also gather from a Float32 D, converting each piece as it is loaded
+// (exactly: every float is a double): the same bits as gathering from D converted to
+// Float64 first, with half the bytes moved and no converted copy of D.
+#define DENSE float
+#define V_LOAD_DENSE(p) V_LOAD_FLOATS(p)
+#define GATHER_NAME NAME(gather_panel_mixed)
+#include "gather_template.h"
+#endif
 
-ATTRIBUTES void NAME(scatter_panel)(const SCALAR *dense, intptr_t rows, intptr_t p, intptr_t q,
-                                    const intptr_t *starts, const int32_t *indices, const SCALAR *values,
-                                    SCALAR *out, intptr_t top, SCALAR *accumulator, intptr_t block, intptr_t *cursor) {
-    intptr_t height = rows - top < PANEL ? rows - top : PANEL;
-    // `block` accumulator columns, then one for D's current piece.
-    SCALAR *piece = accumulator + PANEL * block;
-    for (intptr_t i = 0; i < p; i++) cursor[i] = starts[i];
-    for (int t = 0; t < PANEL; t++) piece[t] = 0;
-    // Result columns in blocks of `block`, so the accumulator stays in cache; each column
-    // of T resumes where the previous block left it (row indices ascend).
-    for (intptr_t first = 0; first < q; first += block) {
-        intptr_t last = first + block < q ? first + block : q;
-        for (intptr_t index = 0; index < PANEL * block; index++) accumulator[index] = 0;
-        SCALAR *base = accumulator - first * PANEL;
-        for (intptr_t i = 0; i < p; i++) {
-            intptr_t entry = cursor[i], end = starts[i + 1];
-            if (entry >= end || indices[entry] >= last) continue;
-            const SCALAR *source = dense + top + i * rows;
-            for (intptr_t t = 0; t < height; t++) piece[t] = source[t];
-            VECTOR x[VECTORS];
-            for (int k = 0; k < VECTORS; k++) x[k] = V_LOAD(piece + k * LANES);
-            for (; entry < end; entry++) {
-                intptr_t index = indices[entry];
-                if (index >= last) break;
-                if (entry + AHEAD < end) PREFETCH_PIECE(base + (intptr_t)indices[entry + AHEAD] * PANEL, 1);
-                VECTOR weight = V_SPLAT(values[entry]);
-                SCALAR *target = base + index * PANEL;
-                for (int k = 0; k < VECTORS; k++) V_STORE(target + k * LANES, V_ADD(V_LOAD(target + k * LANES), V_MUL(weight, x[k])));
-            }
-            cursor[i] = entry;
-        }
-        for (intptr_t j = first; j < last; j++) {
-            const SCALAR *source = accumulator + (j - first) * PANEL;
-            SCALAR *target = out + top + j * rows;
-            for (intptr_t t = 0; t < height; t++) target[t] = source[t];
-        }
-    }
-}
+#define SCATTER_NAME NAME(scatter_panel)
+#include "scatter_template.h"
+
+#ifdef NARROW_PANEL_HEIGHT
+// Variants with tall panels also come with narrow ones, for row counts whose tall panels
+// the threads would share unevenly (300 rows: 64 + 64 + 44 against 64 + 64, where 32-row
+// panels give 160 against 140). The same bits either way.
+#undef PANEL
+#undef VECTORS
+#define PANEL NARROW_PANEL_HEIGHT
+#define VECTORS (PANEL / LANES)
+#define DENSE SCALAR
+#define V_LOAD_DENSE(p) V_LOAD(p)
+#define GATHER_NAME NAME(gather_panel_narrow)
+#include "gather_template.h"
+#define SCATTER_NAME NAME(scatter_panel_narrow)
+#include "scatter_template.h"
+#endif
 
 ATTRIBUTES void NAME(sign_product)(intptr_t r, intptr_t per_column, const int32_t *sign_rows, const SCALAR *sign_values,
                                    const intptr_t *starts, const int32_t *indices, const SCALAR *values,

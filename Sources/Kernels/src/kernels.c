@@ -90,6 +90,7 @@ __attribute__((target("avx2"))) static inline double avx2_sum8_f64(const __m256d
 #define DPORTABLE(stem) portable_##stem
 #include "special_template.h"
 #define SCALAR double
+#define PANEL_HEIGHT LATENT_PANEL_HEIGHT_F64
 #define VECTOR double
 #define NAME(stem) portable_##stem##_f64
 #define LANES 1
@@ -100,6 +101,7 @@ __attribute__((target("avx2"))) static inline double avx2_sum8_f64(const __m256d
 #define V_ADD(a, b) ((a) + (b))
 #define V_MUL(a, b) ((a) * (b))
 #define V_SUM8(a) PORTABLE_SUM8(a)
+#define V_LOAD_FLOATS(p) ((double)*(p))
 #include "kernel_template.h"
 #include "lda_template.h"
 #include "variant_end.h"
@@ -114,6 +116,8 @@ __attribute__((target("avx2"))) static inline double avx2_sum8_f64(const __m256d
 #define DPORTABLE(stem) portable_##stem##_single
 #include "special_template.h"
 #define SCALAR float
+#define PANEL_HEIGHT LATENT_PANEL_HEIGHT_F32
+#define NARROW_PANEL_HEIGHT LATENT_PANEL_HEIGHT_F64
 #define VECTOR float
 #define NAME(stem) portable_##stem##_f32
 #define LANES 1
@@ -180,6 +184,7 @@ __attribute__((target("avx2"))) static inline double avx2_sum8_f64(const __m256d
 #define DBIAS 1023
 #include "special_template.h"
 #define SCALAR double
+#define PANEL_HEIGHT LATENT_PANEL_HEIGHT_F64
 #define VECTOR __m256d
 #define NAME(stem) avx2_##stem##_f64
 #define LANES 4
@@ -190,6 +195,7 @@ __attribute__((target("avx2"))) static inline double avx2_sum8_f64(const __m256d
 #define V_ADD(a, b) _mm256_add_pd((a), (b))
 #define V_MUL(a, b) _mm256_mul_pd((a), (b))
 #define V_SUM8(a) avx2_sum8_f64(a)
+#define V_LOAD_FLOATS(p) _mm256_cvtps_pd(_mm_loadu_ps(p))
 #include "kernel_template.h"
 #include "lda_template.h"
 #include "variant_end.h"
@@ -209,6 +215,8 @@ __attribute__((target("avx2"))) static inline double avx2_sum8_f64(const __m256d
 #define DBIAS 127
 #include "special_template.h"
 #define SCALAR float
+#define PANEL_HEIGHT LATENT_PANEL_HEIGHT_F32
+#define NARROW_PANEL_HEIGHT LATENT_PANEL_HEIGHT_F64
 #define VECTOR __m256
 #define NAME(stem) avx2_##stem##_f32
 #define LANES 8
@@ -269,10 +277,22 @@ void latent_gather_panel_f64(const double *dense, intptr_t rows, intptr_t p, int
     DISPATCH(gather_panel, f64, dense, rows, p, q, starts, indices, values, out, top, packed, block, cursor);
 }
 
+void latent_gather_panel_mixed_f64(const float *dense, intptr_t rows, intptr_t p, intptr_t q,
+                                   const intptr_t *starts, const int32_t *indices, const double *values,
+                                   double *out, intptr_t top, float *packed, intptr_t block, intptr_t *cursor) {
+    DISPATCH(gather_panel_mixed, f64, dense, rows, p, q, starts, indices, values, out, top, packed, block, cursor);
+}
+
 void latent_gather_panel_f32(const float *dense, intptr_t rows, intptr_t p, intptr_t q,
                              const intptr_t *starts, const int32_t *indices, const float *values,
                              float *out, intptr_t top, float *packed, intptr_t block, intptr_t *cursor) {
     DISPATCH(gather_panel, f32, dense, rows, p, q, starts, indices, values, out, top, packed, block, cursor);
+}
+
+void latent_gather_panel_narrow_f32(const float *dense, intptr_t rows, intptr_t p, intptr_t q,
+                                    const intptr_t *starts, const int32_t *indices, const float *values,
+                                    float *out, intptr_t top, float *packed, intptr_t block, intptr_t *cursor) {
+    DISPATCH(gather_panel_narrow, f32, dense, rows, p, q, starts, indices, values, out, top, packed, block, cursor);
 }
 
 void latent_scatter_panel_f64(const double *dense, intptr_t rows, intptr_t p, intptr_t q,
@@ -285,6 +305,12 @@ void latent_scatter_panel_f32(const float *dense, intptr_t rows, intptr_t p, int
                               const intptr_t *starts, const int32_t *indices, const float *values,
                               float *out, intptr_t top, float *accumulator, intptr_t block, intptr_t *cursor) {
     DISPATCH(scatter_panel, f32, dense, rows, p, q, starts, indices, values, out, top, accumulator, block, cursor);
+}
+
+void latent_scatter_panel_narrow_f32(const float *dense, intptr_t rows, intptr_t p, intptr_t q,
+                                     const intptr_t *starts, const int32_t *indices, const float *values,
+                                     float *out, intptr_t top, float *accumulator, intptr_t block, intptr_t *cursor) {
+    DISPATCH(scatter_panel_narrow, f32, dense, rows, p, q, starts, indices, values, out, top, accumulator, block, cursor);
 }
 
 void latent_sign_product_f64(intptr_t r, intptr_t per_column, const int32_t *sign_rows, const double *sign_values,

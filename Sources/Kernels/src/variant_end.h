@@ -1,5 +1,7 @@
 // Ends a variant of kernel_template.h: forgets the definitions kernels.c made for it.
 #undef SCALAR
+#undef PANEL_HEIGHT
+#undef NARROW_PANEL_HEIGHT
 #undef VECTOR
 #undef NAME
 #undef LANES
@@ -10,5 +12,6 @@
 #undef V_ADD
 #undef V_MUL
 #undef V_SUM8
+#undef V_LOAD_FLOATS
 #undef D_LOAD_S
 #undef D_STORE_S

@@ -2,7 +2,28 @@ import LatentKernels
 
 // The C kernels (Sources/Kernels) for each scalar type; see `LinearAlgebraScalar`.
 
+/// A kernel for one panel of a gathering product (`latent_gather_panel_*`): D of type
+/// `Dense`, S and the result of type `Scalar`.
+public typealias GatherKernel<Dense, Scalar> = (
+    _ dense: UnsafePointer<Dense>, _ rows: Int, _ p: Int, _ q: Int, _ starts: UnsafePointer<Int>,
+    _ indices: UnsafePointer<Int32>, _ values: UnsafePointer<Scalar>, _ out: UnsafeMutablePointer<Scalar>,
+    _ top: Int, _ packed: UnsafeMutablePointer<Dense>, _ block: Int, _ cursor: UnsafeMutablePointer<Int>
+) -> Void
+
+/// A kernel for one panel of a scattering product (`latent_scatter_panel_*`).
+public typealias ScatterKernel<Scalar> = (
+    _ dense: UnsafePointer<Scalar>, _ rows: Int, _ p: Int, _ q: Int, _ starts: UnsafePointer<Int>,
+    _ indices: UnsafePointer<Int32>, _ values: UnsafePointer<Scalar>, _ out: UnsafeMutablePointer<Scalar>,
+    _ top: Int, _ accumulator: UnsafeMutablePointer<Scalar>, _ block: Int, _ cursor: UnsafeMutablePointer<Int>
+) -> Void
+
 extension Double {
+    public static var panelHeights: (tall: Int, narrow: Int) { (Int(LATENT_PANEL_HEIGHT_F64), Int(LATENT_PANEL_HEIGHT_F64)) }
+
+    public static func panelKernels(narrow: Bool) -> (gather: GatherKernel<Double, Double>, scatter: ScatterKernel<Double>) {
+        (latent_gather_panel_f64, latent_scatter_panel_f64)
+    }
+
     public static func prefetchColumns(k: Int, n: Int, matrix: UnsafePointer<Double>, ids: UnsafePointer<Int32>) {
         latent_prefetch_columns_f64(k, n, matrix, ids)
     }
@@ -35,18 +56,6 @@ extension Double {
         latent_gather_outer_f64(k, n, sources, vectors, weights, out)
     }
 
-    public static func gatherPanel(_ dense: UnsafePointer<Double>, rows: Int, p: Int, q: Int, starts: UnsafePointer<Int>,
-                                   indices: UnsafePointer<Int32>, values: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>,
-                                   top: Int, packed: UnsafeMutablePointer<Double>, block: Int, cursor: UnsafeMutablePointer<Int>) {
-        latent_gather_panel_f64(dense, rows, p, q, starts, indices, values, out, top, packed, block, cursor)
-    }
-
-    public static func scatterPanel(_ dense: UnsafePointer<Double>, rows: Int, p: Int, q: Int, starts: UnsafePointer<Int>,
-                                    indices: UnsafePointer<Int32>, values: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>,
-                                    top: Int, accumulator: UnsafeMutablePointer<Double>, block: Int, cursor: UnsafeMutablePointer<Int>) {
-        latent_scatter_panel_f64(dense, rows, p, q, starts, indices, values, out, top, accumulator, block, cursor)
-    }
-
     public static func signProduct(rows: Int, perColumn: Int, signRows: UnsafePointer<Int32>, signValues: UnsafePointer<Double>,
                                    starts: UnsafePointer<Int>, indices: UnsafePointer<Int32>, values: UnsafePointer<Double>,
                                    out: UnsafeMutablePointer<Double>, columns: Range<Int>) {
@@ -56,6 +65,12 @@ extension Double {
 }
 
 extension Float {
+    public static var panelHeights: (tall: Int, narrow: Int) { (Int(LATENT_PANEL_HEIGHT_F32), Int(LATENT_PANEL_HEIGHT_F64)) }
+
+    public static func panelKernels(narrow: Bool) -> (gather: GatherKernel<Float, Float>, scatter: ScatterKernel<Float>) {
+        narrow ? (latent_gather_panel_narrow_f32, latent_scatter_panel_narrow_f32) : (latent_gather_panel_f32, latent_scatter_panel_f32)
+    }
+
     public static func prefetchColumns(k: Int, n: Int, matrix: UnsafePointer<Float>, ids: UnsafePointer<Int32>) {
         latent_prefetch_columns_f32(k, n, matrix, ids)
     }
@@ -86,18 +101,6 @@ extension Float {
     public static func gatherOuter(k: Int, n: Int, sources: UnsafePointer<Int32>, vectors: UnsafePointer<Float>,
                                    weights: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
         latent_gather_outer_f32(k, n, sources, vectors, weights, out)
-    }
-
-    public static func gatherPanel(_ dense: UnsafePointer<Float>, rows: Int, p: Int, q: Int, starts: UnsafePointer<Int>,
-                                   indices: UnsafePointer<Int32>, values: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
-                                   top: Int, packed: UnsafeMutablePointer<Float>, block: Int, cursor: UnsafeMutablePointer<Int>) {
-        latent_gather_panel_f32(dense, rows, p, q, starts, indices, values, out, top, packed, block, cursor)
-    }
-
-    public static func scatterPanel(_ dense: UnsafePointer<Float>, rows: Int, p: Int, q: Int, starts: UnsafePointer<Int>,
-                                    indices: UnsafePointer<Int32>, values: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
-                                    top: Int, accumulator: UnsafeMutablePointer<Float>, block: Int, cursor: UnsafeMutablePointer<Int>) {
-        latent_scatter_panel_f32(dense, rows, p, q, starts, indices, values, out, top, accumulator, block, cursor)
     }
 
     public static func signProduct(rows: Int, perColumn: Int, signRows: UnsafePointer<Int32>, signValues: UnsafePointer<Float>,

@@ -34,24 +34,71 @@ public struct SparseColumns<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
 
     /// The transpose, still in CSC form (so the CSR form of the receiver). Row indices of
     /// the result ascend within each column because the entries are visited column by column.
+    ///
+    /// A counting sort; above a million entries it runs on `BLAS.threads` threads, each on a
+    /// contiguous range of columns with its own counts, and each thread's entries of a row
+    /// placed after those of the threads before it: the same result as one thread.
     @_specialize(where Scalar == Double)
     @_specialize(where Scalar == Float)
     public func transposed() -> SparseColumns {
+        let workers = nonZeroCount >= 1 << 20 ? max(1, min(BLAS.threads, columns)) : 1
+        // Column ranges of about equal entry counts.
+        var bounds = [0]
+        for w in 1..<workers {
+            let target = nonZeroCount * w / workers
+            var column = bounds[w - 1]
+            while column < columns && columnStarts[column] < target { column += 1 }
+            bounds.append(column)
+        }
+        bounds.append(columns)
+        // counts[w * rows + row]: entries of `row` in worker w's columns; then, in place, where
+        // worker w's first entry of `row` goes.
+        var counts = [Int](repeating: 0, count: workers * rows)
         var starts = [Int](repeating: 0, count: rows + 1)
-        for row in rowIndices { starts[Int(row) + 1] += 1 }
-        for i in 0..<rows { starts[i + 1] += starts[i] }
-        var next = starts
         var indices = [Int32](repeating: 0, count: nonZeroCount)
         var transposedValues = [Scalar](repeating: 0, count: nonZeroCount)
-        for j in 0..<columns {
-            for entry in columnStarts[j]..<columnStarts[j + 1] {
-                let row = Int(rowIndices[entry])
-                indices[next[row]] = Int32(j)
-                transposedValues[next[row]] = values[entry]
-                next[row] += 1
+        counts.withUnsafeMutableBufferPointer { counts in
+            let counts = counts
+            concurrently(workers: workers) { w in
+                let base = w * rows
+                for entry in columnStarts[bounds[w]]..<columnStarts[bounds[w + 1]] { counts[base + Int(rowIndices[entry])] += 1 }
+            }
+            var position = 0
+            for row in 0..<rows {
+                starts[row] = position
+                for w in 0..<workers {
+                    let count = counts[w * rows + row]
+                    counts[w * rows + row] = position
+                    position += count
+                }
+            }
+            starts[rows] = position
+            indices.withUnsafeMutableBufferPointer { indices in
+                transposedValues.withUnsafeMutableBufferPointer { out in
+                    let (indices, out) = (indices, out)
+                    concurrently(workers: workers) { w in
+                        let base = w * rows
+                        for j in bounds[w]..<bounds[w + 1] {
+                            for entry in columnStarts[j]..<columnStarts[j + 1] {
+                                let slot = base + Int(rowIndices[entry])
+                                indices[counts[slot]] = Int32(j)
+                                out[counts[slot]] = values[entry]
+                                counts[slot] += 1
+                            }
+                        }
+                    }
+                }
             }
         }
         return SparseColumns(rows: columns, columns: rows, columnStarts: starts, rowIndices: indices, values: transposedValues)
+    }
+
+    /// The same matrix with its values in another type (e.g. `Float` for products that only
+    /// need to steer an iteration).
+    @_specialize(where Scalar == Double, Other == Float)
+    public func converted<Other: LinearAlgebraScalar>(to _: Other.Type = Other.self) -> SparseColumns<Other> {
+        SparseColumns<Other>(rows: rows, columns: columns, columnStarts: columnStarts, rowIndices: rowIndices,
+                             values: values.map { Other($0) })
     }
 
     /// The same matrix, dense.
@@ -72,7 +119,7 @@ extension Matrix {
     /// `D · S` for a dense r x p matrix D and a sparse p x q matrix S, as a dense r x q matrix.
     ///
     /// Costs 2·r·nnz(S) flops, bound by memory traffic rather than arithmetic. Two kernels
-    /// compute it, each on panels of 32 rows of D; this picks the faster for the shapes:
+    /// compute it, each on panels of h rows of D (`panels(_:rows:)`); this picks the faster:
     /// - gathering (`gatherProduct`): column j of the result sums the columns of D named by
     ///   column j of S, read from a packed copy of D swept in cache-sized blocks;
     /// - scattering (`scatterProduct`, over Sᵀ): each column of D, read once in order, is
@@ -84,7 +131,7 @@ extension Matrix {
     public static func product(_ dense: Matrix, _ sparse: SparseColumns<Scalar>,
                                transpose: SparseColumns<Scalar>? = nil) -> Matrix {
         precondition(dense.columns == sparse.rows, "dense x sparse: inner dimensions \(dense.columns) and \(sparse.rows) differ")
-        if sparse.rows > blockWidth && sparse.columns <= blockWidth {
+        if scatters(sparse) {
             let transposed = transpose ?? sparse.transposed()
             precondition(transposed.rows == sparse.columns && transposed.columns == sparse.rows, "the transpose has the wrong shape")
             return scatterProduct(dense, transposed)
@@ -100,13 +147,44 @@ extension Matrix {
     }
 }
 
-/// Rows of D handled per kernel call: 32 values are 4 (Float) or 8 (Double) 32-byte
-/// vectors, few enough to stay in registers as accumulators.
-private let panelHeight = Int(LATENT_PANEL_HEIGHT)
+extension Matrix where Scalar == Double {
+    /// `D · S` for a Float32 D: the bits of `product(D converted to Float64, S, transpose:)`.
+    /// Where the gathering kernel is the faster, it converts D's values as it loads them, so
+    /// it moves half the bytes of D and makes no Float64 copy of it.
+    public static func product(_ dense: Matrix<Float>, _ sparse: SparseColumns<Double>,
+                               transpose: SparseColumns<Double>? = nil) -> Matrix {
+        precondition(dense.columns == sparse.rows, "dense x sparse: inner dimensions \(dense.columns) and \(sparse.rows) differ")
+        if scatters(sparse) { return product(dense.converted(to: Double.self), sparse, transpose: transpose) }
+        return gatherProduct(dense, sparse, panelHeight: Int(LATENT_PANEL_HEIGHT_F64), kernel: latent_gather_panel_mixed_f64)
+    }
+}
+
+/// Whether `D · S` is faster by scattering (through Sᵀ) than by gathering: when the result
+/// fits one cached block and D does not (see `Matrix.product(_:_:transpose:)`).
+private func scatters<Scalar: LinearAlgebraScalar>(_ sparse: SparseColumns<Scalar>) -> Bool {
+    sparse.rows > blockWidth && sparse.columns <= blockWidth
+}
+
+/// The panels for a product of `rows` rows: the type's tall panels (eight vectors of
+/// accumulators: 32 Float64 or 64 Float32 values), unless the threads would share them more
+/// unevenly than narrow ones (300 Float32 rows on 2 threads: 64 + 64 + 44 against 64 + 64;
+/// in 32-row panels 160 against 140).
+private func panels<Scalar: LinearAlgebraScalar>(_: Scalar.Type, rows: Int) -> (height: Int, narrow: Bool) {
+    let (tall, narrow) = Scalar.panelHeights
+    func busiest(_ height: Int) -> Int {
+        let panels = (rows + height - 1) / height
+        let workers = max(1, min(BLAS.threads, panels))
+        return (0..<workers).map { worker in
+            stride(from: worker, to: panels, by: workers).reduce(0) { $0 + min(height, rows - $1 * height) }
+        }.max() ?? 0
+    }
+    return tall == narrow || busiest(tall) <= busiest(narrow) ? (tall, false) : (narrow, true)
+}
 
 /// Columns of the cached side (the packed panel of a gather, the accumulator of a scatter)
-/// handled at a time: 32,768 x 32 Float64 values are 8 MiB, which stays in the last-level
-/// cache with one such block per thread. Larger sides are swept in blocks.
+/// handled at a time: 32,768 x 32 Float64 values (or x 64 Float32 values) are 8 MiB, which
+/// stays in the last-level cache with one such block per thread. Larger sides are swept in
+/// blocks.
 private let blockWidth = 32_768
 
 /// Runs `body(top, worker)` for the top row of every panel of `rows` rows. Panels write
@@ -114,7 +192,7 @@ private let blockWidth = 32_768
 /// sets that to 1 while jobs run side by side, and to every core for a job that runs alone.
 /// `workers` is at least 1; `worker` (below it) selects the caller's per-thread scratch buffer.
 @inline(__always)
-private func forEachPanel(rows: Int, workers: Int, _ body: (_ top: Int, _ worker: Int) -> Void) {
+private func forEachPanel(rows: Int, panelHeight: Int, workers: Int, _ body: (_ top: Int, _ worker: Int) -> Void) {
     let panels = (rows + panelHeight - 1) / panelHeight
     concurrently(workers: workers) { worker in
         var panel = worker
@@ -148,34 +226,42 @@ private struct UncheckedSendable<Value>: @unchecked Sendable {
 
 /// The number of panel threads for a product with `rows` rows.
 @inline(__always)
-private func panelWorkers(rows: Int) -> Int {
+private func panelWorkers(rows: Int, panelHeight: Int) -> Int {
     max(1, min(BLAS.threads, (rows + panelHeight - 1) / panelHeight))
 }
 
-/// `D · S` by gathering: for each panel of 32 rows of D, those rows are first copied into a
-/// contiguous p x 32 block, then every column of S accumulates its entries' 32-value pieces
+/// `D · S` by gathering: for each panel of h rows of D, those rows are first copied into a
+/// contiguous p x h block, then every column of S accumulates its entries' h-value pieces
 /// in registers and adds them to the result once (the C kernel `latent_gather_panel`).
 @_specialize(where Scalar == Double)
 @_specialize(where Scalar == Float)
 func gatherProduct<Scalar: LinearAlgebraScalar>(_ dense: Matrix<Scalar>, _ sparse: SparseColumns<Scalar>) -> Matrix<Scalar> {
+    let (height, narrow) = panels(Scalar.self, rows: dense.rows)
+    return gatherProduct(dense, sparse, panelHeight: height, kernel: Scalar.panelKernels(narrow: narrow).gather)
+}
+
+@_specialize(where Dense == Double, Scalar == Double)
+@_specialize(where Dense == Float, Scalar == Float)
+@_specialize(where Dense == Float, Scalar == Double)
+func gatherProduct<Dense: LinearAlgebraScalar, Scalar: LinearAlgebraScalar>(
+    _ dense: Matrix<Dense>, _ sparse: SparseColumns<Scalar>, panelHeight: Int, kernel: GatherKernel<Dense, Scalar>
+) -> Matrix<Scalar> {
     let r = dense.rows, p = dense.columns, q = sparse.columns
     var result = Matrix<Scalar>(rows: r, columns: q)
     if r == 0 || q == 0 || p == 0 || sparse.nonZeroCount == 0 { return result }
-    let workers = panelWorkers(rows: r)
+    let workers = panelWorkers(rows: r, panelHeight: panelHeight)
     let block = min(p, blockWidth)
     withKernelBuffers(dense, sparse, into: &result, scratch: workers * panelHeight * block, cursors: workers * q) { buffers in
-        forEachPanel(rows: r, workers: workers) { top, worker in
-            Scalar.gatherPanel(buffers.dense, rows: r, p: p, q: q, starts: buffers.starts, indices: buffers.indices,
-                               values: buffers.values, out: buffers.out, top: top,
-                               packed: buffers.scratch + worker * panelHeight * block, block: block,
-                               cursor: buffers.cursors + worker * q)
+        forEachPanel(rows: r, panelHeight: panelHeight, workers: workers) { top, worker in
+            kernel(buffers.dense, r, p, q, buffers.starts, buffers.indices, buffers.values, buffers.out, top,
+                   buffers.scratch + worker * panelHeight * block, block, buffers.cursors + worker * q)
         }
     }
     return result
 }
 
-/// `D · Sᵀ` by scattering: for each panel of 32 rows of D, a q x 32 accumulator receives,
-/// for every entry (j, i, v) of S, v times the 32 values of column i of D; then it is
+/// `D · Sᵀ` by scattering: for each panel of h rows of D, a q x h accumulator receives,
+/// for every entry (j, i, v) of S, v times the h values of column i of D; then it is
 /// copied into the result. D's columns are read in order (the C kernel `latent_scatter_panel`).
 @_specialize(where Scalar == Double)
 @_specialize(where Scalar == Float)
@@ -183,28 +269,28 @@ func scatterProduct<Scalar: LinearAlgebraScalar>(_ dense: Matrix<Scalar>, _ spar
     let r = dense.rows, p = dense.columns, q = sparse.rows
     var result = Matrix<Scalar>(rows: r, columns: q)
     if r == 0 || q == 0 || p == 0 || sparse.nonZeroCount == 0 { return result }
-    let workers = panelWorkers(rows: r)
+    let (panelHeight, narrow) = panels(Scalar.self, rows: r)
+    let kernel = Scalar.panelKernels(narrow: narrow).scatter
+    let workers = panelWorkers(rows: r, panelHeight: panelHeight)
     let block = min(q, blockWidth)
     let scratch = panelHeight * (block + 1)
     withKernelBuffers(dense, sparse, into: &result, scratch: workers * scratch, cursors: workers * p) { buffers in
-        forEachPanel(rows: r, workers: workers) { top, worker in
-            Scalar.scatterPanel(buffers.dense, rows: r, p: p, q: q, starts: buffers.starts, indices: buffers.indices,
-                                values: buffers.values, out: buffers.out, top: top,
-                                accumulator: buffers.scratch + worker * scratch, block: block,
-                                cursor: buffers.cursors + worker * p)
+        forEachPanel(rows: r, panelHeight: panelHeight, workers: workers) { top, worker in
+            kernel(buffers.dense, r, p, q, buffers.starts, buffers.indices, buffers.values, buffers.out, top,
+                   buffers.scratch + worker * scratch, block, buffers.cursors + worker * p)
         }
     }
     return result
 }
 
-/// The raw buffers one kernel call works on.
-private struct KernelBuffers<Scalar> {
-    let dense: UnsafePointer<Scalar>
+/// The raw buffers one kernel call works on; the scratch space holds values of D's type.
+private struct KernelBuffers<Dense, Scalar> {
+    let dense: UnsafePointer<Dense>
     let starts: UnsafePointer<Int>
     let indices: UnsafePointer<Int32>
     let values: UnsafePointer<Scalar>
     let out: UnsafeMutablePointer<Scalar>
-    let scratch: UnsafeMutablePointer<Scalar>
+    let scratch: UnsafeMutablePointer<Dense>
     let cursors: UnsafeMutablePointer<Int>
 }
 
@@ -212,11 +298,11 @@ private struct KernelBuffers<Scalar> {
 /// positions) for a kernel. Callers have checked that every dimension and the entry count
 /// are positive, so every buffer has a base address.
 @inline(__always)
-private func withKernelBuffers<Scalar: LinearAlgebraScalar>(
-    _ dense: Matrix<Scalar>, _ sparse: SparseColumns<Scalar>, into result: inout Matrix<Scalar>,
-    scratch scratchCount: Int, cursors cursorCount: Int, _ body: (KernelBuffers<Scalar>) -> Void
+private func withKernelBuffers<Dense: LinearAlgebraScalar, Scalar: LinearAlgebraScalar>(
+    _ dense: Matrix<Dense>, _ sparse: SparseColumns<Scalar>, into result: inout Matrix<Scalar>,
+    scratch scratchCount: Int, cursors cursorCount: Int, _ body: (KernelBuffers<Dense, Scalar>) -> Void
 ) {
-    var scratch = [Scalar](repeating: 0, count: scratchCount)
+    var scratch = [Dense](repeating: 0, count: scratchCount)
     var cursors = [Int](repeating: 0, count: cursorCount)
     dense.storage.withUnsafeBufferPointer { denseBuffer in
         sparse.columnStarts.withUnsafeBufferPointer { starts in

@@ -38,8 +38,11 @@ struct ChunkMatrix<Scalar: LinearAlgebraScalar>: Sendable {
         }
         let (distinct, localIDs) = LocalTerms.numbered(ids, termCount: termCount)
         terms = distinct
+        // In Float64 the weights are shared with the chunk, not copied (a cast between
+        // identical array types; `as?` would copy element by element).
+        let values = Scalar.self == Double.self ? unsafeBitCast(chunk.weights, to: [Scalar].self) : chunk.weights.map { Scalar($0) }
         matrix = SparseColumns(rows: distinct.count, columns: chunk.documentCount, columnStarts: chunk.columnStarts,
-                               rowIndices: localIDs, values: chunk.weights.map { Scalar($0) })
+                               rowIndices: localIDs, values: values)
     }
 
     /// `local` (r x |terms|) spread over all the model's terms (r x termCount), zero elsewhere.

@@ -56,7 +56,7 @@ struct LSIProjection<Scalar: LinearAlgebraScalar>: Sendable {
         let correction = Matrix.product(basis, residual, transposeB: true)
         Matrix.gemm(correction, transposeA: true, basis, alpha: -1, beta: 1, into: &residual)
         overlap = overlap + correction
-        let (l, q) = try residual.lq()
+        let (l, q) = try (consume residual).lq()
         let k2q = q.rows
 
         var middle = Matrix<Scalar>(rows: k1 + k2q, columns: k1 + k2)

@@ -34,6 +34,35 @@ struct OnePassDecomposition<Scalar: LinearAlgebraScalar>: ChunkedComputation {
         try earlier.merged(with: later, decay: decay, keep: keep)
     }
 
+    /// Multiply-adds of one sparse product (non-zeros x sketch columns) from which a Float64
+    /// model runs its power iterations in Float32: 100 million, tens of milliseconds. Smaller
+    /// chunks keep every product in Float64; their products take a few milliseconds, and
+    /// their models keep the bits `ReproducibilityTests` recorded.
+    var reducedPrecisionWork = 100_000_000
+
+    /// Zᵀ = orth(Yᵀ A) after `powerIterations` (at least 1) power iterations from
+    /// Yᵀ = Ωᵀ Aᵀ, each Yᵀ = Zᵀ Aᵀ in between.
+    @_specialize(where Scalar == Double, S == Double)
+    @_specialize(where Scalar == Double, S == Float)
+    @_specialize(where Scalar == Float, S == Float)
+    func documentIterate<S: LinearAlgebraScalar>(_ a: SparseColumns<S>, _ aT: SparseColumns<S>, seed: UInt64) throws -> Matrix<S> {
+        var yT = Matrix.product(SparseSignMatrix<S>(rows: sketchSize, columns: a.columns, seed: seed), aT)
+        var zT = try Matrix.product(yT, a, transpose: aT).rowSpaceBasis()
+        for _ in 1..<powerIterations {
+            yT = Matrix.product(zT, aT, transpose: a)
+            zT = try Matrix.product(yT, a, transpose: aT).rowSpaceBasis()
+        }
+        return zT
+    }
+
+    /// Yᵀ = Zᵀ Aᵀ in Float64 for a Float32 Zᵀ: the gathering kernel converts Z as it reads
+    /// it, the bits of converting Z first (`Matrix<Double>.product(_:_:transpose:)`).
+    private func termProduct(_ zT: Matrix<Float>, _ aT: SparseColumns<Scalar>, transpose a: SparseColumns<Scalar>) -> Matrix<Scalar> {
+        guard Scalar.self == Double.self else { return Matrix.product(zT.converted(to: Scalar.self), aT, transpose: a) }
+        let product = Matrix<Double>.product(zT, aT as! SparseColumns<Double>, transpose: a as? SparseColumns<Double>)
+        return product as! Matrix<Scalar>
+    }
+
     /// The decomposition of one chunk A (|terms| x c), over all the model's terms, counted as
     /// one chunk of c documents.
     ///
@@ -62,24 +91,33 @@ struct OnePassDecomposition<Scalar: LinearAlgebraScalar>: ChunkedComputation {
             rotation = nil
         } else {
             let aT = a.transposed()
-            let omegaT = SparseSignMatrix<Scalar>(rows: sketchSize, columns: a.columns,
-                                                  seed: testMatrixSeed(seed, pass: 0, chunk: chunkIndex))
+            let seed = testMatrixSeed(seed, pass: 0, chunk: chunkIndex)
             // Products into documents go through A, into terms through Aᵀ; each is handed
             // the other form so the kernel can pick its faster way without a transpose.
             // Only the document-side iterates Z (c x l) are orthonormalised between
             // products: each Y = AZ then spans the same subspace as in the textbook scheme,
             // with a condition number no worse than A's, and the costly term-side
             // orthonormalisation (|terms| x l) happens once, for the final Q.
-            var yT = Matrix.product(omegaT, aT)
-            for _ in 0..<powerIterations {
-                let zT = try Matrix.product(yT, a, transpose: aT).rowSpaceBasis()
-                yT = Matrix.product(zT, aT, transpose: a)
+            let yT: Matrix<Scalar>
+            if powerIterations == 0 {
+                yT = Matrix.product(SparseSignMatrix<Scalar>(rows: sketchSize, columns: a.columns, seed: seed), aT)
+            } else if Scalar.self == Double.self && a.nonZeroCount * sketchSize >= reducedPrecisionWork {
+                // The iterations only steer Z towards the dominant subspace: run them in
+                // Float32, which halves the memory the products move and doubles their
+                // vector width, as multi-pass does. The last product, Y = AZ, is in Float64,
+                // so Y lies in A's range to Float64 accuracy (an exactly low-rank chunk is
+                // still recovered exactly) and the rounding of the iterations, about 1e-7,
+                // stays far below the randomized SVD's own error.
+                let zT = try documentIterate(a.converted(to: Float.self), aT.converted(to: Float.self), seed: seed)
+                yT = termProduct(zT, aT, transpose: a)
+            } else {
+                yT = Matrix.product(try documentIterate(a, aT, seed: seed), aT, transpose: a)
             }
-            let qT = try yT.lq().q
+            let qT = try (consume yT).lq().q
             small = Matrix.product(qT, a, transpose: aT)
             rotation = qT
         }
-        let (u, s) = try leftSingularPairs(of: small)
+        let (u, s) = try leftSingularPairs(of: consume small)
         let kept = retainedRank(s, limit: keep)
         guard kept > 0 else { return empty }
         let leading = u.leadingColumns(kept)

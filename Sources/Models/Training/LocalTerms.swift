@@ -14,6 +14,8 @@ enum LocalTerms {
                 position[term] = Int32(distinct.count)
                 distinct.append(Int32(term))
             }
+            // Every term present: local ids are the ids, and the array is shared, not copied.
+            if distinct.count == termCount { return (distinct, ids) }
             return (distinct, ids.map { position[Int($0)] })
         }
         let distinct = Array(Set(ids)).sorted()

@@ -93,6 +93,69 @@ struct LSIModelTests {
         #expect(outside.storage.map(abs).max() ?? 0 <= 1e-12)
     }
 
+    /// The chunk of a dense terms x documents matrix (its non-zero entries).
+    static func chunk(_ a: Matrix<Double>) throws -> SparseChunk {
+        var starts = [0], ids: [Int32] = [], weights: [Double] = []
+        for j in 0..<a.columns {
+            for i in 0..<a.rows where a[i, j] != 0 { ids.append(Int32(i)); weights.append(a[i, j]) }
+            starts.append(ids.count)
+        }
+        return try SparseChunk(checkedFirstDocument: 0, columnStarts: starts, termIDs: ids, weights: weights, termBound: a.rows)
+    }
+
+    @Test("one-pass Float64 with its power iterations in Float32: an exactly low-rank chunk to 1e-12, a planted one as in Float64",
+          arguments: [1, 2])
+    func onePassReducedPrecision(powerIterations: Int) async throws {
+        func decomposition(terms: Int, sketch: Int, keep: Int, reduced: Bool) -> OnePassDecomposition<Double> {
+            OnePassDecomposition<Double>(termCount: terms, sketchSize: sketch, keep: keep, powerIterations: powerIterations,
+                                         decay: 1, seed: 9, firstChunk: 0, reducedPrecisionWork: reduced ? 0 : .max)
+        }
+        // 300 terms x 900 documents of rank 6, as in the multi-pass test above.
+        var generator = SeededGenerator(seed: 21)
+        let a = Matrix<Double>.gaussian(rows: 300, columns: 6, using: &generator) * Matrix<Double>.gaussian(rows: 6, columns: 900, using: &generator)
+        let (u, s, _) = try a.svd()
+        let lowRank = try Self.chunk(a)
+        let mixed = try decomposition(terms: 300, sketch: 10, keep: 6, reduced: true).process(lowRank, index: 0)
+        let full = try decomposition(terms: 300, sketch: 10, keep: 6, reduced: false).process(lowRank, index: 0)
+        // The Float32 path was taken: the bits differ from the Float64 one's.
+        #expect(mixed.basis.storage != full.basis.storage)
+        #expect(mixed.rank == 6)
+        #expect(worstRelativeError(s, mixed.singularValues, k: 6) <= 1e-12)
+        let exact = u.leadingColumns(6), topics = mixed.basis.transposed()
+        let outside = topics - exact * Matrix.product(exact, transposeA: true, topics)
+        #expect(outside.storage.map(abs).max() ?? 0 <= 1e-12)
+
+        // (The planted chunk takes most of the test's time: once, with two iterations.)
+        guard powerIterations == 2 else { return }
+        // Planted structure plus noise (2,000 terms x 5,000 documents, 12 topics): 30 factors
+        // from a sketch of 40 columns, deep into the noise, where the randomized SVD's own
+        // error in the singular values is 0.10-0.15. Float32 iterations move each singular
+        // value by about 3e-6 (relative) and the subspace similarity by about 2e-7 (measured
+        // with 1 and 2 iterations; bounds with a margin of 5).
+        let planted = PlantedCorpus.shared
+        let (exactU, exactS) = try planted.exact
+        var starts = [0], ids: [Int32] = [], weights: [Double] = []
+        for document in planted.corpus.documents {
+            ids += document.termIDs
+            weights += document.weights
+            starts.append(ids.count)
+        }
+        let whole = try SparseChunk(checkedFirstDocument: 0, columnStarts: starts, termIDs: ids, weights: weights,
+                                    termBound: planted.terms)
+        let plantedMixed = try decomposition(terms: planted.terms, sketch: 40, keep: 30, reduced: true).process(whole, index: 0)
+        let plantedFull = try decomposition(terms: planted.terms, sketch: 40, keep: 30, reduced: false).process(whole, index: 0)
+        #expect(plantedMixed.basis.storage != plantedFull.basis.storage)
+        let errorMixed = worstRelativeError(exactS, plantedMixed.singularValues, k: 30)
+        let errorFull = worstRelativeError(exactS, plantedFull.singularValues, k: 30)
+        #expect(errorFull > 1e-4)
+        #expect(abs(errorMixed - errorFull) <= 1e-4 * errorFull)
+        let similarityMixed = subspaceSimilarity(exactU, plantedMixed.basis.transposed(), k: 30)
+        let similarityFull = subspaceSimilarity(exactU, plantedFull.basis.transposed(), k: 30)
+        #expect(abs(similarityMixed - similarityFull) <= 1e-6)
+        let spread = zip(plantedMixed.singularValues, plantedFull.singularValues).map { abs($0 - $1) / $1 }.max() ?? 0
+        #expect(spread <= 2e-5)
+    }
+
     @Test("training in two halves with addDocuments matches training on the whole", arguments: LSIAlgorithm.allCases)
     func onlineUpdate(algorithm: LSIAlgorithm) async throws {
         let planted = PlantedCorpus.shared
