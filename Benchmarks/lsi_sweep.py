@@ -1,7 +1,7 @@
 """LSI across corpus shapes: Latent (release build) and gensim 4.4.0 at their defaults, side by
 side on the same generated TF-IDF files, each run a fresh process, in one invocation.
 
-    python lsi_sweep.py LATENT_BINARY DATA_DIR [--shapes mid,mid-f32,...]
+    python lsi_sweep.py LATENT_BINARY DATA_DIR [--shapes mid,mid-f32,...] [--references-only]
 
 Prints one markdown table: the shape (documents x terms, non-zeros, topics, precision),
 gensim's training time (its LsiModel call), Latent's training time and whole process
@@ -100,9 +100,18 @@ def main():
     parser.add_argument("latent")
     parser.add_argument("data")
     parser.add_argument("--shapes", default=",".join(SHAPES))
+    parser.add_argument("--references-only", action="store_true",
+                        help="generate the chosen shapes' corpora and cache their reference SVDs, time nothing")
     args = parser.parse_args()
     latent, data = args.latent, args.data
     os.makedirs(data, exist_ok=True)
+    if args.references_only:
+        for name in args.shapes.split(","):
+            documents, terms, length, topics, _ = SHAPES[name]
+            prefix = corpus(data, latent, documents, terms, length)
+            _, _, method = lsi_bench.reference(data, prefix, lsi_bench.load_matrix(prefix + ".mm"), topics)
+            print(f"{name}: reference {prefix}.reference-k{topics}.npz: {method}", flush=True)
+        return
     work = os.path.join(data, "runs")
     os.makedirs(work, exist_ok=True)
     gemm64, gemm32, bandwidth = machine()
