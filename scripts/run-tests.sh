@@ -17,7 +17,7 @@ if [ "$status" -ne 0 ]; then
     echo
     echo "=== the test run failed (exit status $status); from $log:"
     echo "--- tests that recorded issues or failed:"
-    grep -aE "✘|recorded an issue|error:" "$log" | head -40
+    grep -aE "✘|recorded an issue" "$log" | head -40
     echo "--- fatal errors:"
     grep -aE "Fatal error|Crash|signal" "$log" | head -10
     echo "--- the last tests started (the last one was running if the process died):"
