@@ -93,14 +93,19 @@ struct LSIModelTests {
         #expect(outside.storage.map(abs).max() ?? 0 <= 1e-12)
     }
 
+    /// One chunk holding `documents`.
+    static func chunk(_ documents: [SparseDocument]) -> SparseChunk {
+        var chunk = SparseChunk(reservingDocuments: documents.count)
+        for document in documents { chunk.append(document) }
+        return chunk
+    }
+
     /// The chunk of a dense terms x documents matrix (its non-zero entries).
-    static func chunk(_ a: Matrix<Double>) throws -> SparseChunk {
-        var starts = [0], ids: [Int32] = [], weights: [Double] = []
-        for j in 0..<a.columns {
-            for i in 0..<a.rows where a[i, j] != 0 { ids.append(Int32(i)); weights.append(a[i, j]) }
-            starts.append(ids.count)
-        }
-        return try SparseChunk(checkedFirstDocument: 0, columnStarts: starts, termIDs: ids, weights: weights, termBound: a.rows)
+    static func chunk(_ a: Matrix<Double>) -> SparseChunk {
+        chunk((0..<a.columns).map { j in
+            let rows = (0..<a.rows).filter { a[$0, j] != 0 }
+            return SparseDocument(uncheckedTermIDs: rows.map { Int32($0) }, weights: rows.map { a[$0, j] })
+        })
     }
 
     @Test("one-pass Float64 with its power iterations in Float32: an exactly low-rank chunk to 1e-12, a planted one as in Float64",
@@ -114,7 +119,7 @@ struct LSIModelTests {
         var generator = SeededGenerator(seed: 21)
         let a = Matrix<Double>.gaussian(rows: 300, columns: 6, using: &generator) * Matrix<Double>.gaussian(rows: 6, columns: 900, using: &generator)
         let (u, s, _) = try a.svd()
-        let lowRank = try Self.chunk(a)
+        let lowRank = Self.chunk(a)
         let mixed = try decomposition(terms: 300, sketch: 10, keep: 6, reduced: true).process(lowRank, index: 0)
         let full = try decomposition(terms: 300, sketch: 10, keep: 6, reduced: false).process(lowRank, index: 0)
         // The Float32 path was taken: the bits differ from the Float64 one's.
@@ -134,14 +139,7 @@ struct LSIModelTests {
         // with 1 and 2 iterations; bounds with a margin of 5).
         let planted = PlantedCorpus.shared
         let (exactU, exactS) = try planted.exact
-        var starts = [0], ids: [Int32] = [], weights: [Double] = []
-        for document in planted.corpus.documents {
-            ids += document.termIDs
-            weights += document.weights
-            starts.append(ids.count)
-        }
-        let whole = try SparseChunk(checkedFirstDocument: 0, columnStarts: starts, termIDs: ids, weights: weights,
-                                    termBound: planted.terms)
+        let whole = Self.chunk(planted.corpus.documents)
         let plantedMixed = try decomposition(terms: planted.terms, sketch: 40, keep: 30, reduced: true).process(whole, index: 0)
         let plantedFull = try decomposition(terms: planted.terms, sketch: 40, keep: 30, reduced: false).process(whole, index: 0)
         #expect(plantedMixed.basis.storage != plantedFull.basis.storage)
