@@ -9,7 +9,7 @@ struct LSIOptions: ParsableArguments {
 
     @Option(parsing: .unconditional, help: "Topics to keep (gensim's num_topics; default \(defaults.topics)).")
     var topics: Int?
-    @Option(parsing: .unconditional, help: "Documents per job (gensim's chunksize, whose default is 20000; default \(defaults.chunkSize)).")
+    @Option(parsing: .unconditional, help: "Documents per job (gensim's chunksize, whose default is 20000). Default: one-pass training reads the whole corpus as one chunk when it fits half of the available memory (faster and more accurate), else \(defaults.chunkSize).")
     var chunkSize: Int?
     @Option(parsing: .unconditional, help: "Weight of the existing model per new chunk, in (0, 1] (gensim's decay; default \(defaults.decay)).")
     var decay: Double?
@@ -34,6 +34,10 @@ struct LSIOptions: ParsableArguments {
         if let seed { parameters.seed = seed }
         return parameters
     }
+
+    /// Without --chunk-size, one-pass training in this process reads the whole corpus as one
+    /// chunk when it fits half of the memory available (`LSIModel.addDocuments`).
+    var oneChunkMemory: Int? { chunkSize == nil ? AvailableMemory.forOneChunk() : nil }
 
     /// The options given that define a model, which an update takes from the saved model.
     var modelSettingsGiven: [String] {
@@ -124,7 +128,8 @@ struct LSICommand: AsyncParsableCommand {
         }
         if corpus.documentCount == 0 { logger.warning("\(self.corpus) has no documents: the model will have no topics") }
         return try await LSIModel(corpus: corpus, vocabulary: vocabulary, parameters: options.parameters,
-                                  executor: executor, logger: logger, progress: progress.handler)
+                                  executor: executor, oneChunkMemory: options.oneChunkMemory, logger: logger,
+                                  progress: progress.handler)
     }
 
     private func updated(_ path: String, with corpus: some Corpus, vocabulary: Vocabulary?, executor: any ChunkExecutor,
@@ -135,7 +140,8 @@ struct LSICommand: AsyncParsableCommand {
         if corpus.documentCount == 0 { logger.warning("\(self.corpus) has no documents: the model is saved unchanged") }
         logger.info("updating the LSI model \(path) (\(model.topicCount) topics from \(model.documentsProcessed) documents) with \(self.corpus)")
         try await model.addDocuments(corpus, decay: options.decay, chunkSize: options.chunkSize,
-                                     executor: executor, logger: logger, progress: progress.handler)
+                                     executor: executor, oneChunkMemory: options.oneChunkMemory, logger: logger,
+                                     progress: progress.handler)
         return model
     }
 }

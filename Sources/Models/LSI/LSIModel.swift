@@ -63,11 +63,12 @@ public struct LSIModel: Sendable {
     ///   - vocabulary: names of the terms; its id bound is the model's term count.
     ///   - termCount: the term count when there is no vocabulary; otherwise the corpus's own.
     ///   - executor: where the chunk jobs run; by default every core of this machine.
+    ///   - oneChunkMemory: see `addDocuments`.
     ///   - progress: called as jobs finish; when nil, progress goes to `logger` as gensim's
     ///     "processed documents up to #N" lines.
     public init<C: Corpus>(
         corpus: C, vocabulary: Vocabulary? = nil, termCount: Int? = nil, parameters: LSIParameters = LSIParameters(),
-        executor: any ChunkExecutor = InProcessExecutor(), logger: Logger? = nil,
+        executor: any ChunkExecutor = InProcessExecutor(), oneChunkMemory: Int? = nil, logger: Logger? = nil,
         progress: (@Sendable (TrainingProgress) -> Void)? = nil
     ) async throws {
         try parameters.validate()
@@ -87,7 +88,7 @@ public struct LSIModel: Sendable {
         case .float32: storage = .float32(.empty(terms: terms))
         }
         logger?.info("using \(parameters.algorithm.rawValue) LSI (\(executor.description)) for \(parameters.topics) topics over \(terms) terms, chunks of \(parameters.chunkSize) documents")
-        try await addDocuments(corpus, executor: executor, logger: logger, progress: progress)
+        try await addDocuments(corpus, executor: executor, oneChunkMemory: oneChunkMemory, logger: logger, progress: progress)
         if let logger, let shortfall = topicShortfall { logger.warning("\(shortfall)") }
     }
 
@@ -130,9 +131,18 @@ public struct LSIModel: Sendable {
     /// per new chunk, so old documents fade when decay < 1. With `.multiPass` the new
     /// corpus is decomposed in several passes and merged once, as gensim does. Chunks are
     /// `chunkSize` documents (the model's, unless given: gensim's `chunksize` argument).
+    ///
+    /// With `oneChunkMemory` (bytes), one-pass training with decay 1 that runs in this process
+    /// (`TrainingSession.runsInProcess`) reads the whole corpus as a single chunk when the
+    /// corpus knows its size and `LSIParameters.estimatedChunkMemory` for it is at most that.
+    /// One chunk is faster (no merges) and more accurate: merging chunks' truncated
+    /// decompositions is where one-pass loses accuracy (BENCHMARKS.md, issue 18: on 200,000 x
+    /// 500,000 TF-IDF values, a subspace similarity of 0.61 in one chunk against 0.49 in two).
+    /// With decay below 1 the chunks set how old documents fade, so they stay as given. The
+    /// model keeps its `chunkSize` setting either way; the log says which was used.
     public mutating func addDocuments<C: Corpus>(
         _ corpus: C, decay: Double? = nil, chunkSize: Int? = nil, executor: any ChunkExecutor = InProcessExecutor(),
-        logger: Logger? = nil, progress: (@Sendable (TrainingProgress) -> Void)? = nil
+        oneChunkMemory: Int? = nil, logger: Logger? = nil, progress: (@Sendable (TrainingProgress) -> Void)? = nil
     ) async throws {
         var settings = parameters
         settings.decay = decay ?? parameters.decay
@@ -142,7 +152,11 @@ public struct LSIModel: Sendable {
         let started = Date()
         let model = self
         storage = try await executor.session(settings.sessionDescription(termCount: termCount)) { session in
-            switch model.storage {
+            var settings = settings
+            if let documents = model.oneChunk(corpus, settings: settings, memory: oneChunkMemory, session: session, logger: logger) {
+                settings.chunkSize = documents
+            }
+            return switch model.storage {
             case .float64(let current):
                 .float64(try await model.update(current, corpus, settings: settings, session: session, progress: report))
             case .float32(let current):
@@ -151,6 +165,22 @@ public struct LSIModel: Sendable {
         }
         let seconds = Date().timeIntervalSince(started)
         logger?.info("LSI model now has \(topicCount) topics from \(documentsProcessed) documents (\(String(format: "%.2f", seconds)) s)")
+    }
+
+    /// The documents of `corpus`, when it is to be read as one chunk (see `addDocuments`).
+    private func oneChunk<C: Corpus>(_ corpus: C, settings: LSIParameters, memory: Int?, session: any TrainingSession,
+                                     logger: Logger?) -> Int? {
+        guard let memory, settings.algorithm == .onePass, settings.decay == 1, session.runsInProcess,
+              let documents = corpus.documentCount, documents > settings.chunkSize,
+              let entries = corpus.nonZeroCount else { return nil }
+        let needed = settings.estimatedChunkMemory(documents: documents, nonZeros: entries, terms: termCount)
+        func gigabytes(_ bytes: Int) -> String { String(format: "%.1f GB", Double(bytes) / 1e9) }
+        guard needed <= memory else {
+            logger?.info("chunks of \(settings.chunkSize) documents: the corpus as one chunk would need about \(gigabytes(needed)), more than the \(gigabytes(memory)) allowed")
+            return nil
+        }
+        logger?.info("the whole corpus as one chunk of \(documents) documents (about \(gigabytes(needed)) of the \(gigabytes(memory)) allowed): no merges, which is faster and more accurate")
+        return documents
     }
 
     private func update<Scalar: LinearAlgebraScalar, C: Corpus>(

@@ -55,6 +55,23 @@ public struct LSIParameters: Sendable, Equatable, Codable {
 }
 
 extension LSIParameters {
+    /// The bytes a one-pass job holds at its peak for one chunk of `documents` documents with
+    /// `nonZeros` entries over `terms` terms, with a margin: per entry, the chunk in both
+    /// orientations (and, for a Float64 model, again in Float32 for its power iterations);
+    /// per value of topics + oversampling rows, a few blocks as long as the documents
+    /// (iterates) and as the terms (the basis and its factorisation). The constants were
+    /// fitted to peaks measured with single chunks (BENCHMARKS.md, issue 18: 40,000 to
+    /// 1,000,000 documents, 100 to 1,000 topics), then rounded up.
+    public func estimatedChunkMemory(documents: Int, nonZeros: Int, terms: Int) -> Int {
+        let rows = topics + oversampling
+        let perEntry = precision == .float64 ? 56 : 36
+        let perValue = precision == .float64 ? 16 : 8
+        let (entries, overflowE) = nonZeros.multipliedReportingOverflow(by: perEntry)
+        let (sides, overflowS) = (documents + terms).multipliedReportingOverflow(by: rows * perValue)
+        guard !overflowE, !overflowS else { return .max }
+        return 64 << 20 + entries + sides
+    }
+
     /// The session an LSI training or update opens: kind "lsi", every parameter for the logs
     /// and in the portable encoding.
     func sessionDescription(termCount: Int) -> SessionDescription {

@@ -55,6 +55,15 @@ public protocol TrainingSession: Sendable {
         over corpus: C, chunkSize: Int, progress: (@Sendable (TrainingProgress) -> Void)?,
         _ body: (any TrainingPass) async throws -> Result
     ) async throws -> Result
+
+    /// Whether every job runs in this process, so that the chunks of a pass share this
+    /// machine's memory and cores: true for `InProcessExecutor`'s sessions, false on a
+    /// cluster (and by default).
+    var runsInProcess: Bool { get }
+}
+
+extension TrainingSession {
+    public var runsInProcess: Bool { false }
 }
 
 /// One streamed read of a corpus (see `ChunkExecutor`).

@@ -37,6 +37,8 @@ public struct InProcessExecutor: ChunkExecutor {
 struct InProcessSession: TrainingSession {
     let threads: Int
 
+    var runsInProcess: Bool { true }
+
     func pass<C: Corpus, Result: Sendable>(
         over corpus: C, chunkSize: Int, progress: (@Sendable (TrainingProgress) -> Void)?,
         _ body: (any TrainingPass) async throws -> Result

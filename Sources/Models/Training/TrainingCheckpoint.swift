@@ -369,6 +369,8 @@ private final class ReplayingSession: TrainingSession {
         }
     }
 
+    var runsInProcess: Bool { inner.runsInProcess }
+
     /// Counts a replayed reduction.
     func replayed() {
         counters.withLock { $0.replayed += 1 }

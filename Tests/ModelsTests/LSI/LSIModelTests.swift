@@ -201,6 +201,36 @@ struct LSIModelTests {
         #expect(otherSeed.leftSingularVectors != two.leftSingularVectors, "the seed reaches the random projections")
     }
 
+    @Test("given the memory, one-pass reads the whole corpus as one chunk: when it fits, at decay 1, in this process")
+    func oneChunk() async throws {
+        let planted = PlantedCorpus.shared
+        func train(chunkSize: Int, decay: Double = 1, memory: Int? = nil,
+                   executor: any ChunkExecutor = InProcessExecutor(threads: 2)) async throws -> LSIModel {
+            try await LSIModel(corpus: planted.corpus, termCount: planted.terms,
+                               parameters: LSIParameters(topics: 10, chunkSize: chunkSize, decay: decay, seed: 5),
+                               executor: executor, oneChunkMemory: memory)
+        }
+        func same(_ a: LSIModel, _ b: LSIModel) -> Bool {
+            a.leftSingularVectors == b.leftSingularVectors && a.singularValues == b.singularValues
+        }
+        let whole = try await train(chunkSize: 5000)
+        let chunked = try await train(chunkSize: 700)
+        #expect(!same(whole, chunked))
+        let entries = try #require(planted.corpus.nonZeroCount)
+        let needed = LSIParameters(topics: 10).estimatedChunkMemory(documents: 5000, nonZeros: entries, terms: planted.terms)
+        let fits = try await train(chunkSize: 700, memory: needed)
+        #expect(same(fits, whole))
+        #expect(fits.parameters.chunkSize == 700, "the model keeps its setting")
+        #expect(same(try await train(chunkSize: 700, memory: needed - 1), chunked))
+        // With decay the chunks set how documents fade; on a cluster, memory is the workers'.
+        #expect(same(try await train(chunkSize: 700, decay: 0.9, memory: .max), try await train(chunkSize: 700, decay: 0.9)))
+        #expect(same(try await train(chunkSize: 700, memory: .max, executor: UnlabelledExecutor()), chunked))
+        // A Float32 model needs less; sizes beyond any machine's come out as .max, not as an overflow.
+        #expect(LSIParameters(topics: 10, precision: .float32).estimatedChunkMemory(documents: 5000, nonZeros: entries,
+                                                                                     terms: planted.terms) < needed)
+        #expect(LSIParameters().estimatedChunkMemory(documents: .max / 2, nonZeros: .max / 2, terms: 1) == .max)
+    }
+
     @Test("projection is Uᵀx, or S⁻¹Uᵀx when scaled, for a document and a streamed corpus")
     func projection() async throws {
         let (vocabulary, corpus) = DeerwesterExample.corpus()
@@ -250,5 +280,27 @@ extension InMemoryCorpus {
             for (term, weight) in zip(document.termIDs, document.weights) { dense[Int(term), j] = weight }
         }
         return dense
+    }
+}
+
+/// Jobs in this process behind a session that does not say so, as a cluster's does not.
+private struct UnlabelledExecutor: ChunkExecutor {
+    var description: String { "in-process, unlabelled" }
+
+    func session<Result: Sendable>(
+        _ description: SessionDescription, _ body: (any TrainingSession) async throws -> Result
+    ) async throws -> Result {
+        try await InProcessExecutor(threads: 2).session(description) { try await body(Session(inner: $0)) }
+    }
+
+    struct Session: TrainingSession {
+        let inner: any TrainingSession
+
+        func pass<C: Corpus, Result: Sendable>(
+            over corpus: C, chunkSize: Int, progress: (@Sendable (TrainingProgress) -> Void)?,
+            _ body: (any TrainingPass) async throws -> Result
+        ) async throws -> Result {
+            try await inner.pass(over: corpus, chunkSize: chunkSize, progress: progress, body)
+        }
     }
 }
