@@ -56,15 +56,15 @@ public struct LSIParameters: Sendable, Equatable, Codable {
 
 extension LSIParameters {
     /// The bytes a one-pass job holds at its peak for one chunk of `documents` documents with
-    /// `nonZeros` entries over `terms` terms, with a margin: per entry, the chunk in both
-    /// orientations (and, for a Float64 model, again in Float32 for its power iterations);
-    /// per value of topics + oversampling rows, a few blocks as long as the documents
-    /// (iterates) and as the terms (the basis and its factorisation). The constants were
-    /// fitted to peaks measured with single chunks (BENCHMARKS.md, issue 18: 40,000 to
-    /// 1,000,000 documents, 100 to 1,000 topics), then rounded up.
+    /// `nonZeros` entries over `terms` terms, with a margin: per entry, the chunk in its two
+    /// orientations (and, for a Float64 model, in Float32 for the power iterations); per
+    /// value of topics + oversampling rows, the blocks as long as the documents (iterates,
+    /// B = QᵀA) and as the terms (the sketch, its factorisation, the basis). Fitted to the
+    /// peaks of single chunks measured on 2026-12-03 (40,000 to 1,000,000 documents, 300 to
+    /// 1,100 rows: 0.5 to 7.8 GB), which it exceeds by 7% to 58%.
     public func estimatedChunkMemory(documents: Int, nonZeros: Int, terms: Int) -> Int {
         let rows = topics + oversampling
-        let perEntry = precision == .float64 ? 56 : 36
+        let perEntry = 24
         let perValue = precision == .float64 ? 16 : 8
         let (entries, overflowE) = nonZeros.multipliedReportingOverflow(by: perEntry)
         let (sides, overflowS) = (documents + terms).multipliedReportingOverflow(by: rows * perValue)
