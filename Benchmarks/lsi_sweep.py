@@ -13,6 +13,7 @@ work of Latent's algorithm could take on this machine (see `floor`).
 Data is generated under DATA_DIR (`latent-generate`, fixed seeds) and never committed.
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -132,8 +133,13 @@ def main():
                                   extra + ["--force"])
         ga = lsi_bench.accuracy(matrix, u_ref, s_ref, g[2].astype(np.float64), g[3].astype(np.float64))
         la = lsi_bench.accuracy(matrix, u_ref, s_ref, lt[2].astype(np.float64), lt[3].astype(np.float64))
+        # The floor of the work Latent did: its chunks and sketch as its model folder records them.
+        with open(os.path.join(work, f"sweep-{name}-latent.lsi", "model.json")) as file:
+            saved = json.load(file)
+        chunk = -(-documents // saved["chunks_processed"])
         least, parts = floor(documents, terms, matrix.nnz, topics, float32, (gemm32 if float32 else gemm64) * 1e9,
-                             bandwidth * 1e9)
+                             bandwidth * 1e9, oversampling=saved["parameters"]["oversampling"],
+                             power=saved["parameters"]["power_iterations"], chunk=chunk)
         print(f"| {name}: {documents:,} x {terms:,}{' float32' if float32 else ''} | {matrix.nnz / 1e6:.1f}M | {topics} "
               f"| {g[0]:.1f} | {lt[0]:.1f} / {lt[4]:.1f} | {g[0] / lt[4]:.1f}x | {least:.1f} ({lt[4] / least:.1f}x) "
               f"| {ga['subspace']:.4f} / {la['subspace']:.4f} | {ga['mean_sv_error']:.1e} / {la['mean_sv_error']:.1e} "
