@@ -67,9 +67,11 @@ extension LSIParameters {
         let perEntry = 24
         let perValue = precision == .float64 ? 16 : 8
         let (entries, overflowE) = nonZeros.multipliedReportingOverflow(by: perEntry)
-        let (sides, overflowS) = (documents + terms).multipliedReportingOverflow(by: rows * perValue)
-        guard !overflowE, !overflowS else { return .max }
-        return 64 << 20 + entries + sides
+        let (length, overflowL) = documents.addingReportingOverflow(terms)
+        let (sides, overflowS) = length.multipliedReportingOverflow(by: rows * perValue)
+        let (total, overflowT) = entries.addingReportingOverflow(sides)
+        guard !overflowE, !overflowL, !overflowS, !overflowT, total <= .max - 64 << 20 else { return .max }
+        return 64 << 20 + total
     }
 
     /// The session an LSI training or update opens: kind "lsi", every parameter for the logs

@@ -229,6 +229,7 @@ struct LSIModelTests {
         #expect(LSIParameters(topics: 10, precision: .float32).estimatedChunkMemory(documents: 5000, nonZeros: entries,
                                                                                      terms: planted.terms) < needed)
         #expect(LSIParameters().estimatedChunkMemory(documents: .max / 2, nonZeros: .max / 2, terms: 1) == .max)
+        #expect(LSIParameters().estimatedChunkMemory(documents: 1, nonZeros: .max / 48, terms: .max / 8_000) == .max)
     }
 
     @Test("projection is Uᵀx, or S⁻¹Uᵀx when scaled, for a document and a streamed corpus")
