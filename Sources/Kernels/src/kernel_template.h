@@ -59,7 +59,18 @@ ATTRIBUTES void NAME(sign_product)(intptr_t r, intptr_t per_column, const int32_
                                    SCALAR *out, intptr_t first, intptr_t last) {
     for (intptr_t j = first; j < last; j++) {
         SCALAR *column = out + j * r;
-        for (intptr_t entry = starts[j]; entry < starts[j + 1]; entry++) {
+        intptr_t end = starts[j + 1];
+        for (intptr_t entry = starts[j]; entry < end; entry++) {
+            // Ω's columns are read at random places (one per entry, a megabyte-sized table
+            // per hundred thousand rows of S): ask for them AHEAD entries early, as the
+            // gathering kernel does for its pieces.
+            if (entry + AHEAD < end) {
+                intptr_t ahead = (intptr_t)indices[entry + AHEAD] * per_column;
+                __builtin_prefetch(sign_rows + ahead, 0, 3);
+                __builtin_prefetch(sign_rows + ahead + per_column - 1, 0, 3);
+                __builtin_prefetch(sign_values + ahead, 0, 3);
+                __builtin_prefetch(sign_values + ahead + per_column - 1, 0, 3);
+            }
             intptr_t i = indices[entry];
             SCALAR v = values[entry];
             for (intptr_t k = i * per_column; k < i * per_column + per_column; k++) {
