@@ -57,7 +57,7 @@ struct SparseProductTests {
         #expect(maxAbsDifference(scatterTall, naiveProduct(d, s.dense())) <= 1e-4)
     }
 
-    @Test("the transpose of a million and more entries on two threads is the one-thread transpose, and transposes back")
+    @Test("the transpose and the Float32 copy of a million and more entries on two threads are the one-thread ones; the transpose transposes back")
     func parallelTranspose() {
         // 12,000 columns of 100 distinct rows among 5,000: 1.2 million entries.
         var generator = SeededGenerator(seed: 17)
@@ -81,6 +81,13 @@ struct SparseProductTests {
         #expect(one == two)
         #expect(two.rows == 12_000 && two.columns == 5_000 && two.nonZeroCount == 1_200_000)
         #expect(two.transposed() == s)
+        // The conversion to Float32 splits the entries among the threads: every value is the
+        // one-value conversion, in place.
+        let single = s.converted(to: Float.self)
+        #expect(single.values == s.values.map { Float($0) })
+        #expect(single.rowIndices == s.rowIndices && single.columnStarts == s.columnStarts)
+        BLAS.threads = 1
+        #expect(s.converted(to: Float.self) == single)
     }
 
     @Test("LQ: L lower triangular, Q orthonormal rows, LQ = A, for every small shape")

@@ -55,8 +55,11 @@ public struct SparseColumns<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
         // worker w's first entry of `row` goes.
         var counts = [Int](repeating: 0, count: workers * rows)
         var starts = [Int](repeating: 0, count: rows + 1)
-        var indices = [Int32](repeating: 0, count: nonZeroCount)
-        var transposedValues = [Scalar](repeating: 0, count: nonZeroCount)
+        // The counting sort writes every entry of both arrays exactly once, so they start
+        // uninitialised: no pass only to zero them, and their pages are first touched by the
+        // threads that fill them.
+        var indices: [Int32] = []
+        var transposedValues: [Scalar] = []
         counts.withUnsafeMutableBufferPointer { counts in
             let counts = counts
             concurrently(workers: workers) { w in
@@ -73,8 +76,9 @@ public struct SparseColumns<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
                 }
             }
             starts[rows] = position
-            indices.withUnsafeMutableBufferPointer { indices in
-                transposedValues.withUnsafeMutableBufferPointer { out in
+            let total = nonZeroCount
+            indices = [Int32](unsafeUninitializedCapacity: total) { indices, indicesCount in
+                transposedValues = [Scalar](unsafeUninitializedCapacity: total) { out, valuesCount in
                     let (indices, out) = (indices, out)
                     concurrently(workers: workers) { w in
                         let base = w * rows
@@ -87,7 +91,9 @@ public struct SparseColumns<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
                             }
                         }
                     }
+                    valuesCount = total
                 }
+                indicesCount = total
             }
         }
         return SparseColumns(rows: columns, columns: rows, columnStarts: starts, rowIndices: indices, values: transposedValues)
@@ -95,10 +101,23 @@ public struct SparseColumns<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
 
     /// The same matrix with its values in another type (e.g. `Float` for products that only
     /// need to steer an iteration).
+    /// The row indices are shared; the values are converted on `BLAS.threads` threads above
+    /// a million entries.
     @_specialize(where Scalar == Double, Other == Float)
     public func converted<Other: LinearAlgebraScalar>(to _: Other.Type = Other.self) -> SparseColumns<Other> {
-        SparseColumns<Other>(rows: rows, columns: columns, columnStarts: columnStarts, rowIndices: rowIndices,
-                             values: values.map { Other($0) })
+        let count = values.count
+        let workers = count >= 1 << 20 ? BLAS.threads : 1
+        let convertedValues = [Other](unsafeUninitializedCapacity: count) { out, initialized in
+            values.withUnsafeBufferPointer { source in
+                let (out, source) = (out, source)
+                concurrently(workers: workers) { w in
+                    for entry in (count * w / workers)..<(count * (w + 1) / workers) { out[entry] = Other(source[entry]) }
+                }
+            }
+            initialized = count
+        }
+        return SparseColumns<Other>(rows: rows, columns: columns, columnStarts: columnStarts, rowIndices: rowIndices,
+                                    values: convertedValues)
     }
 
     /// The same matrix, dense.
