@@ -25,6 +25,10 @@ public protocol DocumentReader {
     /// Appends the next document as a new column of `chunk` and returns true, or returns
     /// false when the pass is over. Throws `CorpusError` on bad input, naming where.
     mutating func appendNext(to chunk: inout SparseChunk) throws -> Bool
+
+    /// The entries of the next `documents` documents (fewer at the end of the pass), when
+    /// the reader knows them without reading (a binary corpus's offsets); nil otherwise.
+    func entries(inNext documents: Int) -> Int?
 }
 
 extension DocumentReader {
@@ -35,10 +39,15 @@ extension DocumentReader {
         return chunk.document(0)
     }
 
+    public func entries(inNext documents: Int) -> Int? { nil }
+
     /// Fills `chunk` (emptied first) with up to `size` documents; returns false when there
-    /// were none left.
+    /// were none left. Where the reader knows the chunk's entries in advance, their room is
+    /// reserved at once: growing arrays of a billion entries would copy them again and
+    /// again, and touch twice the memory they end up using.
     public mutating func fill(_ chunk: inout SparseChunk, firstDocument: Int, size: Int) throws -> Bool {
         chunk.removeAll(firstDocument: firstDocument)
+        if let entries = entries(inNext: size) { chunk.reserveCapacity(documents: size, entries: entries) }
         while chunk.documentCount < size {
             guard try appendNext(to: &chunk) else { break }
         }

@@ -113,6 +113,13 @@ public struct SparseChunk: Sendable, Equatable {
     /// Every document of the chunk, in order.
     public var documents: [SparseDocument] { (0..<documentCount).map(document) }
 
+    /// Makes room for `documents` more documents holding `entries` entries in all.
+    public mutating func reserveCapacity(documents: Int, entries: Int) {
+        columnStarts.reserveCapacity(columnStarts.count + documents)
+        termIDs.reserveCapacity(termIDs.count + entries)
+        weights.reserveCapacity(weights.count + entries)
+    }
+
     /// Empties the chunk, keeping its capacity, to be filled from `firstDocument` on.
     public mutating func removeAll(firstDocument: Int) {
         self.firstDocument = firstDocument

@@ -17,12 +17,17 @@ struct BinaryCorpusTests {
         return docs
     }
 
+    /// The sample documents written to `c.lbc` in `dir` over 300 terms, and the file opened.
+    static func writtenSample(in dir: TemporaryDirectory) throws -> ([SparseDocument], BinaryCorpus) {
+        let docs = try sampleDocuments()
+        try BinaryCorpus.write(InMemoryCorpus(docs), to: dir.file("c.lbc"), termCount: 300)
+        return (docs, try BinaryCorpus(path: dir.file("c.lbc")))
+    }
+
     @Test("round-trips Float64 exactly and Float32 to single precision; random access")
     func roundTrip() throws {
         let dir = try TemporaryDirectory()
-        let docs = try Self.sampleDocuments()
-        try BinaryCorpus.write(InMemoryCorpus(docs), to: dir.file("c.lbc"), termCount: 300)
-        let corpus = try BinaryCorpus(path: dir.file("c.lbc"))
+        let (docs, corpus) = try Self.writtenSample(in: dir)
         #expect(corpus.documentCount == docs.count && corpus.termCount == 300)
         #expect(try corpus.allDocuments() == docs)
         #expect(try corpus.document(at: 57) == docs[57])
@@ -35,6 +40,31 @@ struct BinaryCorpusTests {
             #expect(a.termIDs == b.termIDs)
             #expect(zip(a.weights, b.weights).allSatisfy { Float($0) == Float($1) })
         }
+    }
+
+    @Test("a reader knows the entries of the next documents from the offsets, and a chunk gets room for them at once")
+    func entriesAhead() throws {
+        let dir = try TemporaryDirectory()
+        let (docs, corpus) = try Self.writtenSample(in: dir)
+        func entries(_ range: Range<Int>) -> Int { docs[range].reduce(0) { $0 + $1.count } }
+        var reader = corpus.makeReader()
+        #expect(reader.entries(inNext: 10) == entries(0..<10))
+        var chunk = SparseChunk()
+        #expect(try reader.fill(&chunk, firstDocument: 0, size: 64))
+        #expect(chunk.documents == Array(docs[0..<64]))
+        #expect(chunk.termIDs.capacity >= entries(0..<64) && chunk.weights.capacity >= entries(0..<64))
+        #expect(reader.entries(inNext: 100) == entries(64..<164))
+        // Past the end: only the documents that are left; none at the end; none asked.
+        #expect(reader.entries(inNext: 1000) == entries(64..<docs.count))
+        #expect(reader.entries(inNext: 0) == 0)
+        #expect(try reader.fill(&chunk, firstDocument: 64, size: 1000))
+        #expect(chunk.documents == Array(docs[64...]))
+        #expect(reader.entries(inNext: 5) == 0)
+        #expect(try !reader.fill(&chunk, firstDocument: docs.count, size: 5))
+        // Other readers do not know.
+        var other = InMemoryCorpus(docs).makeReader()
+        #expect(other.entries(inNext: 5) == nil)
+        _ = try other.next()
     }
 
     /// Resident kilobytes of this process's mappings of `path` (/proc/self/smaps), or nil

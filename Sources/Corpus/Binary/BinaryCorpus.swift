@@ -176,6 +176,13 @@ public struct BinaryCorpus: Corpus {
         /// Entries before this one have been handed back (`releaseEntries`).
         var released = 0
 
+        /// From the offsets, which were checked when the file was opened.
+        public func entries(inNext documents: Int) -> Int? {
+            let last = min(corpus.documentTotal, next + max(0, documents))
+            guard last > next else { return 0 }
+            return corpus.documentRange(last - 1).upperBound - corpus.documentRange(next).lowerBound
+        }
+
         public mutating func appendNext(to chunk: inout SparseChunk) throws -> Bool {
             guard next < corpus.documentTotal else { return false }
             let read = try corpus.append(document: next, to: &chunk)
