@@ -43,7 +43,9 @@ struct GlobalOptions: ParsableArguments {
     /// Sets up logging and returns the command's logger.
     func makeLogger(label: String) throws -> Logger {
         LatentLogging.bootstrap(level: try resolvedLogLevel())
-        return Logger(label: label)
+        let logger = Logger(label: label)
+        logger.debug("started with \(StartupTuning.inEffect)")
+        return logger
     }
 }
 

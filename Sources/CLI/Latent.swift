@@ -50,6 +50,7 @@ struct LatentCommand: AsyncParsableCommand {
     )
 
     static func main() async {
+        StartupTuning.restartIfUntuned()
         Allocator.keepFreedMemory()
         Interrupts.install()
         do {

@@ -25,6 +25,7 @@ struct SelfCheckCommand: AsyncParsableCommand {
         if let threads { ComputeThreads.alone(on: threads) }
         logger.info("multiplying \(size)x\(size) matrices in Float64 and Float32")
         let check = try LinearAlgebraSelfCheck.run(size: size)
+        print("started with: \(StartupTuning.inEffect)")
         print(check.report)
     }
 }

@@ -54,4 +54,24 @@ struct CommandLineTests {
         result = try Self.run(["--version"])
         #expect(result.status == 0 && !result.output.isEmpty)
     }
+
+    @Test("latent starts itself again with OpenBLAS's thread timeout and huge pages set, keeping what the user set")
+    func startupTuning() throws {
+        let temporary = try TemporaryDirectory()
+        let corpus = temporary.path + "/c.mm"
+        try "%%MatrixMarket matrix coordinate real general\n1 2 1\n1 2 0.5\n".write(toFile: corpus, atomically: true, encoding: .utf8)
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        func settings(_ environment: [String: String]) throws -> String {
+            let result = try runProcess(Self.binary, ["info", corpus, "--log-level", "debug"], environment: environment.merging(["PATH": path]) { a, _ in a })
+            #expect(result.status == 0, "\(result.error)")
+            return result.error.split(separator: "\n").first { $0.contains("started with") }.map(String.init) ?? result.error
+        }
+        #expect(try settings([:]).hasSuffix("started with OPENBLAS_THREAD_TIMEOUT=20, GLIBC_TUNABLES=glibc.malloc.hugetlb=1"))
+        #expect(try settings(["OPENBLAS_THREAD_TIMEOUT": "24", "GLIBC_TUNABLES": "glibc.malloc.arena_max=2"]).hasSuffix(
+            "started with OPENBLAS_THREAD_TIMEOUT=24, GLIBC_TUNABLES=glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1"))
+        #expect(try settings(["GLIBC_TUNABLES": "glibc.malloc.hugetlb=0"]).hasSuffix(
+            "started with OPENBLAS_THREAD_TIMEOUT=20, GLIBC_TUNABLES=glibc.malloc.hugetlb=0"))
+        // The marker of a second start: nothing is added, so nothing can loop.
+        #expect(try settings(["LATENT_STARTUP_TUNED": "1"]).hasSuffix("started with OPENBLAS_THREAD_TIMEOUT unset, GLIBC_TUNABLES unset"))
+    }
 }

@@ -36,7 +36,8 @@ public struct ProcessTimeout: Error, CustomStringConvertible {
 /// `timeLimit` passes first, the child and its descendants are killed and `ProcessTimeout`
 /// is thrown, so a hung child fails its test instead of stalling the whole run. Both pipes
 /// are drained as output arrives, so a chatty child never blocks on a full pipe.
-public func runProcess(_ executable: String, _ arguments: [String],
+/// `environment`, when given, is the child's whole environment instead of this process's.
+public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
                        timeLimit: Duration = .seconds(900)) throws -> ProcessResult {
     let command = ([executable] + arguments).joined(separator: " ")
     var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
@@ -59,8 +60,11 @@ public func runProcess(_ executable: String, _ arguments: [String],
     let attributes = ShellSpawnAttributes()
     let argv = ([executable] + arguments).map { strdup($0) } + [nil]
     defer { for pointer in argv { free(pointer) } }
+    let envp = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+    defer { for pointer in envp ?? [] { free(pointer) } }
     var pid: pid_t = 0
-    let spawned = posix_spawn(&pid, executable, &actions, &attributes.value, argv, environ)
+    let spawned = envp.map { posix_spawn(&pid, executable, &actions, &attributes.value, argv, $0) }
+        ?? posix_spawn(&pid, executable, &actions, &attributes.value, argv, environ)
     close(outPipe[1])
     close(errPipe[1])
     guard spawned == 0 else { throw ChildProcessError("cannot start \(executable): \(String(cString: strerror(spawned)))") }
