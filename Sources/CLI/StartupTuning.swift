@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import Foundation
 
 /// Two settings that OpenBLAS and glibc read only when a process starts, so `latent` sets
 /// them and starts itself again (once, before doing anything else) when they are missing:

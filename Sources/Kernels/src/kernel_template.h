@@ -61,7 +61,7 @@ ATTRIBUTES void NAME(sign_product)(intptr_t r, intptr_t per_column, const int32_
         SCALAR *column = out + j * r;
         intptr_t end = starts[j + 1];
         for (intptr_t entry = starts[j]; entry < end; entry++) {
-            // Ω's columns are read at random places (one per entry, a megabyte-sized table
+            // Ω's columns are read at random places (one per entry, from a table of 6-10 MB
             // per hundred thousand rows of S): ask for them AHEAD entries early, as the
             // gathering kernel does for its pieces.
             if (entry + AHEAD < end) {
