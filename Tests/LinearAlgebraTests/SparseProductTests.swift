@@ -57,6 +57,55 @@ struct SparseProductTests {
         #expect(maxAbsDifference(scatterTall, naiveProduct(d, s.dense())) <= 1e-4)
     }
 
+    @Test("panel plans: each thread a contiguous range in tall panels with narrow ones for the rest, every row once")
+    func panelPlans() {
+        let threads = BLAS.threads
+        defer { BLAS.threads = threads }
+        func rows(of plan: [[(top: Int, narrow: Bool)]], _ total: Int, tall: Int, narrow: Int) -> [[Int]] {
+            plan.map { $0.flatMap { panel in Array(panel.top..<min(total, panel.top + (panel.narrow ? narrow : tall))) } }
+        }
+        BLAS.threads = 2
+        #expect(panelPlan(Float.self, rows: 300).map { $0.map(\.top) } == [[0, 64, 128], [160, 224, 288]])
+        #expect(panelPlan(Float.self, rows: 300).map { $0.map(\.narrow) } == [[false, false, true], [false, false, true]])
+        #expect(panelPlan(Float.self, rows: 500).map { $0.map(\.top) } == [[0, 64, 128, 192], [256, 320, 384, 448]])
+        BLAS.threads = 1
+        #expect(panelPlan(Float.self, rows: 300).map { $0.map(\.top) } == [[0, 64, 128, 192, 256]])
+        for threadCount in 1...4 {
+            BLAS.threads = threadCount
+            for total in 1...400 {
+                let single = panelPlan(Float.self, rows: total), double = panelPlan(Double.self, rows: total)
+                let singleRows = rows(of: single, total, tall: 64, narrow: 32)
+                let doubleRows = rows(of: double, total, tall: 32, narrow: 32)
+                // Every row exactly once, each thread's rows contiguous and in order.
+                #expect(singleRows.flatMap { $0 } == Array(0..<total), "Float32, \(total) rows, \(threadCount) threads")
+                #expect(doubleRows.flatMap { $0 } == Array(0..<total), "Float64, \(total) rows, \(threadCount) threads")
+                #expect(single.count <= threadCount && double.count <= threadCount && double.allSatisfy { $0.allSatisfy { !$0.narrow } })
+                // Each share is within a narrow panel of an equal split, so two differ by less than two.
+                let shares = singleRows.map(\.count)
+                #expect((shares.max() ?? 0) - (shares.min() ?? 0) < 64, "Float32, \(total) rows, \(threadCount) threads: \(shares)")
+            }
+        }
+    }
+
+    @Test("Float32 and Float64 products give the same bits on one to four threads, gather and scatter", arguments: [33, 97, 300, 500])
+    func productsOnAnyThreads(rows: Int) {
+        var generator = SeededGenerator(seed: UInt64(rows))
+        let d = Matrix<Float>.gaussian(rows: rows, columns: 200, using: &generator)
+        let s: SparseColumns<Float> = randomSparse(rows: 200, columns: 60, density: 0.1, seed: 8)
+        let d64 = d.converted(to: Double.self), s64 = s.converted(to: Double.self)
+        let threads = BLAS.threads
+        defer { BLAS.threads = threads }
+        BLAS.threads = 1
+        let one = (Matrix.product(d, s), Matrix.product(d, transposed: s.transposed()), Matrix.product(d64, s64))
+        #expect(maxAbsDifference(one.0, naiveProduct(d, s.dense())) <= 1e-4)
+        for threadCount in 2...4 {
+            BLAS.threads = threadCount
+            #expect(Matrix.product(d, s) == one.0, "gather, \(threadCount) threads")
+            #expect(Matrix.product(d, transposed: s.transposed()) == one.1, "scatter, \(threadCount) threads")
+            #expect(Matrix.product(d64, s64) == one.2, "Float64, \(threadCount) threads")
+        }
+    }
+
     @Test("the transpose and the Float32 copy of a million and more entries on two threads are the one-thread ones; the transpose transposes back")
     func parallelTranspose() {
         // 12,000 columns of 100 distinct rows among 5,000: 1.2 million entries.

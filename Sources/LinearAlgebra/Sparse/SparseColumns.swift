@@ -138,7 +138,7 @@ extension Matrix {
     /// `D · S` for a dense r x p matrix D and a sparse p x q matrix S, as a dense r x q matrix.
     ///
     /// Costs 2·r·nnz(S) flops, bound by memory traffic rather than arithmetic. Two kernels
-    /// compute it, each on panels of h rows of D (`panels(_:rows:)`); this picks the faster:
+    /// compute it, each on panels of h rows of D (`panelPlan(_:rows:)`); this picks the faster:
     /// - gathering (`gatherProduct`): column j of the result sums the columns of D named by
     ///   column j of S, read from a packed copy of D swept in cache-sized blocks;
     /// - scattering (`scatterProduct`, over Sᵀ): each column of D, read once in order, is
@@ -174,7 +174,8 @@ extension Matrix where Scalar == Double {
                                transpose: SparseColumns<Double>? = nil) -> Matrix {
         precondition(dense.columns == sparse.rows, "dense x sparse: inner dimensions \(dense.columns) and \(sparse.rows) differ")
         if scatters(sparse) { return product(dense.converted(to: Double.self), sparse, transpose: transpose) }
-        return gatherProduct(dense, sparse, panelHeight: Int(LATENT_PANEL_HEIGHT_F64), kernel: latent_gather_panel_mixed_f64)
+        return gatherProduct(dense, sparse, plan: panelPlan(Double.self, rows: dense.rows), panelHeight: Int(LATENT_PANEL_HEIGHT_F64),
+                             kernels: (latent_gather_panel_mixed_f64, latent_gather_panel_mixed_f64))
     }
 }
 
@@ -184,20 +185,31 @@ private func scatters<Scalar: LinearAlgebraScalar>(_ sparse: SparseColumns<Scala
     sparse.rows > blockWidth && sparse.columns <= blockWidth
 }
 
-/// The panels for a product of `rows` rows: the type's tall panels (eight vectors of
-/// accumulators: 32 Float64 or 64 Float32 values), unless the threads would share them more
-/// unevenly than narrow ones (300 Float32 rows on 2 threads: 64 + 64 + 44 against 64 + 64;
-/// in 32-row panels 160 against 140).
-private func panels<Scalar: LinearAlgebraScalar>(_: Scalar.Type, rows: Int) -> (height: Int, narrow: Bool) {
+/// The panels of a product of `rows` rows, worker by worker: each worker takes a contiguous
+/// range of rows, about an equal share ending on a multiple of the narrow height, in the
+/// type's tall panels (eight vectors of accumulators: 32 Float64 or 64 Float32 values) with
+/// narrow ones for what is left (300 Float32 rows on 2 threads: 64 + 64 + 32 against
+/// 64 + 64 + 12, three passes over the sparse side each, where round-robin 32-row panels took
+/// five). A panel's height is what is left of the rows below it, up to its kernel's, so no
+/// panel reaches into the next worker's range. The same bits however the rows are split.
+package func panelPlan<Scalar: LinearAlgebraScalar>(_: Scalar.Type, rows: Int) -> [[(top: Int, narrow: Bool)]] {
     let (tall, narrow) = Scalar.panelHeights
-    func busiest(_ height: Int) -> Int {
-        let panels = (rows + height - 1) / height
-        let workers = max(1, min(BLAS.threads, panels))
-        return (0..<workers).map { worker in
-            stride(from: worker, to: panels, by: workers).reduce(0) { $0 + min(height, rows - $1 * height) }
-        }.max() ?? 0
+    let workers = max(1, min(BLAS.threads, (rows + narrow - 1) / narrow))
+    var plan: [[(top: Int, narrow: Bool)]] = []
+    var top = 0
+    for worker in 0..<workers {
+        let share = rows * (worker + 1) / workers
+        let end = worker == workers - 1 ? rows : min(rows, (share + narrow - 1) / narrow * narrow)
+        var panels: [(top: Int, narrow: Bool)] = []
+        while top < end {
+            // A tall panel where one fits in the range (the last range may end inside one).
+            let fits = end - top >= tall || (end == rows && end - top > narrow)
+            panels.append((top, tall != narrow && !fits))
+            top += fits ? tall : narrow
+        }
+        if !panels.isEmpty { plan.append(panels) }
     }
-    return tall == narrow || busiest(tall) <= busiest(narrow) ? (tall, false) : (narrow, true)
+    return plan
 }
 
 /// Columns of the cached side (the packed panel of a gather, the accumulator of a scatter)
@@ -206,19 +218,14 @@ private func panels<Scalar: LinearAlgebraScalar>(_: Scalar.Type, rows: Int) -> (
 /// blocks.
 private let blockWidth = 32_768
 
-/// Runs `body(top, worker)` for the top row of every panel of `rows` rows. Panels write
-/// disjoint rows of the result, so they run on `BLAS.threads` threads at once: the executor
-/// sets that to 1 while jobs run side by side, and to every core for a job that runs alone.
-/// `workers` is at least 1; `worker` (below it) selects the caller's per-thread scratch buffer.
+/// Runs `body(top, narrow, worker)` for every panel of `plan`, each worker's panels on a
+/// thread of its own. Panels write disjoint rows of the result; the plan has at most
+/// `BLAS.threads` workers (the executor sets that to 1 while jobs run side by side, and to
+/// every core for a job that runs alone). `worker` selects the caller's per-thread scratch.
 @inline(__always)
-private func forEachPanel(rows: Int, panelHeight: Int, workers: Int, _ body: (_ top: Int, _ worker: Int) -> Void) {
-    let panels = (rows + panelHeight - 1) / panelHeight
-    concurrently(workers: workers) { worker in
-        var panel = worker
-        while panel < panels {
-            body(panel * panelHeight, worker)
-            panel += workers
-        }
+private func forEachPanel(_ plan: [[(top: Int, narrow: Bool)]], _ body: (_ top: Int, _ narrow: Bool, _ worker: Int) -> Void) {
+    concurrently(workers: plan.count) { worker in
+        for panel in plan[worker] { body(panel.top, panel.narrow, worker) }
     }
 }
 
@@ -243,37 +250,34 @@ private struct UncheckedSendable<Value>: @unchecked Sendable {
     init(_ value: Value) { self.value = value }
 }
 
-/// The number of panel threads for a product with `rows` rows.
-@inline(__always)
-private func panelWorkers(rows: Int, panelHeight: Int) -> Int {
-    max(1, min(BLAS.threads, (rows + panelHeight - 1) / panelHeight))
-}
-
 /// `D · S` by gathering: for each panel of h rows of D, those rows are first copied into a
 /// contiguous p x h block, then every column of S accumulates its entries' h-value pieces
 /// in registers and adds them to the result once (the C kernel `latent_gather_panel`).
 @_specialize(where Scalar == Double)
 @_specialize(where Scalar == Float)
 func gatherProduct<Scalar: LinearAlgebraScalar>(_ dense: Matrix<Scalar>, _ sparse: SparseColumns<Scalar>) -> Matrix<Scalar> {
-    let (height, narrow) = panels(Scalar.self, rows: dense.rows)
-    return gatherProduct(dense, sparse, panelHeight: height, kernel: Scalar.panelKernels(narrow: narrow).gather)
+    gatherProduct(dense, sparse, plan: panelPlan(Scalar.self, rows: dense.rows), panelHeight: Scalar.panelHeights.tall,
+                  kernels: (Scalar.panelKernels(narrow: false).gather, Scalar.panelKernels(narrow: true).gather))
 }
 
+/// The gathering product over the panels of `plan`, by `kernels.tall` and `kernels.narrow`;
+/// `panelHeight` is the taller of their heights, for the scratch space.
 @_specialize(where Dense == Double, Scalar == Double)
 @_specialize(where Dense == Float, Scalar == Float)
 @_specialize(where Dense == Float, Scalar == Double)
 func gatherProduct<Dense: LinearAlgebraScalar, Scalar: LinearAlgebraScalar>(
-    _ dense: Matrix<Dense>, _ sparse: SparseColumns<Scalar>, panelHeight: Int, kernel: GatherKernel<Dense, Scalar>
+    _ dense: Matrix<Dense>, _ sparse: SparseColumns<Scalar>, plan: [[(top: Int, narrow: Bool)]], panelHeight: Int,
+    kernels: (tall: GatherKernel<Dense, Scalar>, narrow: GatherKernel<Dense, Scalar>)
 ) -> Matrix<Scalar> {
     let r = dense.rows, p = dense.columns, q = sparse.columns
     var result = Matrix<Scalar>(rows: r, columns: q)
     if r == 0 || q == 0 || p == 0 || sparse.nonZeroCount == 0 { return result }
-    let workers = panelWorkers(rows: r, panelHeight: panelHeight)
+    let workers = plan.count
     let block = min(p, blockWidth)
     withKernelBuffers(dense, sparse, into: &result, scratch: workers * panelHeight * block, cursors: workers * q) { buffers in
-        forEachPanel(rows: r, panelHeight: panelHeight, workers: workers) { top, worker in
-            kernel(buffers.dense, r, p, q, buffers.starts, buffers.indices, buffers.values, buffers.out, top,
-                   buffers.scratch + worker * panelHeight * block, block, buffers.cursors + worker * q)
+        forEachPanel(plan) { top, narrow, worker in
+            (narrow ? kernels.narrow : kernels.tall)(buffers.dense, r, p, q, buffers.starts, buffers.indices, buffers.values, buffers.out, top,
+                                                     buffers.scratch + worker * panelHeight * block, block, buffers.cursors + worker * q)
         }
     }
     return result
@@ -288,15 +292,15 @@ func scatterProduct<Scalar: LinearAlgebraScalar>(_ dense: Matrix<Scalar>, _ spar
     let r = dense.rows, p = dense.columns, q = sparse.rows
     var result = Matrix<Scalar>(rows: r, columns: q)
     if r == 0 || q == 0 || p == 0 || sparse.nonZeroCount == 0 { return result }
-    let (panelHeight, narrow) = panels(Scalar.self, rows: r)
-    let kernel = Scalar.panelKernels(narrow: narrow).scatter
-    let workers = panelWorkers(rows: r, panelHeight: panelHeight)
+    let plan = panelPlan(Scalar.self, rows: r)
+    let kernels = (tall: Scalar.panelKernels(narrow: false).scatter, narrow: Scalar.panelKernels(narrow: true).scatter)
+    let workers = plan.count
     let block = min(q, blockWidth)
-    let scratch = panelHeight * (block + 1)
+    let scratch = Scalar.panelHeights.tall * (block + 1)
     withKernelBuffers(dense, sparse, into: &result, scratch: workers * scratch, cursors: workers * p) { buffers in
-        forEachPanel(rows: r, panelHeight: panelHeight, workers: workers) { top, worker in
-            kernel(buffers.dense, r, p, q, buffers.starts, buffers.indices, buffers.values, buffers.out, top,
-                   buffers.scratch + worker * scratch, block, buffers.cursors + worker * p)
+        forEachPanel(plan) { top, narrow, worker in
+            (narrow ? kernels.narrow : kernels.tall)(buffers.dense, r, p, q, buffers.starts, buffers.indices, buffers.values, buffers.out, top,
+                                                     buffers.scratch + worker * scratch, block, buffers.cursors + worker * p)
         }
     }
     return result
