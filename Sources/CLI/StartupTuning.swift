@@ -19,17 +19,19 @@ import Foundation
 /// the second start so that nothing can loop.
 enum StartupTuning {
     static let marker = "LATENT_STARTUP_TUNED"
+    static let threadTimeout = "OPENBLAS_THREAD_TIMEOUT"
+    static let tunables = "GLIBC_TUNABLES"
 
     /// The environment `latent` wants, given the one it has; nil when nothing is missing.
     static func tunedEnvironment(_ environment: [String: String]) -> [String: String]? {
         guard environment[marker] == nil else { return nil }
         var changes: [String: String] = [:]
-        if environment["OPENBLAS_THREAD_TIMEOUT"] == nil {
-            changes["OPENBLAS_THREAD_TIMEOUT"] = "20"
+        if environment[threadTimeout] == nil {
+            changes[threadTimeout] = "20"
         }
-        let tunables = environment["GLIBC_TUNABLES"] ?? ""
-        if !tunables.contains("glibc.malloc.hugetlb") {
-            changes["GLIBC_TUNABLES"] = tunables.isEmpty ? "glibc.malloc.hugetlb=1" : tunables + ":glibc.malloc.hugetlb=1"
+        let given = environment[tunables] ?? ""
+        if !given.contains("glibc.malloc.hugetlb") {
+            changes[tunables] = given.isEmpty ? "glibc.malloc.hugetlb=1" : given + ":glibc.malloc.hugetlb=1"
         }
         guard !changes.isEmpty else { return nil }
         changes[marker] = "1"
@@ -38,7 +40,7 @@ enum StartupTuning {
 
     /// The settings this process started with, as `latent selfcheck` reports them.
     static var inEffect: String {
-        ["OPENBLAS_THREAD_TIMEOUT", "GLIBC_TUNABLES"].map { (name: String) -> String in
+        [threadTimeout, tunables].map { (name: String) -> String in
             guard let value = getenv(name) else { return "\(name) unset" }
             return "\(name)=\(String(cString: value))"
         }.joined(separator: ", ")
@@ -50,7 +52,7 @@ enum StartupTuning {
     static func restartIfUntuned() {
         #if os(Linux)
         var environment: [String: String] = [:]
-        for name in [marker, "OPENBLAS_THREAD_TIMEOUT", "GLIBC_TUNABLES"] {
+        for name in [marker, threadTimeout, tunables] {
             if let value = getenv(name) { environment[name] = String(cString: value) }
         }
         guard let changes = tunedEnvironment(environment) else { return }

@@ -26,10 +26,10 @@ extension BinaryCorpus: RangeReadableCorpus {
 
     public func chunk(documents range: Range<Int>) throws -> SparseChunk {
         try checkRange(range, total: documentTotal)
-        let entries = range.isEmpty ? 0 : documentRange(range.upperBound - 1).upperBound - documentRange(range.lowerBound).lowerBound
-        var chunk = SparseChunk(firstDocument: range.lowerBound, reservingDocuments: range.count, nonZeros: entries)
+        let entries = entryRange(range)
+        var chunk = SparseChunk(firstDocument: range.lowerBound, reservingDocuments: range.count, nonZeros: entries.count)
         for number in range { try append(document: number, to: &chunk) }
-        if !range.isEmpty { release(entries: documentRange(range.lowerBound).lowerBound..<documentRange(range.upperBound - 1).upperBound) }
+        if !range.isEmpty { release(entries: entries) }
         return chunk
     }
 }

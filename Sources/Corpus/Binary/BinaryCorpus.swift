@@ -132,6 +132,12 @@ public struct BinaryCorpus: Corpus {
         return start..<end
     }
 
+    /// The entries of the documents `numbers` (inside the corpus): from the first one's start
+    /// to the last one's end; empty for no documents.
+    func entryRange(_ numbers: Range<Int>) -> Range<Int> {
+        numbers.isEmpty ? 0..<0 : documentRange(numbers.lowerBound).lowerBound..<documentRange(numbers.upperBound - 1).upperBound
+    }
+
     /// Appends document `number` to `chunk`, checking its term ids; returns the index after
     /// its last entry.
     @discardableResult
@@ -178,9 +184,7 @@ public struct BinaryCorpus: Corpus {
 
         /// From the offsets, which were checked when the file was opened.
         public func entries(inNext documents: Int) -> Int? {
-            let last = min(corpus.documentTotal, next + max(0, documents))
-            guard last > next else { return 0 }
-            return corpus.documentRange(last - 1).upperBound - corpus.documentRange(next).lowerBound
+            corpus.entryRange(next..<max(next, min(corpus.documentTotal, next + max(0, documents)))).count
         }
 
         public mutating func appendNext(to chunk: inout SparseChunk) throws -> Bool {
