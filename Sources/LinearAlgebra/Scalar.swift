@@ -47,12 +47,17 @@ where RawSignificand: FixedWidthInteger {
     static func blasSolveUpperTransposed(n: Int32, m: Int32, u: UnsafePointer<Self>, ldu: Int32,
                                          b: UnsafeMutablePointer<Self>, ldb: Int32)
 
-    /// The hand-written loops behind `Matrix.product(_:_:)`, `Matrix.product(_:transposed:)`
-    /// and the sparse sign sketch: the C kernels of `LatentKernels`, one per type (see
-    /// LatentKernels.h for what each computes). Products run in panels of rows of D, tall
-    /// (eight vectors of accumulators) or narrow, with the same bits either way.
+    /// The hand-written loops behind `Matrix.product(_:_:)`, `Matrix.product(_:transposed:)`,
+    /// `Matrix.steeringProduct(_:_:transpose:)` and the sparse sign sketch: the C kernels of
+    /// `LatentKernels`, one per type (see LatentKernels.h for what each computes). Products run
+    /// in panels of rows of D: gathers in tall ones (eight vectors of accumulators), scatters
+    /// in tall or narrow ones, with the same bits either way. The half gather reads a panel
+    /// of halves into a result of this type.
     static var panelHeights: (tall: Int, narrow: Int) { get }
-    static func panelKernels(narrow: Bool) -> (gather: GatherKernel<Self, Self>, scatter: ScatterKernel<Self>)
+    static func scatterKernel(narrow: Bool) -> ScatterKernel<Self>
+    static var gatherKernel: GatherKernel<Self, Self> { get }
+    static var halfGatherKernel: GatherKernel<UInt16, Self> { get }
+    static var packKernel: PackKernel<Self> { get }
     static func signProduct(rows: Int, perColumn: Int, signRows: UnsafePointer<Int32>, signValues: UnsafePointer<Self>,
                             starts: UnsafePointer<Int>, indices: UnsafePointer<Int32>, values: UnsafePointer<Self>,
                             out: UnsafeMutablePointer<Self>, columns: Range<Int>)

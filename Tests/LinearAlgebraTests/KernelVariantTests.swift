@@ -16,7 +16,7 @@ struct KernelVariantTests {
         return (portable, body())
     }
 
-    @Test("gather, scatter and the sign sketch give the same bits in both versions, Float64, Float32 and a Float32 D with a Float64 S, panel edges included")
+    @Test("gather, scatter and the sign sketch give the same bits in both versions, Float64, Float32, a Float32 D with a Float64 S and halves, panel edges included")
     func sameBits() {
         for height in [1, 31, 32, 33, 70, 128, 129] {
             for (p, q) in [(1, 1), (40, 3), (300, 45), (70_000, 20)] {
@@ -35,6 +35,10 @@ struct KernelVariantTests {
                 let mixed = Self.bothVariants { Matrix<Double>.product(single, s) }
                 let converted = Matrix.product(single.converted(to: Double.self), s)
                 #expect(mixed.portable == converted && mixed.best == converted, "Float32 x Float64 \(height)x\(p) · \(p)x\(q)")
+                // Halves: the packing's rounding and the gather into either precision.
+                let steering = Self.bothVariants { (Matrix.steeringProduct(single, sparse32), Matrix<Double>.steeringProduct(single, s)) }
+                #expect(steering.portable.0 == steering.best.0 && steering.portable.1 == steering.best.1,
+                        "halves \(height)x\(p) · \(p)x\(q)")
             }
         }
         // The shape where the product scatters (more than 32,768 rows of S, few columns).

@@ -87,7 +87,7 @@ struct SparseProductTests {
         }
     }
 
-    @Test("Float32 and Float64 products give the same bits on one to four threads, gather and scatter", arguments: [33, 97, 300, 500])
+    @Test("Float32 and Float64 products give the same bits on one to four threads, gather, scatter, steering and mixed", arguments: [33, 97, 300, 500])
     func productsOnAnyThreads(rows: Int) {
         var generator = SeededGenerator(seed: UInt64(rows))
         let d = Matrix<Float>.gaussian(rows: rows, columns: 200, using: &generator)
@@ -97,12 +97,78 @@ struct SparseProductTests {
         defer { BLAS.threads = threads }
         BLAS.threads = 1
         let one = (Matrix.product(d, s), Matrix.product(d, transposed: s.transposed()), Matrix.product(d64, s64))
+        let steering = (Matrix.steeringProduct(d, s), Matrix<Double>.steeringProduct(d, s64), Matrix<Double>.product(d, s64))
         #expect(maxAbsDifference(one.0, naiveProduct(d, s.dense())) <= 1e-4)
         for threadCount in 2...4 {
             BLAS.threads = threadCount
             #expect(Matrix.product(d, s) == one.0, "gather, \(threadCount) threads")
             #expect(Matrix.product(d, transposed: s.transposed()) == one.1, "scatter, \(threadCount) threads")
             #expect(Matrix.product(d64, s64) == one.2, "Float64, \(threadCount) threads")
+            #expect(Matrix.steeringProduct(d, s) == steering.0, "halves into Float32, \(threadCount) threads")
+            #expect(Matrix<Double>.steeringProduct(d, s64) == steering.1, "halves into Float64, \(threadCount) threads")
+            #expect(Matrix<Double>.product(d, s64) == steering.2, "Float32 into Float64, \(threadCount) threads")
+        }
+    }
+
+    /// D rounded as `Matrix.steeringProduct` documents, by Swift's own Float16: each row scaled
+    /// by the power of two that brings its largest magnitude into [2^14, 2^15) (within 2^±126),
+    /// rounded to a half, and scaled back (in Float64, where no value is subnormal).
+    static func roundedToHalves(_ d: Matrix<Float>) -> Matrix<Double> {
+        var rounded = d.converted(to: Double.self)
+        for i in 0..<d.rows {
+            let largest = (0..<d.columns).map { abs(d[i, $0]) }.max() ?? 0
+            guard largest > 0 else { continue }
+            let shift = min(126, max(-126, 14 - Int(largest.exponent)))
+            let scale = Float(sign: .plus, exponent: shift, significand: 1)
+            let unscale = Double(sign: .plus, exponent: -shift, significand: 1)
+            for j in 0..<d.columns { rounded[i, j] = Double(Float16(d[i, j] * scale)) * unscale }
+        }
+        return rounded
+    }
+
+    @Test("the steering product is the exact product of D rounded to halves row by row, into Float32 and Float64, at every scale of row, over several blocks")
+    func steeringProduct() {
+        // (Above 32,768 columns of D, over 32,768 of S, so that the product still gathers.)
+        for (p, q) in [(400, 90), (70_000, 33_000)] {
+            var generator = SeededGenerator(seed: UInt64(p + q))
+            var d = Matrix<Float>.gaussian(rows: 70, columns: p, using: &generator)
+            for j in 0..<p {
+                d[0, j] *= 1e30  // a row far beyond the largest half (65504)
+                d[1, j] *= 1e-30  // and one far below its smallest
+                d[2, j] = 0
+                d[3, j] *= 1e-37  // near the smallest normal Float32: the scale is capped at 2^126
+            }
+            d[4, 7] = 1e37  // one value near Float32's largest, beside ones of about 1
+            let s: SparseColumns<Float> = p < 1_000 ? randomSparse(rows: p, columns: q, density: 0.1, seed: 6) : {
+                // About four entries a column, drawn without visiting every row.
+                var generator = SeededGenerator(seed: 6)
+                var starts = [0], indices: [Int32] = [], values: [Float] = []
+                for _ in 0..<q {
+                    let rows = Set((0..<4).map { _ in Int32(generator.next() % UInt64(p)) }).sorted()
+                    indices += rows
+                    values += rows.map { _ in Float(generator.nextGaussian()) }
+                    starts.append(indices.count)
+                }
+                return SparseColumns(rows: p, columns: q, columnStarts: starts, rowIndices: indices, values: values)
+            }()
+            let rounded = Self.roundedToHalves(d)
+            for i in 0..<d.rows {
+                let largest = (0..<p).map { Double(abs(d[i, $0])) }.max() ?? 0
+                let error = (0..<p).map { abs(rounded[i, $0] - Double(d[i, $0])) }.max() ?? 0
+                #expect(error <= largest * 0x1p-11, "row \(i): \(error) against its largest \(largest)")
+            }
+            let s64 = s.converted(to: Double.self)
+            let steered64 = Matrix<Double>.steeringProduct(d, s64)
+            #expect(steered64 == Matrix.product(rounded, s64), "\(p) columns")
+            // Into Float32: the same bits wherever the products stay normal Float32 values
+            // (all rows but the one near Float32's smallest, which is within rounding).
+            let steered = Matrix.steeringProduct(d, s), exact = Matrix.product(rounded.converted(to: Float.self), s)
+            for i in 0..<d.rows where i != 3 {
+                #expect((0..<q).allSatisfy { steered[i, $0] == exact[i, $0] }, "row \(i), \(p) columns")
+            }
+            let row3 = (0..<q).map { abs(Double(steered[3, $0]) - steered64[3, $0]) }.max() ?? 0
+            let scale3 = (0..<q).map { abs(steered64[3, $0]) }.max() ?? 0
+            #expect(row3 <= scale3 * 1e-5)
         }
     }
 

@@ -3,7 +3,7 @@
 // E-step (weighted sums of a document's topic columns, and a scattered outer product), in
 // Float64 and Float32.
 //
-// Each entry point picks, once per call, an AVX2 version (x86-64 CPUs from 2013 on) or a
+// Each entry point picks, once per call, an AVX2 version (x86-64 CPUs from 2013 on, with F16C) or a
 // portable one, so a library built for any x86-64 or arm64 machine runs everywhere and
 // takes the fast path where the CPU has it. Both versions compute every value with the
 // same operations in the same order (a multiply, then an add: never fused), so results are
@@ -19,6 +19,7 @@
 /// Rows of the dense side handled per call, by the result's type: eight 32-byte vectors of
 /// accumulators either way (the register file holds them with room to spare). A row's value
 /// is the same sum in the same order whatever the height: only the grouping of rows changes.
+/// A Float64 result gathers 32 rows whatever its panel holds (Float64, Float32 or halves).
 #define LATENT_PANEL_HEIGHT_F64 32
 #define LATENT_PANEL_HEIGHT_F32 64
 
@@ -29,25 +30,40 @@ int latent_kernels_avx2(void);
 /// compare the two; returns whether they run now.
 int latent_kernels_use_avx2(int use);
 
-/// out[top..<top+h, j] += sum over entries (i, v) of column j of S of v * D[top..<top+h, i],
-/// for every column j of S; D is rows x p (column-major), S is p x q in CSC form, out is
-/// rows x q. `packed` has room for (panel height) x `block` values; `cursor` for q positions.
-void latent_gather_panel_f64(const double *dense, intptr_t rows, intptr_t p, intptr_t q,
-                             const intptr_t *starts, const int32_t *indices, const double *values,
-                             double *out, intptr_t top, double *packed, intptr_t block, intptr_t *cursor);
-void latent_gather_panel_f32(const float *dense, intptr_t rows, intptr_t p, intptr_t q,
-                             const intptr_t *starts, const int32_t *indices, const float *values,
-                             float *out, intptr_t top, float *packed, intptr_t block, intptr_t *cursor);
-/// The same in panels of LATENT_PANEL_HEIGHT_F64 (32) Float32 rows: `packed` has room for
-/// 32 x `block` values. The same bits as the 64-row panels.
-void latent_gather_panel_narrow_f32(const float *dense, intptr_t rows, intptr_t p, intptr_t q,
-                                    const intptr_t *starts, const int32_t *indices, const float *values,
-                                    float *out, intptr_t top, float *packed, intptr_t block, intptr_t *cursor);
-/// The same for a Float32 D and a Float64 S and result: D's values are converted as they
-/// are loaded, which gives the bits of `latent_gather_panel_f64` on D converted to Float64.
-void latent_gather_panel_mixed_f64(const float *dense, intptr_t rows, intptr_t p, intptr_t q,
-                                   const intptr_t *starts, const int32_t *indices, const double *values,
-                                   double *out, intptr_t top, float *packed, intptr_t block, intptr_t *cursor);
+/// The gathering product D · S, one block of one panel per call: D is rows x p (column-major),
+/// S is p x q in CSC form, out is rows x q. `packed` holds columns first..<last of the panel's
+/// rows top..<top+h of D (h = min(panel height, rows - top)), the panel height's values per
+/// column, zero below h (`latent_pack_panel_*`). For each column j in j0..<j1 of S:
+/// out[top..<top+h, j] += sum over its entries (i, v) with first <= i < last of v * D[.., i].
+/// Blocks of a panel come in order from first = 0, which starts each column's `cursor`
+/// (q positions; each call touches j0..<j1 only, so threads can share it on disjoint ranges).
+/// _floats: a Float32 panel and Float64 S and result, each float converted as it is loaded:
+/// the bits of the Float64 product on D converted first. _halves: a half-precision panel of
+/// scaled rows (`latent_pack_panel_halves`), each row's sum multiplied by `unscale` (the
+/// panel height's values) before it is added; `unscale` is ignored by the others.
+#define LATENT_GATHER_BLOCK(name, PACKED, SCALAR) \
+    void name(const PACKED *packed, intptr_t first, intptr_t last, intptr_t rows, intptr_t top, \
+              const intptr_t *starts, const int32_t *indices, const SCALAR *values, SCALAR *out, \
+              intptr_t j0, intptr_t j1, intptr_t *cursor, const SCALAR *unscale);
+LATENT_GATHER_BLOCK(latent_gather_block_f64, double, double)
+LATENT_GATHER_BLOCK(latent_gather_block_floats_f64, float, double)
+LATENT_GATHER_BLOCK(latent_gather_block_halves_f64, uint16_t, double)
+LATENT_GATHER_BLOCK(latent_gather_block_f32, float, float)
+LATENT_GATHER_BLOCK(latent_gather_block_halves_f32, uint16_t, float)
+#undef LATENT_GATHER_BLOCK
+
+/// Packs columns first..<last of rows top..<top+h of D (rows x p, column-major) for the
+/// gathering kernels: `height` values per column from `packed` on, zero below h = min(height,
+/// rows - top). _halves: each value times scales[t] (powers of two, so exact), rounded to the
+/// nearest half, ties to even.
+void latent_pack_panel_f64(const double *dense, intptr_t rows, intptr_t top, intptr_t height, intptr_t first,
+                           intptr_t last, double *packed);
+void latent_pack_panel_f32(const float *dense, intptr_t rows, intptr_t top, intptr_t height, intptr_t first,
+                           intptr_t last, float *packed);
+void latent_pack_panel_halves(const float *dense, intptr_t rows, intptr_t top, intptr_t height, intptr_t first,
+                              intptr_t last, const float *scales, uint16_t *packed);
+/// maxima[t] = max(maxima[t], |D[t, i]|) over columns first..<last of D (rows x p).
+void latent_row_magnitudes_f32(const float *dense, intptr_t rows, intptr_t first, intptr_t last, float *maxima);
 
 /// out[top..<top+h, j] = sum over entries (j, v) of column i of T of v * D[top..<top+h, i],
 /// where T (q x p, CSC) is the transpose of the sparse factor: D is rows x p, out rows x q.

@@ -7,6 +7,8 @@
 //   PANEL_HEIGHT       LATENT_PANEL_HEIGHT_F64 or _F32
 //   NARROW_PANEL_HEIGHT (optional) a second, lower panel height
 //   V_ZERO(), V_SPLAT(x), V_LOAD(p), V_STORE(p, v), V_ADD(a, b), V_MUL(a, b)
+//   V_LOAD_HALVES(p)   LANES halves at p, converted to a VECTOR (exactly)
+//   V_LOAD_FLOATS(p)   (Float64 variants) LANES floats at p, converted to a VECTOR
 // Every value is computed as accumulator + (weight * value), rounded after the multiply
 // and after the add, in the order of the entries: the same in every variant.
 
@@ -21,35 +23,38 @@
     for (int line = 0; line < PANEL * (int)sizeof(*(address)); line += 64) \
         __builtin_prefetch((const char *)(address) + line, write, 3)
 
-#define DENSE SCALAR
-#define V_LOAD_DENSE(p) V_LOAD(p)
-#define GATHER_NAME NAME(gather_panel)
+#define PACKED SCALAR
+#define V_LOAD_PACKED(p) V_LOAD(p)
+#define GATHER_NAME NAME(gather_block)
 #include "gather_template.h"
 #ifdef V_LOAD_FLOATS
-// The Float64 variants also gather from a Float32 D, converting each piece as it is loaded
-// (exactly: every float is a double): the same bits as gathering from D converted to
+// The Float64 variants also gather from a Float32 panel, converting each piece as it is
+// loaded (exactly: every float is a double): the same bits as gathering from D converted to
 // Float64 first, with half the bytes moved and no converted copy of D.
-#define DENSE float
-#define V_LOAD_DENSE(p) V_LOAD_FLOATS(p)
-#define GATHER_NAME NAME(gather_panel_mixed)
+#define PACKED float
+#define V_LOAD_PACKED(p) V_LOAD_FLOATS(p)
+#define GATHER_NAME NAME(gather_block_floats)
 #include "gather_template.h"
 #endif
+// Every variant gathers from a half-precision panel of scaled rows too (the products that
+// only steer an iteration): each half is converted exactly as it is loaded.
+#define PACKED uint16_t
+#define V_LOAD_PACKED(p) V_LOAD_HALVES(p)
+#define UNSCALED
+#define GATHER_NAME NAME(gather_block_halves)
+#include "gather_template.h"
 
 #define SCATTER_NAME NAME(scatter_panel)
 #include "scatter_template.h"
 
 #ifdef NARROW_PANEL_HEIGHT
-// Variants with tall panels also come with narrow ones, for row counts whose tall panels
+// Variants with tall panels also scatter in narrow ones, for row counts whose tall panels
 // the threads would share unevenly (300 rows: 64 + 64 + 44 against 64 + 64, where 32-row
 // panels give 160 against 140). The same bits either way.
 #undef PANEL
 #undef VECTORS
 #define PANEL NARROW_PANEL_HEIGHT
 #define VECTORS (PANEL / LANES)
-#define DENSE SCALAR
-#define V_LOAD_DENSE(p) V_LOAD(p)
-#define GATHER_NAME NAME(gather_panel_narrow)
-#include "gather_template.h"
 #define SCATTER_NAME NAME(scatter_panel_narrow)
 #include "scatter_template.h"
 #endif

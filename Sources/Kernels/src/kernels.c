@@ -13,6 +13,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
+#include "half.h"
 
 // The bit-level steps of the portable special functions (special_template.h), in double and
 // in float: rounding to the nearest integer, 2^n for an integral n in the normal range of exponents (n + 2^BITS + BIAS holds
@@ -50,13 +51,13 @@ intptr_t latent_lda_scratch_size(intptr_t k, intptr_t n) { return 2 * latent_lda
 #define PORTABLE_SUM8(a) ((((a)[0] + (a)[4]) + ((a)[1] + (a)[5])) + (((a)[2] + (a)[6]) + ((a)[3] + (a)[7])))
 
 #if defined(__x86_64__)
-__attribute__((target("avx2"))) static inline float avx2_sum8_f32(const __m256 *a) {
+__attribute__((target("avx2,f16c"))) static inline float avx2_sum8_f32(const __m256 *a) {
     __m128 folded = _mm_add_ps(_mm256_castps256_ps128(a[0]), _mm256_extractf128_ps(a[0], 1));
     __m128 pairs = _mm_hadd_ps(folded, folded);
     return _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehdup_ps(pairs)));
 }
 
-__attribute__((target("avx2"))) static inline double avx2_sum8_f64(const __m256d *a) {
+__attribute__((target("avx2,f16c"))) static inline double avx2_sum8_f64(const __m256d *a) {
     __m256d folded = _mm256_add_pd(a[0], a[1]);
     __m128d pairs = _mm_hadd_pd(_mm256_castpd256_pd128(folded), _mm256_extractf128_pd(folded, 1));
     return _mm_cvtsd_f64(_mm_add_sd(pairs, _mm_unpackhi_pd(pairs, pairs)));
@@ -102,6 +103,7 @@ __attribute__((target("avx2"))) static inline double avx2_sum8_f64(const __m256d
 #define V_MUL(a, b) ((a) * (b))
 #define V_SUM8(a) PORTABLE_SUM8(a)
 #define V_LOAD_FLOATS(p) ((double)*(p))
+#define V_LOAD_HALVES(p) ((double)float_from_half(*(p)))
 #include "kernel_template.h"
 #include "lda_template.h"
 #include "variant_end.h"
@@ -128,6 +130,7 @@ __attribute__((target("avx2"))) static inline double avx2_sum8_f64(const __m256d
 #define V_ADD(a, b) ((a) + (b))
 #define V_MUL(a, b) ((a) * (b))
 #define V_SUM8(a) PORTABLE_SUM8(a)
+#define V_LOAD_HALVES(p) float_from_half(*(p))
 #include "kernel_template.h"
 #include "lda_template.h"
 #include "variant_end.h"
@@ -136,7 +139,7 @@ __attribute__((target("avx2"))) static inline double avx2_sum8_f64(const __m256d
 #undef ATTRIBUTES
 
 #if defined(__x86_64__)
-#define ATTRIBUTES static __attribute__((target("avx2")))
+#define ATTRIBUTES static __attribute__((target("avx2,f16c")))
 
 // AVX2's operations for the special functions, once for both precisions: DSUF names the
 // intrinsics' type (pd or ps), DINT the integer lanes of the same width (epi64 or epi32),
@@ -196,6 +199,7 @@ __attribute__((target("avx2"))) static inline double avx2_sum8_f64(const __m256d
 #define V_MUL(a, b) _mm256_mul_pd((a), (b))
 #define V_SUM8(a) avx2_sum8_f64(a)
 #define V_LOAD_FLOATS(p) _mm256_cvtps_pd(_mm_loadu_ps(p))
+#define V_LOAD_HALVES(p) _mm256_cvtps_pd(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(p))))
 #include "kernel_template.h"
 #include "lda_template.h"
 #include "variant_end.h"
@@ -227,6 +231,7 @@ __attribute__((target("avx2"))) static inline double avx2_sum8_f64(const __m256d
 #define V_ADD(a, b) _mm256_add_ps((a), (b))
 #define V_MUL(a, b) _mm256_mul_ps((a), (b))
 #define V_SUM8(a) avx2_sum8_f32(a)
+#define V_LOAD_HALVES(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
 #include "kernel_template.h"
 #include "lda_template.h"
 #include "variant_end.h"
@@ -243,7 +248,8 @@ static _Atomic int use_avx2 = -1;
 static int cpu_has_avx2(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") ? 1 : 0;
+    // F16C (half-precision conversions) came with or before AVX2 on every x86-64 CPU.
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") ? 1 : 0;
 #else
     return 0;
 #endif
@@ -271,28 +277,87 @@ int latent_kernels_use_avx2(int use) {
 #define DISPATCH(stem, suffix, ...) portable_##stem##_##suffix(__VA_ARGS__)
 #endif
 
-void latent_gather_panel_f64(const double *dense, intptr_t rows, intptr_t p, intptr_t q,
-                             const intptr_t *starts, const int32_t *indices, const double *values,
-                             double *out, intptr_t top, double *packed, intptr_t block, intptr_t *cursor) {
-    DISPATCH(gather_panel, f64, dense, rows, p, q, starts, indices, values, out, top, packed, block, cursor);
+#define GATHER_BLOCK(stem, suffix, PACKED, SCALAR) \
+    void latent_##stem##_##suffix(const PACKED *packed, intptr_t first, intptr_t last, intptr_t rows, intptr_t top, \
+                                  const intptr_t *starts, const int32_t *indices, const SCALAR *values, SCALAR *out, \
+                                  intptr_t j0, intptr_t j1, intptr_t *cursor, const SCALAR *unscale) { \
+        DISPATCH(stem, suffix, packed, first, last, rows, top, starts, indices, values, out, j0, j1, cursor, unscale); \
+    }
+
+GATHER_BLOCK(gather_block, f64, double, double)
+GATHER_BLOCK(gather_block_floats, f64, float, double)
+GATHER_BLOCK(gather_block_halves, f64, uint16_t, double)
+GATHER_BLOCK(gather_block, f32, float, float)
+GATHER_BLOCK(gather_block_halves, f32, uint16_t, float)
+
+// Packing copies: columns first..<last of rows top..<top+h of D (h = min(height, rows -
+// top)) into `height` values per column, zero below h. Plain copies need no vector code.
+#define PACK_COPY(suffix, T) \
+    void latent_pack_panel_##suffix(const T *dense, intptr_t rows, intptr_t top, intptr_t height, intptr_t first, \
+                                    intptr_t last, T *packed) { \
+        intptr_t h = rows - top < height ? rows - top : height; \
+        for (intptr_t i = first; i < last; i++) { \
+            const T *source = dense + top + i * rows; \
+            T *target = packed + (i - first) * height; \
+            for (intptr_t t = 0; t < h; t++) target[t] = source[t]; \
+            for (intptr_t t = h; t < height; t++) target[t] = 0; \
+        } \
+    }
+
+PACK_COPY(f64, double)
+PACK_COPY(f32, float)
+
+// The half-precision panel: each value times its row's scale (a power of two, so exact),
+// rounded to the nearest half, ties to even. F16C rounds the same way as half_from_float.
+static void portable_pack_panel_halves(const float *dense, intptr_t rows, intptr_t top, intptr_t height, intptr_t first,
+                                       intptr_t last, const float *scales, uint16_t *packed) {
+    intptr_t h = rows - top < height ? rows - top : height;
+    for (intptr_t i = first; i < last; i++) {
+        const float *source = dense + top + i * rows;
+        uint16_t *target = packed + (i - first) * height;
+        for (intptr_t t = 0; t < h; t++) target[t] = half_from_float(source[t] * scales[t]);
+        for (intptr_t t = h; t < height; t++) target[t] = 0;
+    }
 }
 
-void latent_gather_panel_mixed_f64(const float *dense, intptr_t rows, intptr_t p, intptr_t q,
-                                   const intptr_t *starts, const int32_t *indices, const double *values,
-                                   double *out, intptr_t top, float *packed, intptr_t block, intptr_t *cursor) {
-    DISPATCH(gather_panel_mixed, f64, dense, rows, p, q, starts, indices, values, out, top, packed, block, cursor);
+#if defined(__x86_64__)
+__attribute__((target("avx2,f16c"))) static void avx2_pack_panel_halves(const float *dense, intptr_t rows, intptr_t top,
+                                                                        intptr_t height, intptr_t first, intptr_t last,
+                                                                        const float *scales, uint16_t *packed) {
+    intptr_t h = rows - top < height ? rows - top : height;
+    intptr_t vectors = h - h % 8;
+    for (intptr_t i = first; i < last; i++) {
+        const float *source = dense + top + i * rows;
+        uint16_t *target = packed + (i - first) * height;
+        for (intptr_t t = 0; t < vectors; t += 8) {
+            __m256 scaled = _mm256_mul_ps(_mm256_loadu_ps(source + t), _mm256_loadu_ps(scales + t));
+            _mm_storeu_si128((__m128i *)(target + t), _mm256_cvtps_ph(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        }
+        for (intptr_t t = vectors; t < h; t++) target[t] = half_from_float(source[t] * scales[t]);
+        for (intptr_t t = h; t < height; t++) target[t] = 0;
+    }
+}
+#endif
+
+void latent_pack_panel_halves(const float *dense, intptr_t rows, intptr_t top, intptr_t height, intptr_t first,
+                              intptr_t last, const float *scales, uint16_t *packed) {
+#if defined(__x86_64__)
+    if (latent_kernels_avx2()) {
+        avx2_pack_panel_halves(dense, rows, top, height, first, last, scales, packed);
+        return;
+    }
+#endif
+    portable_pack_panel_halves(dense, rows, top, height, first, last, scales, packed);
 }
 
-void latent_gather_panel_f32(const float *dense, intptr_t rows, intptr_t p, intptr_t q,
-                             const intptr_t *starts, const int32_t *indices, const float *values,
-                             float *out, intptr_t top, float *packed, intptr_t block, intptr_t *cursor) {
-    DISPATCH(gather_panel, f32, dense, rows, p, q, starts, indices, values, out, top, packed, block, cursor);
-}
-
-void latent_gather_panel_narrow_f32(const float *dense, intptr_t rows, intptr_t p, intptr_t q,
-                                    const intptr_t *starts, const int32_t *indices, const float *values,
-                                    float *out, intptr_t top, float *packed, intptr_t block, intptr_t *cursor) {
-    DISPATCH(gather_panel_narrow, f32, dense, rows, p, q, starts, indices, values, out, top, packed, block, cursor);
+void latent_row_magnitudes_f32(const float *dense, intptr_t rows, intptr_t first, intptr_t last, float *maxima) {
+    for (intptr_t i = first; i < last; i++) {
+        const float *column = dense + i * rows;
+        for (intptr_t t = 0; t < rows; t++) {
+            float magnitude = fabsf(column[t]);
+            maxima[t] = magnitude > maxima[t] ? magnitude : maxima[t];
+        }
+    }
 }
 
 void latent_scatter_panel_f64(const double *dense, intptr_t rows, intptr_t p, intptr_t q,

@@ -13,5 +13,6 @@
 #undef V_MUL
 #undef V_SUM8
 #undef V_LOAD_FLOATS
+#undef V_LOAD_HALVES
 #undef D_LOAD_S
 #undef D_STORE_S

@@ -2,12 +2,20 @@ import LatentKernels
 
 // The C kernels (Sources/Kernels) for each scalar type; see `LinearAlgebraScalar`.
 
-/// A kernel for one panel of a gathering product (`latent_gather_panel_*`): D of type
-/// `Dense`, S and the result of type `Scalar`.
-public typealias GatherKernel<Dense, Scalar> = (
-    _ dense: UnsafePointer<Dense>, _ rows: Int, _ p: Int, _ q: Int, _ starts: UnsafePointer<Int>,
+/// A kernel for one block of one panel of a gathering product (`latent_gather_block_*`): the
+/// panel packed as `Packed`, S and the result of type `Scalar`.
+public typealias GatherKernel<Packed, Scalar> = (
+    _ packed: UnsafePointer<Packed>, _ first: Int, _ last: Int, _ rows: Int, _ top: Int, _ starts: UnsafePointer<Int>,
     _ indices: UnsafePointer<Int32>, _ values: UnsafePointer<Scalar>, _ out: UnsafeMutablePointer<Scalar>,
-    _ top: Int, _ packed: UnsafeMutablePointer<Dense>, _ block: Int, _ cursor: UnsafeMutablePointer<Int>
+    _ firstColumn: Int, _ endColumn: Int, _ cursor: UnsafeMutablePointer<Int>, _ unscale: UnsafePointer<Scalar>
+) -> Void
+
+/// Packs columns first..<last of a panel of D for the gathering kernels
+/// (`latent_pack_panel_*`): D has `rows` rows; the panel starts at row `top` and holds
+/// `height` values per column.
+public typealias PackKernel<Scalar> = (
+    _ dense: UnsafePointer<Scalar>, _ rows: Int, _ top: Int, _ height: Int, _ first: Int, _ last: Int,
+    _ packed: UnsafeMutablePointer<Scalar>
 ) -> Void
 
 /// A kernel for one panel of a scattering product (`latent_scatter_panel_*`).
@@ -20,9 +28,10 @@ public typealias ScatterKernel<Scalar> = (
 extension Double {
     public static var panelHeights: (tall: Int, narrow: Int) { (Int(LATENT_PANEL_HEIGHT_F64), Int(LATENT_PANEL_HEIGHT_F64)) }
 
-    public static func panelKernels(narrow: Bool) -> (gather: GatherKernel<Double, Double>, scatter: ScatterKernel<Double>) {
-        (latent_gather_panel_f64, latent_scatter_panel_f64)
-    }
+    public static func scatterKernel(narrow: Bool) -> ScatterKernel<Double> { latent_scatter_panel_f64 }
+    public static var gatherKernel: GatherKernel<Double, Double> { latent_gather_block_f64 }
+    public static var halfGatherKernel: GatherKernel<UInt16, Double> { latent_gather_block_halves_f64 }
+    public static var packKernel: PackKernel<Double> { latent_pack_panel_f64 }
 
     public static func prefetchColumns(k: Int, n: Int, matrix: UnsafePointer<Double>, ids: UnsafePointer<Int32>) {
         latent_prefetch_columns_f64(k, n, matrix, ids)
@@ -67,9 +76,12 @@ extension Double {
 extension Float {
     public static var panelHeights: (tall: Int, narrow: Int) { (Int(LATENT_PANEL_HEIGHT_F32), Int(LATENT_PANEL_HEIGHT_F64)) }
 
-    public static func panelKernels(narrow: Bool) -> (gather: GatherKernel<Float, Float>, scatter: ScatterKernel<Float>) {
-        narrow ? (latent_gather_panel_narrow_f32, latent_scatter_panel_narrow_f32) : (latent_gather_panel_f32, latent_scatter_panel_f32)
+    public static func scatterKernel(narrow: Bool) -> ScatterKernel<Float> {
+        narrow ? latent_scatter_panel_narrow_f32 : latent_scatter_panel_f32
     }
+    public static var gatherKernel: GatherKernel<Float, Float> { latent_gather_block_f32 }
+    public static var halfGatherKernel: GatherKernel<UInt16, Float> { latent_gather_block_halves_f32 }
+    public static var packKernel: PackKernel<Float> { latent_pack_panel_f32 }
 
     public static func prefetchColumns(k: Int, n: Int, matrix: UnsafePointer<Float>, ids: UnsafePointer<Int32>) {
         latent_prefetch_columns_f32(k, n, matrix, ids)

@@ -42,15 +42,7 @@ public struct SparseColumns<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
     @_specialize(where Scalar == Float)
     public func transposed() -> SparseColumns {
         let workers = nonZeroCount >= 1 << 20 ? max(1, min(BLAS.threads, columns)) : 1
-        // Column ranges of about equal entry counts.
-        var bounds = [0]
-        for w in 1..<workers {
-            let target = nonZeroCount * w / workers
-            var column = bounds[w - 1]
-            while column < columns && columnStarts[column] < target { column += 1 }
-            bounds.append(column)
-        }
-        bounds.append(columns)
+        let bounds = columnRanges(workers)
         // counts[w * rows + row]: entries of `row` in worker w's columns; then, in place, where
         // worker w's first entry of `row` goes.
         var counts = [Int](repeating: 0, count: workers * rows)
@@ -99,6 +91,20 @@ public struct SparseColumns<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
         return SparseColumns(rows: columns, columns: rows, columnStarts: starts, rowIndices: indices, values: transposedValues)
     }
 
+    /// Bounds of `count` contiguous ranges of columns with about equal entry counts: range w is
+    /// `bounds[w]..<bounds[w + 1]`, from 0 to `columns`.
+    func columnRanges(_ count: Int) -> [Int] {
+        var bounds = [0]
+        for w in 1..<max(1, count) {
+            let target = nonZeroCount * w / count
+            var column = bounds[w - 1]
+            while column < columns && columnStarts[column] < target { column += 1 }
+            bounds.append(column)
+        }
+        bounds.append(columns)
+        return bounds
+    }
+
     /// The same matrix with its values in another type (e.g. `Float` for products that only
     /// need to steer an iteration).
     /// The row indices are shared; the values are converted on `BLAS.threads` threads above
@@ -138,9 +144,10 @@ extension Matrix {
     /// `D · S` for a dense r x p matrix D and a sparse p x q matrix S, as a dense r x q matrix.
     ///
     /// Costs 2·r·nnz(S) flops, bound by memory traffic rather than arithmetic. Two kernels
-    /// compute it, each on panels of h rows of D (`panelPlan(_:rows:)`); this picks the faster:
+    /// compute it, each on panels of h rows of D; this picks the faster:
     /// - gathering (`gatherProduct`): column j of the result sums the columns of D named by
-    ///   column j of S, read from a packed copy of D swept in cache-sized blocks;
+    ///   column j of S, read from a packed copy of the panel swept in cache-sized blocks that
+    ///   the threads share, each thread summing its own range of S's columns;
     /// - scattering (`scatterProduct`, over Sᵀ): each column of D, read once in order, is
     ///   added into the result columns it contributes to. It wins when the result fits one
     ///   cached block and D does not (LSI: 100,000 terms into a chunk of 20,000 documents,
@@ -155,7 +162,10 @@ extension Matrix {
             precondition(transposed.rows == sparse.columns && transposed.columns == sparse.rows, "the transpose has the wrong shape")
             return scatterProduct(dense, transposed)
         }
-        return gatherProduct(dense, sparse)
+        let rows = dense.rows, height = Scalar.panelHeights.tall
+        return gatherProduct(dense, sparse, panelHeight: height, unscale: nil, kernel: Scalar.gatherKernel) { d, top, first, last, packed in
+            Scalar.packKernel(d, rows, top, height, first, last, packed)
+        }
     }
 
     /// `D · Sᵀ` for a dense r x p matrix D and a sparse q x p matrix S, as a dense r x q
@@ -163,6 +173,31 @@ extension Matrix {
     public static func product(_ dense: Matrix, transposed sparse: SparseColumns<Scalar>) -> Matrix {
         precondition(dense.columns == sparse.columns, "dense x sparseᵀ: inner dimensions \(dense.columns) and \(sparse.columns) differ")
         return scatterProduct(dense, sparse)
+    }
+
+    /// `D̃ · S` for a Float32 D, where D̃ is D with every value rounded to half precision
+    /// (11 significant bits) after its row is scaled by a power of two that brings the row's
+    /// largest magnitude into [2^14, 2^15), and scaled back: each value of D to about 2^-12
+    /// of its row's largest, none overflows, and every sum is then as exact as `product`'s.
+    /// For products that only steer an iteration (the power iterations of a randomized SVD):
+    /// the gathering kernel moves a quarter of the bytes of a Float64 D. Where scattering is
+    /// faster (`product(_:_:transpose:)`) D is used as it is, in the result's type.
+    @_specialize(where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    public static func steeringProduct(_ dense: Matrix<Float>, _ sparse: SparseColumns<Scalar>,
+                                       transpose: SparseColumns<Scalar>? = nil) -> Matrix {
+        precondition(dense.columns == sparse.rows, "dense x sparse: inner dimensions \(dense.columns) and \(sparse.rows) differ")
+        if scatters(sparse) { return product(dense.converted(to: Scalar.self), sparse, transpose: transpose) }
+        let rows = dense.rows, height = Scalar.panelHeights.tall
+        let (scales, unscale) = halfPrecisionScales(dense, panelHeight: height, as: Scalar.self)
+        return scales.withUnsafeBufferPointer { scales in
+            let scales = scales
+            return gatherProduct(dense, sparse, panelHeight: height, unscale: unscale, kernel: Scalar.halfGatherKernel) {
+                d, top, first, last, packed in
+                // Both point at the panel's first row's scale; the unscaled sums at the kernel's.
+                latent_pack_panel_halves(d, rows, top, height, first, last, scales.baseAddress! + top, packed)
+            }
+        }
     }
 }
 
@@ -174,9 +209,44 @@ extension Matrix where Scalar == Double {
                                transpose: SparseColumns<Double>? = nil) -> Matrix {
         precondition(dense.columns == sparse.rows, "dense x sparse: inner dimensions \(dense.columns) and \(sparse.rows) differ")
         if scatters(sparse) { return product(dense.converted(to: Double.self), sparse, transpose: transpose) }
-        return gatherProduct(dense, sparse, plan: panelPlan(Double.self, rows: dense.rows), panelHeight: Int(LATENT_PANEL_HEIGHT_F64),
-                             kernels: (latent_gather_panel_mixed_f64, latent_gather_panel_mixed_f64))
+        let rows = dense.rows, height = Int(LATENT_PANEL_HEIGHT_F64)
+        return gatherProduct(dense, sparse, panelHeight: height, unscale: nil, kernel: latent_gather_block_floats_f64) {
+            d, top, first, last, packed in
+            latent_pack_panel_f32(d, rows, top, height, first, last, packed)
+        }
     }
+}
+
+/// The scales of `Matrix.steeringProduct`, padded to whole panels of `panelHeight` rows with
+/// ones: for each row of D, 2^(14 − e) for its largest magnitude m = 1.x · 2^e (so m scaled is
+/// in [2^14, 2^15)), within [2^-126, 2^126] so that it and its inverse are normal Float32
+/// values (a row below 2^-112 loses its smallest values to zero); 1 for a row of zeros.
+/// The maxima are found on `BLAS.threads` threads, each over a range of columns; the largest
+/// of theirs is the same whatever the split.
+func halfPrecisionScales<Scalar: LinearAlgebraScalar>(_ dense: Matrix<Float>, panelHeight: Int, as _: Scalar.Type)
+    -> (scales: [Float], unscale: [Scalar]) {
+    let r = dense.rows, p = dense.columns
+    let workers = r * p >= 1 << 20 ? max(1, min(BLAS.threads, p)) : 1
+    var maxima = [Float](repeating: 0, count: workers * r)
+    dense.storage.withUnsafeBufferPointer { d in
+        maxima.withUnsafeMutableBufferPointer { maxima in
+            let (d, maxima) = (d, maxima)
+            concurrently(workers: workers) { w in
+                latent_row_magnitudes_f32(d.baseAddress!, r, p * w / workers, p * (w + 1) / workers, maxima.baseAddress! + w * r)
+            }
+        }
+    }
+    let padded = (r + panelHeight - 1) / panelHeight * panelHeight
+    var scales = [Float](repeating: 1, count: padded), unscale = [Scalar](repeating: 1, count: padded)
+    for row in 0..<r {
+        var largest: Float = 0
+        for w in 0..<workers { largest = max(largest, maxima[w * r + row]) }
+        guard largest > 0 && largest.isFinite else { continue }
+        let shift = min(126, max(-126, 14 - Int(largest.exponent)))
+        scales[row] = Float(sign: .plus, exponent: shift, significand: 1)
+        unscale[row] = Scalar(Float(sign: .plus, exponent: -shift, significand: 1))
+    }
+    return (scales, unscale)
 }
 
 /// Whether `D · S` is faster by scattering (through Sᵀ) than by gathering: when the result
@@ -185,7 +255,7 @@ private func scatters<Scalar: LinearAlgebraScalar>(_ sparse: SparseColumns<Scala
     sparse.rows > blockWidth && sparse.columns <= blockWidth
 }
 
-/// The panels of a product of `rows` rows, worker by worker: each worker takes a contiguous
+/// The panels of a scattering product of `rows` rows, worker by worker: each worker takes a contiguous
 /// range of rows, about an equal share ending on a multiple of the narrow height, in the
 /// type's tall panels (eight vectors of accumulators: 32 Float64 or 64 Float32 values) with
 /// narrow ones for what is left (300 Float32 rows on 2 threads: 64 + 64 + 32 against
@@ -212,9 +282,9 @@ package func panelPlan<Scalar: LinearAlgebraScalar>(_: Scalar.Type, rows: Int) -
     return plan
 }
 
-/// Columns of the cached side (the packed panel of a gather, the accumulator of a scatter)
-/// handled at a time: 32,768 x 32 Float64 values (or x 64 Float32 values) are 8 MiB, which
-/// stays in the last-level cache with one such block per thread. Larger sides are swept in
+/// Columns of the cached side handled at a time (a gather's packed panel, shared by the
+/// threads; a scatter's accumulator, one per thread): 32,768 x 32 Float64 values (or x 64
+/// Float32 values) are 8 MiB, which stays in the last-level cache. Larger sides are swept in
 /// blocks.
 private let blockWidth = 32_768
 
@@ -250,34 +320,64 @@ private struct UncheckedSendable<Value>: @unchecked Sendable {
     init(_ value: Value) { self.value = value }
 }
 
-/// `D · S` by gathering: for each panel of h rows of D, those rows are first copied into a
-/// contiguous p x h block, then every column of S accumulates its entries' h-value pieces
-/// in registers and adds them to the result once (the C kernel `latent_gather_panel`).
-@_specialize(where Scalar == Double)
-@_specialize(where Scalar == Float)
-func gatherProduct<Scalar: LinearAlgebraScalar>(_ dense: Matrix<Scalar>, _ sparse: SparseColumns<Scalar>) -> Matrix<Scalar> {
-    gatherProduct(dense, sparse, plan: panelPlan(Scalar.self, rows: dense.rows), panelHeight: Scalar.panelHeights.tall,
-                  kernels: (Scalar.panelKernels(narrow: false).gather, Scalar.panelKernels(narrow: true).gather))
-}
-
-/// The gathering product over the panels of `plan`, by `kernels.tall` and `kernels.narrow`;
-/// `panelHeight` is the taller of their heights, for the scratch space.
-@_specialize(where Dense == Double, Scalar == Double)
-@_specialize(where Dense == Float, Scalar == Float)
-@_specialize(where Dense == Float, Scalar == Double)
-func gatherProduct<Dense: LinearAlgebraScalar, Scalar: LinearAlgebraScalar>(
-    _ dense: Matrix<Dense>, _ sparse: SparseColumns<Scalar>, plan: [[(top: Int, narrow: Bool)]], panelHeight: Int,
-    kernels: (tall: GatherKernel<Dense, Scalar>, narrow: GatherKernel<Dense, Scalar>)
+/// `D · S` by gathering, in panels of `panelHeight` rows of D. Each panel is packed block by
+/// block (`pack(d, top, first, last, packed)`: columns first..<last, by every thread), and
+/// each block (`blockWidth` columns: 8 MiB of Float64 or Float32 values, 4 MiB of halves) is
+/// then gathered by the threads together: each sums its own range of S's columns (about
+/// equal entry counts), reading the one packed block they share in the last-level cache.
+/// Every result column is summed by one thread, block by block in the order of its entries,
+/// whatever the number of threads or the packed type: the same bits as from D converted to
+/// the packed type first. `unscale` (`panelHeight`-padded, one per row) is handed to the
+/// kernel at the panel's first row.
+@_specialize(where Dense == Double, Packed == Double, Scalar == Double)
+@_specialize(where Dense == Float, Packed == Float, Scalar == Float)
+@_specialize(where Dense == Float, Packed == Float, Scalar == Double)
+@_specialize(where Dense == Float, Packed == UInt16, Scalar == Float)
+@_specialize(where Dense == Float, Packed == UInt16, Scalar == Double)
+func gatherProduct<Dense: LinearAlgebraScalar, Packed, Scalar: LinearAlgebraScalar>(
+    _ dense: Matrix<Dense>, _ sparse: SparseColumns<Scalar>, panelHeight height: Int, unscale: [Scalar]?,
+    kernel: GatherKernel<Packed, Scalar>,
+    pack: (_ dense: UnsafePointer<Dense>, _ top: Int, _ first: Int, _ last: Int, _ packed: UnsafeMutablePointer<Packed>) -> Void
 ) -> Matrix<Scalar> {
     let r = dense.rows, p = dense.columns, q = sparse.columns
     var result = Matrix<Scalar>(rows: r, columns: q)
     if r == 0 || q == 0 || p == 0 || sparse.nonZeroCount == 0 { return result }
-    let workers = plan.count
+    let workers = max(1, min(BLAS.threads, q))
+    let ranges = sparse.columnRanges(workers)
     let block = min(p, blockWidth)
-    withKernelBuffers(dense, sparse, into: &result, scratch: workers * panelHeight * block, cursors: workers * q) { buffers in
-        forEachPanel(plan) { top, narrow, worker in
-            (narrow ? kernels.narrow : kernels.tall)(buffers.dense, r, p, q, buffers.starts, buffers.indices, buffers.values, buffers.out, top,
-                                                     buffers.scratch + worker * panelHeight * block, block, buffers.cursors + worker * q)
+    let factors = unscale ?? [Scalar](repeating: 1, count: (r + height - 1) / height * height)
+    let packed = UnsafeMutablePointer<Packed>.allocate(capacity: block * height)
+    let cursors = UnsafeMutablePointer<Int>.allocate(capacity: q)
+    defer {
+        packed.deallocate()
+        cursors.deallocate()
+    }
+    dense.storage.withUnsafeBufferPointer { d in
+        sparse.columnStarts.withUnsafeBufferPointer { starts in
+            sparse.rowIndices.withUnsafeBufferPointer { indices in
+                sparse.values.withUnsafeBufferPointer { values in
+                    factors.withUnsafeBufferPointer { factors in
+                        result.storage.withUnsafeMutableBufferPointer { out in
+                            let (d, starts, indices, values, factors, out) = (d.baseAddress!, starts.baseAddress!, indices.baseAddress!,
+                                                                            values.baseAddress!, factors.baseAddress!, out.baseAddress!)
+                            for top in stride(from: 0, to: r, by: height) {
+                                for first in stride(from: 0, to: p, by: block) {
+                                    let last = min(first + block, p), width = last - first
+                                    concurrently(workers: workers) { w in
+                                        let from = first + width * w / workers, to = first + width * (w + 1) / workers
+                                        if from < to { pack(d, top, from, to, packed + (from - first) * height) }
+                                    }
+                                    concurrently(workers: workers) { w in
+                                        guard ranges[w] < ranges[w + 1] else { return }
+                                        kernel(packed, first, last, r, top, starts, indices, values, out, ranges[w], ranges[w + 1],
+                                               cursors, factors + top)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
     return result
@@ -293,7 +393,7 @@ func scatterProduct<Scalar: LinearAlgebraScalar>(_ dense: Matrix<Scalar>, _ spar
     var result = Matrix<Scalar>(rows: r, columns: q)
     if r == 0 || q == 0 || p == 0 || sparse.nonZeroCount == 0 { return result }
     let plan = panelPlan(Scalar.self, rows: r)
-    let kernels = (tall: Scalar.panelKernels(narrow: false).scatter, narrow: Scalar.panelKernels(narrow: true).scatter)
+    let kernels = (tall: Scalar.scatterKernel(narrow: false), narrow: Scalar.scatterKernel(narrow: true))
     let workers = plan.count
     let block = min(q, blockWidth)
     let scratch = Scalar.panelHeights.tall * (block + 1)

@@ -40,17 +40,30 @@ struct OnePassDecomposition<Scalar: LinearAlgebraScalar>: ChunkedComputation {
     /// their models keep the bits `ReproducibilityTests` recorded.
     var reducedPrecisionWork = 100_000_000
 
+    /// Multiply-adds of one sparse product from which the power iterations read their dense
+    /// side in half precision (`Matrix.steeringProduct`), in both models: a quarter of the
+    /// bytes of Float64, half of Float32's, for products bound by how fast those bytes
+    /// arrive. The same threshold as `reducedPrecisionWork`, so the bits recorded for small
+    /// chunks stay.
+    var halfPrecisionWork = 100_000_000
+
     /// Zᵀ = orth(Yᵀ A) after `powerIterations` (at least 1) power iterations from
-    /// Yᵀ = Ωᵀ Aᵀ, each Yᵀ = Zᵀ Aᵀ in between.
+    /// Yᵀ = Ωᵀ Aᵀ, each Yᵀ = Zᵀ Aᵀ in between; the products read Yᵀ and Zᵀ rounded to
+    /// halves when `halves` (Float32 only).
     @_specialize(where Scalar == Double, S == Double)
     @_specialize(where Scalar == Double, S == Float)
     @_specialize(where Scalar == Float, S == Float)
-    func documentIterate<S: LinearAlgebraScalar>(_ a: SparseColumns<S>, _ aT: SparseColumns<S>, seed: UInt64) throws -> Matrix<S> {
+    func documentIterate<S: LinearAlgebraScalar>(_ a: SparseColumns<S>, _ aT: SparseColumns<S>, seed: UInt64,
+                                                 halves: Bool) throws -> Matrix<S> {
+        func steered(_ dense: Matrix<S>, _ sparse: SparseColumns<S>, transpose: SparseColumns<S>) -> Matrix<S> {
+            guard halves, let dense = dense as? Matrix<Float> else { return Matrix.product(dense, sparse, transpose: transpose) }
+            return Matrix.steeringProduct(dense, sparse, transpose: transpose)
+        }
         var yT = Matrix.product(SparseSignMatrix<S>(rows: sketchSize, columns: a.columns, seed: seed), aT)
-        var zT = try Matrix.product(yT, a, transpose: aT).rowSpaceBasis()
+        var zT = try steered(yT, a, transpose: aT).rowSpaceBasis()
         for _ in 1..<powerIterations {
-            yT = Matrix.product(zT, aT, transpose: a)
-            zT = try Matrix.product(yT, a, transpose: aT).rowSpaceBasis()
+            yT = steered(zT, aT, transpose: a)
+            zT = try steered(yT, a, transpose: aT).rowSpaceBasis()
         }
         return zT
     }
@@ -99,19 +112,34 @@ struct OnePassDecomposition<Scalar: LinearAlgebraScalar>: ChunkedComputation {
             // with a condition number no worse than A's, and the costly term-side
             // orthonormalisation (|terms| x l) happens once, for the final Q.
             let yT: Matrix<Scalar>
+            let work = a.nonZeroCount * sketchSize
+            // Iterations in Float32: always in a Float32 model, for large chunks in a Float64 one.
+            let iteratesInFloat32 = Scalar.self == Float.self || work >= reducedPrecisionWork
             if powerIterations == 0 {
                 yT = Matrix.product(SparseSignMatrix<Scalar>(rows: sketchSize, columns: a.columns, seed: seed), aT)
-            } else if Scalar.self == Double.self && a.nonZeroCount * sketchSize >= reducedPrecisionWork {
+            } else if iteratesInFloat32 && work >= halfPrecisionWork {
+                // The iterations only steer Z towards the dominant subspace, and so does the Z
+                // that the last product, Y = AZ, reads: Y lies in A's range whatever Z is, so
+                // every product reads its dense side in half precision (11 significant bits,
+                // row by row), which halves the bytes a Float32 product moves. Y itself is
+                // summed in the model's precision (an exactly low-rank chunk is still
+                // recovered exactly); the rounding of Z, about 2^-12, stays far below the
+                // randomized SVD's own error.
+                let a32 = a as? SparseColumns<Float> ?? a.converted(to: Float.self)
+                let aT32 = aT as? SparseColumns<Float> ?? aT.converted(to: Float.self)
+                let zT = try documentIterate(a32, aT32, seed: seed, halves: true)
+                yT = Matrix.steeringProduct(zT, aT, transpose: a)
+            } else if Scalar.self == Double.self && iteratesInFloat32 {
                 // The iterations only steer Z towards the dominant subspace: run them in
                 // Float32, which halves the memory the products move and doubles their
                 // vector width, as multi-pass does. The last product, Y = AZ, is in Float64,
                 // so Y lies in A's range to Float64 accuracy (an exactly low-rank chunk is
                 // still recovered exactly) and the rounding of the iterations, about 1e-7,
                 // stays far below the randomized SVD's own error.
-                let zT = try documentIterate(a.converted(to: Float.self), aT.converted(to: Float.self), seed: seed)
+                let zT = try documentIterate(a.converted(to: Float.self), aT.converted(to: Float.self), seed: seed, halves: false)
                 yT = termProduct(zT, aT, transpose: a)
             } else {
-                yT = Matrix.product(try documentIterate(a, aT, seed: seed), aT, transpose: a)
+                yT = Matrix.product(try documentIterate(a, aT, seed: seed, halves: false), aT, transpose: a)
             }
             let qT = try (consume yT).lq().q
             small = Matrix.product(qT, a, transpose: aT)

@@ -108,6 +108,25 @@ struct LSIModelTests {
         })
     }
 
+    /// A chunk of 300 terms x 900 documents of rank 6, as in the multi-pass test above, with
+    /// its left singular vectors and singular values.
+    static func lowRankChunk() throws -> (chunk: SparseChunk, u: Matrix<Double>, s: [Double]) {
+        var generator = SeededGenerator(seed: 21)
+        let a = Matrix<Double>.gaussian(rows: 300, columns: 6, using: &generator) * Matrix<Double>.gaussian(rows: 6, columns: 900, using: &generator)
+        let (u, s, _) = try a.svd()
+        return (chunk(a), u, s)
+    }
+
+    /// Expects the exactly rank-6 chunk recovered to 1e-12: its 6 singular values, and a basis
+    /// inside its left singular subspace.
+    static func expectRecovered(_ projection: LSIProjection<Double>, u: Matrix<Double>, s: [Double]) {
+        #expect(projection.rank == 6)
+        #expect(worstRelativeError(s, projection.singularValues, k: 6) <= 1e-12)
+        let exact = u.leadingColumns(6), topics = projection.basis.transposed()
+        let outside = topics - exact * Matrix.product(exact, transposeA: true, topics)
+        #expect(outside.storage.map(abs).max() ?? 0 <= 1e-12)
+    }
+
     @Test("one-pass Float64 with its power iterations in Float32: an exactly low-rank chunk to 1e-12, a planted one as in Float64",
           arguments: [1, 2])
     func onePassReducedPrecision(powerIterations: Int) async throws {
@@ -115,20 +134,12 @@ struct LSIModelTests {
             OnePassDecomposition<Double>(termCount: terms, sketchSize: sketch, keep: keep, powerIterations: powerIterations,
                                          decay: 1, seed: 9, firstChunk: 0, reducedPrecisionWork: reduced ? 0 : .max)
         }
-        // 300 terms x 900 documents of rank 6, as in the multi-pass test above.
-        var generator = SeededGenerator(seed: 21)
-        let a = Matrix<Double>.gaussian(rows: 300, columns: 6, using: &generator) * Matrix<Double>.gaussian(rows: 6, columns: 900, using: &generator)
-        let (u, s, _) = try a.svd()
-        let lowRank = Self.chunk(a)
+        let (lowRank, u, s) = try Self.lowRankChunk()
         let mixed = try decomposition(terms: 300, sketch: 10, keep: 6, reduced: true).process(lowRank, index: 0)
         let full = try decomposition(terms: 300, sketch: 10, keep: 6, reduced: false).process(lowRank, index: 0)
         // The Float32 path was taken: the bits differ from the Float64 one's.
         #expect(mixed.basis.storage != full.basis.storage)
-        #expect(mixed.rank == 6)
-        #expect(worstRelativeError(s, mixed.singularValues, k: 6) <= 1e-12)
-        let exact = u.leadingColumns(6), topics = mixed.basis.transposed()
-        let outside = topics - exact * Matrix.product(exact, transposeA: true, topics)
-        #expect(outside.storage.map(abs).max() ?? 0 <= 1e-12)
+        Self.expectRecovered(mixed, u: u, s: s)
 
         // (The planted chunk takes most of the test's time: once, with two iterations.)
         guard powerIterations == 2 else { return }
@@ -152,6 +163,43 @@ struct LSIModelTests {
         #expect(abs(similarityMixed - similarityFull) <= 1e-6)
         let spread = zip(plantedMixed.singularValues, plantedFull.singularValues).map { abs($0 - $1) / $1 }.max() ?? 0
         #expect(spread <= 2e-5)
+    }
+
+    @Test("one-pass with products steered in half precision: an exactly low-rank chunk to 1e-12 in Float64; a planted one as with Float32 steering, in Float64 and Float32")
+    func onePassHalfPrecision() async throws {
+        func decomposition<S: LinearAlgebraScalar>(_: S.Type, terms: Int, sketch: Int, keep: Int, halves: Bool) -> OnePassDecomposition<S> {
+            OnePassDecomposition<S>(termCount: terms, sketchSize: sketch, keep: keep, powerIterations: 2, decay: 1, seed: 9,
+                                    firstChunk: 0, reducedPrecisionWork: 0, halfPrecisionWork: halves ? 0 : .max)
+        }
+        let (lowRank, u, s) = try Self.lowRankChunk()
+        let halves = try decomposition(Double.self, terms: 300, sketch: 10, keep: 6, halves: true).process(lowRank, index: 0)
+        let float32 = try decomposition(Double.self, terms: 300, sketch: 10, keep: 6, halves: false).process(lowRank, index: 0)
+        #expect(halves.basis.storage != float32.basis.storage)
+        Self.expectRecovered(halves, u: u, s: s)
+
+        let planted = PlantedCorpus.shared
+        let (exactU, exactS) = try planted.exact
+        let whole = Self.chunk(planted.corpus.documents)
+        func measures<S: LinearAlgebraScalar>(_ projection: LSIProjection<S>) -> (error: Double, similarity: Double, values: [Double]) {
+            let values = projection.singularValues.map { Double($0) }
+            let basis = projection.basis.transposed().converted(to: Double.self)
+            return (worstRelativeError(exactS, values, k: 30), subspaceSimilarity(exactU, basis, k: 30), values)
+        }
+        for model in ["Float64", "Float32"] {
+            let (steered, reference) = model == "Float64"
+                ? try (measures(decomposition(Double.self, terms: planted.terms, sketch: 40, keep: 30, halves: true).process(whole, index: 0)),
+                       measures(decomposition(Double.self, terms: planted.terms, sketch: 40, keep: 30, halves: false).process(whole, index: 0)))
+                : try (measures(decomposition(Float.self, terms: planted.terms, sketch: 40, keep: 30, halves: true).process(whole, index: 0)),
+                       measures(decomposition(Float.self, terms: planted.terms, sketch: 40, keep: 30, halves: false).process(whole, index: 0)))
+            let spread = zip(steered.values, reference.values).map { abs($0 - $1) / $1 }.max() ?? 0
+            // Measured: the worst σ error moves by 6e-5 of itself, the subspace similarity by
+            // 1.5e-5, each singular value by at most 2.8e-5; another seed moves them by 1.4e-2,
+            // 7e-3 and 7.6e-3 (bounds with a margin of 5).
+            #expect(steered.error > 1e-4 && spread > 0)
+            #expect(abs(steered.error - reference.error) <= 3e-4 * reference.error, "\(model)")
+            #expect(abs(steered.similarity - reference.similarity) <= 1e-4, "\(model)")
+            #expect(spread <= 1.5e-4, "\(model)")
+        }
     }
 
     @Test("training in two halves with addDocuments matches training on the whole", arguments: LSIAlgorithm.allCases)
