@@ -177,7 +177,7 @@ extension Matrix {
 
     /// `D̃ · S` for a Float32 D, where D̃ is D with every value rounded to half precision
     /// (11 significant bits) after its row is scaled by a power of two that brings the row's
-    /// largest magnitude into [2^14, 2^15), and scaled back: each value of D to about 2^-12
+    /// largest magnitude into [2^14, 2^15), and scaled back: each value of D to at most 2^-11
     /// of its row's largest, none overflows, and every sum is then as exact as `product`'s.
     /// For products that only steer an iteration (the power iterations of a randomized SVD):
     /// the gathering kernel moves a quarter of the bytes of a Float64 D. Where scattering is

@@ -139,8 +139,8 @@ struct OnePassDecomposition<Scalar: LinearAlgebraScalar>: ChunkedComputation {
                 // every product reads its dense side in half precision (11 significant bits,
                 // row by row), which halves the bytes a Float32 product moves. Y itself is
                 // summed in the model's precision (an exactly low-rank chunk is still
-                // recovered exactly); the rounding of Z, about 2^-12, stays far below the
-                // randomized SVD's own error.
+                // recovered exactly); the rounding of Z, at most 2^-11 of its row's largest
+                // value, stays far below the randomized SVD's own error.
                 let a32 = a as? SparseColumns<Float> ?? a.converted(to: Float.self)
                 let aT32 = aT as? SparseColumns<Float> ?? aT.converted(to: Float.self)
                 let zT = try documentIterate(a32, aT32, seed: seed, halves: true)
