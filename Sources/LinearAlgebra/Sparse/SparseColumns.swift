@@ -334,7 +334,7 @@ private struct UncheckedSendable<Value>: @unchecked Sendable {
 @_specialize(where Dense == Float, Packed == Float, Scalar == Double)
 @_specialize(where Dense == Float, Packed == UInt16, Scalar == Float)
 @_specialize(where Dense == Float, Packed == UInt16, Scalar == Double)
-func gatherProduct<Dense: LinearAlgebraScalar, Packed, Scalar: LinearAlgebraScalar>(
+func gatherProduct<Dense: LinearAlgebraScalar, Packed: Numeric, Scalar: LinearAlgebraScalar>(
     _ dense: Matrix<Dense>, _ sparse: SparseColumns<Scalar>, panelHeight height: Int, unscale: [Scalar]?,
     kernel: GatherKernel<Packed, Scalar>,
     pack: (_ dense: UnsafePointer<Dense>, _ top: Int, _ first: Int, _ last: Int, _ packed: UnsafeMutablePointer<Packed>) -> Void
@@ -346,35 +346,20 @@ func gatherProduct<Dense: LinearAlgebraScalar, Packed, Scalar: LinearAlgebraScal
     let ranges = sparse.columnRanges(workers)
     let block = min(p, blockWidth)
     let factors = unscale ?? [Scalar](repeating: 1, count: (r + height - 1) / height * height)
-    let packed = UnsafeMutablePointer<Packed>.allocate(capacity: block * height)
-    let cursors = UnsafeMutablePointer<Int>.allocate(capacity: q)
-    defer {
-        packed.deallocate()
-        cursors.deallocate()
-    }
-    dense.storage.withUnsafeBufferPointer { d in
-        sparse.columnStarts.withUnsafeBufferPointer { starts in
-            sparse.rowIndices.withUnsafeBufferPointer { indices in
-                sparse.values.withUnsafeBufferPointer { values in
-                    factors.withUnsafeBufferPointer { factors in
-                        result.storage.withUnsafeMutableBufferPointer { out in
-                            let (d, starts, indices, values, factors, out) = (d.baseAddress!, starts.baseAddress!, indices.baseAddress!,
-                                                                            values.baseAddress!, factors.baseAddress!, out.baseAddress!)
-                            for top in stride(from: 0, to: r, by: height) {
-                                for first in stride(from: 0, to: p, by: block) {
-                                    let last = min(first + block, p), width = last - first
-                                    concurrently(workers: workers) { w in
-                                        let from = first + width * w / workers, to = first + width * (w + 1) / workers
-                                        if from < to { pack(d, top, from, to, packed + (from - first) * height) }
-                                    }
-                                    concurrently(workers: workers) { w in
-                                        guard ranges[w] < ranges[w + 1] else { return }
-                                        kernel(packed, first, last, r, top, starts, indices, values, out, ranges[w], ranges[w + 1],
-                                               cursors, factors + top)
-                                    }
-                                }
-                            }
-                        }
+    factors.withUnsafeBufferPointer { factors in
+        let factors = factors.baseAddress!
+        withKernelBuffers(dense, sparse, into: &result, scratch: block * height, of: Packed.self, cursors: q) { buffers in
+            for top in stride(from: 0, to: r, by: height) {
+                for first in stride(from: 0, to: p, by: block) {
+                    let last = min(first + block, p), width = last - first
+                    concurrently(workers: workers) { w in
+                        let from = first + width * w / workers, to = first + width * (w + 1) / workers
+                        if from < to { pack(buffers.dense, top, from, to, buffers.scratch + (from - first) * height) }
+                    }
+                    concurrently(workers: workers) { w in
+                        guard ranges[w] < ranges[w + 1] else { return }
+                        kernel(buffers.scratch, first, last, r, top, buffers.starts, buffers.indices, buffers.values, buffers.out,
+                               ranges[w], ranges[w + 1], buffers.cursors, factors + top)
                     }
                 }
             }
@@ -397,7 +382,7 @@ func scatterProduct<Scalar: LinearAlgebraScalar>(_ dense: Matrix<Scalar>, _ spar
     let workers = plan.count
     let block = min(q, blockWidth)
     let scratch = Scalar.panelHeights.tall * (block + 1)
-    withKernelBuffers(dense, sparse, into: &result, scratch: workers * scratch, cursors: workers * p) { buffers in
+    withKernelBuffers(dense, sparse, into: &result, scratch: workers * scratch, of: Scalar.self, cursors: workers * p) { buffers in
         forEachPanel(plan) { top, narrow, worker in
             (narrow ? kernels.narrow : kernels.tall)(buffers.dense, r, p, q, buffers.starts, buffers.indices, buffers.values, buffers.out, top,
                                                      buffers.scratch + worker * scratch, block, buffers.cursors + worker * p)
@@ -406,14 +391,15 @@ func scatterProduct<Scalar: LinearAlgebraScalar>(_ dense: Matrix<Scalar>, _ spar
     return result
 }
 
-/// The raw buffers one kernel call works on; the scratch space holds values of D's type.
-private struct KernelBuffers<Dense, Scalar> {
+/// The raw buffers one kernel call works on; the scratch space (a gather's packed panel, a
+/// scatter's accumulator) holds values of type `Scratch`.
+private struct KernelBuffers<Dense, Scalar, Scratch> {
     let dense: UnsafePointer<Dense>
     let starts: UnsafePointer<Int>
     let indices: UnsafePointer<Int32>
     let values: UnsafePointer<Scalar>
     let out: UnsafeMutablePointer<Scalar>
-    let scratch: UnsafeMutablePointer<Dense>
+    let scratch: UnsafeMutablePointer<Scratch>
     let cursors: UnsafeMutablePointer<Int>
 }
 
@@ -421,11 +407,11 @@ private struct KernelBuffers<Dense, Scalar> {
 /// positions) for a kernel. Callers have checked that every dimension and the entry count
 /// are positive, so every buffer has a base address.
 @inline(__always)
-private func withKernelBuffers<Dense: LinearAlgebraScalar, Scalar: LinearAlgebraScalar>(
+private func withKernelBuffers<Dense: LinearAlgebraScalar, Scalar: LinearAlgebraScalar, Scratch: Numeric>(
     _ dense: Matrix<Dense>, _ sparse: SparseColumns<Scalar>, into result: inout Matrix<Scalar>,
-    scratch scratchCount: Int, cursors cursorCount: Int, _ body: (KernelBuffers<Dense, Scalar>) -> Void
+    scratch scratchCount: Int, of _: Scratch.Type, cursors cursorCount: Int, _ body: (KernelBuffers<Dense, Scalar, Scratch>) -> Void
 ) {
-    var scratch = [Dense](repeating: 0, count: scratchCount)
+    var scratch = [Scratch](repeating: 0, count: scratchCount)
     var cursors = [Int](repeating: 0, count: cursorCount)
     dense.storage.withUnsafeBufferPointer { denseBuffer in
         sparse.columnStarts.withUnsafeBufferPointer { starts in
