@@ -43,6 +43,60 @@ struct VocabularyTests {
         #expect(throws: CorpusError.self) { try Vocabulary(contentsOf: duplicate) }
     }
 
+    @Test("reading accepts what gensim's text format allows and names the line and the field of anything else")
+    func readingLineByLine() throws {
+        let dir = try TemporaryDirectory()
+        // Accepted: CRLF lines, no count line, a count between blanks, signed integers.
+        let accepted: [(String, documents: Int, tokens: [String?], frequencies: [Int])] = [
+            ("3\r\n0\ta\t1\r\n1\tb\t2\r\n", 3, ["a", "b"], [1, 2]),
+            ("0\ta\t1\n2\tc\t5", 0, ["a", nil, "c"], [1, 0, 5]),
+            (" 12 \n+1\tkäse\t+3\n0\t𝔘\t-0\n", 12, ["𝔘", "käse"], [0, 3]),
+        ]
+        for (index, (text, documents, tokens, frequencies)) in accepted.enumerated() {
+            let vocabulary = try Vocabulary(contentsOf: try dir.write("ok\(index).vocab", text))
+            #expect(vocabulary.documentCount == documents && vocabulary.tokens == tokens, "\(text)")
+            #expect(vocabulary.documentFrequencies == frequencies, "\(text)")
+        }
+        let refused: [([UInt8], String)] = [
+            ("2\nx\ta\t1\n", "2: expected a non-negative term id, found 'x'"),
+            ("2\n-1\ta\t1\n", "2: expected a non-negative term id, found '-1'"),
+            ("2\n2147483648\ta\t1\n", "2: expected a non-negative term id, found '2147483648'"),
+            ("2\n 0\ta\t1\n", "2: expected a non-negative term id, found ' 0'"),
+            ("2\n+\ta\t1\n", "2: expected a non-negative term id, found '+'"),
+            ("2\n0\ta\t\n", "2: expected a document frequency, found ''"),
+            ("2\n0\ta\t1 \n", "2: expected a document frequency, found '1 '"),
+            ("2\n0\ta\t99999999999999999999\n", "2: expected a document frequency, found '99999999999999999999'"),
+            ("2\n0\ta\t1\n\n", "3: expected 'id<TAB>token<TAB>document frequency', found 1 field"),
+            ("0\ta\t1\tx\n", "1: expected 'id<TAB>token<TAB>document frequency', found 4 fields"),
+            ("1 2\n0\ta\t1\n", "1: expected the number of documents"),
+            ("2\n0\ta\t1\n0\tb\t1\n", "3: id 0 is used by 'a' and 'b'"),
+            ("2\n0\ta\t1\n1\ta\t1\n", "3: token 'a' has id 0 and id 1"),
+        ].map { (Array($0.utf8), $1) } + [(Array("2\n0\ta\t1\n1\tb".utf8) + [0xFF] + Array("\t1\n".utf8), "3: not valid UTF-8")]
+        for (index, (bytes, message)) in refused.enumerated() {
+            let path = try dir.write("bad\(index).vocab", bytes: bytes)
+            #expect { try Vocabulary(contentsOf: path) } throws: { error in
+                (error as? CorpusError)?.description == "\(path):\(message)"
+            }
+        }
+    }
+
+    @Test("a vocabulary file lists tokens in code-point order, as Python sorts them")
+    func writingInCodePointOrder() throws {
+        let dir = try TemporaryDirectory()
+        var vocabulary = Vocabulary()
+        // U+FB00 sorts before U+1D518 by code point but after it in UTF-16 (a surrogate pair).
+        let words = ["𝔘", "ﬀ", "zz", "é", "Z", "z", "ä", "a\u{301}", "aa"]
+        vocabulary.add(documents: [words])
+        try vocabulary.write(to: dir.file("v.vocab"))
+        let lines = String(decoding: try dir.read("v.vocab"), as: UTF8.self).split(separator: "\n").dropFirst()
+        let written = lines.map { String($0.split(separator: "\t", omittingEmptySubsequences: false)[1]) }
+        let expected = words.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) { $0.value < $1.value } }
+        #expect(written == expected)
+        #expect(expected == ["Z", "aa", "a\u{301}", "z", "zz", "ä", "é", "ﬀ", "𝔘"])
+        let loaded = try Vocabulary(contentsOf: dir.file("v.vocab"))
+        #expect(loaded.tokens == vocabulary.tokens && loaded.documentFrequencies == vocabulary.documentFrequencies)
+    }
+
     @Test("tokenizer: lowercase, letters only, 2 to 15 code points, optional accent stripping")
     func tokenizer() {
         let tokens = Tokenizer().tokens("Graph minors IV: Widths of trees, 2nd x² _under a supercalifragilisticexpialidocious Café")

@@ -71,4 +71,35 @@ struct ModelFolderTests {
         try three.save(to: dir.file("empty"))
         #expect(try LSIModel(contentsOf: dir.file("empty")).topicCount == 3)
     }
+
+    @Test("files written side by side: one that fails fails the whole folder, names its file, and leaves nothing")
+    func failingFile() async throws {
+        let dir = try TemporaryDirectory()
+        let lsi = try await Self.model()
+        try lsi.save(to: dir.file("m.lsi"))
+        let before = try dir.snapshot()
+        let arrays = ["u": NumPyArray(shape: [2, 2], values: [1, 2, 3, 4]), "s": NumPyArray(shape: [2], values: [2, 1])]
+        let refusal = corpusError {
+            try ModelFolder.write(to: dir.file("m.lsi"), metadata: ["kind": "lsi"], arrays: arrays, files: [
+                "notes.txt": { path in try "fine\n".write(toFile: path, atomically: false, encoding: .utf8) },
+                "vocab.txt": { path in throw CorpusError(code: .io, file: path, message: "disk full") },
+            ])
+        }
+        #expect(refusal?.description.hasSuffix("/vocab.txt: disk full") == true, "\(String(describing: refusal))")
+        #expect(try dir.snapshot() == before)
+        #expect(try dir.temporaries().isEmpty)
+    }
+
+    @Test("a Float32 array is written as its values lie: the bytes of the same values given as Double")
+    func float32Bytes() throws {
+        let dir = try TemporaryDirectory()
+        let floats: [Float] = [1.0 / 3, -0.0, .leastNonzeroMagnitude, -.greatestFiniteMagnitude, .infinity, 1e-20, 7]
+        try NumPyArray(shape: [7], floats: floats).write(to: dir.file("a.npy"))
+        try NumPyArray(shape: [7], element: .float32, values: floats.map(Double.init)).write(to: dir.file("b.npy"))
+        #expect(try dir.read("a.npy") == dir.read("b.npy"))
+        let read = try NumPyArray(contentsOf: dir.file("a.npy"))
+        #expect(read.element == .float32 && read.shape == [7])
+        #expect(read.values.map { Float($0).bitPattern } == floats.map(\.bitPattern))
+        #expect(try NumPyArray(shape: [7], floats: floats) == NumPyArray(shape: [7], floats: floats))
+    }
 }

@@ -14,23 +14,52 @@ public struct NumPyArray: Sendable, Equatable {
 
     public let shape: [Int]
     public let element: Element
+    private let storage: Storage
+
+    /// Values as they are held: as Double, or, for a Float32 array built to be written, as
+    /// the Float32 values themselves (a model's basis of hundreds of megabytes is then
+    /// written as it lies, without a Double copy or a loop over its values).
+    private enum Storage: Sendable, Equatable {
+        case doubles([Double])
+        case floats([Float])
+    }
+
     /// The values in C (row-major) order, as Double (exact for all three element types in
     /// the ranges Latent stores).
-    public let values: [Double]
+    public var values: [Double] {
+        switch storage {
+        case .doubles(let values): values
+        case .floats(let values): values.map(Double.init)
+        }
+    }
 
     public init(shape: [Int], element: Element = .float64, values: [Double]) {
         precondition(shape.reduce(1, *) == values.count, "shape \(shape) does not hold \(values.count) values")
         self.shape = shape
         self.element = element
-        self.values = values
+        self.storage = .doubles(values)
     }
 
-    public var count: Int { values.count }
+    /// A `<f4` array of `floats` in C order.
+    public init(shape: [Int], floats: [Float]) {
+        precondition(shape.reduce(1, *) == floats.count, "shape \(shape) does not hold \(floats.count) values")
+        self.shape = shape
+        self.element = .float32
+        self.storage = .floats(floats)
+    }
+
+    public var count: Int {
+        switch storage {
+        case .doubles(let values): values.count
+        case .floats(let values): values.count
+        }
+    }
 
     /// The magic, version and header dictionary, padded so the data starts at a multiple of 64.
     private func encodedHeader() -> [UInt8] { NumPyHeader.encoded(descr: element.rawValue, shape: shape) }
 
     public func encoded() -> [UInt8] {
+        let values = values
         var bytes = encodedHeader()
         let start = bytes.count
         bytes += [UInt8](repeating: 0, count: values.count * element.size)
@@ -51,11 +80,16 @@ public struct NumPyArray: Sendable, Equatable {
 
     public func write(to path: String, replacing: ReplacePolicy = .sameKind) throws {
         let file = try AtomicFileWriter(path: path, kind: .numpyArray, replacing: replacing)
-        if element == .float64 && 1.littleEndian == 1 {
-            // Little-endian doubles are already the file's bytes: write them as they lie.
+        switch storage {
+        case .doubles(let values) where element == .float64 && 1.littleEndian == 1:
+            // Little-endian values of the file's own type are already its bytes: write them
+            // as they lie.
             try file.write(bytes: encodedHeader())
             try values.withUnsafeBytes { try file.write(raw: $0) }
-        } else {
+        case .floats(let values) where 1.littleEndian == 1:
+            try file.write(bytes: encodedHeader())
+            try values.withUnsafeBytes { try file.write(raw: $0) }
+        default:
             try file.write(bytes: encoded())
         }
         try file.commit()

@@ -21,10 +21,14 @@ extension LSIModel {
         let element: NumPyArray.Element = parameters.precision == .float64 ? .float64 : .float32
         let k = topicCount
         // Uᵀ column-major (topics x terms) is U in C order: the basis storage as it is.
-        let u: [Double], s: [Double]
+        let u: NumPyArray, s: NumPyArray
         switch storage {
-        case .float64(let p): (u, s) = (p.basis.storage, p.singularValues)
-        case .float32(let p): (u, s) = (p.basis.storage.map(Double.init), p.singularValues.map(Double.init))
+        case .float64(let p):
+            u = NumPyArray(shape: [termCount, k], values: p.basis.storage)
+            s = NumPyArray(shape: [k], values: p.singularValues)
+        case .float32(let p):
+            u = NumPyArray(shape: [termCount, k], floats: p.basis.storage)
+            s = NumPyArray(shape: [k], floats: p.singularValues)
         }
         let metadata: [String: Any] = [
             "kind": Self.kind,
@@ -45,8 +49,7 @@ extension LSIModel {
         if let vocabulary { files[Self.vocabularyFile] = { try vocabulary.write(to: $0) } }
         try ModelFolder.write(
             to: path, metadata: metadata,
-            arrays: ["u": NumPyArray(shape: [termCount, k], element: element, values: u),
-                     "s": NumPyArray(shape: [k], element: element, values: s)],
+            arrays: ["u": u, "s": s],
             files: files, replacing: replacing)
     }
 

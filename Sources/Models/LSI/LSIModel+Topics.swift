@@ -45,10 +45,21 @@ extension LSIModel {
         guard topic >= 0 && topic < topicCount else {
             throw ModelError(code: .invalidParameter, message: "topic \(topic): the model has topics 0 to \(topicCount - 1)")
         }
-        let ranked = (0..<termCount).map { term -> (key: Int64, term: Int) in
-            (Int64((Swift.abs(weight(topic: topic, term: term)) * 1e6).rounded()), term)
-        }.sorted { $0.key != $1.key ? $0.key > $1.key : $0.term < $1.term }
-        return ranked.prefix(max(0, top)).map { entry in
+        // The leading `top` in one pass, kept in order: a term enters only when it beats the
+        // last kept one, which after the first few hundred terms few do (no sort of all terms).
+        let count = min(max(0, top), termCount)
+        var ranked: [(key: Int64, term: Int)] = []
+        ranked.reserveCapacity(count + 1)
+        for term in 0..<termCount where count > 0 {
+            let key = Int64((Swift.abs(weight(topic: topic, term: term)) * 1e6).rounded())
+            // Terms come in increasing order, so an equal key never beats one kept earlier.
+            if ranked.count == count, let last = ranked.last, key <= last.key { continue }
+            var position = ranked.count
+            while position > 0 && ranked[position - 1].key < key { position -= 1 }
+            ranked.insert((key, term), at: position)
+            if ranked.count > count { ranked.removeLast() }
+        }
+        return ranked.map { entry in
             TopicTerm(termID: entry.term, term: termName(entry.term), weight: weight(topic: topic, term: entry.term))
         }
     }

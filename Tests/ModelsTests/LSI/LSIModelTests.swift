@@ -302,6 +302,29 @@ struct LSIModelTests {
         #expect(throws: ModelError.self) { try model.project(try SparseDocument(entries: [(12, 1)])) }
     }
 
+    @Test("a topic's leading terms are those of a sort of all terms by weight, ties by term id")
+    func topicRanking() throws {
+        // Weights from a few values, so that many agree to 6 decimals, in both signs.
+        let terms = 500, topics = 3
+        var generator = SeededGenerator(seed: 17)
+        let levels: [Double] = [0.5, 0.25, 0.2500001, 0.1, 0.0999999, 0.01, 0]
+        let basis = (0..<terms * topics).map { _ in
+            (Bool.random(using: &generator) ? 1 : -1) * levels[Int.random(in: 0..<levels.count, using: &generator)]
+        }
+        let model = LSIModel(parameters: LSIParameters(topics: topics), termCount: terms, vocabulary: nil,
+                             storage: .float64(LSIProjection(basis: Matrix(rows: topics, columns: terms, columnMajor: basis),
+                                                             singularValues: [3, 2, 1], chunks: 1, documents: 1)))
+        for topic in 0..<topics {
+            let sorted = (0..<terms).map { term in (key: Int64((abs(basis[topic + term * topics]) * 1e6).rounded()), term: term) }
+                .sorted { $0.key != $1.key ? $0.key > $1.key : $0.term < $1.term }
+            for top in [0, 1, 7, 60, terms, terms + 5] {
+                let ranked = try model.topic(topic, top: top)
+                #expect(ranked.map(\.termID) == sorted.prefix(top).map(\.term), "topic \(topic), top \(top)")
+                #expect(ranked.map(\.weight) == sorted.prefix(top).map { basis[topic + $0.term * topics] })
+            }
+        }
+    }
+
     @Test("a document outside the vocabulary or with a NaN weight is an error naming the document")
     func badInput() async throws {
         let documents = [try SparseDocument(entries: [(0, 1), (1, 2)]), try SparseDocument(entries: [(0, 1), (5, 1)])]
