@@ -129,7 +129,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CorpusTests",
-            dependencies: ["LatentCorpus", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["LatentCorpus", "LatentLinearAlgebra", "TestSupport", .product(name: "Logging", package: "swift-log")],
             path: "Tests/CorpusTests"
         ),
         .testTarget(

@@ -13,12 +13,13 @@ public final class ChunkPrefetcher: Sendable {
     /// Starts reading `corpus` in chunks of `size` documents, from chunk `firstChunk` on
     /// (chunk numbers and first documents as if read from the start). The chunks before it
     /// are not read when the corpus reads ranges of documents (`RangeReadableCorpus`), else
-    /// read and thrown away.
+    /// read and thrown away; a corpus that reads ranges fastest (`prefersRanges`) is read by
+    /// ranges from the start too.
     public init<C: Corpus>(_ corpus: C, chunkSize size: Int, depth: Int = 2, firstChunk: Int = 0) {
         let size = max(1, size)
         let start = max(0, firstChunk) * size
         pipeline = OrderedPipeline(workers: 0, depth: max(1, depth), name: "latent.prefetch", produce: { emit in
-            if start > 0, let ranges = corpus as? any RangeReadableCorpus, ranges.supportsRanges,
+            if let ranges = corpus as? any RangeReadableCorpus, ranges.supportsRanges, start > 0 || ranges.prefersRanges,
                let total = corpus.documentCount {
                 for first in stride(from: start, to: total, by: size) {
                     guard emit(try ranges.chunk(documents: first..<min(first + size, total))) else { return }

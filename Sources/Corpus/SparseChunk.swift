@@ -20,6 +20,15 @@ public struct SparseChunk: Sendable, Equatable {
         weights.reserveCapacity(nonZeros)
     }
 
+    /// A chunk made of whole arrays its maker has checked already (offsets from 0, ascending,
+    /// ending at the entry count; ids ascending within each document; finite weights).
+    init(uncheckedFirstDocument firstDocument: Int, columnStarts: [Int], termIDs: [Int32], weights: [Double]) {
+        self.firstDocument = firstDocument
+        self.columnStarts = columnStarts
+        self.termIDs = termIDs
+        self.weights = weights
+    }
+
     /// A chunk made of whole arrays (as decoded from another process), checked in one sweep:
     /// offsets from 0, ascending, ending at the entry count; term ids ascending within each
     /// document and below `termBound`; finite weights. The first violation is thrown as

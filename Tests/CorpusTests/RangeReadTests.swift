@@ -1,5 +1,6 @@
 import Foundation
 import LatentCorpus
+import LatentLinearAlgebra
 import TestSupport
 import Testing
 
@@ -46,6 +47,55 @@ struct RangeReadTests {
             Issue.record("opened without an index")
         } catch let error as CorpusError {
             #expect("\(error)".contains("needs an uncompressed file with its index \(directory.file("c.mm")).index"), "\(error)")
+        }
+    }
+
+    @Test("a binary chunk of over a million entries, read on several threads, is the sequential read, and names its first bad document")
+    func parallelBinaryChunk() throws {
+        // 12,000 documents of 100 entries: 1.2 million, enough for every thread to read a share.
+        let documents = (0..<12_000).map { (d: Int) -> SparseDocument in
+            let ids = (0..<100).map { Int32($0 * 30 + d % 30) }
+            return SparseDocument(uncheckedTermIDs: ids, weights: ids.map { Double($0) * 0.125 + Double(d) })
+        }
+        let directory = try TemporaryDirectory()
+        let path = directory.file("c.lbc")
+        try BinaryCorpus.write(InMemoryCorpus(documents, termCount: 3_000), to: path, termCount: 3_000)
+        let original = BLAS.threads
+        defer { BLAS.threads = original }
+        var sequential = SparseChunk()
+        var reader = try BinaryCorpus(path: path).makeReader()
+        #expect(try reader.fill(&sequential, firstDocument: 0, size: 12_000))
+        for threads in 1...3 {
+            BLAS.threads = threads
+            let corpus = try BinaryCorpus(path: path)
+            #expect(try corpus.chunk(documents: 0..<12_000) == sequential, "\(threads) threads")
+            let part = try corpus.chunk(documents: 4_321..<11_999)
+            #expect(part.firstDocument == 4_321 && part.documents == Array(documents[4_321..<11_999]), "\(threads) threads")
+        }
+        // Document 500's third id made equal to its second, document 11,000's first weight NaN:
+        // whichever thread reads which, the error names document 500, then, mended, 11,000.
+        let bytes = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+        defer { try? bytes.close() }
+        let weightsStart = 64 + 1_200_000 * 4
+        try bytes.seek(toOffset: UInt64(64 + (500 * 100 + 2) * 4))
+        try bytes.write(contentsOf: withUnsafeBytes(of: Int32(30 + 500 % 30).littleEndian) { Data($0) })
+        try bytes.seek(toOffset: UInt64(weightsStart + 11_000 * 100 * 8))
+        try bytes.write(contentsOf: withUnsafeBytes(of: Double.nan.bitPattern.littleEndian) { Data($0) })
+        for threads in 1...3 {
+            BLAS.threads = threads
+            let corpus = try BinaryCorpus(path: path, verifyChecksum: false)
+            #expect { try corpus.chunk(documents: 0..<12_000) } throws: { error in
+                "\(error)" == "\(path): document 500: term id 50 out of order or outside 0..<3000"
+            }
+        }
+        try bytes.seek(toOffset: UInt64(64 + (500 * 100 + 2) * 4))
+        try bytes.write(contentsOf: withUnsafeBytes(of: Int32(60 + 500 % 30).littleEndian) { Data($0) })
+        for threads in 1...3 {
+            BLAS.threads = threads
+            let corpus = try BinaryCorpus(path: path, verifyChecksum: false)
+            #expect { try corpus.chunk(documents: 0..<12_000) } throws: { error in
+                "\(error)" == "\(path): document 11000: term 20 has weight nan"
+            }
         }
     }
 }

@@ -142,26 +142,34 @@ public struct BinaryCorpus: Corpus {
     /// its last entry.
     @discardableResult
     func append(document number: Int, to chunk: inout SparseChunk) throws -> Int {
-        let bytes = mapping.bytes
         var previous: Int32 = -1
         let entries = documentRange(number)
         for entry in entries {
-            let term = bytes.loadUnaligned(fromByteOffset: idsOffset + entry * 4, as: Int32.self).littleEndian
-            guard term > previous, Int(term) < termTotal else {
-                throw CorpusError(code: .inconsistent, file: path,
-                                  message: "document \(number): term id \(term) out of order or outside 0..<\(termTotal)")
-            }
+            let (term, weight) = try checkedEntry(entry, document: number, after: previous)
             previous = term
-            let weight: Double = weightSize == 8
-                ? Double(bitPattern: bytes.loadUnaligned(fromByteOffset: weightsOffset + entry * 8, as: UInt64.self).littleEndian)
-                : Double(Float(bitPattern: bytes.loadUnaligned(fromByteOffset: weightsOffset + entry * 4, as: UInt32.self).littleEndian))
-            guard weight.isFinite else {
-                throw CorpusError(code: .outOfRange, file: path, message: "document \(number): term \(term) has weight \(weight)")
-            }
             chunk.appendEntry(term: term, weight: weight)
         }
         chunk.finishDocument()
         return entries.upperBound
+    }
+
+    /// Entry `entry` (of document `number`), checked: its term id above `previous` (ids
+    /// ascend within a document) and below the term count, its weight finite.
+    @inline(__always)
+    func checkedEntry(_ entry: Int, document number: Int, after previous: Int32) throws -> (term: Int32, weight: Double) {
+        let bytes = mapping.bytes
+        let term = bytes.loadUnaligned(fromByteOffset: idsOffset + entry * 4, as: Int32.self).littleEndian
+        guard term > previous, Int(term) < termTotal else {
+            throw CorpusError(code: .inconsistent, file: path,
+                              message: "document \(number): term id \(term) out of order or outside 0..<\(termTotal)")
+        }
+        let weight: Double = weightSize == 8
+            ? Double(bitPattern: bytes.loadUnaligned(fromByteOffset: weightsOffset + entry * 8, as: UInt64.self).littleEndian)
+            : Double(Float(bitPattern: bytes.loadUnaligned(fromByteOffset: weightsOffset + entry * 4, as: UInt32.self).littleEndian))
+        guard weight.isFinite else {
+            throw CorpusError(code: .outOfRange, file: path, message: "document \(number): term \(term) has weight \(weight)")
+        }
+        return (term, weight)
     }
 
     /// Document `number` (0-based).

@@ -21,7 +21,10 @@ struct OnePassDecomposition<Scalar: LinearAlgebraScalar>: ChunkedComputation {
 
     @_specialize(where Scalar == Double)
     @_specialize(where Scalar == Float)
-    func process(_ chunk: SparseChunk, index: Int) throws -> LSIProjection<Scalar> {
+    func process(_ chunk: consuming SparseChunk, index: Int) throws -> LSIProjection<Scalar> {
+        // The chunk goes to the local matrix (an initializer's argument is handed over), and
+        // what that does not share (in Float32 the Float64 weights) goes back there, for the
+        // decomposition's blocks to reuse rather than touch fresh memory.
         let local = try ChunkMatrix<Scalar>(chunk, termCount: termCount)
         let decomposition = try decompose(local, chunkIndex: firstChunk + index)
         decomposition.checkInvariants()

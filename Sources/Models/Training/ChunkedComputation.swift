@@ -17,8 +17,10 @@ public protocol ChunkedComputation: Sendable {
     var name: String { get }
 
     /// The partial state of one chunk. `index` is the chunk's position in its pass (0, 1,
-    /// ...); chunks are the pass's chunk size each, the last possibly fewer.
-    func process(_ chunk: SparseChunk, index: Int) throws -> PartialState
+    /// ...); chunks are the pass's chunk size each, the last possibly fewer. The chunk is
+    /// handed over: a computation that has made its own form of it can let it go before the
+    /// rest of its work (an implementation may take it as borrowing all the same).
+    func process(_ chunk: consuming SparseChunk, index: Int) throws -> PartialState
 
     /// The state of the chunks of `earlier` followed directly by those of `later`.
     /// Must be associative (up to rounding): executors merge in trees.

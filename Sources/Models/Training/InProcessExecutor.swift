@@ -154,10 +154,10 @@ final class InProcessPass: TrainingPass {
                     cursor.withLock { $0.position.ended = true }
                     return
                 }
-                let index = chunk.firstDocument / chunkSize
-                try merger.add(index, try computation.process(chunk, index: index))
+                let index = chunk.firstDocument / chunkSize, documents = chunk.documentCount
+                try merger.add(index, try computation.process(consume chunk, index: index))
                 let snapshot = cursor.withLock { cursor in
-                    cursor.progress.documentsDone += chunk.documentCount
+                    cursor.progress.documentsDone += documents
                     cursor.progress.chunksDone += 1
                     return cursor.progress
                 }
