@@ -1,5 +1,6 @@
 import LatentCorpus
 import LatentLinearAlgebra
+import Synchronization
 
 /// A chunk of documents as a sparse matrix over only the terms it contains.
 ///
@@ -22,10 +23,43 @@ struct ChunkMatrix<Scalar: LinearAlgebraScalar>: Sendable {
     init(_ chunk: SparseChunk, termCount: Int) throws {
         firstDocument = chunk.firstDocument
         self.termCount = termCount
-        let ids = chunk.termIDs
+        if !Self.entriesFit(chunk, termCount: termCount) { try Self.throwFirstMisfit(chunk, termCount: termCount) }
+        let (distinct, localIDs) = LocalTerms.numbered(chunk.termIDs, termCount: termCount)
+        terms = distinct
+        // In Float64 the weights are shared with the chunk, not copied (a cast between
+        // identical array types; `as?` would copy element by element); in Float32 they are
+        // converted on `BLAS.threads` threads.
+        let weights = SparseColumns(rows: distinct.count, columns: chunk.documentCount, columnStarts: chunk.columnStarts,
+                                    rowIndices: localIDs, values: chunk.weights)
+        matrix = Scalar.self == Double.self ? unsafeBitCast(weights, to: SparseColumns<Scalar>.self) : weights.converted(to: Scalar.self)
+    }
+
+    /// Whether every entry of `chunk` has a term id inside the model and a weight finite in
+    /// `Scalar`: one sweep on `BLAS.threads` threads (above a million entries).
+    private static func entriesFit(_ chunk: SparseChunk, termCount: Int) -> Bool {
+        let count = chunk.nonZeroCount
+        let workers = count >= 1 << 20 ? BLAS.threads : 1
+        let fits = Mutex(true)
+        chunk.termIDs.withUnsafeBufferPointer { ids in
+            chunk.weights.withUnsafeBufferPointer { weights in
+                concurrently(workers: workers) { w in
+                    var all = true
+                    for entry in (count * w / workers)..<(count * (w + 1) / workers) {
+                        let id = ids[entry], weight = weights[entry]
+                        all = all && id >= 0 && Int(id) < termCount && weight.isFinite && Scalar(weight).isFinite
+                    }
+                    if !all { fits.withLock { $0 = false } }
+                }
+            }
+        }
+        return fits.withLock { $0 }
+    }
+
+    /// Throws the error for the first entry, in document order, that `entriesFit` refuses.
+    private static func throwFirstMisfit(_ chunk: SparseChunk, termCount: Int) throws {
         for j in 0..<chunk.documentCount {
             for entry in chunk.columnStarts[j]..<chunk.columnStarts[j + 1] {
-                let id = ids[entry], weight = chunk.weights[entry]
+                let id = chunk.termIDs[entry], weight = chunk.weights[entry]
                 guard id >= 0 && Int(id) < termCount else {
                     throw ModelError(code: .invalidInput, message:
                         "document #\(chunk.firstDocument + j) has term id \(id), outside the model's \(termCount) terms (ids 0 to \(termCount - 1)): the corpus was made with another vocabulary")
@@ -36,13 +70,6 @@ struct ChunkMatrix<Scalar: LinearAlgebraScalar>: Sendable {
                 }
             }
         }
-        let (distinct, localIDs) = LocalTerms.numbered(ids, termCount: termCount)
-        terms = distinct
-        // In Float64 the weights are shared with the chunk, not copied (a cast between
-        // identical array types; `as?` would copy element by element).
-        let values = Scalar.self == Double.self ? unsafeBitCast(chunk.weights, to: [Scalar].self) : chunk.weights.map { Scalar($0) }
-        matrix = SparseColumns(rows: distinct.count, columns: chunk.documentCount, columnStarts: chunk.columnStarts,
-                               rowIndices: localIDs, values: values)
     }
 
     /// `local` (r x |terms|) spread over all the model's terms (r x termCount), zero elsewhere.

@@ -93,8 +93,10 @@ struct LSIProjection<Scalar: LinearAlgebraScalar>: Sendable {
                     largest[i] = values[i + term * kept]
                 }
             }
+            // Multiplying by ±1 is exact, and a loop without branches runs in vectors.
+            let signs = largest.map { $0 < 0 ? Scalar(-1) : Scalar(1) }
             for term in 0..<termCount {
-                for i in 0..<kept where largest[i] < 0 { values[i + term * kept] = -values[i + term * kept] }
+                for i in 0..<kept { values[i + term * kept] *= signs[i] }
             }
         }
         return LSIProjection(basis: truncated, singularValues: Array(singularValues.prefix(kept)),

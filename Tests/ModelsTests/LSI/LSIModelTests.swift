@@ -336,6 +336,22 @@ struct LSIModelTests {
         await #expect { try await LSIModel(corpus: InMemoryCorpus(nan), termCount: 3, topics: 2) } throws: {
             ($0 as? ModelError)?.message.hasPrefix("document #0: weight nan of term 0 is not a finite") == true
         }
+        // A chunk of over a million entries is checked on every thread; the error still names
+        // the first bad document: a weight beyond Float32's range, then a term outside the model.
+        var many = (0..<11_000).map { d in
+            SparseDocument(uncheckedTermIDs: (0..<100).map { Int32($0 * 30 + d % 30) }, weights: Array(repeating: 1, count: 100))
+        }
+        many[10_500] = SparseDocument(uncheckedTermIDs: [3, 7], weights: [1, 1e300])
+        many[10_900] = SparseDocument(uncheckedTermIDs: [3, 3_000], weights: [1, 1])
+        await #expect {
+            try await LSIModel(corpus: InMemoryCorpus(many), termCount: 3_000, topics: 2, chunkSize: 11_000, precision: .float32)
+        } throws: {
+            ($0 as? ModelError)?.message == "document #10500: weight 1e+300 of term 7 is not a finite Float"
+        }
+        await #expect { try await LSIModel(corpus: InMemoryCorpus(many), termCount: 3_000, topics: 2, chunkSize: 11_000) } throws: {
+            ($0 as? ModelError)?.message
+                == "document #10900 has term id 3000, outside the model's 3000 terms (ids 0 to 2999): the corpus was made with another vocabulary"
+        }
         await #expect { try await LSIModel(corpus: InMemoryCorpus(documents), termCount: 6, topics: 0) } throws: {
             ($0 as? ModelError)?.message == "topics: expected at least 1, got 0"
         }
