@@ -27,9 +27,15 @@ extension Matrix {
     /// the rows reached so far, which still span the same space) and `l` the factor with
     /// A_in = l · a. Working in place lets a caller that owns its matrix skip a copy of
     /// hundreds of megabytes; `completed` says whether `a` is orthonormal.
+    ///
+    /// `wellConditionedInOnePass` lets a pass whose scaled Gram matrix G is well conditioned
+    /// be the last one when forming Q too: Q's rows are then orthonormal to about r·ε·κ(G)
+    /// (Yamamoto et al. 2015), accepted where that is at most √ε·10⁻³ (in Float64, κ(G) up to
+    /// about 68,000 / r; never in Float32), the same test as for L alone below.
     @_specialize(where Scalar == Double)
     @_specialize(where Scalar == Float)
-    static func choleskyFactorRows(_ a: inout Matrix, passes: Int, formQ: Bool) -> (l: Matrix, completed: Bool) {
+    static func choleskyFactorRows(_ a: inout Matrix, passes: Int, formQ: Bool,
+                                   wellConditionedInOnePass: Bool = false) -> (l: Matrix, completed: Bool) {
         let r = a.rows, n = a.columns
         var l = Matrix.identity(r)
         guard r <= n, r > 0, max(r, n) <= Int(Int32.max), a.isFinite else { return (l, r == 0) }
@@ -59,7 +65,8 @@ extension Matrix {
             // condition number by √3), so this pass's output is orthonormal to rounding.
             var last = passes == 1 || (pass > 1 && Scalar(r) * departure <= 0.5)
             if pass == 3 && !last { return (l, false) }
-            let norm = formQ || last ? 0 : gram.symmetricUpperOneNorm()
+            let estimate = !formQ || wellConditionedInOnePass
+            let norm = !estimate || last ? 0 : gram.symmetricUpperOneNorm()
             let info = gram.storage.withUnsafeMutableBufferPointer { g in
                 Scalar.lapackPotrfUpper(n: Int32(r), a: g.baseAddress!, lda: Int32(r))
             }
@@ -67,7 +74,7 @@ extension Matrix {
             // Without Q, a well-conditioned input needs no second pass: the Cholesky factor of
             // its scaled Gram matrix G gives every singular value to a relative error of about
             // r·ε·κ(G) (Demmel and Veselić 1992), and LAPACK estimates κ(G) from the factor.
-            if !formQ && !last, let rcond = gram.storage.withUnsafeBufferPointer({ g in
+            if estimate && !last, let rcond = gram.storage.withUnsafeBufferPointer({ g in
                 Scalar.lapackPoconUpper(n: Int32(r), a: g.baseAddress!, lda: Int32(r), norm: norm)
             }), rcond > 0 {
                 last = Scalar(r) * Scalar.ulpOfOne / rcond <= Scalar.ulpOfOne.squareRoot() * 1e-3

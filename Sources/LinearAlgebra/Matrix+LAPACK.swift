@@ -65,12 +65,15 @@ extension Matrix {
     /// accurate, and Householder (`householderLQ()`) finishes the job when a Cholesky fails
     /// (rank deficiency, extreme conditioning): A = L₁ Q₁ and Q₁ = L₂ Q give A = (L₁L₂) Q.
     /// Consuming: a receiver the caller no longer needs is factored in place, without a copy.
+    /// `wellConditionedInOnePass`: a well-conditioned matrix takes one pass of Cholesky QR
+    /// instead of two, its Q orthonormal to a bounded multiple of rounding rather than to
+    /// rounding itself (see `choleskyFactorRows`; in Float64 only).
     @_specialize(where Scalar == Double)
     @_specialize(where Scalar == Float)
-    public consuming func lq() throws -> (l: Matrix, q: Matrix) {
+    public consuming func lq(wellConditionedInOnePass: Bool = false) throws -> (l: Matrix, q: Matrix) {
         var q = self
         if q.rows > q.columns { return try q.householderLQ() }
-        let (l, completed) = Matrix.choleskyFactorRows(&q, passes: 3, formQ: true)
+        let (l, completed) = Matrix.choleskyFactorRows(&q, passes: 3, formQ: true, wellConditionedInOnePass: wellConditionedInOnePass)
         if completed { return (l, q) }
         let (lh, qh) = try q.householderLQ()
         return (Matrix.product(l, lh), qh)

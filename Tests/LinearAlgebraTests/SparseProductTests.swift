@@ -272,6 +272,24 @@ struct CholeskyQRTests {
         }
     }
 
+    @Test("LQ in one Cholesky pass where the input is well conditioned: Q orthonormal to 1e-13, LQ = A; two passes otherwise, and always in Float32",
+          arguments: [0, 1, 3, 7])
+    func lqWellConditionedInOnePass(exponent: Int) throws {
+        // 40 x 600, singular values 1 down to 10^-exponent, rows scaled unevenly (Jacobi).
+        var a = try conditioned(rows: 40, columns: 600, exponent: exponent, seed: UInt64(200 + exponent))
+        for j in 0..<600 { for i in 0..<40 { a[i, j] *= 1 + Double(i % 5) } }
+        let twoPasses = try a.lq()
+        let (l, q) = try a.lq(wellConditionedInOnePass: true)
+        #expect(orthonormalityError(q.transposed()) <= 1e-13, "κ = 1e\(exponent)")
+        #expect(maxAbsDifference(l * q, a) <= 1e-13 * a.frobeniusNorm, "κ = 1e\(exponent)")
+        for j in 0..<40 { for i in 0..<j { #expect(l[i, j] == 0) } }
+        // κ(G) = κ(A)²: 1 and 100 are below 68,000 / 40, so one pass; 10^6 and 10^14 are not,
+        // and those take exactly the two-pass path.
+        #expect((q == twoPasses.q) == (exponent >= 3), "κ = 1e\(exponent)")
+        let single = a.converted(to: Float.self)
+        #expect(try single.lq(wellConditionedInOnePass: true).q == single.lq().q, "Float32 keeps two passes")
+    }
+
     @Test("Float32 Cholesky LQ to 1e-5 on well-conditioned input")
     func float32() throws {
         var generator = SeededGenerator(seed: 4)
