@@ -100,6 +100,7 @@ struct ModelFolderTests {
         let read = try NumPyArray(contentsOf: dir.file("a.npy"))
         #expect(read.element == .float32 && read.shape == [7])
         #expect(read.values.map { Float($0).bitPattern } == floats.map(\.bitPattern))
-        #expect(try NumPyArray(shape: [7], floats: floats) == NumPyArray(shape: [7], floats: floats))
+        #expect(NumPyArray(shape: [7], floats: floats) == NumPyArray(shape: [7], element: .float32, values: floats.map(Double.init)))
+        #expect(NumPyArray(shape: [7], floats: floats) != NumPyArray(shape: [7], values: floats.map(Double.init)), "another element type")
     }
 }

@@ -19,7 +19,7 @@ public struct NumPyArray: Sendable, Equatable {
     /// Values as they are held: as Double, or, for a Float32 array built to be written, as
     /// the Float32 values themselves (a model's basis of hundreds of megabytes is then
     /// written as it lies, without a Double copy or a loop over its values).
-    private enum Storage: Sendable, Equatable {
+    private enum Storage: Sendable {
         case doubles([Double])
         case floats([Float])
     }
@@ -53,6 +53,11 @@ public struct NumPyArray: Sendable, Equatable {
         case .doubles(let values): values.count
         case .floats(let values): values.count
         }
+    }
+
+    /// Equal shape, element type and values, however the values are held.
+    public static func == (lhs: NumPyArray, rhs: NumPyArray) -> Bool {
+        lhs.shape == rhs.shape && lhs.element == rhs.element && lhs.values == rhs.values
     }
 
     /// The magic, version and header dictionary, padded so the data starts at a multiple of 64.
