@@ -1,5 +1,4 @@
 import LatentLinearAlgebra
-import Synchronization
 
 /// A corpus file from which any range of documents can be read directly, without a pass
 /// from the start: the binary format, or Matrix Market with its `.index` of offsets (and
@@ -47,37 +46,30 @@ extension BinaryCorpus: RangeReadableCorpus {
         let bounds = (0...workers).map { w in
             w == workers ? documents : columnStarts.partitioningIndex { $0 >= count * w / workers }
         }
-        let failures = Mutex<[Int: any Error]>([:])
         var weights: [Double] = []
-        let termIDs = [Int32](unsafeUninitializedCapacity: count) { ids, initializedIDs in
-            weights = [Double](unsafeUninitializedCapacity: count) { values, initializedValues in
+        let termIDs = try [Int32](unsafeUninitializedCapacity: count) { ids, initializedIDs in
+            weights = try [Double](unsafeUninitializedCapacity: count) { values, initializedValues in
                 let (ids, values) = (ids, values)
-                concurrently(workers: workers) { w in
+                try concurrentlyThrowing(workers: workers) { w in
                     var released = entries.lowerBound + columnStarts[bounds[w]]
-                    do {
-                        for j in bounds[w]..<bounds[w + 1] {
-                            var previous: Int32 = -1
-                            for local in columnStarts[j]..<columnStarts[j + 1] {
-                                (ids[local], values[local]) = try checkedEntry(entries.lowerBound + local, document: range.lowerBound + j,
-                                                                              after: previous)
-                                previous = ids[local]
-                            }
-                            let read = entries.lowerBound + columnStarts[j + 1]
-                            if read - released >= BinaryCorpus.releaseEntries || j + 1 == bounds[w + 1] {
-                                release(entries: released..<read)
-                                released = read
-                            }
+                    for j in bounds[w]..<bounds[w + 1] {
+                        var previous: Int32 = -1
+                        for local in columnStarts[j]..<columnStarts[j + 1] {
+                            (ids[local], values[local]) = try checkedEntry(entries.lowerBound + local, document: range.lowerBound + j,
+                                                                          after: previous)
+                            previous = ids[local]
                         }
-                    } catch {
-                        failures.withLock { $0[w] = error }
+                        let read = entries.lowerBound + columnStarts[j + 1]
+                        if read - released >= BinaryCorpus.releaseEntries || j + 1 == bounds[w + 1] {
+                            release(entries: released..<read)
+                            released = read
+                        }
                     }
                 }
-                // Trivial values: a failed read's unwritten entries are never looked at.
                 initializedValues = count
             }
             initializedIDs = count
         }
-        if let first = failures.withLock({ $0.min { $0.key < $1.key } }) { throw first.value }
         return SparseChunk(uncheckedFirstDocument: range.lowerBound, columnStarts: columnStarts, termIDs: termIDs, weights: weights)
     }
 }

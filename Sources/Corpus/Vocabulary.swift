@@ -289,22 +289,13 @@ public func codePointLess(_ a: String, _ b: String) -> Bool {
 }
 
 /// The integer that `bytes` spell in decimal, with an optional sign, as `Int(_: String)`
-/// reads it; nil for anything else (blanks included) or beyond Int's range.
+/// reads it (the magnitude by `ByteScanner`); nil for anything else (blanks included) or
+/// beyond Int's range.
 private func decimalInteger(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
-    guard let first = bytes.first else { return nil }
-    let negative = first == 0x2D
-    let digits = first == 0x2B || negative ? UnsafeBufferPointer(rebasing: bytes.dropFirst()) : bytes
-    guard !digits.isEmpty else { return nil }
-    var value = 0
-    for byte in digits {
-        guard (0x30...0x39).contains(byte) else { return nil }
-        let digit = Int(byte - 0x30)
-        let (shifted, overflow) = value.multipliedReportingOverflow(by: 10)
-        let (sum, overflowSum) = negative ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
-        guard !overflow && !overflowSum else { return nil }
-        value = sum
-    }
-    return value
+    let negative = bytes.first == 0x2D, signed = negative || bytes.first == 0x2B
+    var scanner = ByteScanner(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes.dropFirst(signed ? 1 : 0))))
+    guard let magnitude = scanner.unsignedInteger(), scanner.atEnd else { return nil }
+    return negative ? -magnitude : magnitude
 }
 
 extension String {

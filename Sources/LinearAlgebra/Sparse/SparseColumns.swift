@@ -1,5 +1,6 @@
 import Dispatch
 import LatentKernels
+import Synchronization
 /// A sparse matrix in compressed sparse column form (CSC): column j holds the entries
 /// `rowIndices[columnStarts[j] ..< columnStarts[j + 1]]` with the matching `values`, row
 /// indices ascending within a column.
@@ -312,6 +313,17 @@ public func concurrently(workers: Int, _ body: (_ worker: Int) -> Void) {
         let shared = UncheckedSendable(body)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in shared.value(worker) }
     }
+}
+
+/// `concurrently` for a body that throws: every worker runs to its end, then the error of
+/// the lowest-numbered worker that failed is thrown, whatever the timing (for workers over
+/// consecutive parts of one job, the first error in order).
+public func concurrentlyThrowing(workers: Int, _ body: (_ worker: Int) throws -> Void) throws {
+    let failures = Mutex<[Int: any Error]>([:])
+    concurrently(workers: workers) { worker in
+        do { try body(worker) } catch { failures.withLock { $0[worker] = error } }
+    }
+    if let first = failures.withLock({ $0.min { $0.key < $1.key } }) { throw first.value }
 }
 
 /// Hands a value the compiler cannot prove thread-safe to `concurrentPerform`.

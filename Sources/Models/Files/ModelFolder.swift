@@ -1,7 +1,6 @@
 import Foundation
 import LatentCorpus
 import LatentLinearAlgebra
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -103,9 +102,13 @@ public enum ModelFolder {
             document["files"] = (arrays.keys.map { $0 + ".npy" } + files.keys).sorted()
             let json = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
             try json.write(to: URL(fileURLWithPath: temporary + "/" + metadataFile))
-            try writeSideBySide(arrays.sorted { $0.key < $1.key }.map { name, array in
+            // The files side by side, each syncing to the disk while the others are written (a
+            // model's basis, 32 MB to hundreds, and its vocabulary); the first failing file in
+            // name order is the error.
+            let writers: [() throws -> Void] = arrays.sorted { $0.key < $1.key }.map { name, array in
                 { try array.write(to: temporary + "/\(name).npy") }
-            } + files.sorted { $0.key < $1.key }.map { name, writeFile in { try writeFile(temporary + "/" + name) } })
+            } + files.sorted { $0.key < $1.key }.map { name, writeFile in { try writeFile(temporary + "/" + name) } }
+            try concurrentlyThrowing(workers: writers.count) { try writers[$0]() }
             try checkOutput(path, kind: kind, replacing: replacing)
             try TemporaryFiles.moveIntoPlace([temporary]) { try swapIntoPlace(temporary, path) }
         } catch let error as CorpusError {
@@ -115,18 +118,6 @@ public enum ModelFolder {
             TemporaryFiles.remove(temporary)
             throw CorpusError(code: .io, file: path, message: "cannot write the model folder: \(error.localizedDescription)", cause: error)
         }
-    }
-
-    /// Runs the writers of a folder's files on threads of their own, so that each file syncs
-    /// to the disk while the others are written (a model's basis, 32 MB to hundreds, and its
-    /// vocabulary); throws the error of the first writer in order that failed, after all
-    /// have returned.
-    private static func writeSideBySide(_ writers: [() throws -> Void]) throws {
-        let failures = Mutex<[Int: any Error]>([:])
-        concurrently(workers: writers.count) { index in
-            do { try writers[index]() } catch { failures.withLock { $0[index] = error } }
-        }
-        if let first = failures.withLock({ $0.min { $0.key < $1.key } }) { throw first.value }
     }
 
     /// Moves the folder `temporary` to `path`. An existing folder at `path` (already checked)
