@@ -1,4 +1,9 @@
 import CLAPACK
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 extension Matrix {
     /// `C = alpha * op(A) * op(B) + beta * C` through BLAS `gemm`, where op transposes when asked.
@@ -74,10 +79,35 @@ public enum BLAS {
     /// default is OpenBLAS's (all cores, or `OPENBLAS_NUM_THREADS`). The setting is
     /// process-wide, so it has one owner: the training executors set it (through
     /// `ComputeThreads` in the models layer) for the jobs they run, and nothing else does.
+    ///
+    /// A thread inside `limitingThisThread(to:_:)` sees at most its limit here: Latent's own
+    /// kernels and loops split their work by this number (OpenBLAS's calls keep the
+    /// process-wide setting).
     public package(set) static var threads: Int {
-        get { Int(openblas_get_num_threads()) }
+        get {
+            let shared = Int(openblas_get_num_threads())
+            guard let key = threadLimitKey, let limit = pthread_getspecific(key) else { return shared }
+            return min(shared, Int(bitPattern: limit))
+        }
         set { openblas_set_num_threads(Int32(max(1, min(newValue, 1024)))) }
     }
+
+    /// Runs `body` with `threads` as this thread's most (at least 1), for work in the
+    /// background of a process whose cores are busy elsewhere; the limit ends with `body`.
+    public static func limitingThisThread<Result>(to threads: Int, _ body: () throws -> Result) rethrows -> Result {
+        guard let key = threadLimitKey else { return try body() }
+        let before = pthread_getspecific(key)
+        pthread_setspecific(key, UnsafeRawPointer(bitPattern: max(1, threads)))
+        defer { pthread_setspecific(key, before) }
+        return try body()
+    }
+
+    /// The key of each thread's limit, whose value is the limit itself as a pointer's bits
+    /// (none: no limit); nil when the system has no key left to give (then no thread is limited).
+    private static let threadLimitKey: pthread_key_t? = {
+        var key = pthread_key_t()
+        return pthread_key_create(&key, nil) == 0 ? key : nil
+    }()
 
     /// OpenBLAS's description of itself: version, build options and the kernel in use.
     public static var configuration: String {

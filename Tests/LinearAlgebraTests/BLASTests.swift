@@ -1,4 +1,7 @@
+import Dispatch
+import Foundation
 import LatentLinearAlgebra
+import Synchronization
 import Testing
 
 @Suite("BLAS settings", .serialized)
@@ -11,6 +14,29 @@ struct BLASTests {
         #expect(BLAS.threads == 1)
         BLAS.threads = 0
         #expect(BLAS.threads == 1, "a count below 1 is clamped")
+    }
+
+    @Test("a thread's limit lowers the count it reads, only inside the call and only on that thread; limits nest")
+    func limitingThisThread() {
+        let original = BLAS.threads
+        defer { BLAS.threads = original }
+        BLAS.threads = 2
+        BLAS.limitingThisThread(to: 1) {
+            #expect(BLAS.threads == 1)
+            // Another thread meanwhile reads the shared setting.
+            let seen = Mutex(0)
+            let done = DispatchSemaphore(value: 0)
+            Thread {
+                seen.withLock { $0 = BLAS.threads }
+                done.signal()
+            }.start()
+            done.wait()
+            #expect(seen.withLock { $0 } == 2)
+            BLAS.limitingThisThread(to: 4) { #expect(BLAS.threads == 2, "a limit above the shared setting changes nothing") }
+            #expect(BLAS.threads == 1, "the outer limit is back after the inner call")
+        }
+        #expect(BLAS.threads == 2)
+        BLAS.limitingThisThread(to: 0) { #expect(BLAS.threads == 1, "a limit below 1 is clamped") }
     }
 
     @Test("the configuration names OpenBLAS")

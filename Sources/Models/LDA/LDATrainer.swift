@@ -181,8 +181,11 @@ struct LDATrainer: Sendable {
         let inputs = mStepInputs(state, batch, pass: pass)
         let pending = PendingLDAState<Scalar>(revision: state.revision + 1, termCount: state.termCount)
         let thread = Thread { [self] in
+            // Background work: the workers replay this M-step on the critical path, and on a
+            // machine they share with this process it must not take their cores.
+            ComputeThreads.lowerThisThreadsPriority()
             var next = state
-            apply(inputs, to: &next)
+            BLAS.limitingThisThread(to: 1) { apply(inputs, to: &next) }
             pending.resolve(next)
         }
         thread.stackSize = 8 << 20

@@ -18,4 +18,15 @@ public enum ComputeThreads {
     public static func alone(on cores: Int = ComputeThreads.cores) {
         share(cores, among: 1)
     }
+
+    /// Lowers the calling thread's scheduling priority to nice 10 (on Linux, where a nice
+    /// value belongs to a thread; a thread already lower stays as it is): for work nothing
+    /// waits on yet, on a machine whose cores it shares with work on the critical path.
+    /// Elsewhere it does nothing.
+    static func lowerThisThreadsPriority() {
+        #if os(Linux)
+        let which = __priority_which_t(PRIO_PROCESS.rawValue)
+        if getpriority(which, 0) < 10 { _ = setpriority(which, 0, 10) }
+        #endif
+    }
 }
