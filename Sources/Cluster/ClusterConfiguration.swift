@@ -111,7 +111,11 @@ public enum ClusterLimits {
     /// The most bytes of changes a run's stages may send since its last stage sent whole
     /// (`IncrementalComputation`), for parameters of `wholeSize` bytes: past it the client
     /// sends them whole again, which bounds what a dispatcher holds and a new worker replays.
-    static func changeAllowance(wholeSize: Int) -> Int { 2 * wholeSize + blockSize }
+    /// A stage sent whole stalls every worker (each fetches and decodes the whole, and the
+    /// client sends it before the stage's first job): for LDA, 100 topics x 50,000 terms,
+    /// about half a second, against about 45 M-steps (1 thread) that a worker joining just
+    /// before it would replay; so the whole goes again after four times its size in changes.
+    static func changeAllowance(wholeSize: Int) -> Int { 4 * wholeSize + blockSize }
 }
 
 /// An error of the cluster layer: a misconfiguration, a dispatcher that cannot be reached

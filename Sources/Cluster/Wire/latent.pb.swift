@@ -478,9 +478,9 @@ package nonisolated struct Latent_Cluster_V1_RunFailed: Sendable {
 ///
 /// A computation that takes changes (IncrementalComputation) may send its parameters as the
 /// change from the computation of the run's previous stage, named by base_stage (0: the
-/// parameters are whole). Changes since the last stage sent whole may add up to at most twice
-/// its size (plus one block): past that the client sends the parameters whole again, so the
-/// dispatcher holds a bounded chain.
+/// parameters are whole). Changes since the last stage sent whole may add up to at most four
+/// times its size (plus one block): past that the client sends the parameters whole again, so
+/// the dispatcher holds a bounded chain.
 package nonisolated struct Latent_Cluster_V1_StageHeader: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
