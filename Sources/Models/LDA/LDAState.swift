@@ -226,13 +226,19 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
         let k = topics
         let v = termCount
         let (terms, summed) = batch.summed(termCount: v)
-        // Element by element, on every core by blocks of columns.
-        sstats.storage.withUnsafeMutableBufferPointer { values in
+        // Element by element, on every core by blocks of columns, into new storage: the old
+        // is often shared (a cluster's worker keeps the stage before; a client's M-step in
+        // the background starts from the state it was given), and updating it in place would
+        // copy it first, a pass more over topics x terms values.
+        let before = sstats.storage
+        let count = k * v
+        let blended = [Scalar](unsafeUninitializedCapacity: count) { values, initialized in
+        before.withUnsafeBufferPointer { previous in
         expElogbeta.storage.withUnsafeBufferPointer { beta in
         summed.storage.withUnsafeBufferPointer { batchValues in
-            let to = values.baseAddress!, b = beta.baseAddress!, from = batchValues.baseAddress
+            let to = values.baseAddress!, old = previous.baseAddress!, b = beta.baseAddress!, from = batchValues.baseAddress
             Self.byBlocks(columns: v) { _, range in
-                for index in (range.lowerBound * k)..<(range.upperBound * k) { to[index] *= keep }
+                for index in (range.lowerBound * k)..<(range.upperBound * k) { to[index] = old[index] * keep }
                 guard let from else { return }
                 if let terms {
                     // The batch's columns whose terms fall in the range (terms ascending).
@@ -253,6 +259,9 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
                 }
             }
         }}}
+        initialized = count
+        }
+        sstats = Matrix(rows: k, columns: v, columnMajor: blended)
         // The mean |Δ E[ln β]|, summed by blocks and the blocks in order: the same whatever the threads.
         let change = syncTopics(measuring: measuringChange)
         if learnEta {
