@@ -268,7 +268,7 @@ extension LDAEStep: IncrementalComputation {
             state.updates = try reader.readInt("updates", in: 0...Int(Int64.max / 4))
             let batch = try previous.decodeState(&reader)
             _ = state.mStep(rho: rho, batch: batch, extraPass: extraPass, learnEta: learnEta, logger: nil,
-                            measuringChange: false)
+                            measuringChange: false, statisticsShared: true)
         }
         self.init(settings, state: state)
     }

@@ -213,10 +213,13 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
     /// chunk: once for the batch instead of once per job); then E[ln β] anew, and η's Newton
     /// step when it is learned. Returns the mean absolute change of E[ln β] ("topic diff"),
     /// or 0 without `measuringChange` (a process that only replays the M-step).
+    /// `statisticsShared`: the statistics before are still read elsewhere (a cluster worker's
+    /// stage before, a state an M-step in the background starts from), so the blend goes into
+    /// new storage; otherwise in place, without a second topics x terms matrix.
     @_specialize(where Scalar == Double)
     @_specialize(where Scalar == Float)
     mutating func mStep(rho: Double, batch: LDAStatistics<Scalar>, extraPass: Bool, learnEta: Bool,
-                        logger: Logger?, measuringChange: Bool = true) -> Double {
+                        logger: Logger?, measuringChange: Bool = true, statisticsShared: Bool = false) -> Double {
         revision += 1
         let scale = batch.documents == 0 || batch.documents == documents ? 1.0 : Double(documents) / Double(batch.documents)
         if scale != 1 {
@@ -226,42 +229,48 @@ struct LDAState<Scalar: LinearAlgebraScalar>: Sendable {
         let k = topics
         let v = termCount
         let (terms, summed) = batch.summed(termCount: v)
-        // Element by element, on every core by blocks of columns, into new storage: the old
-        // is often shared (a cluster's worker keeps the stage before; a client's M-step in
-        // the background starts from the state it was given), and updating it in place would
-        // copy it first, a pass more over topics x terms values.
-        let before = sstats.storage
-        let count = k * v
-        let blended = [Scalar](unsafeUninitializedCapacity: count) { values, initialized in
-        before.withUnsafeBufferPointer { previous in
-        expElogbeta.storage.withUnsafeBufferPointer { beta in
-        summed.storage.withUnsafeBufferPointer { batchValues in
-            let to = values.baseAddress!, old = previous.baseAddress!, b = beta.baseAddress!, from = batchValues.baseAddress
-            Self.byBlocks(columns: v) { _, range in
-                for index in (range.lowerBound * k)..<(range.upperBound * k) { to[index] = old[index] * keep }
-                guard let from else { return }
-                if let terms {
-                    // The batch's columns whose terms fall in the range (terms ascending).
-                    var column = 0, high = terms.count
-                    while column < high {
-                        let middle = (column + high) / 2
-                        if Int(terms[middle]) < range.lowerBound { column = middle + 1 } else { high = middle }
-                    }
-                    while column < terms.count, Int(terms[column]) < range.upperBound {
-                        let target = Int(terms[column]) * k, source = column * k
-                        for i in 0..<k { to[target + i] += add * (from[source + i] * b[target + i]) }
-                        column += 1
-                    }
-                } else {
-                    for index in (range.lowerBound * k)..<(range.upperBound * k) {
-                        to[index] += add * (from[index] * b[index])
+        // Element by element, on every core by blocks of columns, from `old` into `to` (the
+        // same storage when updated in place).
+        func blend(into to: UnsafeMutablePointer<Scalar>, from old: UnsafePointer<Scalar>) {
+            expElogbeta.storage.withUnsafeBufferPointer { beta in
+            summed.storage.withUnsafeBufferPointer { batchValues in
+                let b = beta.baseAddress!, from = batchValues.baseAddress
+                Self.byBlocks(columns: v) { _, range in
+                    for index in (range.lowerBound * k)..<(range.upperBound * k) { to[index] = old[index] * keep }
+                    guard let from else { return }
+                    if let terms {
+                        // The batch's columns whose terms fall in the range (terms ascending).
+                        var column = 0, high = terms.count
+                        while column < high {
+                            let middle = (column + high) / 2
+                            if Int(terms[middle]) < range.lowerBound { column = middle + 1 } else { high = middle }
+                        }
+                        while column < terms.count, Int(terms[column]) < range.upperBound {
+                            let target = Int(terms[column]) * k, source = column * k
+                            for i in 0..<k { to[target + i] += add * (from[source + i] * b[target + i]) }
+                            column += 1
+                        }
+                    } else {
+                        for index in (range.lowerBound * k)..<(range.upperBound * k) {
+                            to[index] += add * (from[index] * b[index])
+                        }
                     }
                 }
-            }
-        }}}
-        initialized = count
+            }}
         }
-        sstats = Matrix(rows: k, columns: v, columnMajor: blended)
+        if statisticsShared {
+            // Updating in place would copy the statistics first: a pass more, and a copy.
+            let before = sstats.storage
+            let blended = [Scalar](unsafeUninitializedCapacity: k * v) { values, initialized in
+                before.withUnsafeBufferPointer { blend(into: values.baseAddress!, from: $0.baseAddress!) }
+                initialized = k * v
+            }
+            sstats = Matrix(rows: k, columns: v, columnMajor: blended)
+        } else {
+            sstats.storage.withUnsafeMutableBufferPointer { values in
+                blend(into: values.baseAddress!, from: UnsafePointer(values.baseAddress!))
+            }
+        }
         // The mean |Δ E[ln β]|, summed by blocks and the blocks in order: the same whatever the threads.
         let change = syncTopics(measuring: measuringChange)
         if learnEta {

@@ -185,7 +185,7 @@ struct LDATrainer: Sendable {
             // machine they share with this process it must not take their cores.
             ComputeThreads.lowerThisThreadsPriority()
             var next = state
-            BLAS.limitingThisThread(to: 1) { apply(inputs, to: &next) }
+            BLAS.limitingThisThread(to: 1) { apply(inputs, to: &next, statisticsShared: true) }
             pending.resolve(next)
         }
         thread.stackSize = 8 << 20
@@ -200,9 +200,10 @@ struct LDATrainer: Sendable {
                        documents: state.documents, updates: state.updates)
     }
 
-    private func apply<Scalar: LinearAlgebraScalar>(_ inputs: LDAMStepInputs<Scalar>, to state: inout LDAState<Scalar>) {
+    private func apply<Scalar: LinearAlgebraScalar>(_ inputs: LDAMStepInputs<Scalar>, to state: inout LDAState<Scalar>,
+                                                    statisticsShared: Bool = false) {
         let change = state.mStep(rho: inputs.rho, batch: inputs.batch, extraPass: inputs.extraPass, learnEta: inputs.learnEta,
-                                 logger: logger)
+                                 logger: logger, statisticsShared: statisticsShared)
         logger?.info("topic diff=\(String(format: "%.6f", change)), rho=\(String(format: "%.6f", inputs.rho))")
         if let onUpdate, let storage = LDAModel.Storage(state) { onUpdate(storage) }
     }
