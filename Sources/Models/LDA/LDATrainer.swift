@@ -182,10 +182,13 @@ struct LDATrainer: Sendable {
         let pending = PendingLDAState<Scalar>(revision: state.revision + 1, termCount: state.termCount)
         let thread = Thread { [self] in
             // Background work: the workers replay this M-step on the critical path, and on a
-            // machine they share with this process it must not take their cores.
+            // machine they share with this process it must not take all the cores. All but
+            // one, at nice 10: on a machine of its own it still ends well within the next
+            // stage (whose workers replay it too before their E-steps), at whose end the
+            // trainer first waits for it.
             ComputeThreads.lowerThisThreadsPriority()
             var next = state
-            BLAS.limitingThisThread(to: 1) { apply(inputs, to: &next, statisticsShared: true) }
+            BLAS.limitingThisThread(to: ComputeThreads.cores - 1) { apply(inputs, to: &next, statisticsShared: true) }
             pending.resolve(next)
         }
         thread.stackSize = 8 << 20
