@@ -38,3 +38,21 @@ public struct DocumentRangeCorpus<Base: Corpus>: Corpus {
         }
     }
 }
+
+/// A range of a file that reads ranges reads them too, numbered from the range's first
+/// document. Only a range from the file's first document tells a cluster's workers to read
+/// the file themselves (`supportsRanges`): a worker given the path and a range of documents
+/// reads the file's own, numbered from the file's first. That is the training part of a
+/// corpus whose held-out documents are its last.
+extension DocumentRangeCorpus: RangeReadableCorpus where Base: RangeReadableCorpus {
+    public var path: String { base.path }
+    public var supportsRanges: Bool { base.supportsRanges && range.lowerBound == 0 }
+    public var prefersRanges: Bool { base.prefersRanges }
+
+    public func chunk(documents requested: Range<Int>) throws -> SparseChunk {
+        try checkRange(requested, total: range.count)
+        var chunk = try base.chunk(documents: (range.lowerBound + requested.lowerBound)..<(range.lowerBound + requested.upperBound))
+        chunk.firstDocument = requested.lowerBound
+        return chunk
+    }
+}

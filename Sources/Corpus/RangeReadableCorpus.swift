@@ -7,7 +7,9 @@ import LatentLinearAlgebra
 public protocol RangeReadableCorpus: Corpus {
     /// The file the documents are in.
     var path: String { get }
-    /// Whether `chunk(documents:)` can work on this file (an index may be missing).
+    /// Whether `chunk(documents:)` can work on this file (an index may be missing), reading
+    /// the documents of the file at `path` by their own numbers, as a worker given that path
+    /// and a range does.
     var supportsRanges: Bool { get }
     /// Whether `chunk(documents:)` is the faster way to read chunks even in order, from the
     /// start of a pass (it then replaces a reader).

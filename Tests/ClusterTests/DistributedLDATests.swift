@@ -42,6 +42,37 @@ struct DistributedLDATests {
         #expect(dispatcher.contains(", a change of stage 11)"), "\(dispatcher)")
     }
 
+    @Test("shared storage: the workers read the training documents of a file whose last ones are held out; the in-process model, bit for bit")
+    func sharedStorage() async throws {
+        let directory = try TemporaryDirectory()
+        let cluster = TestCluster()
+        defer { cluster.stop() }
+        try cluster.startDispatcher()
+        try cluster.startWorker(expectedID: 1)
+        try cluster.startWorker(expectedID: 2)
+        let training = 0..<500
+        let local = try await LDAModel(corpus: DocumentRangeCorpus(Self.planted.corpus, documents: training),
+                                       termCount: Self.planted.terms, parameters: Self.parameters,
+                                       executor: InProcessExecutor(threads: 2))
+        for name in ["c.lbc", "c.mm"] {
+            let path = directory.file(name)
+            try CorpusFile.write(Self.planted.corpus, to: path, termCount: Self.planted.terms)
+            let log = LogCapture()
+            var executor = cluster.executor(log: log)
+            executor.sharedStorage = true
+            let model = try await Self.trainedOnPart(try CorpusFile.open(path), documents: training, executor: executor)
+            #expect(model.lambda == local.lambda && model.alpha == local.alpha, "\(name)")
+            #expect(log.text.contains("dispatched documents up to #500 (read by the workers from \(path))"), "\(log.text)")
+            #expect(!log.text.contains("cannot be read by range"), "\(log.text)")
+        }
+    }
+
+    /// A model trained on documents `range` of `file`, as `latent lda --holdout` does.
+    static func trainedOnPart<C: Corpus>(_ file: C, documents range: Range<Int>, executor: ClusterExecutor) async throws -> LDAModel {
+        try await LDAModel(corpus: DocumentRangeCorpus(file, documents: range), termCount: planted.terms,
+                           parameters: parameters, executor: executor)
+    }
+
     @Test("a worker killed with SIGKILL mid-run: its jobs are requeued and the model is the in-process one, bit for bit")
     func workerKilled() async throws {
         let cluster = TestCluster()

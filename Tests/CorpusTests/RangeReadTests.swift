@@ -37,6 +37,22 @@ struct RangeReadTests {
         }
     }
 
+    @Test("a range of documents of a file reads its own ranges; only a range from the file's first document offers them to workers")
+    func documentRange() throws {
+        let directory = try TemporaryDirectory()
+        try CorpusFile.write(InMemoryCorpus(Self.documents, termCount: 17), to: directory.file("c.lbc"))
+        let file = try BinaryCorpus(path: directory.file("c.lbc"))
+        let training = DocumentRangeCorpus(file, documents: 0..<20)
+        #expect(training.supportsRanges && training.path == file.path)
+        #expect(try training.chunk(documents: 3..<20) == file.chunk(documents: 3..<20))
+        #expect(throws: CorpusError.self) { try training.chunk(documents: 15..<21) }
+        let held = DocumentRangeCorpus(file, documents: 20..<23)
+        #expect(!held.supportsRanges)
+        let chunk = try held.chunk(documents: 1..<3)
+        #expect(chunk.firstDocument == 1 && chunk.documents == Array(Self.documents[21..<23]))
+        #expect(throws: CorpusError.self) { try held.chunk(documents: 2..<4) }
+    }
+
     @Test("Matrix Market without its index cannot be read by range, and says what it needs")
     func needsIndex() throws {
         let directory = try TemporaryDirectory()
