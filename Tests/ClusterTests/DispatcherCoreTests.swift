@@ -261,6 +261,42 @@ struct DispatcherCoreTests {
         #expect(try bundle(5, held: 4) == ["whole 5: 2 x 9"])
     }
 
+    @Test("a complete stage's merged state is held, when its computation takes changes and the state fits the allowance, until the next stage starts, for a change that ends with it")
+    func appendedResult() throws {
+        typealias Padded = ParameterChainTests.Padded
+        var registry = ComputationRegistry()
+        registry.register(Padded.self)
+        let padded = try registry.make(kind: Padded.kind, parameters: Padded(version: 1, wholeBytes: 100, changeBytes: 10).parameterBytes())
+        #expect(try padded.takesChanges && !Self.computation().takesChanges)
+        var (core, run) = try Self.started(workers: 1)
+        func start(_ stage: UInt64, _ computation: any RemoteComputation, base: UInt64, parameters: [UInt8]) throws {
+            try core.startStage(run: run, stage: stage, computation: computation, parameters: parameters, baseStage: base,
+                                merger: computation.makeMerger(firstChunk: 0), firstChunk: 0)
+        }
+        func refused(base: UInt64) -> Bool {
+            let appended = Result { () throws(DispatcherCore.Refusal) -> [UInt8] in try core.appendingResult(run: run, base: base, to: [1]) }
+            guard case .failure(let refusal) = appended else { return false }
+            return refusal.message.contains("the merged state of stage \(base), which the dispatcher does not hold")
+        }
+        try start(1, padded, base: 0, parameters: [7])
+        core.completed(run: run, stage: 1, result: [5, 5, 5], inline: false)
+        #expect(try core.appendingResult(run: run, base: 1, to: [1, 2]) == [1, 2, 5, 5, 5])
+        #expect(refused(base: 2) && refused(base: 0))
+        // The next stage started: the state is let go.
+        try start(2, padded, base: 1, parameters: [1, 2, 5, 5, 5])
+        #expect(refused(base: 1))
+        // A state larger than the changes the chain may hold (four times the whole parameters
+        // and a block) could end no change: not held.
+        core.completed(run: run, stage: 2, result: [UInt8](repeating: 5, count: ClusterLimits.changeAllowance(wholeSize: 1) + 1),
+                       inline: false)
+        #expect(refused(base: 2))
+        // A kind that takes no changes: not held either.
+        try start(3, try Self.computation(), base: 0, parameters: [1, 2, 3])
+        core.completed(run: run, stage: 3, result: [5], inline: true)
+        #expect(refused(base: 3))
+        #expect { try core.appendingResult(run: run + 1, base: 3, to: [1]) } throws: { ($0 as? DispatcherCore.Refusal)?.code == .noRun }
+    }
+
     @Test("a worker rebuilds a stage from a bundle, and refuses one that is cut short, starts with a change it cannot apply, applies a change to a kind that takes none or ends elsewhere")
     func bundles() throws {
         let whole = WeightSum(termBound: 10, scale: 2).parameterBytes()

@@ -68,7 +68,7 @@ struct ParameterChainTests {
 
         var sent: [(stage: UInt64, base: UInt64, size: Int)] = []
         for stage in UInt64(1)...UInt64(2 * allowed + 3) {
-            let (bytes, base) = chain.parameters(of: Padded(version: Int(stage), wholeBytes: whole, changeBytes: change), stage: stage)
+            let (bytes, base, _) = chain.parameters(of: Padded(version: Int(stage), wholeBytes: whole, changeBytes: change), stage: stage)
             sent.append((stage, base, bytes.count))
         }
         let wholeStages = sent.filter { $0.base == 0 }.map(\.stage)
@@ -86,5 +86,39 @@ struct ParameterChainTests {
         // A gap in the numbering (a stage of another pass or session) starts from whole parameters.
         let next = UInt64(2 * allowed + 5)
         #expect(chain.parameters(of: Padded(version: 1, wholeBytes: whole, changeBytes: change), stage: next).base == 0)
+    }
+
+    @Test("a change that ends with the merged state of the stage before goes as its beginning, for the dispatcher to append that state; otherwise whole")
+    func endsWithResult() throws {
+        let chain = ParameterChain()
+        let first = Padded(version: 1, wholeBytes: 5_000, changeBytes: 3_000)
+        #expect(chain.parameters(of: first, stage: 1).base == 0)
+        // Padded's change ends with its padding of 2s: a state of 1,000 of them is its end.
+        let state = [UInt8](repeating: 2, count: 1_000)
+        chain.resultArrived(stage: 1, bytes: state)
+        let second = Padded(version: 2, wholeBytes: 5_000, changeBytes: 3_000)
+        let change = try #require(second.changeBytes(from: first))
+        let sent = chain.parameters(of: second, stage: 2)
+        #expect(sent.base == 1 && sent.appendsResult)
+        #expect(sent.bytes + state == change && sent.bytes.count == change.count - 1_000)
+
+        // A state the change does not end with, no state, or the state of another stage: the
+        // change goes whole.
+        chain.resultArrived(stage: 2, bytes: [UInt8](repeating: 3, count: 1_000))
+        let third = chain.parameters(of: Padded(version: 3, wholeBytes: 5_000, changeBytes: 3_000), stage: 3)
+        #expect(third.base == 2 && !third.appendsResult && third.bytes.count == change.count)
+        let fourth = chain.parameters(of: Padded(version: 4, wholeBytes: 5_000, changeBytes: 3_000), stage: 4)
+        #expect(fourth.base == 3 && !fourth.appendsResult)
+        chain.resultArrived(stage: 3, bytes: state)
+        let fifth = chain.parameters(of: Padded(version: 5, wholeBytes: 5_000, changeBytes: 3_000), stage: 5)
+        #expect(fifth.base == 4 && !fifth.appendsResult)
+        // A state longer than the change itself.
+        chain.resultArrived(stage: 5, bytes: [UInt8](repeating: 2, count: 4_000))
+        #expect(!chain.parameters(of: Padded(version: 6, wholeBytes: 5_000, changeBytes: 3_000), stage: 6).appendsResult)
+
+        #expect(ParameterChain.beginning(of: [1, 2, 3], endingWith: [2, 3]) == [1])
+        #expect(ParameterChain.beginning(of: [1, 2, 3], endingWith: [1, 2, 3]) == [])
+        #expect(ParameterChain.beginning(of: [1, 2, 3], endingWith: [3, 3]) == nil)
+        #expect(ParameterChain.beginning(of: [3], endingWith: [2, 3]) == nil)
     }
 }

@@ -128,7 +128,9 @@ final class ClusterPass: TrainingPass {
             }
             report?(snapshot)
         }
-        let (parameters, base) = try await onThread { [chain = session.chain] in chain.parameters(of: computation, stage: stage) }
+        let (parameters, base, appendsResult) = try await onThread { [chain = session.chain] in
+            chain.parameters(of: computation, stage: stage)
+        }
         let firstChunk = chunk.index
         // Every call races the run's failure: a call on a connection cut off by a partition
         // may never end by itself (`ClientRun.racing`).
@@ -137,7 +139,7 @@ final class ClusterPass: TrainingPass {
                 try await sendPayload(parameters, header: .with {
                     $0.stage = .with {
                         $0.runID = runID; $0.stage = stage; $0.computation = P.kind; $0.firstChunk = UInt64(firstChunk)
-                        $0.baseStage = base
+                        $0.baseStage = base; $0.appendsBaseResult = appendsResult
                     }
                 }, to: writer)
             }
@@ -184,6 +186,7 @@ final class ClusterPass: TrainingPass {
         guard bytes.count == completion.size else {
             throw ClusterError(.protocolViolation, "stage \(stage): a result of \(bytes.count) bytes, \(completion.size) announced")
         }
+        session.chain.resultArrived(stage: stage, bytes: bytes)
         return try await onThread { try computation.state(fromBytes: bytes) }
     }
 }
@@ -198,27 +201,59 @@ final class ParameterChain: Sendable {
         var computation: (any IncrementalComputation)?
         var wholeSize: Int
         var changes: Int
+        /// The stage's merged state as the dispatcher sent it, once it has arrived: kept, as the
+        /// dispatcher keeps it, when the computation takes changes and the state fits the
+        /// allowance, for the next change to end with.
+        var result: [UInt8]? = nil
     }
 
     private let last = Mutex<Last?>(nil)
 
-    /// What stage `stage` sends for `computation`, and the stage its change is of (0: whole).
-    func parameters<P: PortableComputation>(of computation: P, stage: UInt64) -> (bytes: [UInt8], base: UInt64) {
+    /// Stage `stage`'s merged state arrived from the dispatcher.
+    func resultArrived(stage: UInt64, bytes: [UInt8]) {
+        last.withLock { last in
+            guard var previous = last, previous.stage == stage, previous.computation != nil, !bytes.isEmpty,
+                  bytes.count <= ClusterLimits.changeAllowance(wholeSize: previous.wholeSize) else { return }
+            previous.result = bytes
+            last = previous
+        }
+    }
+
+    /// What stage `stage` sends for `computation`, the stage its change is of (0: whole), and
+    /// whether the bytes are only the change's beginning: when the change ends with the merged
+    /// state of the stage before (LDA's M-step carries the statistics just merged), the
+    /// dispatcher, which holds that state too, appends it (`appends_base_result`).
+    func parameters<P: PortableComputation>(of computation: P, stage: UInt64) -> (bytes: [UInt8], base: UInt64, appendsResult: Bool) {
         last.withLock { last in
             let incremental = computation as? any IncrementalComputation
             if var previous = last, previous.stage + 1 == stage, let incremental, let before = previous.computation,
                let change = incremental.changeBytes(from: before),
                previous.changes + change.count <= ClusterLimits.changeAllowance(wholeSize: previous.wholeSize) {
                 let base = previous.stage
+                let beginning = previous.result.flatMap { Self.beginning(of: change, endingWith: $0) }
                 previous.stage = stage
                 previous.computation = incremental
                 previous.changes += change.count
+                previous.result = nil
                 last = previous
-                return (change, base)
+                return (beginning ?? change, base, beginning != nil)
             }
             let whole = computation.parameterBytes()
             last = Last(stage: stage, computation: incremental, wholeSize: whole.count, changes: 0)
-            return (whole, 0)
+            return (whole, 0, false)
         }
+    }
+
+    /// `bytes` without `suffix`, when they end with it; nil otherwise.
+    static func beginning(of bytes: [UInt8], endingWith suffix: [UInt8]) -> [UInt8]? {
+        let start = bytes.count - suffix.count
+        guard start >= 0 else { return nil }
+        let equal = bytes.withUnsafeBytes { all in
+            suffix.withUnsafeBytes { tail in
+                guard let first = all.baseAddress, let other = tail.baseAddress else { return tail.isEmpty }
+                return memcmp(first + start, other, tail.count) == 0
+            }
+        }
+        return equal ? Array(bytes[..<start]) : nil
     }
 }

@@ -98,6 +98,10 @@ struct DispatcherCore {
         /// a worker that holds none of them rebuilds the latest from.
         var chain: [(stage: UInt64, parameters: [UInt8])] = []
         var chainBase: (any RemoteComputation)?
+        /// The merged state of the last complete stage, while the next stage's change may end
+        /// with it (`appendingResult`): kept only for a computation that takes changes, and
+        /// only when it fits the chain's allowance.
+        var lastResult: (stage: UInt64, bytes: [UInt8])?
         var queue: [Job] = []
         var leases: [UInt64: (worker: UInt64, job: Job, since: ContinuousClock.Instant)] = [:]
         /// How long the last jobs took from lease to state (at most 256), for the lease limit.
@@ -337,6 +341,16 @@ struct DispatcherCore {
         return computation
     }
 
+    /// The change for the stage after `base` of which the client sent only the beginning: the
+    /// beginning with stage `base`'s merged state appended (`StageHeader.appends_base_result`).
+    func appendingResult(run id: UInt64, base: UInt64, to beginning: [UInt8]) throws(Refusal) -> [UInt8] {
+        guard let run, run.id == id else { throw Self.noRun(id) }
+        guard base != 0, let held = run.lastResult, held.stage == base else {
+            throw Refusal(code: .invalid, message: "run #\(id): a change ending with the merged state of stage \(base), which the dispatcher does not hold")
+        }
+        return beginning + held.bytes
+    }
+
     /// A job of the run whose state is still wanted: leased, or requeued after its worker
     /// was dropped and not leased again yet (a late state from that worker is still welcome).
     private func pendingJob(_ id: UInt64, of run: Run) -> Job? {
@@ -435,7 +449,8 @@ struct DispatcherCore {
     /// `parameters` are whole (`baseStage` 0) or a change of stage `baseStage`, the one before;
     /// for a change, `computation` is the chain's base (`chainBase`).
     mutating func startStage(run id: UInt64, stage number: UInt64, computation: any RemoteComputation,
-                             parameters: [UInt8], baseStage: UInt64, merger: any RemoteMerger, firstChunk: Int) throws(Refusal) {
+                             parameters: [UInt8], baseStage: UInt64, merger: any RemoteMerger, firstChunk: Int,
+                             appendedResult: Bool = false) throws(Refusal) {
         guard var run, run.id == id else { throw Self.noRun(id) }
         guard number == run.lastStage + 1 else {
             throw Refusal(code: number <= run.lastStage ? .duplicate : .invalid,
@@ -451,11 +466,12 @@ struct DispatcherCore {
             run.chain.append((number, parameters))
         }
         run.lastStage = number
+        run.lastResult = nil
         run.stages[number] = Stage(number: number, computation: computation, parameters: parameters, baseStage: baseStage,
                                    merger: merger, firstChunk: firstChunk)
         self.run = run
         counters.stagesStarted += 1
-        let form = baseStage == 0 ? "" : ", a change of stage \(baseStage)"
+        let form = baseStage == 0 ? "" : ", a change of stage \(baseStage)\(appendedResult ? " ending with its merged state" : "")"
         logger.info("run #\(id), stage \(number): \(computation.name) (\(computation.kind), \(byteCount(parameters.count)) of parameters\(form))")
     }
 
@@ -516,6 +532,8 @@ struct DispatcherCore {
         guard var run, run.id == id, var stage = run.stages[number] else { return }
         counters.stagesCompleted += 1
         logger.info("run #\(id), stage \(number) complete: merged the states of \(stage.merged) jobs from \(counted(stage.workers.count, "worker")) (\(byteCount(result.count)))")
+        let allowance = run.chain.first.map { ClusterLimits.changeAllowance(wholeSize: $0.parameters.count) } ?? 0
+        run.lastResult = stage.computation.takesChanges && !result.isEmpty && result.count <= allowance ? (number, result) : nil
         if inline {
             run.stages[number] = nil
         } else {

@@ -152,7 +152,7 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
                     context: ServerContext) async throws -> Latent_Cluster_V1_StageReply {
         var reserved: UInt64 = 0
         defer { buffered.release(reserved) }
-        let (payloadHeader, parameters) = try await receivePayload(request, what: "stage parameters") { header in
+        let (payloadHeader, sent) = try await receivePayload(request, what: "stage parameters") { header in
             guard case .stage(let stage)? = header.about else { return }
             guard await state.hasRun(stage.runID) else {
                 throw refuse("stage parameters for run #\(stage.runID), which is not the run in progress", context)
@@ -167,6 +167,10 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
             throw RPCError(code: .invalidArgument, message: "stage: first chunk out of range")
         }
         let registry = state.registry
+        // A change whose end is the stage before's merged state came without it.
+        let parameters = header.appendsBaseResult
+            ? try await mapped { try await state.appendingResult(run: header.runID, base: header.baseStage, to: sent) }
+            : sent
         let computation: any RemoteComputation
         if header.baseStage == 0 {
             computation = try await Self.checked {
@@ -181,7 +185,8 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
         }
         try await mapped {
             try await state.startStage(run: header.runID, stage: header.stage, computation: computation,
-                                       parameters: parameters, baseStage: header.baseStage, firstChunk: Int(header.firstChunk))
+                                       parameters: parameters, baseStage: header.baseStage, firstChunk: Int(header.firstChunk),
+                                       appendedResult: header.appendsBaseResult)
         }
         return .init()
     }

@@ -99,6 +99,10 @@ actor DispatcherState {
         try core.chainBase(run: run, stage: stage, base: base, kind: kind, size: size)
     }
 
+    func appendingResult(run: UInt64, base: UInt64, to beginning: [UInt8]) throws -> [UInt8] {
+        try core.appendingResult(run: run, base: base, to: beginning)
+    }
+
     // MARK: Results
 
     /// A worker's state for a job: decoded (and so checked) off the actor, claimed, then
@@ -235,9 +239,10 @@ actor DispatcherState {
     /// Opens the next stage of a run: `computation` (already rebuilt from the registry)
     /// over chunks from `firstChunk` on.
     func startStage(run: UInt64, stage: UInt64, computation: any RemoteComputation, parameters: [UInt8],
-                    baseStage: UInt64, firstChunk: Int) throws {
+                    baseStage: UInt64, firstChunk: Int, appendedResult: Bool = false) throws {
         try core.startStage(run: run, stage: stage, computation: computation, parameters: parameters, baseStage: baseStage,
-                            merger: computation.makeMerger(firstChunk: firstChunk), firstChunk: firstChunk)
+                            merger: computation.makeMerger(firstChunk: firstChunk), firstChunk: firstChunk,
+                            appendedResult: appendedResult)
     }
 
     /// Whether `run` is the run in progress.

@@ -496,6 +496,13 @@ package nonisolated struct Latent_Cluster_V1_StageHeader: Sendable {
 
   package var baseStage: UInt64 = 0
 
+  /// With base_stage: the payload is the change's beginning only, and the change ends with the
+  /// merged state of base_stage as the dispatcher sent it, which the dispatcher appends (a
+  /// model whose change carries the statistics just merged, as LDA's M-step does, then does
+  /// not send them back). The dispatcher holds that state until the next stage starts, when
+  /// the stage's computation takes changes and the state fits the chain's allowance.
+  package var appendsBaseResult: Bool = false
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -1589,7 +1596,7 @@ nonisolated extension Latent_Cluster_V1_RunFailed: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Latent_Cluster_V1_StageHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".StageHeader"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}stage\0\u{1}computation\0\u{3}first_chunk\0\u{3}base_stage\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}stage\0\u{1}computation\0\u{3}first_chunk\0\u{3}base_stage\0\u{3}appends_base_result\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1602,6 +1609,7 @@ nonisolated extension Latent_Cluster_V1_StageHeader: SwiftProtobuf.Message, Swif
       case 3: try { try decoder.decodeSingularStringField(value: &self.computation) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.firstChunk) }()
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.baseStage) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.appendsBaseResult) }()
       default: break
       }
     }
@@ -1623,6 +1631,9 @@ nonisolated extension Latent_Cluster_V1_StageHeader: SwiftProtobuf.Message, Swif
     if self.baseStage != 0 {
       try visitor.visitSingularUInt64Field(value: self.baseStage, fieldNumber: 5)
     }
+    if self.appendsBaseResult != false {
+      try visitor.visitSingularBoolField(value: self.appendsBaseResult, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1632,6 +1643,7 @@ nonisolated extension Latent_Cluster_V1_StageHeader: SwiftProtobuf.Message, Swif
     if lhs.computation != rhs.computation {return false}
     if lhs.firstChunk != rhs.firstChunk {return false}
     if lhs.baseStage != rhs.baseStage {return false}
+    if lhs.appendsBaseResult != rhs.appendsBaseResult {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -90,6 +90,13 @@ public protocol RemoteComputation: Sendable {
     /// The computation that `change` (written by `IncrementalComputation.encodeChange`) makes
     /// of this one; throws when this kind takes no changes or the bytes are malformed.
     func applying(change: [UInt8]) throws -> any RemoteComputation
+    /// Whether this kind takes changes (`IncrementalComputation`).
+    var takesChanges: Bool { get }
+}
+
+extension RemoteComputation {
+    /// None, unless the computation says so.
+    public var takesChanges: Bool { false }
 }
 
 /// The states of one reduction of a remote computation, merged in the same fixed tree as
@@ -120,6 +127,8 @@ private struct Erased<Computation: PortableComputation>: RemoteComputation {
     func makeMerger(firstChunk: Int) -> any RemoteMerger {
         TypedMerger(TreeMerger(computation, firstChunk: firstChunk))
     }
+
+    var takesChanges: Bool { computation is any IncrementalComputation }
 
     func applying(change: [UInt8]) throws -> any RemoteComputation {
         guard let incremental = computation as? any IncrementalComputation else {
