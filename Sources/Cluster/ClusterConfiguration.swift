@@ -116,6 +116,13 @@ public enum ClusterLimits {
     /// about half a second, against about 45 M-steps (1 thread) that a worker joining just
     /// before it would replay; so the whole goes again after four times its size in changes.
     static func changeAllowance(wholeSize: Int) -> Int { 4 * wholeSize + blockSize }
+
+    /// Whether a stage's merged state of `size` bytes is held, by the client and by the
+    /// dispatcher alike, for the next stage's change to end with (`appends_base_result`): any
+    /// state a change within the allowance could end with.
+    static func holdsMergedState(size: Int, wholeSize: Int) -> Bool {
+        size > 0 && size <= changeAllowance(wholeSize: wholeSize)
+    }
 }
 
 /// An error of the cluster layer: a misconfiguration, a dispatcher that cannot be reached

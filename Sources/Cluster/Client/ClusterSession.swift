@@ -212,8 +212,8 @@ final class ParameterChain: Sendable {
     /// Stage `stage`'s merged state arrived from the dispatcher.
     func resultArrived(stage: UInt64, bytes: [UInt8]) {
         last.withLock { last in
-            guard var previous = last, previous.stage == stage, previous.computation != nil, !bytes.isEmpty,
-                  bytes.count <= ClusterLimits.changeAllowance(wholeSize: previous.wholeSize) else { return }
+            guard var previous = last, previous.stage == stage, previous.computation != nil,
+                  ClusterLimits.holdsMergedState(size: bytes.count, wholeSize: previous.wholeSize) else { return }
             previous.result = bytes
             last = previous
         }

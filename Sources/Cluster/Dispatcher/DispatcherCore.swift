@@ -532,8 +532,9 @@ struct DispatcherCore {
         guard var run, run.id == id, var stage = run.stages[number] else { return }
         counters.stagesCompleted += 1
         logger.info("run #\(id), stage \(number) complete: merged the states of \(stage.merged) jobs from \(counted(stage.workers.count, "worker")) (\(byteCount(result.count)))")
-        let allowance = run.chain.first.map { ClusterLimits.changeAllowance(wholeSize: $0.parameters.count) } ?? 0
-        run.lastResult = stage.computation.takesChanges && !result.isEmpty && result.count <= allowance ? (number, result) : nil
+        let held = stage.computation.takesChanges
+            && run.chain.first.map { ClusterLimits.holdsMergedState(size: result.count, wholeSize: $0.parameters.count) } == true
+        run.lastResult = held ? (number, result) : nil
         if inline {
             run.stages[number] = nil
         } else {
