@@ -194,6 +194,95 @@ final class TokenCheck: ServerInterceptor {
     }
 }
 
+extension Transport {
+    /// Runs a client-streaming call (`call` passes on its request producer and its answer
+    /// handler) whose request writes nothing once the server has answered.
+    ///
+    /// A server may answer before the request ends: the dispatcher refuses a chunk, a stage or
+    /// a result at its header. gRPC closes the stream as soon as the answer's handler returns,
+    /// and a message still on its way from the writer then meets a closed stream, a state
+    /// grpc-swift-nio-transport treats as unreachable (an assertion: a crash in debug builds;
+    /// in release an error nobody reads). So here the answer's handler waits until the writer
+    /// has stopped, and the writer stops, quietly, before its next message once the answer
+    /// has come. The wait is bounded (5 s) for a writer held by flow control that never
+    /// clears.
+    static func upload<Reply: Sendable>(
+        _ call: (_ producer: @escaping @Sendable (RPCWriter<Latent_Cluster_V1_Part>) async throws -> Void,
+                 _ onResponse: @escaping @Sendable (ClientResponse<Reply>) async throws -> Reply) async throws -> Reply,
+        parts: @escaping @Sendable (RPCWriter<Latent_Cluster_V1_Part>) async throws -> Void
+    ) async throws -> Reply {
+        let gate = RequestGate()
+        return try await call({ writer in
+            guard gate.startWriting() else { return }
+            defer { gate.stoppedWriting() }
+            do {
+                try await parts(RPCWriter(wrapping: GatedWriter(base: writer, gate: gate)))
+            } catch is RequestGate.Answered {
+                // The server has its answer; the rest of the request would not be read.
+            }
+        }, { response in
+            await gate.answerArrived()
+            return try response.message
+        })
+    }
+}
+
+/// Between the request side of one client-streaming call and the server's answer
+/// (`Transport.upload`).
+private final class RequestGate: Sendable {
+    struct Answered: Error {}
+    private struct State {
+        var answered = false
+        var writing = false
+    }
+    private let state = Mutex(State())
+    private let stopped = AsyncStream<Never>.makeStream()
+
+    /// Whether the writer may begin: false when the answer came first.
+    func startWriting() -> Bool {
+        state.withLock { state in
+            guard !state.answered else { return false }
+            state.writing = true
+            return true
+        }
+    }
+
+    func stoppedWriting() { stopped.continuation.finish() }
+
+    var isAnswered: Bool { state.withLock { $0.answered } }
+
+    /// Marks the answer as come and returns once the writer has stopped (at most 5 s later).
+    func answerArrived() async {
+        let writing = state.withLock { state in
+            state.answered = true
+            return state.writing
+        }
+        guard writing else { return }
+        await withTaskGroup(of: Void.self) { [stopped = stopped.stream] group in
+            group.addTask { for await _ in stopped {} }
+            group.addTask { try? await Task.sleep(for: .seconds(5)) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}
+
+/// A request writer that throws `RequestGate.Answered` instead of writing once the server
+/// has answered.
+private struct GatedWriter: RPCWriterProtocol {
+    let base: RPCWriter<Latent_Cluster_V1_Part>
+    let gate: RequestGate
+
+    func write(_ element: Latent_Cluster_V1_Part) async throws {
+        guard !gate.isAnswered else { throw RequestGate.Answered() }
+        try await base.write(element)
+    }
+
+    func write(contentsOf elements: some Sequence<Latent_Cluster_V1_Part>) async throws {
+        for element in elements { try await write(element) }
+    }
+}
+
 /// Sends a payload on a stream: the header (with the size filled in), then blocks of at
 /// most `ClusterLimits.blockSize` bytes.
 func sendPayload(_ payload: [UInt8], header: Latent_Cluster_V1_PayloadHeader,

@@ -4,6 +4,7 @@ import GRPCNIOTransportHTTP2
 import Latent
 @testable import LatentCluster
 import TestSupport
+import Synchronization
 import Testing
 
 @Suite("cluster security", .serialized, .timeLimit(.minutes(5)))
@@ -250,7 +251,7 @@ struct ClusterSecurityTests {
         try await Transport.withDispatcher(address, security: ClusterSecurity()) { client in
             for attempt in 0..<2 {
                 await Self.expectRejected("16 GiB for run #999 (attempt \(attempt + 1))", .notFound, containing: "which is not open") {
-                    _ = try await client.submitChunk(options: Transport.callOptions(timeout: .seconds(30))) { writer in
+                    _ = try await Transport.upload({ try await client.submitChunk(options: Transport.callOptions(timeout: .seconds(30)), requestProducer: $0, onResponse: $1) }) { writer in
                         try await writer.write(.with {
                             $0.header = .with {
                                 $0.size = 16 << 30
@@ -271,6 +272,43 @@ struct ClusterSecurityTests {
         #expect(logged.count == 1, "\(logged)")
         #expect(logged.first?.contains("from ipv4:127.0.0.1:") == true)
         print("peak RSS of the dispatcher: \(peakKB) kB")
+    }
+
+    @Test("an upload refused at its header writes nothing once the answer has come: 200 refusals with blocks still to send (grpc-swift asserts on a message that meets a closed stream)")
+    func refusedUploadStopsWriting() async throws {
+        let cluster = TestCluster()
+        defer { cluster.stop() }
+        _ = try cluster.startDispatcher()
+        let address = ClusterAddress(host: "127.0.0.1", port: cluster.port)
+        let block = Data(repeating: 7, count: ClusterLimits.blockSize)
+        // 1 GiB a request: more than the 32 MiB flow-control window lets through before the
+        // answer, so every writer is still at work when the refusal comes.
+        let blocks = 1024
+        var written: [Int] = []
+        try await Transport.withDispatcher(address, security: ClusterSecurity()) { client in
+            for attempt in 0..<200 {
+                let count = Mutex(0)
+                await Self.expectRejected("a chunk for run #999 (attempt \(attempt + 1))", .notFound, containing: "which is not open") {
+                    _ = try await Transport.upload({
+                        try await client.submitChunk(options: Transport.callOptions(timeout: .seconds(30)), requestProducer: $0, onResponse: $1)
+                    }) { writer in
+                        try await writer.write(.with {
+                            $0.header = .with {
+                                $0.size = UInt64(blocks * ClusterLimits.blockSize)
+                                $0.chunk = .with { $0.runID = 999; $0.stage = 1; $0.documents = 1 }
+                            }
+                        })
+                        for _ in 0..<blocks {
+                            try await writer.write(.with { $0.block = block })
+                            count.withLock { $0 += 1 }
+                        }
+                    }
+                }
+                written.append(count.withLock { $0 })
+            }
+        }
+        #expect(written.allSatisfy { $0 < blocks }, "blocks written per refused request: \(written)")
+        print("blocks written before the refusal stopped the writer: at most \(written.max() ?? 0) of \(blocks)")
     }
 
     @Test("malformed and hostile messages get error statuses, a second client is refused, and the dispatcher keeps serving")
@@ -321,7 +359,7 @@ struct ClusterSecurityTests {
             }
 
             func startStage(kind: String, parameters: [UInt8], declared: UInt64? = nil, stage: UInt64 = 1) async throws {
-                _ = try await client.startStage(options: options) { writer in
+                _ = try await Transport.upload({ try await client.startStage(options: options, requestProducer: $0, onResponse: $1) }) { writer in
                     try await writer.write(.with {
                         $0.header = .with {
                             $0.size = declared ?? UInt64(parameters.count)
@@ -352,7 +390,7 @@ struct ClusterSecurityTests {
             }
 
             func submit(_ payload: [UInt8], documents: UInt64 = 1, declared: UInt64? = nil, index: UInt64 = 0) async throws {
-                _ = try await client.submitChunk(options: options) { writer in
+                _ = try await Transport.upload({ try await client.submitChunk(options: options, requestProducer: $0, onResponse: $1) }) { writer in
                     try await writer.write(.with {
                         $0.header = .with {
                             $0.size = declared ?? UInt64(payload.count)
@@ -383,7 +421,7 @@ struct ClusterSecurityTests {
             let jobID = try #require(job?.jobID)
             #expect(jobID > 0)
             func returnState(_ payload: [UInt8]) async throws {
-                _ = try await client.returnResult(options: options) { writer in
+                _ = try await Transport.upload({ try await client.returnResult(options: options, requestProducer: $0, onResponse: $1) }) { writer in
                     try await writer.write(.with {
                         $0.header = .with {
                             $0.size = UInt64(payload.count)
@@ -403,16 +441,16 @@ struct ClusterSecurityTests {
                 try await returnState(Self.state(singularValue: 1, basisColumns: 13))
             }
             await Self.expectRejected("a chunk's header on a result", containing: "the header does not describe a result") {
-                _ = try await client.returnResult(options: options) { writer in
+                _ = try await Transport.upload({ try await client.returnResult(options: options, requestProducer: $0, onResponse: $1) }) { writer in
                     try await writer.write(.with { $0.header = .with { $0.size = 0; $0.chunk = .with { $0.runID = runID } } })
                 }
             }
             await Self.expectRejected("a block before the header", containing: "result: a block before the header") {
-                _ = try await client.returnResult(options: options) { writer in try await writer.write(.with { $0.block = Data([1]) }) }
+                _ = try await Transport.upload({ try await client.returnResult(options: options, requestProducer: $0, onResponse: $1) }) { writer in try await writer.write(.with { $0.block = Data([1]) }) }
             }
 
             // A state stamped by another dispatcher instance is refused, ids notwithstanding.
-            let stale = try await client.returnResult(options: options) { writer in
+            let stale = try await Transport.upload({ try await client.returnResult(options: options, requestProducer: $0, onResponse: $1) }) { writer in
                 try await sendPayload(Self.state(singularValue: 2), header: .with {
                     $0.result = .with {
                         $0.workerID = worker; $0.runID = runID; $0.stage = 1; $0.jobID = jobID

@@ -63,7 +63,7 @@ struct DispatcherMetricsTests {
         let address = ClusterAddress(host: "127.0.0.1", port: cluster.port)
         try await Transport.withDispatcher(address, security: ClusterSecurity(token: Self.token)) { client in
             await #expect(throws: RPCError.self) {
-                _ = try await client.submitChunk(options: Transport.callOptions(timeout: .seconds(30))) { writer in
+                _ = try await Transport.upload({ try await client.submitChunk(options: Transport.callOptions(timeout: .seconds(30)), requestProducer: $0, onResponse: $1) }) { writer in
                     try await writer.write(.with {
                         $0.header = .with { $0.size = 1 << 20; $0.chunk = .with { $0.runID = 999; $0.stage = 1; $0.documents = 1 } }
                     })

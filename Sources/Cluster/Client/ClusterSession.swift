@@ -135,7 +135,9 @@ final class ClusterPass: TrainingPass {
         // Every call races the run's failure: a call on a connection cut off by a partition
         // may never end by itself (`ClientRun.racing`).
         _ = try await run.racing {
-            try await client.startStage(options: Transport.callOptions(timeout: .seconds(600))) { writer in
+            try await Transport.upload({
+                try await client.startStage(options: Transport.callOptions(timeout: .seconds(600)), requestProducer: $0, onResponse: $1)
+            }) { writer in
                 try await sendPayload(parameters, header: .with {
                     $0.stage = .with {
                         $0.runID = runID; $0.stage = stage; $0.computation = P.kind; $0.firstChunk = UInt64(firstChunk)
@@ -151,7 +153,9 @@ final class ClusterPass: TrainingPass {
             let (index, first, documents, payload, path) = chunk
             let total = next == nil ? UInt64(submitted + 1) : 0
             _ = try await run.racing {
-                try await client.submitChunk(options: Transport.callOptions()) { writer in
+                try await Transport.upload({
+                    try await client.submitChunk(options: Transport.callOptions(), requestProducer: $0, onResponse: $1)
+                }) { writer in
                     try await sendPayload(payload, header: .with {
                         $0.chunk = .with {
                             $0.runID = runID; $0.stage = stage; $0.chunkIndex = UInt64(index)

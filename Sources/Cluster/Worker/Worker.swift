@@ -214,7 +214,9 @@ public struct Worker: Sendable {
             // large state takes seconds that would otherwise leave the core idle.
             try await upload?.value
             upload = Task { [logger] in
-                let accepted = try await uploadClient.returnResult(options: Transport.callOptions()) { writer in
+                let accepted = try await Transport.upload({
+                    try await uploadClient.returnResult(options: Transport.callOptions(), requestProducer: $0, onResponse: $1)
+                }) { writer in
                     try await sendPayload(payload, header: .with {
                         $0.result = .with {
                             $0.workerID = worker; $0.runID = header.runID; $0.stage = header.stage; $0.jobID = header.jobID
