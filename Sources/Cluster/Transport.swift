@@ -132,7 +132,11 @@ enum Transport {
         return false
     }
 
-    /// Options of every call: the message limit on what is sent and received.
+    /// Options of every call: the message limit on what is sent and received, and `timeout`.
+    /// A timeout costs memory for its whole length at both ends, however soon the call ends:
+    /// it is a `Task.sleep` (gRPC's deadline), and a cancelled sleep is freed only at its
+    /// deadline (Swift's timers on Linux), about a kilobyte each. So calls made once a stage
+    /// or a job have no timeout (a lost run or a lost dispatcher ends them) or a short one.
     static func callOptions(timeout: Duration? = nil) -> CallOptions {
         var options = CallOptions.defaults
         options.maxRequestMessageBytes = ClusterLimits.maxMessageSize

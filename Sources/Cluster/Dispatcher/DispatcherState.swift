@@ -16,7 +16,7 @@ actor DispatcherState {
     private var events: AsyncStream<Latent_Cluster_V1_RunEvent>.Continuation?
     /// Whoever waits for a job to lease, for room in the queue, or for the run to end, with
     /// the timer that ends the wait at its deadline.
-    private var waiting: [Wait: [UInt64: (continuation: CheckedContinuation<Void, Never>, timer: Task<Void, Never>)]] = [:]
+    private var waiting: [Wait: [UInt64: (continuation: CheckedContinuation<Void, Never>, timer: Task<Void, Never>?)]] = [:]
     private var waiterIDs: UInt64 = 0
     /// Stages whose last state is in: their merges may use every core.
     private let tailStages = TailStages()
@@ -261,7 +261,9 @@ actor DispatcherState {
                 resumeAll(.job)
                 return job
             }
-            await wait(for: .room, until: .now + .seconds(3600))
+            // No deadline: the room comes with a lease or the run's end, and a timer would
+            // stay allocated until its deadline however soon the wait ended.
+            await wait(for: .room, until: nil)
         }
     }
 
@@ -291,14 +293,17 @@ actor DispatcherState {
     private enum Wait { case job, room, run }
 
     /// Suspends until `resumeAll(kind)` or `deadline`, whichever comes first; the timer of a
-    /// wait that ends early is cancelled, so no task outlives its wait.
-    private func wait(for kind: Wait, until deadline: ContinuousClock.Instant) async {
+    /// wait that ends early is cancelled, so no task outlives its wait (its sleep's memory,
+    /// though, is freed only at the deadline: keep deadlines short, or nil for none).
+    private func wait(for kind: Wait, until deadline: ContinuousClock.Instant?) async {
         waiterIDs += 1
         let id = waiterIDs
         await withCheckedContinuation { continuation in
-            let timer = Task {
-                try? await Task.sleep(until: deadline)
-                self.timeOut(kind, id)
+            let timer = deadline.map { deadline in
+                Task {
+                    try? await Task.sleep(until: deadline)
+                    self.timeOut(kind, id)
+                }
             }
             waiting[kind, default: [:]][id] = (continuation, timer)
         }
@@ -311,7 +316,7 @@ actor DispatcherState {
     private func resumeAll(_ kind: Wait) {
         let all = waiting.removeValue(forKey: kind) ?? [:]
         for waiter in all.values {
-            waiter.timer.cancel()
+            waiter.timer?.cancel()
             waiter.continuation.resume()
         }
     }

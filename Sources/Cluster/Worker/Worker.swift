@@ -153,7 +153,9 @@ public struct Worker: Sendable {
         let take: @Sendable () async throws -> ReceivedJob? = {
             try await client.takeJob(
                 .with { $0.workerID = worker; $0.dispatcherEpoch = registration.dispatcherEpoch },
-                options: Transport.callOptions(timeout: .seconds(30))
+                // The dispatcher answers within a second (its long poll); the timeout only
+                // ends a call that hangs, and is short because its timer lives that long.
+                options: Transport.callOptions(timeout: .seconds(10))
             ) { response in
                 let (header, payload) = try await receivePayload(response.messages, what: "job")
                 guard case .job(let job)? = header.about else { throw Lost(description: "a job stream without a job header") }
@@ -284,9 +286,11 @@ private actor StageCache {
                 }
                 return try await onThread { try registry.make(kind: kind, parameters: included) }
             }
+            // No timeout: the session's heartbeats end it when the dispatcher is lost, and a
+            // timeout would hold a timer at both ends for its whole length (`Transport.callOptions`).
             let bundle = try await client.fetchStage(
                 .with { $0.workerID = worker; $0.runID = run; $0.stage = stage; $0.heldStage = heldStage?.stage ?? 0 },
-                options: Transport.callOptions(timeout: .seconds(600))
+                options: Transport.callOptions()
             ) { response in
                 try await receivePayload(response.messages, what: "parameters of stage \(stage)").1
             }
