@@ -281,9 +281,9 @@ struct ClusterSecurityTests {
         _ = try cluster.startDispatcher()
         let address = ClusterAddress(host: "127.0.0.1", port: cluster.port)
         let block = Data(repeating: 7, count: ClusterLimits.blockSize)
-        // 1 GiB a request: more than the 32 MiB flow-control window lets through before the
-        // answer, so every writer is still at work when the refusal comes.
-        let blocks = 1024
+        // 8 GiB a request: seconds of writing even at loopback speed, so every writer is
+        // still at work when the refusal comes; once it has come, none writes on.
+        let blocks = 8192
         var written: [Int] = []
         try await Transport.withDispatcher(address, security: ClusterSecurity()) { client in
             for attempt in 0..<200 {
