@@ -96,6 +96,27 @@ public struct ClusterSecurity: Sendable, Equatable {
     }
 }
 
+/// Which cluster protocol this program speaks. A dispatcher refuses a worker or a client of
+/// another version, and workers and clients refuse a dispatcher of another: peers of two
+/// Latents would otherwise misread each other's messages or encodings (a field one of them
+/// does not know is silently dropped), and fail far from the cause.
+public enum ClusterProtocol {
+    /// Raised whenever latent.proto or the meaning of what crosses the wire changes (a
+    /// computation's encoding included); `WireCurrencyTests` records latent.proto's digest
+    /// for it and fails when the file changes without a new version. 0 is a peer from before
+    /// versions were sent.
+    public static let version: UInt32 = 1
+
+    /// Why a peer whose version is `theirs` cannot work with this program, or nil when it can.
+    /// `peer` names it ("the dispatcher at host:port", "worker 'name'"), `us` this program.
+    static func mismatch(_ peer: String, speaks theirs: UInt32, us: String) -> String? {
+        guard theirs != version else { return nil }
+        let age = theirs == 0 ? " (a Latent from before protocol versions, older than this one)"
+            : theirs < version ? " (an older Latent)" : " (a newer Latent)"
+        return "\(peer) speaks version \(theirs) of the cluster protocol\(age), \(us) version \(version): run the same Latent release on the dispatcher, the workers and the client"
+    }
+}
+
 /// Sizes and timings of the protocol.
 public enum ClusterLimits {
     /// Large payloads travel in blocks of this size.

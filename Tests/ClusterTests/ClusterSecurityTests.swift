@@ -319,11 +319,25 @@ struct ClusterSecurityTests {
         let address = ClusterAddress(host: "127.0.0.1", port: cluster.port)
         try await Transport.withDispatcher(address, security: ClusterSecurity()) { client in
             let options = Transport.callOptions(timeout: .seconds(10))
-            let registration = try await client.register(.with { $0.name = "fake"; $0.threads = 1 }, options: options)
+            let registration = try await client.register(.with { $0.name = "fake"; $0.threads = 1; $0.protocolVersion = ClusterProtocol.version }, options: options)
             let worker = registration.workerID
+            #expect(registration.protocolVersion == ClusterProtocol.version)
             await Self.expectRejected("zero threads", containing: "expected 1 to 4096 threads") {
-                _ = try await client.register(.with { $0.name = "bad"; $0.threads = 0 }, options: options)
+                _ = try await client.register(.with { $0.name = "bad"; $0.threads = 0; $0.protocolVersion = ClusterProtocol.version }, options: options)
             }
+            // A worker of another Latent: one from before versions (0), one newer.
+            await Self.expectRejected("a worker of version 0", .failedPrecondition,
+                                      containing: "worker 'old' (ipv4:127.0.0.1:") {
+                _ = try await client.register(.with { $0.name = "old"; $0.threads = 1 }, options: options)
+            }
+            await Self.expectRejected("a worker of a newer version", .failedPrecondition,
+                                      containing: "speaks version \(ClusterProtocol.version + 1) of the cluster protocol (a newer Latent), this dispatcher version \(ClusterProtocol.version)") {
+                _ = try await client.register(.with { $0.name = "new"; $0.threads = 1; $0.protocolVersion = ClusterProtocol.version + 1 }, options: options)
+            }
+            #expect(try await client.status(.init(), options: options).protocolVersion == ClusterProtocol.version)
+            // The first refusal of the minute is logged, naming the worker and both versions.
+            let refusal = try dispatcher.waitFor("refused to register: worker 'old'")
+            #expect(refusal.contains("speaks version 0 of the cluster protocol (a Latent from before protocol versions, older than this one), this dispatcher version \(ClusterProtocol.version)"), "\(refusal.suffix(2000))")
 
             // A run held open by this test, as a client would.
             let opened = AsyncStream<UInt64>.makeStream()
@@ -332,6 +346,7 @@ struct ClusterSecurityTests {
                     $0.client = "test"
                     $0.kind = "lsi"
                     $0.description_p = "a test run"
+                    $0.protocolVersion = ClusterProtocol.version
                 }, options: Transport.callOptions()) { response in
                     for try await event in response.messages {
                         if case .opened(let value)? = event.event { opened.continuation.yield(value.runID) }
@@ -343,17 +358,23 @@ struct ClusterSecurityTests {
             let runID = try #require(await iterator.next())
 
             await Self.expectRejected("a second client", .resourceExhausted, containing: "busy with run #\(runID)") {
-                try await client.openRun(.with { $0.client = "second"; $0.kind = "lsi" }, options: options) { response in
+                try await client.openRun(.with { $0.client = "second"; $0.kind = "lsi"; $0.protocolVersion = ClusterProtocol.version }, options: options) { response in
                     for try await _ in response.messages {}
                 }
             }
             await Self.expectRejected("an unknown run kind", containing: "unknown run kind 'rm -rf'") {
-                try await client.openRun(.with { $0.kind = "rm -rf" }, options: options) { response in
+                try await client.openRun(.with { $0.kind = "rm -rf"; $0.protocolVersion = ClusterProtocol.version }, options: options) { response in
+                    for try await _ in response.messages {}
+                }
+            }
+            await Self.expectRejected("a client of version 0", .failedPrecondition,
+                                      containing: "the client old (ipv4:127.0.0.1:") {
+                try await client.openRun(.with { $0.client = "old"; $0.kind = "lsi" }, options: options) { response in
                     for try await _ in response.messages {}
                 }
             }
             await Self.expectRejected("oversized run parameters", containing: "parameters of at most 1 MiB") {
-                try await client.openRun(.with { $0.kind = "lsi"; $0.parameters = Data(count: (1 << 20) + 1) }, options: options) { response in
+                try await client.openRun(.with { $0.kind = "lsi"; $0.parameters = Data(count: (1 << 20) + 1); $0.protocolVersion = ClusterProtocol.version }, options: options) { response in
                     for try await _ in response.messages {}
                 }
             }

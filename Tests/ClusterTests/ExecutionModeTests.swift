@@ -51,7 +51,7 @@ struct ExecutionModeTests {
         try cluster.startWorker(expectedID: 1, threads: 2)
         let status = try runProcess(TestCluster.binary, ["status", "--dispatcher", cluster.address])
         #expect(status.status == 0, "\(status.error)")
-        #expect(status.output.contains("1 worker\nno run in progress"), "\(status.output)")
+        #expect(status.output.contains("1 worker, cluster protocol version \(ClusterProtocol.version)\nno run in progress"), "\(status.output)")
         #expect(status.output.contains("test-1 (ipv4:127.0.0.1:"), "\(status.output)")
     }
 }

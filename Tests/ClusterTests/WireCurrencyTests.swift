@@ -15,6 +15,28 @@ import Testing
                 "Sources/Cluster/Wire/latent.proto changed since the code was generated: run scripts/regenerate-protos.sh")
     }
 
+    /// latent.proto's digest at each cluster protocol version: a .proto of a new digest
+    /// speaks a new version (peers of two Latents refuse each other by it).
+    static let digests: [UInt32: String] = [
+        1: "97ed76d4eb6486798bd67447d92d67dbe7d018ed4543bd47a0e33c55cc19efb9",
+    ]
+
+    @Test func protocolVersionMatchesTheProto() {
+        #expect(Self.digests[ClusterProtocol.version] == ProtoDigest.sha256,
+                "latent.proto changed: raise ClusterProtocol.version and record the new digest in WireCurrencyTests.digests")
+        #expect(Set(Self.digests.values).count == Self.digests.count, "two versions with one .proto")
+    }
+
+    @Test("a peer of another protocol version is named with both versions and what to do; the same version passes")
+    func mismatchMessages() {
+        let version = ClusterProtocol.version
+        #expect(ClusterProtocol.mismatch("worker 'w'", speaks: version, us: "this dispatcher") == nil)
+        #expect(ClusterProtocol.mismatch("the dispatcher at h:1", speaks: 0, us: "this worker")
+            == "the dispatcher at h:1 speaks version 0 of the cluster protocol (a Latent from before protocol versions, older than this one), this worker version \(version): run the same Latent release on the dispatcher, the workers and the client")
+        #expect(ClusterProtocol.mismatch("worker 'w'", speaks: version + 1, us: "this dispatcher")?
+            .hasPrefix("worker 'w' speaks version \(version + 1) of the cluster protocol (a newer Latent), this dispatcher version \(version):") == true)
+    }
+
     /// sha256sum's digest, so the test needs nothing beyond coreutils.
     private func sha256Hex(of path: String) throws -> String {
         let result = try runProcess("/usr/bin/env", ["sha256sum", path])

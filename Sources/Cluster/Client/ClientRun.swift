@@ -176,7 +176,7 @@ final class ClientRun: Sendable {
         switch rpc.code {
         case .unavailable, .cancelled, .deadlineExceeded, .unknown, .internalError:
             return ClusterError(.unavailable, "lost the dispatcher at \(address): \(rpc.code): \(rpc.message)", cause: rpc)
-        case .unauthenticated, .resourceExhausted, .permissionDenied:
+        case .unauthenticated, .resourceExhausted, .permissionDenied, .failedPrecondition:
             return ClusterError(.refused, "the dispatcher at \(address) refused the run: \(rpc.message)", cause: rpc)
         default:
             return ClusterError(.protocolViolation, "the dispatcher at \(address): \(rpc.code): \(rpc.message)", cause: rpc)

@@ -132,8 +132,14 @@ public struct ClusterExecutor: ChunkExecutor {
             let lookup: Lookup
             do {
                 let options = Transport.callOptions(timeout: .seconds(statusTimeoutSeconds))
-                let workers = try await client.status(.init(), options: options).workers.count
-                lookup = workers > 0 ? .ready(workers: workers) : .noWorkers
+                let status = try await client.status(.init(), options: options)
+                let workers = status.workers.count
+                if let mismatch = ClusterProtocol.mismatch("the dispatcher at \(dispatcher)", speaks: status.protocolVersion,
+                                                           us: "this program") {
+                    lookup = .incompatible(mismatch)
+                } else {
+                    lookup = workers > 0 ? .ready(workers: workers) : .noWorkers
+                }
             } catch let error as RPCError where error.code == .unauthenticated {
                 lookup = .refused(security.token == nil
                     ? "requires a cluster token (give --token-file or set LATENT_CLUSTER_TOKEN)" : "refused the token")
@@ -156,6 +162,9 @@ public struct ClusterExecutor: ChunkExecutor {
                 let reason = "the dispatcher at \(address) \(why)"
                 guard execution == .automatic else { throw ClusterError(.refused, "distributed mode: \(reason)") }
                 logger.warning("\(reason); training in-process (\(local.description))")
+            case .incompatible(let why):
+                guard execution == .automatic else { throw ClusterError(.refused, "distributed mode: \(why)") }
+                logger.warning("\(why); training in-process (\(local.description))")
             case .misconfigured(let why):
                 guard execution == .automatic else { throw ClusterError(.unavailable, "distributed mode: \(why)") }
                 logger.warning("\(why); running in-process (\(local.description))")
@@ -181,6 +190,8 @@ public struct ClusterExecutor: ChunkExecutor {
         case ready(workers: Int)
         case noWorkers
         case refused(String)
+        /// A dispatcher of another Latent (`ClusterProtocol`).
+        case incompatible(String)
         /// Something listens but the call failed: most likely TLS on one side only, or the
         /// wrong CA certificate.
         case misconfigured(String)
@@ -218,6 +229,7 @@ public struct ClusterExecutor: ChunkExecutor {
             $0.parameters = Data(description.parameters)
             $0.description_p = description.summary
             $0.replacesRun = replacing
+            $0.protocolVersion = ClusterProtocol.version
         }
         let address = dispatcher
         return try await withThrowingTaskGroup(of: Void.self) { group in

@@ -29,6 +29,9 @@ public struct ClusterStatus: Sendable {
     /// Stages of the run so far, and those the dispatcher holds in memory now.
     public var stages: UInt64
     public var stagesHeld: Int
+    /// The dispatcher's cluster protocol version (`ClusterProtocol`); 0 from a dispatcher of
+    /// before versions.
+    public var protocolVersion: UInt32
 
     /// Asks the dispatcher, failing within 2 s when it does not answer.
     public static func fetch(from address: ClusterAddress, security: ClusterSecurity) async throws -> ClusterStatus {
@@ -53,12 +56,15 @@ public struct ClusterStatus: Sendable {
             runID: reply.runID == 0 ? nil : reply.runID, runClient: reply.runClient, jobsQueued: reply.jobsQueued,
             jobsLeased: reply.jobsLeased, jobsDone: reply.jobsDone, documentsDone: reply.documentsDone,
             documentsPerSecond: reply.documentsPerSecond, uptimeSeconds: reply.uptimeSeconds,
-            stages: reply.stages, stagesHeld: Int(reply.stagesHeld))
+            stages: reply.stages, stagesHeld: Int(reply.stagesHeld), protocolVersion: reply.protocolVersion)
     }
 
     /// A few lines of text: the run, then one line per worker.
     public func rendered() -> String {
-        var lines = ["dispatcher \(dispatcher), up \(String(format: "%.0f", uptimeSeconds)) s, \(counted(workers.count, "worker"))"]
+        var lines = ["dispatcher \(dispatcher), up \(String(format: "%.0f", uptimeSeconds)) s, \(counted(workers.count, "worker")), cluster protocol version \(protocolVersion)"]
+        if let mismatch = ClusterProtocol.mismatch("the dispatcher", speaks: protocolVersion, us: "this program") {
+            lines.append("warning: \(mismatch)")
+        }
         if let runID {
             lines.append("run #\(runID) of \(sanitized(runClient)): stage \(stages), \(jobsQueued) jobs queued, \(jobsLeased) leased, \(jobsDone) done; \(documentsDone) documents, \(String(format: "%.0f", documentsPerSecond)) documents/s")
         } else {

@@ -39,11 +39,17 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
         guard request.threads >= 1, request.threads <= 4096, request.name.utf8.count <= 256 else {
             throw RPCError(code: .invalidArgument, message: "register: expected 1 to 4096 threads and a name of at most 256 bytes")
         }
+        if let mismatch = ClusterProtocol.mismatch("worker '\(sanitized(request.name))' (\(sanitized(context.remotePeer)))",
+                                                   speaks: request.protocolVersion, us: "this dispatcher") {
+            refusals.note(logger, "refused to register: \(mismatch)")
+            throw RPCError(code: .failedPrecondition, message: mismatch)
+        }
         let id = await state.register(name: sanitized(request.name), threads: Int(request.threads), peer: sanitized(context.remotePeer))
         return .with {
             $0.workerID = id
             $0.dispatcherEpoch = state.epoch
             $0.heartbeatIntervalMs = UInt32(heartbeatInterval / .milliseconds(1))
+            $0.protocolVersion = ClusterProtocol.version
         }
     }
 
@@ -127,6 +133,11 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
             throw RPCError(code: .invalidArgument, message: "open run: expected a kind of 1 to 100 bytes, a description of at most 2000 and parameters of at most 1 MiB")
         }
         let client = request.client.isEmpty ? sanitized(context.remotePeer) : "\(sanitized(request.client)) (\(sanitized(context.remotePeer)))"
+        if let mismatch = ClusterProtocol.mismatch("the client \(String(client.prefix(300)))", speaks: request.protocolVersion,
+                                                   us: "this dispatcher") {
+            refusals.note(logger, "refused a run: \(mismatch)")
+            throw RPCError(code: .failedPrecondition, message: mismatch)
+        }
         let state = self.state
         // A run in progress may be ending (its client's cancellation in flight): wait up to
         // 3 s for the slot, then refuse with the reason.
@@ -275,6 +286,7 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
                 }
             }
             reply.uptimeSeconds = uptime
+            reply.protocolVersion = ClusterProtocol.version
             if let run = status.run {
                 reply.runID = run
                 reply.runClient = status.client

@@ -12,6 +12,11 @@
 /// sent as a header declaring the total size followed by blocks of at most 1 MiB. Every
 /// call carries the cluster token, when one is set, as `authorization: Bearer TOKEN`.
 ///
+/// Workers and clients send their protocol version (`ClusterProtocol.version`) when they
+/// register or open a run, and the dispatcher refuses another; it states its own in its
+/// replies (register, status), so that each side can tell a peer of another Latent. A peer
+/// from before versions were sent says 0.
+///
 /// After editing this file run scripts/regenerate-protos.sh.
 
 // DO NOT EDIT.

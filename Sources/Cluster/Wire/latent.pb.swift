@@ -22,6 +22,11 @@
 /// sent as a header declaring the total size followed by blocks of at most 1 MiB. Every
 /// call carries the cluster token, when one is set, as `authorization: Bearer TOKEN`.
 ///
+/// Workers and clients send their protocol version (`ClusterProtocol.version`) when they
+/// register or open a run, and the dispatcher refuses another; it states its own in its
+/// replies (register, status), so that each side can tell a peer of another Latent. A peer
+/// from before versions were sent says 0.
+///
 /// After editing this file run scripts/regenerate-protos.sh.
 
 #if canImport(FoundationEssentials)
@@ -139,6 +144,8 @@ package nonisolated struct Latent_Cluster_V1_RegisterRequest: Sendable {
 
   package var threads: UInt32 = 0
 
+  package var protocolVersion: UInt32 = 0
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -155,6 +162,8 @@ package nonisolated struct Latent_Cluster_V1_RegisterReply: Sendable {
   package var dispatcherEpoch: UInt64 = 0
 
   package var heartbeatIntervalMs: UInt32 = 0
+
+  package var protocolVersion: UInt32 = 0
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -323,6 +332,8 @@ package nonisolated struct Latent_Cluster_V1_OpenRunRequest: Sendable {
   /// A run of the same client this one resumes (after the client lost the dispatcher): if
   /// it is still open, the dispatcher ends it first. 0: none.
   package var replacesRun: UInt64 = 0
+
+  package var protocolVersion: UInt32 = 0
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -664,6 +675,8 @@ package nonisolated struct Latent_Cluster_V1_StatusReply: Sendable {
   /// stages in the dispatcher's memory: open, or complete with a result not yet fetched
   package var stagesHeld: UInt32 = 0
 
+  package var protocolVersion: UInt32 = 0
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -843,7 +856,7 @@ nonisolated extension Latent_Cluster_V1_Part: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Latent_Cluster_V1_RegisterRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".RegisterRequest"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}threads\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}threads\0\u{3}protocol_version\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -853,6 +866,7 @@ nonisolated extension Latent_Cluster_V1_RegisterRequest: SwiftProtobuf.Message, 
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.threads) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.protocolVersion) }()
       default: break
       }
     }
@@ -865,12 +879,16 @@ nonisolated extension Latent_Cluster_V1_RegisterRequest: SwiftProtobuf.Message, 
     if self.threads != 0 {
       try visitor.visitSingularUInt32Field(value: self.threads, fieldNumber: 2)
     }
+    if self.protocolVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.protocolVersion, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Latent_Cluster_V1_RegisterRequest, rhs: Latent_Cluster_V1_RegisterRequest) -> Bool {
     if lhs.name != rhs.name {return false}
     if lhs.threads != rhs.threads {return false}
+    if lhs.protocolVersion != rhs.protocolVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -878,7 +896,7 @@ nonisolated extension Latent_Cluster_V1_RegisterRequest: SwiftProtobuf.Message, 
 
 nonisolated extension Latent_Cluster_V1_RegisterReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".RegisterReply"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}dispatcher_epoch\0\u{3}heartbeat_interval_ms\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}dispatcher_epoch\0\u{3}heartbeat_interval_ms\0\u{3}protocol_version\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -889,6 +907,7 @@ nonisolated extension Latent_Cluster_V1_RegisterReply: SwiftProtobuf.Message, Sw
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.workerID) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.dispatcherEpoch) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.heartbeatIntervalMs) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.protocolVersion) }()
       default: break
       }
     }
@@ -904,6 +923,9 @@ nonisolated extension Latent_Cluster_V1_RegisterReply: SwiftProtobuf.Message, Sw
     if self.heartbeatIntervalMs != 0 {
       try visitor.visitSingularUInt32Field(value: self.heartbeatIntervalMs, fieldNumber: 3)
     }
+    if self.protocolVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.protocolVersion, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -911,6 +933,7 @@ nonisolated extension Latent_Cluster_V1_RegisterReply: SwiftProtobuf.Message, Sw
     if lhs.workerID != rhs.workerID {return false}
     if lhs.dispatcherEpoch != rhs.dispatcherEpoch {return false}
     if lhs.heartbeatIntervalMs != rhs.heartbeatIntervalMs {return false}
+    if lhs.protocolVersion != rhs.protocolVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1228,7 +1251,7 @@ nonisolated extension Latent_Cluster_V1_ResultReply: SwiftProtobuf.Message, Swif
 
 nonisolated extension Latent_Cluster_V1_OpenRunRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".OpenRunRequest"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}client\0\u{1}kind\0\u{1}parameters\0\u{1}description\0\u{3}replaces_run\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}client\0\u{1}kind\0\u{1}parameters\0\u{1}description\0\u{3}replaces_run\0\u{3}protocol_version\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1241,6 +1264,7 @@ nonisolated extension Latent_Cluster_V1_OpenRunRequest: SwiftProtobuf.Message, S
       case 3: try { try decoder.decodeSingularBytesField(value: &self.parameters) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.replacesRun) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.protocolVersion) }()
       default: break
       }
     }
@@ -1262,6 +1286,9 @@ nonisolated extension Latent_Cluster_V1_OpenRunRequest: SwiftProtobuf.Message, S
     if self.replacesRun != 0 {
       try visitor.visitSingularUInt64Field(value: self.replacesRun, fieldNumber: 5)
     }
+    if self.protocolVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.protocolVersion, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1271,6 +1298,7 @@ nonisolated extension Latent_Cluster_V1_OpenRunRequest: SwiftProtobuf.Message, S
     if lhs.parameters != rhs.parameters {return false}
     if lhs.description_p != rhs.description_p {return false}
     if lhs.replacesRun != rhs.replacesRun {return false}
+    if lhs.protocolVersion != rhs.protocolVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1938,7 +1966,7 @@ nonisolated extension Latent_Cluster_V1_WorkerStatus: SwiftProtobuf.Message, Swi
 
 nonisolated extension Latent_Cluster_V1_StatusReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".StatusReply"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}workers\0\u{3}run_id\0\u{3}run_client\0\u{3}jobs_queued\0\u{3}jobs_leased\0\u{3}jobs_done\0\u{3}documents_per_second\0\u{3}documents_done\0\u{3}uptime_seconds\0\u{1}stages\0\u{3}stages_held\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}workers\0\u{3}run_id\0\u{3}run_client\0\u{3}jobs_queued\0\u{3}jobs_leased\0\u{3}jobs_done\0\u{3}documents_per_second\0\u{3}documents_done\0\u{3}uptime_seconds\0\u{1}stages\0\u{3}stages_held\0\u{3}protocol_version\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1957,6 +1985,7 @@ nonisolated extension Latent_Cluster_V1_StatusReply: SwiftProtobuf.Message, Swif
       case 9: try { try decoder.decodeSingularDoubleField(value: &self.uptimeSeconds) }()
       case 10: try { try decoder.decodeSingularUInt64Field(value: &self.stages) }()
       case 11: try { try decoder.decodeSingularUInt32Field(value: &self.stagesHeld) }()
+      case 12: try { try decoder.decodeSingularUInt32Field(value: &self.protocolVersion) }()
       default: break
       }
     }
@@ -1996,6 +2025,9 @@ nonisolated extension Latent_Cluster_V1_StatusReply: SwiftProtobuf.Message, Swif
     if self.stagesHeld != 0 {
       try visitor.visitSingularUInt32Field(value: self.stagesHeld, fieldNumber: 11)
     }
+    if self.protocolVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.protocolVersion, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2011,6 +2043,7 @@ nonisolated extension Latent_Cluster_V1_StatusReply: SwiftProtobuf.Message, Swif
     if lhs.uptimeSeconds != rhs.uptimeSeconds {return false}
     if lhs.stages != rhs.stages {return false}
     if lhs.stagesHeld != rhs.stagesHeld {return false}
+    if lhs.protocolVersion != rhs.protocolVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -69,9 +69,12 @@ public struct Worker: Sendable {
             let registration: Latent_Cluster_V1_RegisterReply
             do {
                 registration = try await client.register(
-                    .with { $0.name = options.name; $0.threads = UInt32(options.threads) },
+                    .with {
+                        $0.name = options.name; $0.threads = UInt32(options.threads)
+                        $0.protocolVersion = ClusterProtocol.version
+                    },
                     options: Transport.callOptions(timeout: .seconds(2)))
-            } catch let error as RPCError where error.code == .unauthenticated {
+            } catch let error as RPCError where error.code == .unauthenticated || error.code == .failedPrecondition {
                 throw ClusterError(.refused, "the dispatcher at \(options.dispatcher) refused this worker: \(error.message)")
             } catch {
                 if !waitingSaid {
@@ -86,6 +89,10 @@ public struct Worker: Sendable {
                 continue
             }
             waitingSaid = false
+            if let mismatch = ClusterProtocol.mismatch("the dispatcher at \(options.dispatcher)", speaks: registration.protocolVersion,
+                                                       us: "this worker") {
+                throw ClusterError(.refused, mismatch)
+            }
             let id = registration.workerID
             logger.info("registered with the dispatcher at \(options.dispatcher) as worker #\(id), \(counted(options.threads, "thread"))")
             do {
