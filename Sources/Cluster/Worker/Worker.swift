@@ -293,8 +293,9 @@ private actor StageCache {
                 }
                 return try await onThread { try registry.make(kind: kind, parameters: included) }
             }
-            // No timeout: the session's heartbeats end it when the dispatcher is lost, and a
-            // timeout would hold a timer at both ends for its whole length (`Transport.callOptions`).
+            // No timeout: a lost dispatcher ends it (the connection's keepalive pings close a
+            // silent connection and fail its calls), and a timeout would hold a timer at both
+            // ends for its whole length (`Transport.callOptions`).
             let bundle = try await client.fetchStage(
                 .with { $0.workerID = worker; $0.runID = run; $0.stage = stage; $0.heldStage = heldStage?.stage ?? 0 },
                 options: Transport.callOptions()
