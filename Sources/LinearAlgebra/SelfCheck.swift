@@ -22,8 +22,15 @@ public struct LinearAlgebraSelfCheck: Sendable {
     /// The dense x sparse kernel: (description, seconds, GFLOPS) per shape.
     public let sparse: [(shape: String, seconds: Double, gflops: Double)]
 
-    /// Runs the check; a `size` x `size` gemm in each precision (best of `repeats`).
-    public static func run(size: Int = 2000, repeats: Int = 3, seed: UInt64 = 42) throws -> LinearAlgebraSelfCheck {
+    /// LSI's shapes for the dense x sparse kernel: 500 rows (400 topics + 100 oversampling)
+    /// times a chunk of 20,000 documents with 150 terms each, gathering from 20,000 and from
+    /// 100,000 terms.
+    public static let lsiSparseShapes = [(terms: 20_000, documents: 20_000), (terms: 100_000, documents: 20_000)]
+
+    /// Runs the check; a `size` x `size` gemm in each precision (best of `repeats`), and the
+    /// dense x sparse kernel at `sparseShapes`.
+    public static func run(size: Int = 2000, repeats: Int = 3, seed: UInt64 = 42,
+                           sparseShapes: [(terms: Int, documents: Int)] = lsiSparseShapes) throws -> LinearAlgebraSelfCheck {
         var generator = SeededGenerator(seed: seed)
         let figures = [
             measureGemm(Double.self, name: "Float64", size: size, repeats: repeats, generator: &generator),
@@ -36,10 +43,9 @@ public struct LinearAlgebraSelfCheck: Sendable {
         var us = u
         for j in 0..<s.count { for i in 0..<us.rows { us[i, j] *= s[j] } }
         let svdResidual = (us * vt - small).frobeniusNorm / small.frobeniusNorm
-        // LSI's shapes: 500 rows (400 topics + 100 oversampling) times a chunk of 20,000
-        // documents with 150 terms each, gathering from documents and from 100,000 terms.
-        let sparse = [(20_000, 20_000), (100_000, 20_000)].map { p, q in
-            measureSparse(rows: 500, inner: p, columns: q, perColumn: 150, repeats: repeats, generator: &generator)
+        let sparse = sparseShapes.map { shape in
+            measureSparse(rows: 500, inner: shape.terms, columns: shape.documents, perColumn: min(150, shape.terms), repeats: repeats,
+                          generator: &generator)
         }
         return LinearAlgebraSelfCheck(blas: BLAS.configuration, threads: BLAS.threads, gemm: figures,
                                       qrResidual: qrResidual, svdResidual: svdResidual, sparse: sparse)

@@ -46,8 +46,11 @@ struct BLASTests {
 
     @Test("the self-check reaches correct products and small residuals")
     func selfCheck() throws {
-        let check = try LinearAlgebraSelfCheck.run(size: 64, repeats: 1)
+        // Small shapes: the check's own (LSI's, in `latent selfcheck`) take half a minute in a debug build.
+        let check = try LinearAlgebraSelfCheck.run(size: 64, repeats: 1, sparseShapes: [(terms: 2_000, documents: 500)])
         #expect(check.gemm.count == 2)
+        #expect(check.sparse.count == 1 && check.sparse[0].shape.hasPrefix("500x2000 · sparse 2000x500") && check.sparse[0].gflops > 0,
+                "\(check.sparse)")
         #expect(check.gemm[0].sampledRelativeError <= 1e-12)
         #expect(check.gemm[1].sampledRelativeError <= 1e-4)
         #expect(check.qrResidual <= 1e-13 && check.svdResidual <= 1e-13)
