@@ -44,8 +44,7 @@ public struct LinearAlgebraSelfCheck: Sendable {
         for j in 0..<s.count { for i in 0..<us.rows { us[i, j] *= s[j] } }
         let svdResidual = (us * vt - small).frobeniusNorm / small.frobeniusNorm
         let sparse = sparseShapes.map { shape in
-            measureSparse(rows: 500, inner: shape.terms, columns: shape.documents, perColumn: min(150, shape.terms), repeats: repeats,
-                          generator: &generator)
+            measureSparse(rows: 500, inner: shape.terms, columns: shape.documents, perColumn: 150, repeats: repeats, generator: &generator)
         }
         return LinearAlgebraSelfCheck(blas: BLAS.configuration, threads: BLAS.threads, gemm: figures,
                                       qrResidual: qrResidual, svdResidual: svdResidual, sparse: sparse)

@@ -50,14 +50,15 @@ struct ProtocolVersionTests {
         let base: RPCWriter<Element>
 
         func write(_ element: Element) async throws {
-            if var reply = element as? Latent_Cluster_V1_StatusReply, let cleared = { reply.protocolVersion = 0; return reply }() as? Element {
-                try await base.write(cleared)
-            } else if var reply = element as? Latent_Cluster_V1_RegisterReply,
-                      let cleared = { reply.protocolVersion = 0; return reply }() as? Element {
-                try await base.write(cleared)
-            } else {
-                try await base.write(element)
+            var element = element
+            if var reply = element as? Latent_Cluster_V1_StatusReply {
+                reply.protocolVersion = 0
+                element = reply as? Element ?? element
+            } else if var reply = element as? Latent_Cluster_V1_RegisterReply {
+                reply.protocolVersion = 0
+                element = reply as? Element ?? element
             }
+            try await base.write(element)
         }
 
         func write(contentsOf elements: some Sequence<Element>) async throws {

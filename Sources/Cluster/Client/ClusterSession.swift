@@ -133,10 +133,8 @@ final class ClusterPass: TrainingPass {
         }
         let firstChunk = chunk.index
         // Every call races the run's failure: a call on a connection cut off by a partition
-        // may never end by itself (`ClientRun.racing`). So no call here has a timeout: a
-        // timeout is a timer at both ends that Swift frees only at its deadline, even when
-        // the call ended long before (a cancelled `Task.sleep` on Linux), about a kilobyte
-        // a stage held for the timeout's length.
+        // may never end by itself (`ClientRun.racing`). So no call here has a timeout, whose
+        // timer would outlive the call (`Transport.callOptions`).
         _ = try await run.racing {
             try await Transport.upload({
                 try await client.startStage(options: Transport.callOptions(), requestProducer: $0, onResponse: $1)

@@ -33,17 +33,22 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
         return RPCError(code: code, message: message)
     }
 
+    /// Refuses a peer of another cluster protocol version (`ClusterProtocol`), logged at most
+    /// once a minute as "refused `what`: ...".
+    private func checkVersion(_ version: UInt32, of peer: String, refusing what: String) throws {
+        guard let mismatch = ClusterProtocol.mismatch(peer, speaks: version, us: "this dispatcher") else { return }
+        refusals.note(logger, "refused \(what): \(mismatch)")
+        throw RPCError(code: .failedPrecondition, message: mismatch)
+    }
+
     // MARK: Workers
 
     func register(request: Latent_Cluster_V1_RegisterRequest, context: ServerContext) async throws -> Latent_Cluster_V1_RegisterReply {
         guard request.threads >= 1, request.threads <= 4096, request.name.utf8.count <= 256 else {
             throw RPCError(code: .invalidArgument, message: "register: expected 1 to 4096 threads and a name of at most 256 bytes")
         }
-        if let mismatch = ClusterProtocol.mismatch("worker '\(sanitized(request.name))' (\(sanitized(context.remotePeer)))",
-                                                   speaks: request.protocolVersion, us: "this dispatcher") {
-            refusals.note(logger, "refused to register: \(mismatch)")
-            throw RPCError(code: .failedPrecondition, message: mismatch)
-        }
+        try checkVersion(request.protocolVersion, of: "worker '\(sanitized(request.name))' (\(sanitized(context.remotePeer)))",
+                         refusing: "to register")
         let id = await state.register(name: sanitized(request.name), threads: Int(request.threads), peer: sanitized(context.remotePeer))
         return .with {
             $0.workerID = id
@@ -133,11 +138,7 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
             throw RPCError(code: .invalidArgument, message: "open run: expected a kind of 1 to 100 bytes, a description of at most 2000 and parameters of at most 1 MiB")
         }
         let client = request.client.isEmpty ? sanitized(context.remotePeer) : "\(sanitized(request.client)) (\(sanitized(context.remotePeer)))"
-        if let mismatch = ClusterProtocol.mismatch("the client \(String(client.prefix(300)))", speaks: request.protocolVersion,
-                                                   us: "this dispatcher") {
-            refusals.note(logger, "refused a run: \(mismatch)")
-            throw RPCError(code: .failedPrecondition, message: mismatch)
-        }
+        try checkVersion(request.protocolVersion, of: "the client \(String(client.prefix(300)))", refusing: "a run")
         let state = self.state
         // A run in progress may be ending (its client's cancellation in flight): wait up to
         // 3 s for the slot, then refuse with the reason.
