@@ -274,7 +274,7 @@ struct DispatcherCoreTests {
                                 merger: computation.makeMerger(firstChunk: 0), firstChunk: 0)
         }
         func refused(base: UInt64) -> Bool {
-            let appended = Result { () throws(DispatcherCore.Refusal) -> [UInt8] in try core.appendingResult(run: run, base: base, to: [1]) }
+            let appended = Result { () throws(DispatcherCore.Refusal) -> [UInt8]? in try core.appendingResult(run: run, base: base, to: [1]) }
             guard case .failure(let refusal) = appended else { return false }
             return refusal.message.contains("the merged state of stage \(base), which the dispatcher does not hold")
         }
@@ -295,6 +295,67 @@ struct DispatcherCoreTests {
         core.completed(run: run, stage: 3, result: [5], inline: true)
         #expect(refused(base: 3))
         #expect { try core.appendingResult(run: run + 1, base: 3, to: [1]) } throws: { ($0 as? DispatcherCore.Refusal)?.code == .noRun }
+    }
+
+    @Test("a stage started ahead of the stage before's end: its jobs are queued but not leased until that stage's merged state ends its change; no other stage starts meanwhile; a stage before that ended in between is appended at once")
+    func startedAhead() throws {
+        typealias Padded = ParameterChainTests.Padded
+        var registry = ComputationRegistry()
+        registry.register(Padded.self)
+        let padded = try registry.make(kind: Padded.kind, parameters: Padded(version: 1, wholeBytes: 100, changeBytes: 10).parameterBytes())
+        var (core, run) = try Self.started(workers: 1)
+        func start(_ stage: UInt64, base: UInt64, parameters: [UInt8], awaiting: Bool = false) throws {
+            try core.startStage(run: run, stage: stage, computation: padded, parameters: parameters, baseStage: base,
+                                merger: padded.makeMerger(firstChunk: 0), firstChunk: 0, awaitingBase: awaiting)
+        }
+        func refusal(_ body: () throws -> Void) -> DispatcherCore.Refusal? {
+            do { try body() } catch let refusal as DispatcherCore.Refusal { return refusal } catch {}
+            return nil
+        }
+        func bundle(_ stage: UInt64, held: UInt64) throws -> [[UInt8]] {
+            var reader = PortableReader(try #require(core.stageParameters(run: run, stage: stage, held: held)), payload: "bundle")
+            let entries: [[UInt8]] = try (0..<reader.readInt("count", in: 1...100)).map { _ in
+                _ = try reader.readInt("form", in: 0...1)
+                _ = try reader.readInt("stage", in: 1...100)
+                return try reader.readArray("bytes")
+            }
+            try reader.finish()
+            return entries
+        }
+        try start(1, base: 0, parameters: [7])
+        _ = try Self.enqueue(&core, run: run, stage: 1, chunk: 0)
+        let first = core.lease(to: 1)
+        #expect(first?.job.stage == 1)
+        // Stage 1 runs: a change that ends with its merged state waits for it.
+        #expect(try core.appendingResult(run: run, base: 1, to: [1, 2]) == nil)
+        try start(2, base: 1, parameters: [1, 2], awaiting: true)
+        _ = try Self.enqueue(&core, run: run, stage: 2, chunk: 1)
+        let waiting = core.lease(to: 1)
+        #expect(waiting == nil)
+        #expect(core.stageParameters(run: run, stage: 2, held: 1) == nil)
+        #expect(refusal { try start(3, base: 2, parameters: [1], awaiting: true) }?.message.contains("stage 2 still waits") == true)
+        #expect(refusal { try start(3, base: 0, parameters: [1]) }?.code == .invalid)
+
+        // Stage 1 merged: stage 2's change is its beginning and stage 1's state, and its job goes out.
+        let formed = core.completed(run: run, stage: 1, result: [5, 5], inline: false)
+        #expect(formed)
+        let leased = core.lease(to: 1)
+        let lease = try #require(leased)
+        #expect(lease.job.stage == 2 && lease.parametersSize == 4 && lease.parameters == nil)
+        #expect(try bundle(2, held: 1) == [[1, 2, 5, 5]])
+        #expect(try bundle(2, held: 0) == [[7], [1, 2, 5, 5]])
+
+        // Stage 2 ended between the client's request and the stage's start: appended at once.
+        let formedAgain = core.completed(run: run, stage: 2, result: [6], inline: false)
+        #expect(!formedAgain)
+        try start(3, base: 2, parameters: [3], awaiting: true)
+        _ = try Self.enqueue(&core, run: run, stage: 3, chunk: 2)
+        let third = core.lease(to: 1)
+        #expect(third?.parametersSize == 2)
+        #expect(try bundle(3, held: 2) == [[3, 6]])
+        // A change ending with the state of a stage that neither runs nor is held.
+        #expect(refusal { _ = try core.appendingResult(run: run, base: 2, to: [1]) }?.code == .invalid)
+        #expect(refusal { try start(4, base: 2, parameters: [1], awaiting: true) }?.code == .invalid)
     }
 
     @Test("a worker rebuilds a stage from a bundle, and refuses one that is cut short, starts with a change it cannot apply, applies a change to a kind that takes none or ends elsewhere")

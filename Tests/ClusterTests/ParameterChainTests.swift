@@ -121,4 +121,35 @@ struct ParameterChainTests {
         #expect(ParameterChain.beginning(of: [1, 2, 3], endingWith: [3, 3]) == nil)
         #expect(ParameterChain.beginning(of: [3], endingWith: [2, 3]) == nil)
     }
+
+    @Test("a stage starts ahead of the stage before's merged state only when a state's size is known, that state has not arrived, the stage is the next and the change fits the allowance; it is confirmed when its change is the beginning sent followed by that state, and refused otherwise")
+    func startedAhead() throws {
+        let chain = ParameterChain()
+        func padded(_ version: Int) -> Padded { Padded(version: version, wholeBytes: 5_000, changeBytes: 3_000) }
+        // Padded's change ends with its padding of 2s: a state of 1,000 of them is its end.
+        let state = [UInt8](repeating: 2, count: 1_000)
+        let beginning = Array(try #require(padded(2).changeBytes(from: padded(1))).dropLast(1_000))
+        _ = chain.parameters(of: padded(1), stage: 1)
+        #expect(!chain.startAhead(stage: 2, beginning: beginning), "no merged state's size is known yet")
+        chain.resultArrived(stage: 1, bytes: state)
+        #expect(!chain.startAhead(stage: 2, beginning: beginning), "the state it would wait for has arrived")
+        #expect(chain.parameters(of: padded(2), stage: 2).appendsResult)
+
+        #expect(!chain.startAhead(stage: 4, beginning: beginning), "not the next stage")
+        let huge = [UInt8](repeating: 0, count: ClusterLimits.changeAllowance(wholeSize: padded(1).parameterBytes().count))
+        #expect(!chain.startAhead(stage: 3, beginning: huge), "past the allowance")
+        #expect(chain.startAhead(stage: 3, beginning: beginning))
+        #expect(!chain.startAhead(stage: 3, beginning: beginning), "already started ahead")
+        chain.resultArrived(stage: 2, bytes: state)
+        try chain.confirmAhead(padded(3), stage: 3)
+
+        // The model makes another computation than it announced (a step of 2 versions, not 1).
+        #expect(chain.startAhead(stage: 4, beginning: beginning))
+        chain.resultArrived(stage: 3, bytes: state)
+        #expect(throws: ClusterError.self) { try chain.confirmAhead(padded(5), stage: 4) }
+        // Not started after all: the stage goes as usual, as a change of the last one confirmed.
+        chain.cancelAhead()
+        let fourth = chain.parameters(of: padded(4), stage: 4)
+        #expect(fourth.base == 3 && fourth.appendsResult && fourth.bytes == beginning)
+    }
 }

@@ -64,7 +64,10 @@ final class ClusterPass: TrainingPass {
                                                          chunksDone: 0, pass: 1, passes: 1)))
     }
 
-    func close() { reader?.cancel() }
+    func close() {
+        reader?.cancel()
+        ahead.withLock { $0?.cancel() }
+    }
 
     var runsElsewhere: Bool { true }
 
@@ -80,19 +83,28 @@ final class ClusterPass: TrainingPass {
     func reduce<Computation: ChunkedComputation>(
         _ computation: Computation, nextChunks chunks: Int?
     ) async throws -> Computation.PartialState? {
+        try await reduce(computation, nextChunks: chunks, followedBy: nil)
+    }
+
+    func reduce<Computation: ChunkedComputation>(
+        _ computation: Computation, nextChunks chunks: Int?, followedBy next: FollowingReduction?
+    ) async throws -> Computation.PartialState? {
         guard let portable = computation as? any PortableComputation else {
             throw ClusterError(.invalidConfiguration, "\(computation.name) cannot run on a cluster (it has no portable encoding)")
         }
-        guard let state = try await stage(portable, chunks: chunks) else { return nil }
+        guard let state = try await stage(portable, chunks: chunks, following: next) else { return nil }
         guard let typed = state as? Computation.PartialState else {
             throw ClusterError(.protocolViolation, "\(computation.name): the merged state has another type")
         }
         return typed
     }
 
-    /// The next chunk of the pass for a stage: (index, first document, documents, payload,
-    /// shared path); nil when the pass is over.
-    private func nextChunk() async throws -> (index: Int, first: Int, documents: Int, payload: [UInt8], path: String)? {
+    /// A chunk of the pass read for a stage: its index in the pass, first document, documents,
+    /// payload (empty in shared-storage mode) and shared path.
+    private typealias PassChunk = (index: Int, first: Int, documents: Int, payload: [UInt8], path: String)
+
+    /// The next chunk of the pass for a stage; nil when the pass is over.
+    private func nextChunk() async throws -> PassChunk? {
         if let shared {
             return cursor.withLock { cursor in
                 let first = cursor.position.chunks * chunkSize
@@ -113,14 +125,22 @@ final class ClusterPass: TrainingPass {
         return (chunk.firstDocument / chunkSize, chunk.firstDocument, chunk.documentCount, chunk.portableBytes(), "")
     }
 
-    /// One stage: the computation, then the chunks, then the merged state back.
-    private func stage<P: PortableComputation>(_ computation: P, chunks limit: Int?) async throws -> P.PartialState? {
-        guard session.registry.kinds.contains(P.kind) else {
-            throw ClusterError(.invalidConfiguration, "\(computation.name) (\(P.kind)) is not in this program's registry of computations, so no cluster runs it")
-        }
-        guard limit != 0, var chunk = try await nextChunk() else { return nil }
-        let (client, run, runID, logger) = (session.client, session.run, session.runID, session.logger)
-        let stage = run.nextStage { [self] documents in
+    /// A stage the reduction before started ahead (`FollowingReduction`): its number, the
+    /// chunks it was announced for, the chunks submitted, and the chunk read after them that is
+    /// not submitted yet (nil: the stage is ended).
+    private struct AheadStage: Sendable {
+        let stage: UInt64
+        let chunks: Int?
+        let submitted: Int
+        let next: PassChunk?
+    }
+
+    /// The start of the stage after the last one, under way or done; nil when none was started ahead.
+    private let ahead = Mutex<Task<AheadStage?, any Error>?>(nil)
+
+    /// Numbers the next stage, whose finished jobs count in the pass's progress.
+    private func nextStage() -> UInt64 {
+        session.run.nextStage { [self] documents in
             let snapshot = cursor.withLock { cursor in
                 cursor.progress.documentsDone += documents
                 cursor.progress.chunksDone += 1
@@ -128,50 +148,41 @@ final class ClusterPass: TrainingPass {
             }
             report?(snapshot)
         }
-        let (parameters, base, appendsResult) = try await onThread { [chain = session.chain] in
-            chain.parameters(of: computation, stage: stage)
+    }
+
+    /// One stage: the computation, then the chunks, then the merged state back. With
+    /// `following`, the next stage starts as soon as this one's chunks are out.
+    private func stage<P: PortableComputation>(_ computation: P, chunks limit: Int?,
+                                               following: FollowingReduction?) async throws -> P.PartialState? {
+        guard session.registry.kinds.contains(P.kind) else {
+            throw ClusterError(.invalidConfiguration, "\(computation.name) (\(P.kind)) is not in this program's registry of computations, so no cluster runs it")
         }
-        let firstChunk = chunk.index
-        // Every call races the run's failure: a call on a connection cut off by a partition
-        // may never end by itself (`ClientRun.racing`). So no call here has a timeout, whose
-        // timer would outlive the call (`Transport.callOptions`).
-        _ = try await run.racing {
-            try await Transport.upload({
-                try await client.startStage(options: Transport.callOptions(), requestProducer: $0, onResponse: $1)
-            }) { writer in
-                try await sendPayload(parameters, header: .with {
-                    $0.stage = .with {
-                        $0.runID = runID; $0.stage = stage; $0.computation = P.kind; $0.firstChunk = UInt64(firstChunk)
-                        $0.baseStage = base; $0.appendsBaseResult = appendsResult
-                    }
-                }, to: writer)
+        let (client, run, runID, chain) = (session.client, session.run, session.runID, session.chain)
+        let stage: UInt64
+        var submitted = 0
+        var chunk: PassChunk?
+        if let started = try await ahead.withLock({ task in defer { task = nil }; return task })?.value {
+            guard started.chunks == limit else {
+                throw ClusterError(.protocolViolation, "\(computation.name): stage \(started.stage) was started ahead for \(started.chunks.map { "\($0) chunks" } ?? "the rest of the pass"), and is asked for \(limit.map { "\($0) chunks" } ?? "the rest")")
             }
+            try await onThread { try chain.confirmAhead(computation, stage: started.stage) }
+            (stage, submitted, chunk) = (started.stage, started.submitted, started.next)
+        } else {
+            guard limit != 0, let first = try await nextChunk() else { return nil }
+            stage = nextStage()
+            let (parameters, base, appendsResult) = try await onThread { chain.parameters(of: computation, stage: stage) }
+            try await start(stage, kind: P.kind, firstChunk: first.index, parameters: parameters, base: base,
+                            appendsResult: appendsResult)
+            chunk = first
         }
         // Each chunk is sent once the next is known, so the last can say it ends the stage.
-        var submitted = 0
-        while true {
+        while let current = chunk {
             let next = limit.map({ submitted + 1 >= $0 }) ?? false ? nil : try await nextChunk()
-            let (index, first, documents, payload, path) = chunk
-            let total = next == nil ? UInt64(submitted + 1) : 0
-            _ = try await run.racing {
-                try await Transport.upload({
-                    try await client.submitChunk(options: Transport.callOptions(), requestProducer: $0, onResponse: $1)
-                }) { writer in
-                    try await sendPayload(payload, header: .with {
-                        $0.chunk = .with {
-                            $0.runID = runID; $0.stage = stage; $0.chunkIndex = UInt64(index)
-                            $0.firstDocument = UInt64(first); $0.documents = UInt64(documents); $0.sharedPath = path
-                            $0.endsStageWith = total
-                        }
-                    }, to: writer)
-                }
-            }
+            try await submit(current, stage: stage, endsStageWith: next == nil ? submitted + 1 : 0)
             submitted += 1
-            logger.info("dispatched documents up to #\(first + documents)\(path.isEmpty ? "" : " (read by the workers from \(path))")")
-            if let failure = run.failure { throw failure }
-            guard let next else { break }
             chunk = next
         }
+        if let following { startAhead(following, after: stage, kind: P.kind) }
         let completion = try await run.completion(of: stage)
         guard completion.size > 0 else { return nil }
         let bytes: [UInt8]
@@ -191,8 +202,74 @@ final class ClusterPass: TrainingPass {
         guard bytes.count == completion.size else {
             throw ClusterError(.protocolViolation, "stage \(stage): a result of \(bytes.count) bytes, \(completion.size) announced")
         }
-        session.chain.resultArrived(stage: stage, bytes: bytes)
+        chain.resultArrived(stage: stage, bytes: bytes)
         return try await onThread { try computation.state(fromBytes: bytes) }
+    }
+
+    /// Starts the stage after `stage` while `stage` runs: the beginning of its change goes to
+    /// the dispatcher, which appends `stage`'s merged state and hands out its jobs once that
+    /// state is merged, and its first chunk follows. Declined (the stage starts as usual)
+    /// when the model does not know the change after all, the change may not fit the chain's
+    /// allowance, or the pass has no chunk left.
+    private func startAhead(_ following: FollowingReduction, after stage: UInt64, kind: String) {
+        let chain = session.chain
+        let task = Task<AheadStage?, any Error> { [self] in
+            guard following.chunks != 0, let beginning = try await following.changeBeginning(),
+                  chain.startAhead(stage: stage + 1, beginning: beginning) else { return nil }
+            guard let first = try await nextChunk() else {
+                chain.cancelAhead()
+                return nil
+            }
+            let number = nextStage()
+            let next = following.chunks.map({ $0 <= 1 }) ?? false ? nil : try await nextChunk()
+            try await start(number, kind: kind, firstChunk: first.index, parameters: beginning, base: stage, appendsResult: true)
+            try await submit(first, stage: number, endsStageWith: next == nil ? 1 : 0)
+            return AheadStage(stage: number, chunks: following.chunks, submitted: 1, next: next)
+        }
+        ahead.withLock { $0 = task }
+    }
+
+    /// Opens stage `stage` at the dispatcher with its parameters.
+    private func start(_ stage: UInt64, kind: String, firstChunk: Int, parameters: [UInt8], base: UInt64,
+                       appendsResult: Bool) async throws {
+        let (client, run, runID) = (session.client, session.run, session.runID)
+        // Every call races the run's failure: a call on a connection cut off by a partition
+        // may never end by itself (`ClientRun.racing`). So no call here has a timeout, whose
+        // timer would outlive the call (`Transport.callOptions`).
+        _ = try await run.racing {
+            try await Transport.upload({
+                try await client.startStage(options: Transport.callOptions(), requestProducer: $0, onResponse: $1)
+            }) { writer in
+                try await sendPayload(parameters, header: .with {
+                    $0.stage = .with {
+                        $0.runID = runID; $0.stage = stage; $0.computation = kind; $0.firstChunk = UInt64(firstChunk)
+                        $0.baseStage = base; $0.appendsBaseResult = appendsResult
+                    }
+                }, to: writer)
+            }
+        }
+    }
+
+    /// Submits a chunk to stage `stage`; `endsStageWith`, when not 0, says it is the stage's
+    /// last and how many chunks the stage has.
+    private func submit(_ chunk: PassChunk, stage: UInt64, endsStageWith total: Int) async throws {
+        let (client, run, runID) = (session.client, session.run, session.runID)
+        let (index, first, documents, payload, path) = chunk
+        _ = try await run.racing {
+            try await Transport.upload({
+                try await client.submitChunk(options: Transport.callOptions(), requestProducer: $0, onResponse: $1)
+            }) { writer in
+                try await sendPayload(payload, header: .with {
+                    $0.chunk = .with {
+                        $0.runID = runID; $0.stage = stage; $0.chunkIndex = UInt64(index)
+                        $0.firstDocument = UInt64(first); $0.documents = UInt64(documents); $0.sharedPath = path
+                        $0.endsStageWith = UInt64(total)
+                    }
+                }, to: writer)
+            }
+        }
+        session.logger.info("dispatched documents up to #\(first + documents)\(path.isEmpty ? "" : " (read by the workers from \(path))")")
+        if let failure = run.failure { throw failure }
     }
 }
 
@@ -208,8 +285,14 @@ final class ParameterChain: Sendable {
         var changes: Int
         /// The stage's merged state as the dispatcher sent it, once it has arrived: kept, as the
         /// dispatcher keeps it, when the computation takes changes and the state fits the
-        /// allowance, for the next change to end with.
+        /// allowance, for the next change to end with (or when the next stage started ahead).
         var result: [UInt8]? = nil
+        /// Whether the stage's merged state has arrived.
+        var arrived = false
+        /// The size of the last merged state that arrived, in this chain or the one before.
+        var resultSize: Int? = nil
+        /// The next stage, started ahead with this beginning of its change (`FollowingReduction`).
+        var ahead: (stage: UInt64, beginning: [UInt8])? = nil
     }
 
     private let last = Mutex<Last?>(nil)
@@ -217,9 +300,56 @@ final class ParameterChain: Sendable {
     /// Stage `stage`'s merged state arrived from the dispatcher.
     func resultArrived(stage: UInt64, bytes: [UInt8]) {
         last.withLock { last in
-            guard var previous = last, previous.stage == stage, previous.computation != nil,
-                  ClusterLimits.holdsMergedState(size: bytes.count, wholeSize: previous.wholeSize) else { return }
-            previous.result = bytes
+            guard var previous = last, previous.stage == stage, previous.computation != nil else { return }
+            previous.arrived = true
+            previous.resultSize = bytes.count
+            if previous.ahead != nil || ClusterLimits.holdsMergedState(size: bytes.count, wholeSize: previous.wholeSize) {
+                previous.result = bytes
+            }
+            last = previous
+        }
+    }
+
+    /// Whether stage `stage` may start before the merged state of the stage before has
+    /// arrived, as a change of which the dispatcher appends that state to `beginning`: when the
+    /// stage before takes changes and the change, with a merged state up to twice as large as
+    /// the last one, fits the allowance (past which the parameters go whole), and that state
+    /// has not arrived yet (then the next stage gains nothing by it). Recorded if so:
+    /// `confirmAhead` or `cancelAhead` follows.
+    func startAhead(stage: UInt64, beginning: [UInt8]) -> Bool {
+        last.withLock { last in
+            guard var previous = last, previous.stage + 1 == stage, previous.computation != nil, previous.ahead == nil,
+                  !previous.arrived, let size = previous.resultSize,
+                  previous.changes + beginning.count + 2 * size <= ClusterLimits.changeAllowance(wholeSize: previous.wholeSize)
+            else { return false }
+            previous.ahead = (stage, beginning)
+            last = previous
+            return true
+        }
+    }
+
+    /// The stage recorded by `startAhead` was not started after all.
+    func cancelAhead() {
+        last.withLock { $0?.ahead = nil }
+    }
+
+    /// Stage `stage`, started ahead, is `computation`: its change must be the beginning sent
+    /// followed by the merged state of the stage before (which has arrived). Throws otherwise:
+    /// the model announced another computation than it made.
+    func confirmAhead<P: PortableComputation>(_ computation: P, stage: UInt64) throws {
+        try last.withLock { last throws(ClusterError) in
+            guard var previous = last, let ahead = previous.ahead, ahead.stage == stage, previous.stage + 1 == stage,
+                  let incremental = computation as? any IncrementalComputation, let before = previous.computation,
+                  let result = previous.result, let change = incremental.changeBytes(from: before),
+                  Self.beginning(of: change, endingWith: result) == ahead.beginning else {
+                throw ClusterError(.protocolViolation, "stage \(stage) (\(computation.name)) was started ahead as a change that its computation does not make (a FollowingReduction that does not match the reduction made)")
+            }
+            previous.stage = stage
+            previous.computation = incremental
+            previous.changes += change.count
+            previous.result = nil
+            previous.arrived = false
+            previous.ahead = nil
             last = previous
         }
     }
@@ -240,11 +370,12 @@ final class ParameterChain: Sendable {
                 previous.computation = incremental
                 previous.changes += change.count
                 previous.result = nil
+                previous.arrived = false
                 last = previous
                 return (beginning ?? change, base, beginning != nil)
             }
             let whole = computation.parameterBytes()
-            last = Last(stage: stage, computation: incremental, wholeSize: whole.count, changes: 0)
+            last = Last(stage: stage, computation: incremental, wholeSize: whole.count, changes: 0, resultSize: last?.resultSize)
             return (whole, 0, false)
         }
     }

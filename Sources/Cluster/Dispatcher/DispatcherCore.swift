@@ -63,8 +63,12 @@ struct DispatcherCore {
         let number: UInt64
         let computation: any RemoteComputation
         /// As the client sent them: whole, or a change of the stage before (`baseStage`).
-        let parameters: [UInt8]
+        var parameters: [UInt8]
         let baseStage: UInt64
+        /// The stage started ahead of the stage before's end: `parameters` are the beginning of
+        /// the change, to which the stage before's merged state is appended once merged; its
+        /// jobs are queued meanwhile but not leased.
+        var awaitingBase = false
         let merger: any RemoteMerger
         let firstChunk: Int
         /// The chunks submitted so far.
@@ -281,7 +285,8 @@ struct DispatcherCore {
 
     /// The next job, leased to `worker`; nil when the queue is empty (or the worker unknown).
     mutating func lease(to worker: UInt64, now: ContinuousClock.Instant = .now) -> Lease? {
-        guard workers[worker] != nil, var run, !run.queue.isEmpty else { return nil }
+        guard workers[worker] != nil, var run, let front = run.queue.first, run.stages[front.stage]?.awaitingBase != true
+        else { return nil }
         let job = run.queue.removeFirst()
         guard var stage = run.stages[job.stage] else {
             self.run = run
@@ -342,9 +347,15 @@ struct DispatcherCore {
     }
 
     /// The change for the stage after `base` of which the client sent only the beginning: the
-    /// beginning with stage `base`'s merged state appended (`StageHeader.appends_base_result`).
-    func appendingResult(run id: UInt64, base: UInt64, to beginning: [UInt8]) throws(Refusal) -> [UInt8] {
+    /// beginning with stage `base`'s merged state appended (`StageHeader.appends_base_result`);
+    /// nil while stage `base` is still running (the stage then starts ahead of its end,
+    /// `startStage(awaitingBase:)`).
+    func appendingResult(run id: UInt64, base: UInt64, to beginning: [UInt8]) throws(Refusal) -> [UInt8]? {
         guard let run, run.id == id else { throw Self.noRun(id) }
+        if base != 0, base == run.lastStage, let stage = run.stages[base], stage.result == nil, !stage.awaitingBase,
+           run.lastResult?.stage != base {
+            return nil
+        }
         guard base != 0, let held = run.lastResult, held.stage == base else {
             throw Refusal(code: .invalid, message: "run #\(id): a change ending with the merged state of stage \(base), which the dispatcher does not hold")
         }
@@ -448,30 +459,51 @@ struct DispatcherCore {
     /// starts at chunk `firstChunk` of its pass.
     /// `parameters` are whole (`baseStage` 0) or a change of stage `baseStage`, the one before;
     /// for a change, `computation` is the chain's base (`chainBase`).
+    /// `awaitingBase`: `parameters` are the beginning of a change that ends with the merged
+    /// state of stage `baseStage`, still running; the stage starts ahead, and its parameters
+    /// are made when that state is (`completed`). One stage at a time may wait so.
     mutating func startStage(run id: UInt64, stage number: UInt64, computation: any RemoteComputation,
                              parameters: [UInt8], baseStage: UInt64, merger: any RemoteMerger, firstChunk: Int,
-                             appendedResult: Bool = false) throws(Refusal) {
+                             appendedResult: Bool = false, awaitingBase: Bool = false) throws(Refusal) {
         guard var run, run.id == id else { throw Self.noRun(id) }
         guard number == run.lastStage + 1 else {
             throw Refusal(code: number <= run.lastStage ? .duplicate : .invalid,
                           message: "stage \(number) of run #\(id): expected stage \(run.lastStage + 1) next")
         }
+        if let waiting = run.stages.values.first(where: \.awaitingBase) {
+            throw Refusal(code: .invalid, message: "stage \(number) of run #\(id): stage \(waiting.number) still waits for the merged state of the stage before it")
+        }
+        var parameters = parameters, awaiting = awaitingBase
+        if awaiting, let held = run.lastResult, held.stage == baseStage {
+            // The stage before ended since the beginning came.
+            parameters += held.bytes
+            awaiting = false
+        }
         if baseStage == 0 {
+            guard !awaiting else { throw Refusal(code: .invalid, message: "stage \(number) of run #\(id): whole parameters cannot wait for a merged state") }
             run.chain = [(number, parameters)]
             run.chainBase = computation
         } else {
             guard baseStage == run.lastStage, run.chain.last?.stage == baseStage else {
                 throw Refusal(code: .invalid, message: "stage \(number) of run #\(id): a change of stage \(baseStage), which is not the one before")
             }
-            run.chain.append((number, parameters))
+            if awaiting {
+                guard let base = run.stages[baseStage], base.result == nil else {
+                    throw Refusal(code: .invalid, message: "stage \(number) of run #\(id): a change ending with the merged state of stage \(baseStage), which the dispatcher does not hold")
+                }
+            } else {
+                run.chain.append((number, parameters))
+            }
         }
         run.lastStage = number
         run.lastResult = nil
         run.stages[number] = Stage(number: number, computation: computation, parameters: parameters, baseStage: baseStage,
-                                   merger: merger, firstChunk: firstChunk)
+                                   awaitingBase: awaiting, merger: merger, firstChunk: firstChunk)
         self.run = run
         counters.stagesStarted += 1
-        let form = baseStage == 0 ? "" : ", a change of stage \(baseStage)\(appendedResult ? " ending with its merged state" : "")"
+        let form = baseStage == 0 ? ""
+            : awaiting ? ", a change of stage \(baseStage) started ahead: its merged state is appended when it ends"
+            : ", a change of stage \(baseStage)\(appendedResult ? " ending with its merged state" : "")"
         logger.info("run #\(id), stage \(number): \(computation.name) (\(computation.kind), \(byteCount(parameters.count)) of parameters\(form))")
     }
 
@@ -525,11 +557,13 @@ struct DispatcherCore {
         return stage.merged == chunks
     }
 
-    /// The stage's merged state (empty when it had no chunk). Returns whether the caller
-    /// should keep it for a `FetchResult` (false: it goes inline with the stage's event,
-    /// and the stage is forgotten now).
-    mutating func completed(run id: UInt64, stage number: UInt64, result: [UInt8], inline: Bool) {
-        guard var run, run.id == id, var stage = run.stages[number] else { return }
+    /// The stage's merged state (empty when it had no chunk); `inline`: it goes with the
+    /// stage's event, and the stage is forgotten now (else it is kept for a `FetchResult`).
+    /// A stage started ahead of this one's end gets its parameters: returns whether one did
+    /// (its jobs may be leased now).
+    @discardableResult
+    mutating func completed(run id: UInt64, stage number: UInt64, result: [UInt8], inline: Bool) -> Bool {
+        guard var run, run.id == id, var stage = run.stages[number] else { return false }
         counters.stagesCompleted += 1
         logger.info("run #\(id), stage \(number) complete: merged the states of \(stage.merged) jobs from \(counted(stage.workers.count, "worker")) (\(byteCount(result.count)))")
         let held = stage.computation.takesChanges
@@ -541,7 +575,17 @@ struct DispatcherCore {
             stage.result = result
             run.stages[number] = stage
         }
+        var formed = false
+        if var next = run.stages[number + 1], next.awaitingBase, next.baseStage == number {
+            next.parameters += result
+            next.awaitingBase = false
+            run.chain.append((next.number, next.parameters))
+            run.stages[next.number] = next
+            formed = true
+            logger.info("run #\(id), stage \(next.number): parameters made (\(byteCount(next.parameters.count)), the change ending with stage \(number)'s merged state)")
+        }
         self.run = run
+        return formed
     }
 
     /// Hands over a complete stage's result, and forgets the stage.

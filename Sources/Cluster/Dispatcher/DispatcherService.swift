@@ -179,10 +179,12 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
             throw RPCError(code: .invalidArgument, message: "stage: first chunk out of range")
         }
         let registry = state.registry
-        // A change whose end is the stage before's merged state came without it.
-        let parameters = header.appendsBaseResult
-            ? try await mapped { try await state.appendingResult(run: header.runID, base: header.baseStage, to: sent) }
-            : sent
+        // A change whose end is the stage before's merged state came without it; when that
+        // stage is still running, this one starts ahead and waits for it.
+        let appended = header.appendsBaseResult
+            ? try await mapped { try await state.appendingResult(run: header.runID, base: header.baseStage, to: sent) } : nil
+        let awaitingBase = header.appendsBaseResult && appended == nil
+        let parameters = appended ?? sent
         let computation: any RemoteComputation
         if header.baseStage == 0 {
             computation = try await Self.checked {
@@ -198,7 +200,7 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
         try await mapped {
             try await state.startStage(run: header.runID, stage: header.stage, computation: computation,
                                        parameters: parameters, baseStage: header.baseStage, firstChunk: Int(header.firstChunk),
-                                       appendedResult: header.appendsBaseResult)
+                                       appendedResult: header.appendsBaseResult, awaitingBase: awaitingBase)
         }
         return .init()
     }

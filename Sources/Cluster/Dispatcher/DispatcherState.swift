@@ -99,7 +99,7 @@ actor DispatcherState {
         try core.chainBase(run: run, stage: stage, base: base, kind: kind, size: size)
     }
 
-    func appendingResult(run: UInt64, base: UInt64, to beginning: [UInt8]) throws -> [UInt8] {
+    func appendingResult(run: UInt64, base: UInt64, to beginning: [UInt8]) throws -> [UInt8]? {
         try core.appendingResult(run: run, base: base, to: beginning)
     }
 
@@ -156,7 +156,7 @@ actor DispatcherState {
             let result = try await Self.merging(tail: tailStages, stage: stage) { try merger.finish() } ?? []
             guard core.isCurrent(run: run) else { return }
             let inline = result.count <= ClusterLimits.blockSize
-            core.completed(run: run, stage: stage, result: result, inline: inline)
+            if core.completed(run: run, stage: stage, result: result, inline: inline) { resumeAll(.job) }
             tailStages.remove(stage)
             events?.yield(.with {
                 $0.complete = .with {
@@ -239,10 +239,10 @@ actor DispatcherState {
     /// Opens the next stage of a run: `computation` (already rebuilt from the registry)
     /// over chunks from `firstChunk` on.
     func startStage(run: UInt64, stage: UInt64, computation: any RemoteComputation, parameters: [UInt8],
-                    baseStage: UInt64, firstChunk: Int, appendedResult: Bool = false) throws {
+                    baseStage: UInt64, firstChunk: Int, appendedResult: Bool = false, awaitingBase: Bool = false) throws {
         try core.startStage(run: run, stage: stage, computation: computation, parameters: parameters, baseStage: baseStage,
                             merger: computation.makeMerger(firstChunk: firstChunk), firstChunk: firstChunk,
-                            appendedResult: appendedResult)
+                            appendedResult: appendedResult, awaitingBase: awaitingBase)
     }
 
     /// Whether `run` is the run in progress.

@@ -511,7 +511,10 @@ package nonisolated struct Latent_Cluster_V1_StageHeader: Sendable {
   /// merged state of base_stage as the dispatcher sent it, which the dispatcher appends (a
   /// model whose change carries the statistics just merged, as LDA's M-step does, then does
   /// not send them back). The dispatcher holds that state until the next stage starts, when
-  /// the stage's computation takes changes and the state fits the chain's allowance.
+  /// the stage's computation takes changes and the state fits the chain's allowance. Since
+  /// protocol version 2 the stage may also start while base_stage is still running (the client
+  /// knows the change but for that state): its chunks are queued, and its jobs handed out
+  /// once base_stage's merged state is appended. One stage at a time may wait so.
   package var appendsBaseResult: Bool = false
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()

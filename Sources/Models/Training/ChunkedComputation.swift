@@ -77,6 +77,15 @@ public protocol TrainingPass: Sendable {
         _ computation: Computation, nextChunks chunks: Int?
     ) async throws -> Computation.PartialState?
 
+    /// `reduce(_:nextChunks:)`, told what the reduction after it will be (`FollowingReduction`):
+    /// a cluster starts that reduction's stage as soon as this one's chunks are handed out, so
+    /// its workers go on without waiting for the merged state to reach this process and the
+    /// next stage to come back. The next call must then be `reduce` of the computation
+    /// announced, over the chunks announced. Executors that run the reductions here ignore it.
+    func reduce<Computation: ChunkedComputation>(
+        _ computation: Computation, nextChunks chunks: Int?, followedBy next: FollowingReduction?
+    ) async throws -> Computation.PartialState?
+
     /// Whether the reductions run in other processes, from their computations' encoding (a
     /// cluster). A model may then hand over a computation whose own copy of its parameters is
     /// still being computed, as long as its encoding does not need them (`LDATrainer` starts
@@ -114,6 +123,31 @@ public struct PassPosition: Sendable, Equatable, Codable {
 
 extension TrainingPass {
     public var runsElsewhere: Bool { false }
+
+    public func reduce<Computation: ChunkedComputation>(
+        _ computation: Computation, nextChunks chunks: Int?, followedBy next: FollowingReduction?
+    ) async throws -> Computation.PartialState? {
+        try await reduce(computation, nextChunks: chunks)
+    }
+}
+
+/// The reduction after the one being made, as far as a model knows it before that one ends:
+/// its computation is the change (`IncrementalComputation`) from the one being made whose
+/// bytes end with the merged state of the one being made, as encoded (LDA's next E-step is the
+/// M-step on the statistics just merged). The dispatcher, which holds that state first,
+/// appends it and starts the next stage at once.
+public struct FollowingReduction: Sendable {
+    /// The next reduction's chunks (every chunk left when nil), as its `reduce` will ask.
+    public var chunks: Int?
+    /// The change's bytes without the merged state at their end; called once every chunk of
+    /// the reduction being made is handed out. Nil: the next computation is not known that
+    /// way after all, and the next stage starts as usual.
+    public var changeBeginning: @Sendable () async throws -> [UInt8]?
+
+    public init(chunks: Int?, changeBeginning: @escaping @Sendable () async throws -> [UInt8]?) {
+        self.chunks = chunks
+        self.changeBeginning = changeBeginning
+    }
 }
 
 extension TrainingSession {
