@@ -11,16 +11,46 @@ struct DistributedLDATests {
     /// alpha `auto`, which gensim refuses in its distributed modes; 2 passes of 6 batches.
     static let parameters = LDAParameters(topics: 4, chunkSize: 100, passes: 2, alpha: .auto, evalEvery: 3, seed: 4)
 
-    static func inProcess() async throws -> LDAModel {
+    /// alpha fixed: the E-step of each batch that is not evaluated is known, but for the
+    /// statistics of the batch before, while that batch runs (`FollowingReduction`).
+    static let fixedAlpha = LDAParameters(topics: 4, chunkSize: 100, passes: 2, alpha: .asymmetric, evalEvery: 3, seed: 4)
+
+    static func inProcess(_ parameters: LDAParameters = parameters) async throws -> LDAModel {
         try await LDAModel(corpus: planted.corpus, termCount: planted.terms, parameters: parameters,
                            executor: InProcessExecutor(threads: 2))
     }
 
-    static func distributed(_ cluster: TestCluster, log: LogCapture) -> Task<LDAModel, any Error> {
+    static func distributed(_ cluster: TestCluster, log: LogCapture,
+                            parameters: LDAParameters = parameters) -> Task<LDAModel, any Error> {
         let executor = cluster.executor(log: log)
         return Task {
             try await LDAModel(corpus: planted.corpus, termCount: planted.terms, parameters: parameters, executor: executor)
         }
+    }
+
+    @Test("with alpha fixed a stage starts ahead of the merged state of the stage before, and gets its jobs once that state is appended; a worker joining then rebuilds those stages too; the model is the in-process one, bit for bit")
+    func stagesStartAhead() async throws {
+        let cluster = TestCluster()
+        defer { cluster.stop() }
+        try cluster.startDispatcher()
+        // Jobs slow enough that the client starts each next stage before the stage before ends.
+        try cluster.startWorker(expectedID: 1, jobDelayMilliseconds: 150)
+        let log = LogCapture()
+        let training = Self.distributed(cluster, log: log, parameters: Self.fixedAlpha)
+        let dispatcher = try #require(cluster.dispatcher)
+        try dispatcher.waitFor("started ahead: its merged state is appended when it ends")
+        try cluster.startWorker(expectedID: 2)
+        let model = try await training.value
+        let local = try await Self.inProcess(Self.fixedAlpha)
+        #expect(model.lambda == local.lambda && model.alpha == local.alpha)
+        let output = dispatcher.output
+        #expect(output.contains("the change ending with stage 3's merged state"), "\(output)")
+        #expect(output.contains("worker #2 finished job #"), "\(output)")
+        // An evaluated batch (every third, and each pass's last) is not known ahead: its stage
+        // carries E[ln beta], whole.
+        let started = output.split(separator: "\n").filter { $0.contains(": LDA E-step (") }
+        #expect(started.contains { $0.contains("stage 3: ") && !$0.contains("ahead") }, "\(output)")
+        #expect(started.contains { $0.contains("stage 4: ") && $0.contains("started ahead") }, "\(output)")
     }
 
     @Test("two workers give the model of an in-process run, bit for bit (alpha auto included)")

@@ -162,6 +162,14 @@ struct LDATopicsSource<Scalar: LinearAlgebraScalar>: Sendable {
         }
     }
 
+    /// The state, once a pending M-step has ended.
+    func resolvedState() async -> LDAState<Scalar> {
+        switch held {
+        case .state(let state): state
+        case .pending(let pending): await pending.resolved()
+        }
+    }
+
     /// The state's revision, known before a pending M-step ends.
     var revision: Int {
         switch held {

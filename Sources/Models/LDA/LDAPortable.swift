@@ -34,6 +34,11 @@ extension LDAEStep: PortableComputation {
     /// What every encoding writes, whole or as a change: the E-step's settings, α, the
     /// initial γ and whether the bound is computed.
     private func encodeSettings(into writer: inout PortableWriter) {
+        encodeSettings(initialGammas: initialGammas, bound: elogbeta != nil, into: &writer)
+    }
+
+    /// The settings of a step with this one's but for its initial γ and its bound flag.
+    private func encodeSettings(initialGammas: InitialGammas<Scalar>, bound: Bool, into writer: inout PortableWriter) {
         writer.write(iterations)
         writer.write(Double(gammaThreshold))
         writer.write(allowRealWeights ? 1 : 0)
@@ -48,7 +53,7 @@ extension LDAEStep: PortableComputation {
             writer.write(firstDocument)
             writer.write(draws)
         }
-        writer.write(elogbeta == nil ? 0 : 1)
+        writer.write(bound ? 1 : 0)
     }
 
     private struct Settings {
@@ -232,17 +237,38 @@ extension LDAEStep: IncrementalComputation {
         encodeSettings(into: &writer)
         writer.write(before.revision)
         if let step = source.mStep {
-            writer.write(1)
-            writer.write(step.rho)
-            writer.write(step.extraPass ? 1 : 0)
-            writer.write(step.learnEta ? 1 : 0)
-            writer.write(step.documents)
-            writer.write(step.updates)
+            Self.encodeMStep(rho: step.rho, extraPass: step.extraPass, learnEta: step.learnEta, documents: step.documents,
+                             updates: step.updates, into: &writer)
             encode(step.batch, into: &writer)
         } else {
             writer.write(0)
         }
         return true
+    }
+
+    /// An M-step's inputs but its batch, after the flag that says there is one.
+    private static func encodeMStep(rho: Double, extraPass: Bool, learnEta: Bool, documents: Int, updates: Int,
+                                    into writer: inout PortableWriter) {
+        writer.write(1)
+        writer.write(rho)
+        writer.write(extraPass ? 1 : 0)
+        writer.write(learnEta ? 1 : 0)
+        writer.write(documents)
+        writer.write(updates)
+    }
+
+    /// The change from this step to the next, made after this step's reduction by the M-step
+    /// on its merged statistics, without those statistics (`FollowingReduction`): the next step
+    /// has this one's settings but `initialGammas` and no bound, and `before` is this step's
+    /// state (the M-step's rho, documents and updates come from it).
+    func followingChangeBeginning(initialGammas next: InitialGammas<Scalar>, before: LDAState<Scalar>, rho: Double,
+                                  extraPass: Bool, learnEta: Bool) -> [UInt8] {
+        var writer = PortableWriter()
+        encodeSettings(initialGammas: next, bound: false, into: &writer)
+        writer.write(before.revision)
+        Self.encodeMStep(rho: rho, extraPass: extraPass, learnEta: learnEta, documents: before.documents,
+                         updates: before.updates, into: &writer)
+        return writer.bytes
     }
 
     @_specialize(where Scalar == Double)

@@ -103,7 +103,8 @@ struct LDATrainer: Sendable {
                                             gammaThreshold: Scalar(settings.gammaThreshold), initialGammas: initial,
                                             allowRealWeights: allowRealWeights)
                         lastMStep = nil
-                        reduced = try await run.reduce(step, nextChunks: jobsPerBatch)
+                        reduced = try await run.reduce(step, nextChunks: jobsPerBatch,
+                                                       followedBy: following(step, run: run, pass: pass, seen: seen, batch: batch))
                         state = await pending.resolved()
                         running = nil
                     } else {
@@ -119,7 +120,8 @@ struct LDATrainer: Sendable {
                             initialGammas: initial, elogbeta: evaluate ? state.elogbeta : nil, allowRealWeights: allowRealWeights,
                             source: LDATopicsSource(state: state, mStep: lastMStep))
                         lastMStep = nil
-                        reduced = try await run.reduce(step, nextChunks: jobsPerBatch)
+                        reduced = try await run.reduce(step, nextChunks: jobsPerBatch,
+                                                       followedBy: following(step, run: run, pass: pass, seen: seen, batch: batch))
                     }
                     guard let statistics = reduced else { break }
                     if evaluate, statistics.documents > 0, statistics.words > 0 {
@@ -161,6 +163,28 @@ struct LDATrainer: Sendable {
         }
         state.draws = drawsBefore + passes * documents
         return state
+    }
+
+    /// On a cluster, the next batch's E-step as far as it is known before this batch's
+    /// statistics are merged (`FollowingReduction`): when every batch makes an M-step, alpha is
+    /// not learned from the batch, and the next batch is in this pass and is not evaluated, the
+    /// next step is the M-step on this batch's statistics alone and its change is known but
+    /// for them. (With replayed γ draws it is not announced: they follow the documents merged.)
+    private func following<Scalar: LinearAlgebraScalar>(
+        _ step: LDAEStep<Scalar>, run: any TrainingPass, pass: Int, seen: Int, batch: Int
+    ) -> FollowingReduction? {
+        guard run.runsElsewhere, settings.updateEvery == 1, !settings.alpha.isAuto, let source = step.source,
+              case .seeded = step.initialGammas else { return nil }
+        let next = seen + min(batchSize, documents - seen)
+        let evaluated = settings.evalEvery > 0
+            && (min(documents, next + batchSize) == documents || (batch + 2) % settings.evalEvery == 0)
+        guard next < documents, !evaluated else { return nil }
+        return FollowingReduction(chunks: jobsPerBatch) { [self] in
+            let before = await source.resolvedState()
+            return step.followingChangeBeginning(initialGammas: step.initialGammas, before: before,
+                                                 rho: rho(pass: pass, updates: before.updates), extraPass: pass > 0,
+                                                 learnEta: settings.eta.isAuto)
+        }
     }
 
     /// The M-step after a batch; returns what it took, for the E-steps' changes.
