@@ -33,6 +33,14 @@ struct DispatcherCoreTests {
                             merger: computation.makeMerger(firstChunk: firstChunk), firstChunk: firstChunk)
     }
 
+    /// A computation that takes changes (`ParameterChainTests.Padded`), as the dispatcher makes one.
+    static func paddedComputation() throws -> any RemoteComputation {
+        typealias Padded = ParameterChainTests.Padded
+        var registry = ComputationRegistry()
+        registry.register(Padded.self)
+        return try registry.make(kind: Padded.kind, parameters: Padded(version: 1, wholeBytes: 100, changeBytes: 10).parameterBytes())
+    }
+
     static func enqueue(_ core: inout DispatcherCore, run: UInt64, stage: UInt64, chunk: Int) throws -> UInt64? {
         try core.enqueue(run: run, stage: stage, chunkIndex: chunk, firstDocument: chunk * 10, documents: 10,
                          payload: [], sharedPath: "")
@@ -263,10 +271,7 @@ struct DispatcherCoreTests {
 
     @Test("a complete stage's merged state is held, when its computation takes changes and the state fits the allowance, until the next stage starts, for a change that ends with it")
     func appendedResult() throws {
-        typealias Padded = ParameterChainTests.Padded
-        var registry = ComputationRegistry()
-        registry.register(Padded.self)
-        let padded = try registry.make(kind: Padded.kind, parameters: Padded(version: 1, wholeBytes: 100, changeBytes: 10).parameterBytes())
+        let padded = try Self.paddedComputation()
         #expect(try padded.takesChanges && !Self.computation().takesChanges)
         var (core, run) = try Self.started(workers: 1)
         func start(_ stage: UInt64, _ computation: any RemoteComputation, base: UInt64, parameters: [UInt8]) throws {
@@ -299,10 +304,7 @@ struct DispatcherCoreTests {
 
     @Test("a stage started ahead of the stage before's end: its jobs are queued but not leased until that stage's merged state ends its change; no other stage starts meanwhile; a stage before that ended in between is appended at once")
     func startedAhead() throws {
-        typealias Padded = ParameterChainTests.Padded
-        var registry = ComputationRegistry()
-        registry.register(Padded.self)
-        let padded = try registry.make(kind: Padded.kind, parameters: Padded(version: 1, wholeBytes: 100, changeBytes: 10).parameterBytes())
+        let padded = try Self.paddedComputation()
         var (core, run) = try Self.started(workers: 1)
         func start(_ stage: UInt64, base: UInt64, parameters: [UInt8], awaiting: Bool = false) throws {
             try core.startStage(run: run, stage: stage, computation: padded, parameters: parameters, baseStage: base,

@@ -293,6 +293,16 @@ final class ParameterChain: Sendable {
         var resultSize: Int? = nil
         /// The next stage, started ahead with this beginning of its change (`FollowingReduction`).
         var ahead: (stage: UInt64, beginning: [UInt8])? = nil
+
+        /// Stage `number` went as a change of `change` bytes from this one, to `computation`.
+        mutating func advance(to number: UInt64, _ computation: any IncrementalComputation, change: Int) {
+            stage = number
+            self.computation = computation
+            changes += change
+            result = nil
+            arrived = false
+            ahead = nil
+        }
     }
 
     private let last = Mutex<Last?>(nil)
@@ -344,12 +354,7 @@ final class ParameterChain: Sendable {
                   Self.beginning(of: change, endingWith: result) == ahead.beginning else {
                 throw ClusterError(.protocolViolation, "stage \(stage) (\(computation.name)) was started ahead as a change that its computation does not make (a FollowingReduction that does not match the reduction made)")
             }
-            previous.stage = stage
-            previous.computation = incremental
-            previous.changes += change.count
-            previous.result = nil
-            previous.arrived = false
-            previous.ahead = nil
+            previous.advance(to: stage, incremental, change: change.count)
             last = previous
         }
     }
@@ -366,11 +371,7 @@ final class ParameterChain: Sendable {
                previous.changes + change.count <= ClusterLimits.changeAllowance(wholeSize: previous.wholeSize) {
                 let base = previous.stage
                 let beginning = previous.result.flatMap { Self.beginning(of: change, endingWith: $0) }
-                previous.stage = stage
-                previous.computation = incremental
-                previous.changes += change.count
-                previous.result = nil
-                previous.arrived = false
+                previous.advance(to: stage, incremental, change: change.count)
                 last = previous
                 return (beginning ?? change, base, beginning != nil)
             }

@@ -107,6 +107,14 @@ struct DispatcherCore {
         /// only when it fits the chain's allowance.
         var lastResult: (stage: UInt64, bytes: [UInt8])?
         var queue: [Job] = []
+
+        /// Whether stage `number` is the last one and still running: its parameters made, its
+        /// merged state not in yet.
+        func isRunning(_ number: UInt64) -> Bool {
+            guard number != 0, number == lastStage, let stage = stages[number] else { return false }
+            return stage.result == nil && !stage.awaitingBase
+        }
+
         var leases: [UInt64: (worker: UInt64, job: Job, since: ContinuousClock.Instant)] = [:]
         /// How long the last jobs took from lease to state (at most 256), for the lease limit.
         var jobSeconds: [Double] = []
@@ -352,10 +360,7 @@ struct DispatcherCore {
     /// `startStage(awaitingBase:)`).
     func appendingResult(run id: UInt64, base: UInt64, to beginning: [UInt8]) throws(Refusal) -> [UInt8]? {
         guard let run, run.id == id else { throw Self.noRun(id) }
-        if base != 0, base == run.lastStage, let stage = run.stages[base], stage.result == nil, !stage.awaitingBase,
-           run.lastResult?.stage != base {
-            return nil
-        }
+        if run.isRunning(base) { return nil }
         guard base != 0, let held = run.lastResult, held.stage == base else {
             throw Refusal(code: .invalid, message: "run #\(id): a change ending with the merged state of stage \(base), which the dispatcher does not hold")
         }
@@ -488,7 +493,7 @@ struct DispatcherCore {
                 throw Refusal(code: .invalid, message: "stage \(number) of run #\(id): a change of stage \(baseStage), which is not the one before")
             }
             if awaiting {
-                guard let base = run.stages[baseStage], base.result == nil else {
+                guard run.isRunning(baseStage) else {
                     throw Refusal(code: .invalid, message: "stage \(number) of run #\(id): a change ending with the merged state of stage \(baseStage), which the dispatcher does not hold")
                 }
             } else {
