@@ -14,10 +14,24 @@ struct LSIComputationConformanceTests {
     static let corpus = InMemoryCorpus(Array(PlantedCorpus.shared.corpus.documents.prefix(600)), termCount: PlantedCorpus.shared.terms)
     static let terms = PlantedCorpus.shared.terms
 
+    /// Every entry within `tolerance` times a's largest. (The matrices are terms x terms: the
+    /// loop is over concrete Doubles, which a debug build runs far faster than generic code.)
     static func close<S: LinearAlgebraScalar>(_ a: Matrix<S>, _ b: Matrix<S>, tolerance: Double) -> Bool {
         guard a.rows == b.rows && a.columns == b.columns else { return false }
-        let scale = max(1e-30, a.storage.map { abs(Double($0)) }.max() ?? 0)
-        return zip(a.storage, b.storage).allSatisfy { abs(Double($0) - Double($1)) <= tolerance * scale }
+        func doubles(_ values: [S]) -> [Double] {
+            if let values = values as? [Double] { return values }
+            if let values = values as? [Float] { return values.map(Double.init) }
+            return values.map { Double($0) }
+        }
+        return doubles(a.storage).withUnsafeBufferPointer { x in
+            doubles(b.storage).withUnsafeBufferPointer { y in
+                var scale = 1e-30
+                for value in x { scale = max(scale, abs(value)) }
+                let limit = tolerance * scale
+                for i in 0..<x.count where !(abs(x[i] - y[i]) <= limit) { return false }
+                return true
+            }
+        }
     }
 
     static func tolerance<S: LinearAlgebraScalar>(_: S.Type) -> Double { S.self == Float.self ? 1e-4 : 1e-9 }
