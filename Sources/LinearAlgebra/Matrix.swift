@@ -154,11 +154,40 @@ public struct Matrix<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
     }
 
     /// The element type changed, e.g. from `Double` to `Float`. Specialised: the generic
-    /// conversion costs tens of nanoseconds per value, a second per 50 million.
+    /// conversion costs tens of nanoseconds per value, a second per 50 million. Between
+    /// `Float` and `Double` (and to the same type) the concrete conversions run even where
+    /// nothing is specialised (a debug build); they give the generic conversion's values.
     @_specialize(where Scalar == Double, Other == Float)
     @_specialize(where Scalar == Float, Other == Double)
     public func converted<Other: LinearAlgebraScalar>(to _: Other.Type = Other.self) -> Matrix<Other> {
-        Matrix<Other>(rows: rows, columns: columns, columnMajor: storage.map { Other($0) })
+        if let same = self as? Matrix<Other> { return same }
+        if let doubles = storage as? [Double], let matrix = Matrix<Float>(rows: rows, columns: columns,
+                                                                          columnMajor: Self.floats(doubles)) as? Matrix<Other> {
+            return matrix
+        }
+        if let floats = storage as? [Float], let matrix = Matrix<Double>(rows: rows, columns: columns,
+                                                                         columnMajor: Self.doubles(floats)) as? Matrix<Other> {
+            return matrix
+        }
+        return Matrix<Other>(rows: rows, columns: columns, columnMajor: storage.map { Other($0) })
+    }
+
+    private static func floats(_ values: [Double]) -> [Float] {
+        [Float](unsafeUninitializedCapacity: values.count) { out, count in
+            values.withUnsafeBufferPointer { source in
+                for i in 0..<source.count { out[i] = Float(source[i]) }
+            }
+            count = values.count
+        }
+    }
+
+    private static func doubles(_ values: [Float]) -> [Double] {
+        [Double](unsafeUninitializedCapacity: values.count) { out, count in
+            values.withUnsafeBufferPointer { source in
+                for i in 0..<source.count { out[i] = Double(source[i]) }
+            }
+            count = values.count
+        }
     }
 }
 

@@ -27,4 +27,23 @@ struct MatrixLayoutTests {
         #expect(m.transposed().storage == values)
         #expect(Matrix<Float>(rows: 0, columns: 4, rowMajor: []).columns == 4)
     }
+
+    @Test("converted(to:) between Float64 and Float32 rounds to nearest, ties to even, keeps the shape, signed zeros, infinities and NaN, and is exact back")
+    func converted() {
+        let ulp = Double(Float.ulpOfOne)
+        // 0.1; halfway between 1 and the next Float (to even: 1); just above halfway (up);
+        // past Float's range (infinity); below its smallest subnormal's half (a signed zero).
+        let doubles: [Double] = [0.1, 1 + ulp / 2, 1 + ulp / 2 + ulp / 8, 1e39, -1e39, -1e-50, 0, .infinity, .nan, 3]
+        let matrix = Matrix(rows: 2, columns: 5, columnMajor: doubles)
+        let single = matrix.converted(to: Float.self)
+        #expect(single.rows == 2 && single.columns == 5)
+        let expected: [UInt32] = [0x3DCC_CCCD, 0x3F80_0000, 0x3F80_0001, 0x7F80_0000, 0xFF80_0000, 0x8000_0000, 0, 0x7F80_0000]
+        #expect(Array(single.storage.prefix(8).map(\.bitPattern)) == expected)
+        #expect(single.storage[8].isNaN && single.storage[9] == 3)
+        let back = single.converted(to: Double.self)
+        #expect(back.rows == 2 && back.columns == 5)
+        #expect(zip(back.storage, single.storage).allSatisfy { $0.isNaN ? $1.isNaN : Float($0) == $1 && $0 == Double($1) })
+        #expect(back.storage[0] == Double(Float(0.1)) && back.storage[0] != 0.1)
+        #expect(matrix.converted(to: Double.self).storage.prefix(8) == doubles.prefix(8))
+    }
 }
