@@ -142,9 +142,25 @@ public struct Matrix<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
     /// Whether every element is finite (no NaN, no infinity).
     public var isFinite: Bool { allFinite() }
 
+    /// Over the concrete type where it is `Double` or `Float`, which a build that specialises
+    /// nothing (a debug build) then also runs without a generic call per element.
     @_specialize(where Scalar == Double)
     @_specialize(where Scalar == Float)
-    private func allFinite() -> Bool { storage.allSatisfy { $0.isFinite } }
+    private func allFinite() -> Bool {
+        if let values = storage as? [Double] {
+            return values.withUnsafeBufferPointer { values in
+                for value in values where !value.isFinite { return false }
+                return true
+            }
+        }
+        if let values = storage as? [Float] {
+            return values.withUnsafeBufferPointer { values in
+                for value in values where !value.isFinite { return false }
+                return true
+            }
+        }
+        return storage.allSatisfy { $0.isFinite }
+    }
 
     /// The Frobenius norm, accumulated in `Double`.
     public var frobeniusNorm: Double {

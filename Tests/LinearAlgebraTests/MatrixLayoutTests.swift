@@ -46,4 +46,23 @@ struct MatrixLayoutTests {
         #expect(back.storage[0] == Double(Float(0.1)) && back.storage[0] != 0.1)
         #expect(matrix.converted(to: Double.self).storage.prefix(8) == doubles.prefix(8))
     }
+
+    @Test("isFinite is false for a NaN or an infinity in any place, Float64 and Float32, and true otherwise")
+    func finite() {
+        var values = (0..<1000).map { Double($0) - 500 }
+        #expect(Matrix(rows: 10, columns: 100, columnMajor: values).isFinite)
+        #expect(Matrix(rows: 10, columns: 100, columnMajor: values).converted(to: Float.self).isFinite)
+        for place in [0, 517, 999] {
+            for bad in [Double.nan, .infinity, -.infinity] {
+                values[place] = bad
+                let matrix = Matrix(rows: 10, columns: 100, columnMajor: values)
+                #expect(!matrix.isFinite && !matrix.converted(to: Float.self).isFinite, "\(bad) at \(place)")
+                values[place] = 1
+            }
+        }
+        // A Float64 value past Float32's range is finite, and infinite once converted.
+        values[3] = 1e300
+        #expect(Matrix(rows: 10, columns: 100, columnMajor: values).isFinite)
+        #expect(!Matrix(rows: 10, columns: 100, columnMajor: values).converted(to: Float.self).isFinite)
+    }
 }
