@@ -18,13 +18,8 @@ struct LSIComputationConformanceTests {
     /// loop is over concrete Doubles, which a debug build runs far faster than generic code.)
     static func close<S: LinearAlgebraScalar>(_ a: Matrix<S>, _ b: Matrix<S>, tolerance: Double) -> Bool {
         guard a.rows == b.rows && a.columns == b.columns else { return false }
-        func doubles(_ values: [S]) -> [Double] {
-            if let values = values as? [Double] { return values }
-            if let values = values as? [Float] { return values.map(Double.init) }
-            return values.map { Double($0) }
-        }
-        return doubles(a.storage).withUnsafeBufferPointer { x in
-            doubles(b.storage).withUnsafeBufferPointer { y in
+        return a.converted(to: Double.self).storage.withUnsafeBufferPointer { x in
+            b.converted(to: Double.self).storage.withUnsafeBufferPointer { y in
                 var scale = 1e-30
                 for value in x { scale = max(scale, abs(value)) }
                 let limit = tolerance * scale
