@@ -24,6 +24,11 @@ func roundedSeconds(_ duration: Duration) -> Double {
     (duration / .milliseconds(100)).rounded() / 10
 }
 
+/// A duration in whole milliseconds.
+func milliseconds(_ duration: Duration) -> Int {
+    Int((duration / .milliseconds(1)).rounded())
+}
+
 /// "1 worker", "2 workers".
 func counted(_ count: Int, _ noun: String) -> String {
     "\(count) \(noun)\(count == 1 ? "" : "s")"

@@ -46,6 +46,33 @@ struct DispatcherCoreTests {
                          payload: [], sharedPath: "")
     }
 
+    @Test("blocks: a job may cover 2^level chunks that are a whole subtree of the stage's tree; a block off its alignment, past the largest level or over chunks submitted is refused; the stage counts chunks, not jobs")
+    func blocks() throws {
+        var (core, run) = try Self.started()
+        try Self.startStage(&core, run: run, stage: 1, firstChunk: 3)
+        func enqueue(_ chunk: Int, level: Int) throws(DispatcherCore.Refusal) -> UInt64? {
+            try core.enqueue(run: run, stage: 1, chunkIndex: chunk, level: level, leafDocuments: 10,
+                             firstDocument: chunk * 10, documents: 10 << level, payload: [], sharedPath: "")
+        }
+        let block = try #require(try enqueue(3, level: 2))
+        #expect(throws: DispatcherCore.Refusal.self) { try enqueue(5, level: 1) }  // chunks 5 and 6 are in the block
+        #expect(throws: DispatcherCore.Refusal.self) { try enqueue(8, level: 1) }  // offset 5: not a multiple of 2
+        #expect(throws: DispatcherCore.Refusal.self) { try enqueue(3 + (1 << 17), level: 17) }
+        let single = try #require(try enqueue(7, level: 0))
+        #expect(throws: DispatcherCore.Refusal.self) { try core.endStage(run: run, stage: 1, chunks: 2) }
+        #expect(try core.endStage(run: run, stage: 1, chunks: 5) == false)
+        let leases = [core.lease(to: 1), core.lease(to: 2)]
+        #expect(leases.map { $0?.job.id } == [block, single] && leases[0]?.job.chunks == 4)
+        let target = try #require(core.target(run: run, stage: 1, job: block))
+        #expect(target.chunkIndex == 3 && target.level == 2 && target.documents == 40)
+        let claims = [core.claim(job: block, worker: 1, run: run), core.claim(job: single, worker: 2, run: run)]
+        #expect(claims.map(\.claimed) == [true, true] && claims.map(\.lastJobIn) == [false, true])
+        let merged = [core.merged(job: block, stage: 1, chunkIndex: 3, chunks: 4, documents: 40, worker: 1, run: run),
+                      core.merged(job: single, stage: 1, chunkIndex: 7, chunks: 1, documents: 10, worker: 2, run: run)]
+        #expect(merged == [false, true])
+        #expect(core.status(now: Self.t0).documentsDone == 50)
+    }
+
     @Test("a lease expires with its worker: the silent worker is dropped and its job goes back to the front of the queue")
     func leaseExpiry() throws {
         var (core, run) = try Self.started()
@@ -302,7 +329,7 @@ struct DispatcherCoreTests {
         #expect { try core.appendingResult(run: run + 1, base: 3, to: [1]) } throws: { ($0 as? DispatcherCore.Refusal)?.code == .noRun }
     }
 
-    @Test("a stage started ahead of the stage before's end: its jobs are queued but not leased until that stage's merged state ends its change; no other stage starts meanwhile; a stage before that ended in between is appended at once")
+    @Test("a stage started ahead of the stage before's end: its jobs are leased at once, its parameters made when that stage's merged state ends its change; no other stage starts meanwhile; a stage before that ended in between is appended at once")
     func startedAhead() throws {
         let padded = try Self.paddedComputation()
         var (core, run) = try Self.started(workers: 1)
@@ -332,18 +359,17 @@ struct DispatcherCoreTests {
         #expect(try core.appendingResult(run: run, base: 1, to: [1, 2]) == nil)
         try start(2, base: 1, parameters: [1, 2], awaiting: true)
         _ = try Self.enqueue(&core, run: run, stage: 2, chunk: 1)
-        let waiting = core.lease(to: 1)
-        #expect(waiting == nil)
-        #expect(core.stageParameters(run: run, stage: 2, held: 1) == nil)
+        // Its job goes out (the worker's fetch of the parameters waits for them).
+        let leased = core.lease(to: 1)
+        let ahead = try #require(leased)
+        #expect(ahead.job.stage == 2 && ahead.parameters == nil)
+        #expect(core.stageParameters(run: run, stage: 2, held: 1) == nil && core.awaitsBase(run: run, stage: 2))
         #expect(refusal { try start(3, base: 2, parameters: [1], awaiting: true) }?.message.contains("stage 2 still waits") == true)
         #expect(refusal { try start(3, base: 0, parameters: [1]) }?.code == .invalid)
 
-        // Stage 1 merged: stage 2's change is its beginning and stage 1's state, and its job goes out.
+        // Stage 1 merged: stage 2's change is its beginning and stage 1's state.
         let formed = core.completed(run: run, stage: 1, result: [5, 5], inline: false)
-        #expect(formed)
-        let leased = core.lease(to: 1)
-        let lease = try #require(leased)
-        #expect(lease.job.stage == 2 && lease.parametersSize == 4 && lease.parameters == nil)
+        #expect(formed && !core.awaitsBase(run: run, stage: 2))
         #expect(try bundle(2, held: 1) == [[1, 2, 5, 5]])
         #expect(try bundle(2, held: 0) == [[7], [1, 2, 5, 5]])
 

@@ -74,6 +74,34 @@ struct DistributedLDATests {
         #expect(dispatcher.contains(", a change of stage 2 ending with its merged state)"), "\(dispatcher)")
     }
 
+    @Test("one worker of one thread: a batch's 16 chunks go as two blocks of 8, each merged on the worker as the tree merges it, and the pass's short last batch (3 chunks) as blocks of 2 and 1; the model is the in-process one, bit for bit")
+    func blocks() async throws {
+        // 600 documents in batches of 512: 16 jobs of 32 documents, then 88 documents in 3.
+        let parameters = LDAParameters(topics: 4, chunkSize: 512, passes: 2, alpha: .auto, evalEvery: 1, seed: 4)
+        let cluster = TestCluster()
+        defer { cluster.stop() }
+        try cluster.startDispatcher()
+        try cluster.startWorker(expectedID: 1)
+        let log = LogCapture()
+        let model = try await Self.distributed(cluster, log: log, parameters: parameters).value
+        let local = try await Self.inProcess(parameters)
+        #expect(model.lambda == local.lambda && model.alpha == local.alpha)
+        let finished = try #require(cluster.dispatcher).output.split(separator: "\n").filter { $0.contains("finished job #") }
+        // Two passes of two batches: 2 x (2 blocks + 2), and no job of one chunk but the last batches' third.
+        #expect(finished.count == 8, "\(finished)")
+        #expect(finished.filter { $0.contains("(chunks 0 to 7, 256 documents)") }.count == 2, "\(finished)")
+        #expect(finished.filter { $0.contains("(chunks 8 to 15, 256 documents)") }.count == 2, "\(finished)")
+        #expect(finished.filter { $0.contains("(chunks 16 to 17, 64 documents)") }.count == 2, "\(finished)")
+        #expect(finished.filter { $0.contains("(chunk 18, 24 documents)") }.count == 2, "\(finished)")
+
+        // alpha fixed: a stage started ahead sends its first block before the model asks for
+        // it; whichever way each stage starts, the same bits.
+        let fixed = LDAParameters(topics: 4, chunkSize: 512, passes: 2, alpha: .asymmetric, evalEvery: 0, seed: 4)
+        let fixedModel = try await Self.distributed(cluster, log: LogCapture(), parameters: fixed).value
+        let fixedLocal = try await Self.inProcess(fixed)
+        #expect(fixedModel.lambda == fixedLocal.lambda && fixedModel.alpha == fixedLocal.alpha)
+    }
+
     @Test("shared storage: the workers read the training documents of a file whose last ones are held out; the in-process model, bit for bit")
     func sharedStorage() async throws {
         let directory = try TemporaryDirectory()

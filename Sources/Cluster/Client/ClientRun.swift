@@ -29,7 +29,7 @@ final class ClientRun: Sendable {
     }
 
     private struct StageProgress {
-        var report: (@Sendable (_ documents: Int) -> Void)?
+        var report: (@Sendable (_ documents: Int, _ chunks: Int) -> Void)?
         var completion: Completion?
         var waiter: CheckedContinuation<Completion, any Error>?
     }
@@ -90,8 +90,8 @@ final class ClientRun: Sendable {
         }
     }
 
-    /// Numbers the next stage; `report` hears of the documents of each finished job.
-    func nextStage(report: (@Sendable (_ documents: Int) -> Void)?) -> UInt64 {
+    /// Numbers the next stage; `report` hears of the documents and chunks of each finished job.
+    func nextStage(report: (@Sendable (_ documents: Int, _ chunks: Int) -> Void)?) -> UInt64 {
         state.withLock { state in
             state.lastStage += 1
             state.stages[state.lastStage] = StageProgress(report: report)
@@ -127,7 +127,7 @@ final class ClientRun: Sendable {
             for waiter in waiters { waiter.resume(returning: opened.runID) }
         case .finished(let job)?:
             let report = state.withLock { $0.stages[job.stage]?.report }
-            report?(Int(job.documents))
+            report?(Int(job.documents), Int(max(1, job.chunks)))
         case .complete(let complete)?:
             let done = Completion(size: complete.size, inline: complete.inline ? [UInt8](complete.result) : nil)
             let waiter = state.withLock { state -> CheckedContinuation<Completion, any Error>? in

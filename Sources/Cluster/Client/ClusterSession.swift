@@ -125,14 +125,22 @@ final class ClusterPass: TrainingPass {
         return (chunk.firstDocument / chunkSize, chunk.firstDocument, chunk.documentCount, chunk.portableBytes(), "")
     }
 
+    /// A stage's chunks as they go out: those read and not submitted yet, how many were
+    /// submitted, and whether the stage has no more to read.
+    private struct StageFeed: Sendable {
+        var buffer: [PassChunk]
+        var submitted = 0
+        var exhausted = false
+    }
+
     /// A stage the reduction before started ahead (`FollowingReduction`): its number, the
-    /// chunks it was announced for, the chunks submitted, and the chunk read after them that is
-    /// not submitted yet (nil: the stage is ended).
+    /// chunks it was announced for, the workers' threads when it started
+    /// (`StageReply.worker_threads`) and where its chunks stand (its first block is out).
     private struct AheadStage: Sendable {
         let stage: UInt64
         let chunks: Int?
-        let submitted: Int
-        let next: PassChunk?
+        let threads: Int
+        let feed: StageFeed
     }
 
     /// The start of the stage after the last one, under way or done; nil when none was started ahead.
@@ -140,10 +148,10 @@ final class ClusterPass: TrainingPass {
 
     /// Numbers the next stage, whose finished jobs count in the pass's progress.
     private func nextStage() -> UInt64 {
-        session.run.nextStage { [self] documents in
+        session.run.nextStage { [self] documents, chunks in
             let snapshot = cursor.withLock { cursor in
                 cursor.progress.documentsDone += documents
-                cursor.progress.chunksDone += 1
+                cursor.progress.chunksDone += chunks
                 return cursor.progress
             }
             report?(snapshot)
@@ -158,29 +166,24 @@ final class ClusterPass: TrainingPass {
             throw ClusterError(.invalidConfiguration, "\(computation.name) (\(P.kind)) is not in this program's registry of computations, so no cluster runs it")
         }
         let (client, run, runID, chain) = (session.client, session.run, session.runID, session.chain)
-        let stage: UInt64
-        var submitted = 0
-        var chunk: PassChunk?
+        let stage: UInt64, threads: Int
+        var feed: StageFeed
         if let started = try await ahead.withLock({ task in defer { task = nil }; return task })?.value {
             guard started.chunks == limit else {
                 throw ClusterError(.protocolViolation, "\(computation.name): stage \(started.stage) was started ahead for \(started.chunks.map { "\($0) chunks" } ?? "the rest of the pass"), and is asked for \(limit.map { "\($0) chunks" } ?? "the rest")")
             }
             try await onThread { try chain.confirmAhead(computation, stage: started.stage) }
-            (stage, submitted, chunk) = (started.stage, started.submitted, started.next)
+            (stage, threads, feed) = (started.stage, started.threads, started.feed)
         } else {
             guard limit != 0, let first = try await nextChunk() else { return nil }
             stage = nextStage()
             let (parameters, base, appendsResult) = try await onThread { chain.parameters(of: computation, stage: stage) }
-            try await start(stage, kind: P.kind, firstChunk: first.index, parameters: parameters, base: base,
-                            appendsResult: appendsResult)
-            chunk = first
+            threads = try await start(stage, kind: P.kind, firstChunk: first.index, parameters: parameters, base: base,
+                                      appendsResult: appendsResult)
+            feed = StageFeed(buffer: [first])
         }
-        // Each chunk is sent once the next is known, so the last can say it ends the stage.
-        while let current = chunk {
-            let next = limit.map({ submitted + 1 >= $0 }) ?? false ? nil : try await nextChunk()
-            try await submit(current, stage: stage, endsStageWith: next == nil ? submitted + 1 : 0)
-            submitted += 1
-            chunk = next
+        while !feed.buffer.isEmpty {
+            try await submitBlock(&feed, stage: stage, chunks: limit, threads: threads)
         }
         if let following { startAhead(following, after: stage, kind: P.kind) }
         let completion = try await run.completion(of: stage)
@@ -221,22 +224,66 @@ final class ClusterPass: TrainingPass {
                 return nil
             }
             let number = nextStage()
-            let next = following.chunks.map({ $0 <= 1 }) ?? false ? nil : try await nextChunk()
-            try await start(number, kind: kind, firstChunk: first.index, parameters: beginning, base: stage, appendsResult: true)
-            try await submit(first, stage: number, endsStageWith: next == nil ? 1 : 0)
-            return AheadStage(stage: number, chunks: following.chunks, submitted: 1, next: next)
+            let threads = try await start(number, kind: kind, firstChunk: first.index, parameters: beginning, base: stage,
+                                          appendsResult: true)
+            // The first block goes now, to be handed out as soon as the stage's parameters are
+            // made; the rest follow when the model asks for the reduction.
+            var feed = StageFeed(buffer: [first])
+            try await submitBlock(&feed, stage: number, chunks: following.chunks, threads: threads)
+            return AheadStage(stage: number, chunks: following.chunks, threads: threads, feed: feed)
         }
         ahead.withLock { $0 = task }
     }
 
-    /// Opens stage `stage` at the dispatcher with its parameters.
+    /// Submits the next block of a stage of `chunks` chunks (nil: the rest of the pass), as
+    /// large as `blockLevel` allows where it starts, reading the chunks it needs and one more:
+    /// a block goes once the chunk after it is known (or known not to be there), so that the
+    /// last can say it ends the stage.
+    private func submitBlock(_ feed: inout StageFeed, stage: UInt64, chunks limit: Int?, threads: Int) async throws {
+        let largest = Self.blockLevel(chunks: limit, threads: threads), submitted = feed.submitted
+        var size = 1
+        while size < 1 << largest, submitted % (size * 2) == 0, limit.map({ submitted + size * 2 <= $0 }) ?? true { size *= 2 }
+        while feed.buffer.count <= size, !feed.exhausted {
+            if let limit, submitted + feed.buffer.count >= limit {
+                feed.exhausted = true
+            } else if let next = try await nextChunk() {
+                feed.buffer.append(next)
+            } else {
+                feed.exhausted = true
+            }
+        }
+        // At the end of the pass, what is left goes in the largest blocks it makes: each is
+        // still a whole subtree (its size divides the stage's offset).
+        while size > feed.buffer.count { size /= 2 }
+        guard size > 0 else { return }
+        let block = Array(feed.buffer.prefix(size))
+        feed.buffer.removeFirst(size)
+        try await submit(block, stage: stage, endsStageWith: feed.buffer.isEmpty && feed.exhausted ? submitted + size : 0)
+        feed.submitted += size
+    }
+
+    /// The level of the largest blocks a stage of `chunks` chunks (nil: the rest of the pass)
+    /// goes in, when its workers have `threads` threads: blocks of 2^level chunks, as large as
+    /// leaves two jobs for each thread (a job's round trips and its state's journey cost the
+    /// same whatever its size, and two a thread let one's state travel while the next runs).
+    /// One chunk a job when the stage's size is not known (a whole pass: LSI's chunks are
+    /// large already) or no worker is registered yet.
+    static func blockLevel(chunks: Int?, threads: Int) -> Int {
+        guard let chunks, threads > 0 else { return 0 }
+        var level = 0
+        while level < DispatcherCore.maximumLevel, (chunks >> (level + 1)) >= 2 * threads { level += 1 }
+        return level
+    }
+
+    /// Opens stage `stage` at the dispatcher with its parameters; returns the threads of the
+    /// workers registered there.
     private func start(_ stage: UInt64, kind: String, firstChunk: Int, parameters: [UInt8], base: UInt64,
-                       appendsResult: Bool) async throws {
+                       appendsResult: Bool) async throws -> Int {
         let (client, run, runID) = (session.client, session.run, session.runID)
         // Every call races the run's failure: a call on a connection cut off by a partition
         // may never end by itself (`ClientRun.racing`). So no call here has a timeout, whose
         // timer would outlive the call (`Transport.callOptions`).
-        _ = try await run.racing {
+        let reply = try await run.racing {
             try await Transport.upload({
                 try await client.startStage(options: Transport.callOptions(), requestProducer: $0, onResponse: $1)
             }) { writer in
@@ -248,13 +295,21 @@ final class ClusterPass: TrainingPass {
                 }, to: writer)
             }
         }
+        return Int(reply.workerThreads)
     }
 
-    /// Submits a chunk to stage `stage`; `endsStageWith`, when not 0, says it is the stage's
-    /// last and how many chunks the stage has.
-    private func submit(_ chunk: PassChunk, stage: UInt64, endsStageWith total: Int) async throws {
+    /// Submits a block of consecutive chunks (2^level of them, a whole subtree of the stage's
+    /// merge tree: `ChunkBlock`) to stage `stage` as one job; `endsStageWith`, when not 0,
+    /// says it is the stage's last and how many chunks the stage has.
+    private func submit(_ block: [PassChunk], stage: UInt64, endsStageWith total: Int) async throws {
         let (client, run, runID) = (session.client, session.run, session.runID)
-        let (index, first, documents, payload, path) = chunk
+        guard let head = block.first, block.count & (block.count - 1) == 0 else {
+            throw ClusterError(.protocolViolation, "a block of \(block.count) chunks; a block has a power of two")
+        }
+        let (index, first, path) = (head.index, head.first, head.path)
+        let documents = block.reduce(0) { $0 + $1.documents }
+        let level = block.count.trailingZeroBitCount, leafDocuments = chunkSize
+        let payload = path.isEmpty ? ChunkBlock.encode(payloads: block.map(\.payload)) : []
         _ = try await run.racing {
             try await Transport.upload({
                 try await client.submitChunk(options: Transport.callOptions(), requestProducer: $0, onResponse: $1)
@@ -263,7 +318,7 @@ final class ClusterPass: TrainingPass {
                     $0.chunk = .with {
                         $0.runID = runID; $0.stage = stage; $0.chunkIndex = UInt64(index)
                         $0.firstDocument = UInt64(first); $0.documents = UInt64(documents); $0.sharedPath = path
-                        $0.endsStageWith = UInt64(total)
+                        $0.endsStageWith = UInt64(total); $0.level = UInt32(level); $0.leafDocuments = UInt64(leafDocuments)
                     }
                 }, to: writer)
             }

@@ -51,12 +51,19 @@ struct DispatcherCore {
     struct Job: Sendable, Equatable {
         let id: UInt64
         let stage: UInt64
+        /// The job's first chunk; it covers 2^`level` chunks (a block: a whole subtree of the
+        /// stage's merge tree), of `leafDocuments` documents each, the last possibly fewer.
         let chunkIndex: Int
+        var level = 0
+        var leafDocuments = 0
         let firstDocument: Int
         let documents: Int
         let payload: [UInt8]
         /// Shared-storage mode: the file the worker reads the documents from.
         let sharedPath: String
+
+        /// The chunks the job covers.
+        var chunks: Int { 1 << level }
     }
 
     struct Stage {
@@ -67,15 +74,18 @@ struct DispatcherCore {
         let baseStage: UInt64
         /// The stage started ahead of the stage before's end: `parameters` are the beginning of
         /// the change, to which the stage before's merged state is appended once merged; its
-        /// jobs are queued meanwhile but not leased.
+        /// jobs are queued and leased meanwhile, and the workers' fetches of its parameters wait.
         var awaitingBase = false
         let merger: any RemoteMerger
         let firstChunk: Int
-        /// The chunks submitted so far.
+        /// The chunks submitted so far (every chunk of a block).
         var submitted: Set<Int> = []
-        /// Jobs whose state was claimed.
+        /// Jobs whose state was claimed, and the chunks they cover.
         var claimedJobs: Set<UInt64> = []
+        var claimedChunks = 0
+        /// Chunks whose states are merged.
         var merged = 0
+        var jobsMerged = 0
         /// The chunk count, once the client has ended the stage.
         var expected: Int?
         var workers: Set<UInt64> = []
@@ -145,7 +155,10 @@ struct DispatcherCore {
         let stage: UInt64
         let merger: any RemoteMerger
         let chunkIndex: Int
+        let level: Int
         let documents: Int
+
+        var chunks: Int { 1 << level }
     }
 
     /// What an ended run left behind.
@@ -293,8 +306,10 @@ struct DispatcherCore {
 
     /// The next job, leased to `worker`; nil when the queue is empty (or the worker unknown).
     mutating func lease(to worker: UInt64, now: ContinuousClock.Instant = .now) -> Lease? {
-        guard workers[worker] != nil, var run, let front = run.queue.first, run.stages[front.stage]?.awaitingBase != true
-        else { return nil }
+        // A job of a stage started ahead goes out before the stage's parameters are made: its
+        // worker has the chunks at hand, and its FetchStage waits for the parameters
+        // (`awaitsBase`), which come as soon as the stage before is merged.
+        guard workers[worker] != nil, var run, run.queue.first != nil else { return nil }
         let job = run.queue.removeFirst()
         guard var stage = run.stages[job.stage] else {
             self.run = run
@@ -367,6 +382,12 @@ struct DispatcherCore {
         return beginning + held.bytes
     }
 
+    /// Whether stage `stage` of run `id` was started ahead and still waits for the merged
+    /// state of the stage before to end its parameters.
+    func awaitsBase(run id: UInt64, stage: UInt64) -> Bool {
+        run?.id == id && run?.stages[stage]?.awaitingBase == true
+    }
+
     /// A job of the run whose state is still wanted: leased, or requeued after its worker
     /// was dropped and not leased again yet (a late state from that worker is still welcome).
     private func pendingJob(_ id: UInt64, of run: Run) -> Job? {
@@ -377,7 +398,8 @@ struct DispatcherCore {
     func target(run id: UInt64, stage: UInt64, job: UInt64) -> Target? {
         guard let run, run.id == id, let stageRecord = run.stages[stage], !stageRecord.claimedJobs.contains(job),
               let pending = pendingJob(job, of: run), pending.stage == stage else { return nil }
-        return Target(stage: stage, merger: stageRecord.merger, chunkIndex: pending.chunkIndex, documents: pending.documents)
+        return Target(stage: stage, merger: stageRecord.merger, chunkIndex: pending.chunkIndex, level: pending.level,
+                      documents: pending.documents)
     }
 
     /// Takes the state of `job` from `worker`; false when the job's state is not wanted (a
@@ -391,6 +413,7 @@ struct DispatcherCore {
             return (false, false)
         }
         stage.claimedJobs.insert(id)
+        stage.claimedChunks += job.chunks
         stage.workers.insert(worker)
         if let lease = run.leases.removeValue(forKey: id) {
             workers[lease.worker]?.leased.remove(id)
@@ -404,7 +427,7 @@ struct DispatcherCore {
             run.queue.removeAll { $0.id == id }
             counters.lateStatesTaken += 1
         }
-        let lastJobIn = stage.claimedJobs.count == stage.expected
+        let lastJobIn = stage.claimedChunks == stage.expected
         run.stages[job.stage] = stage
         self.run = run
         if lastJobIn { logLastJobIn(stage) }
@@ -413,10 +436,11 @@ struct DispatcherCore {
 
     /// A claimed state has been merged in. Returns whether every state of the stage is now
     /// merged (the caller then finishes the merger and calls `completed`).
-    mutating func merged(job id: UInt64, stage number: UInt64, chunkIndex: Int, documents: Int, worker: UInt64,
-                         run runID: UInt64) -> Bool {
+    mutating func merged(job id: UInt64, stage number: UInt64, chunkIndex: Int, chunks: Int = 1, documents: Int,
+                         worker: UInt64, run runID: UInt64) -> Bool {
         guard var run, run.id == runID, var stage = run.stages[number] else { return false }
-        stage.merged += 1
+        stage.merged += chunks
+        stage.jobsMerged += 1
         run.documentsDone += documents
         run.jobsDone += 1
         counters.jobsDone += 1
@@ -424,7 +448,7 @@ struct DispatcherCore {
         run.stages[number] = stage
         self.run = run
         workers[worker]?.jobsDone += 1
-        logger.info("worker #\(worker) finished job #\(id) (chunk \(chunkIndex), \(documents) documents)")
+        logger.info("worker #\(worker) finished job #\(id) (\(chunks == 1 ? "chunk \(chunkIndex)" : "chunks \(chunkIndex) to \(chunkIndex + chunks - 1)"), \(documents) documents)")
         return stage.expected == stage.merged
     }
 
@@ -512,10 +536,11 @@ struct DispatcherCore {
         logger.info("run #\(id), stage \(number): \(computation.name) (\(computation.kind), \(byteCount(parameters.count)) of parameters\(form))")
     }
 
-    /// Queues a chunk's job if the queue has room (one waiting job per worker thread, at
-    /// least two); `.full` when the client must wait: the backpressure.
-    mutating func enqueue(run id: UInt64, stage number: UInt64, chunkIndex: Int, firstDocument: Int, documents: Int,
-                          payload: [UInt8], sharedPath: String) throws(Refusal) -> UInt64? {
+    /// Queues a chunk's job, or a block's (2^`level` chunks from `chunkIndex`, a whole subtree
+    /// of the stage's merge tree), if the queue has room (one waiting job per worker thread,
+    /// at least two); nil when the client must wait: the backpressure.
+    mutating func enqueue(run id: UInt64, stage number: UInt64, chunkIndex: Int, level: Int = 0, leafDocuments: Int = 0,
+                          firstDocument: Int, documents: Int, payload: [UInt8], sharedPath: String) throws(Refusal) -> UInt64? {
         guard var run, run.id == id else { throw Self.noRun(id) }
         guard var stage = run.stages[number], stage.expected == nil else {
             throw Refusal(code: .stageState, message: "run #\(id) has no open stage \(number)")
@@ -523,14 +548,18 @@ struct DispatcherCore {
         guard chunkIndex >= stage.firstChunk else {
             throw Refusal(code: .invalid, message: "chunk \(chunkIndex) of stage \(number): the stage starts at chunk \(stage.firstChunk)")
         }
-        guard !stage.submitted.contains(chunkIndex) else {
-            throw Refusal(code: .duplicate, message: "chunk \(chunkIndex) of stage \(number) was already submitted")
+        guard level >= 0, level <= Self.maximumLevel, (chunkIndex - stage.firstChunk) % (1 << level) == 0 else {
+            throw Refusal(code: .invalid, message: "chunks \(chunkIndex) to \(chunkIndex + (1 << min(max(level, 0), Self.maximumLevel)) - 1) of stage \(number): not a block of its merge tree (2^level chunks, at most 2^\(Self.maximumLevel), from a multiple of 2^level after the stage's first chunk \(stage.firstChunk))")
+        }
+        let chunks = chunkIndex..<(chunkIndex + (1 << level))
+        guard !chunks.contains(where: stage.submitted.contains) else {
+            throw Refusal(code: .duplicate, message: "chunk \(chunks.first { stage.submitted.contains($0) } ?? chunkIndex) of stage \(number) was already submitted")
         }
         guard run.queue.count < queueRoom else { return nil }
-        let job = Job(id: nextJob, stage: number, chunkIndex: chunkIndex, firstDocument: firstDocument,
-                      documents: documents, payload: payload, sharedPath: sharedPath)
+        let job = Job(id: nextJob, stage: number, chunkIndex: chunkIndex, level: level, leafDocuments: leafDocuments,
+                      firstDocument: firstDocument, documents: documents, payload: payload, sharedPath: sharedPath)
         nextJob += 1
-        stage.submitted.insert(chunkIndex)
+        stage.submitted.formUnion(chunks)
         run.stages[number] = stage
         run.queue.append(job)
         self.run = run
@@ -539,8 +568,14 @@ struct DispatcherCore {
         return job.id
     }
 
+    /// The largest block a job may cover: 2^16 chunks.
+    static let maximumLevel = 16
+
     /// Jobs the queue holds before the client must wait: one per worker thread, at least two.
-    var queueRoom: Int { max(2, workers.values.reduce(0) { $0 + $1.threads }) }
+    var queueRoom: Int { max(2, workerThreads) }
+
+    /// The threads of the workers registered now.
+    var workerThreads: Int { workers.values.reduce(0) { $0 + $1.threads } }
 
     /// Whether a chunk would be queued now.
     var hasRoom: Bool { (run?.queue.count ?? 0) < queueRoom }
@@ -558,7 +593,7 @@ struct DispatcherCore {
         stage.expected = chunks
         run.stages[number] = stage
         self.run = run
-        if chunks > 0, stage.claimedJobs.count == chunks { logLastJobIn(stage) }
+        if chunks > 0, stage.claimedChunks == chunks { logLastJobIn(stage) }
         return stage.merged == chunks
     }
 
@@ -570,7 +605,7 @@ struct DispatcherCore {
     mutating func completed(run id: UInt64, stage number: UInt64, result: [UInt8], inline: Bool) -> Bool {
         guard var run, run.id == id, var stage = run.stages[number] else { return false }
         counters.stagesCompleted += 1
-        logger.info("run #\(id), stage \(number) complete: merged the states of \(stage.merged) jobs from \(counted(stage.workers.count, "worker")) (\(byteCount(result.count)))")
+        logger.info("run #\(id), stage \(number) complete: merged the states of \(stage.jobsMerged) jobs\(stage.jobsMerged == stage.merged ? "" : " (\(counted(stage.merged, "chunk")))") from \(counted(stage.workers.count, "worker")) (\(byteCount(result.count)))")
         let held = stage.computation.takesChanges
             && run.chain.first.map { ClusterLimits.holdsMergedState(size: result.count, wholeSize: $0.parameters.count) } == true
         run.lastResult = held ? (number, result) : nil
@@ -624,7 +659,7 @@ struct DispatcherCore {
 
     private func logLastJobIn(_ stage: Stage) {
         guard let run else { return }
-        logger.info("run #\(run.id), stage \(stage.number): all \(stage.claimedJobs.count) jobs in; merging states from \(counted(stage.workers.count, "worker"))")
+        logger.info("run #\(run.id), stage \(stage.number): all \(stage.claimedJobs.count) jobs\(stage.claimedJobs.count == stage.claimedChunks ? "" : " (\(counted(stage.claimedChunks, "chunk")))") in; merging states from \(counted(stage.workers.count, "worker"))")
     }
 
     private static func noRun(_ id: UInt64) -> Refusal {

@@ -81,7 +81,7 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
                     $0.jobID = job.id; $0.runID = lease.run; $0.stage = job.stage; $0.computation = lease.kind
                     $0.stageParametersSize = UInt64(lease.parametersSize); $0.chunkIndex = UInt64(job.chunkIndex)
                     $0.firstDocument = UInt64(job.firstDocument); $0.documents = UInt64(job.documents)
-                    $0.sharedPath = job.sharedPath
+                    $0.sharedPath = job.sharedPath; $0.level = UInt32(job.level); $0.leafDocuments = UInt64(job.leafDocuments)
                     if let parameters = lease.parameters {
                         $0.parametersIncluded = true
                         $0.stageParameters = Data(parameters)
@@ -202,7 +202,8 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
                                        parameters: parameters, baseStage: header.baseStage, firstChunk: Int(header.firstChunk),
                                        appendedResult: header.appendsBaseResult, awaitingBase: awaitingBase)
         }
-        return .init()
+        let threads = await state.workerThreads
+        return .with { $0.workerThreads = UInt32(clamping: threads) }
     }
 
     func submitChunk(request: RPCAsyncSequence<Latent_Cluster_V1_Part, any Error>,
@@ -223,33 +224,44 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
             throw RPCError(code: .invalidArgument, message: "chunk: the header does not describe a chunk")
         }
         guard header.documents >= 1, header.documents <= 100_000_000, header.chunkIndex <= UInt64(Int32.max),
-              header.firstDocument <= UInt64(Int64.max / 2) else {
-            throw RPCError(code: .invalidArgument, message: "chunk: documents, chunk index or first document out of range")
+              header.firstDocument <= UInt64(Int64.max / 2), header.level <= UInt32(DispatcherCore.maximumLevel),
+              header.level == 0 || (header.leafDocuments >= 1 && header.leafDocuments <= header.documents) else {
+            throw RPCError(code: .invalidArgument, message: "chunk: documents, chunk index, first document, level (at most \(DispatcherCore.maximumLevel)) or documents a chunk of the block out of range")
         }
         let computation = try await mapped { try await state.computation(run: header.runID, stage: header.stage) }
         let firstDocument: Int, documents: Int
+        let level = Int(header.level)
         if header.sharedPath.isEmpty {
             // Checked here, so a malformed chunk is refused to the client that sent it rather
             // than failing on a worker.
-            let chunk = try await Self.checked {
-                try SparseChunk(portableBytes: payload, termBound: computation.termBound, payload: "chunk \(header.chunkIndex)")
+            let chunks = try await Self.checked {
+                try ChunkBlock.decode(payload, level: level, termBound: computation.termBound, firstChunk: Int(header.chunkIndex))
             }
-            guard chunk.documentCount == Int(header.documents), chunk.firstDocument == Int(header.firstDocument) else {
-                throw RPCError(code: .invalidArgument, message: "chunk \(header.chunkIndex): holds documents \(chunk.firstDocument)+\(chunk.documentCount), the header says \(header.firstDocument)+\(header.documents)")
+            do {
+                try ChunkBlock.check(chunks, firstDocument: Int(header.firstDocument), documents: Int(header.documents),
+                                     leafDocuments: Int(header.leafDocuments))
+            } catch {
+                throw RPCError(code: .invalidArgument, message: "chunk \(header.chunkIndex): \(error)")
             }
-            (firstDocument, documents) = (chunk.firstDocument, chunk.documentCount)
+            (firstDocument, documents) = (Int(header.firstDocument), Int(header.documents))
         } else {
             // Shared storage: the workers read the documents; the path must name a file.
             let path = header.sharedPath
             guard payload.isEmpty, path.hasPrefix("/"), path.utf8.count <= 4096, !path.contains("\0") else {
                 throw RPCError(code: .invalidArgument, message: "chunk \(header.chunkIndex): a shared-storage chunk has an absolute path of at most 4096 bytes and no bytes of its own")
             }
+            do {
+                _ = try ChunkBlock.ranges(firstDocument: Int(header.firstDocument), documents: Int(header.documents),
+                                          leafDocuments: Int(header.leafDocuments), chunks: 1 << level)
+            } catch {
+                throw RPCError(code: .invalidArgument, message: "chunk \(header.chunkIndex): \(error)")
+            }
             (firstDocument, documents) = (Int(header.firstDocument), Int(header.documents))
         }
         let job = try await mapped {
-            try await state.submit(run: header.runID, stage: header.stage, chunkIndex: Int(header.chunkIndex),
-                                   firstDocument: firstDocument, documents: documents, payload: payload,
-                                   sharedPath: header.sharedPath)
+            try await state.submit(run: header.runID, stage: header.stage, chunkIndex: Int(header.chunkIndex), level: level,
+                                   leafDocuments: Int(header.leafDocuments), firstDocument: firstDocument,
+                                   documents: documents, payload: payload, sharedPath: header.sharedPath)
         }
         // The stage's last chunk may say so, in place of an EndStage call.
         if header.endsStageWith > 0 {

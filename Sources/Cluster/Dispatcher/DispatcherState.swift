@@ -91,8 +91,17 @@ actor DispatcherState {
         resumeAll(.job)
     }
 
-    func stageParameters(run: UInt64, stage: UInt64, held: UInt64) -> [UInt8]? {
-        core.stageParameters(run: run, stage: stage, held: held)
+    /// What a worker that holds stage `held`'s computation needs for stage `stage`'s (see
+    /// `DispatcherCore.stageParameters`); for a stage started ahead, once its parameters are
+    /// made. Nil when the run or the stage is gone.
+    func stageParameters(run: UInt64, stage: UInt64, held: UInt64) async -> [UInt8]? {
+        while true {
+            if let parameters = core.stageParameters(run: run, stage: stage, held: held) { return parameters }
+            guard core.awaitsBase(run: run, stage: stage) else { return nil }
+            // No deadline: the parameters come with the stage before's merged state, and the
+            // run's end or failure ends the wait too.
+            await wait(for: .parameters, until: nil)
+        }
     }
 
     func chainBase(run: UInt64, stage: UInt64, base: UInt64, kind: String, size: Int) throws -> any RemoteComputation {
@@ -110,7 +119,7 @@ actor DispatcherState {
     /// whether the state was wanted; throws `DispatcherCore.Refusal` on malformed bytes.
     func returnResult(worker: UInt64, run: UInt64, stage: UInt64, job: UInt64, bytes: [UInt8]) async throws -> Bool {
         guard let target = core.target(run: run, stage: stage, job: job) else { return false }
-        let merger = target.merger, chunk = target.chunkIndex
+        let merger = target.merger, chunk = target.chunkIndex, level = target.level
         do {
             try await onThread { try merger.receive(bytes, chunk: chunk) }
         } catch {
@@ -126,7 +135,7 @@ actor DispatcherState {
         let tail = tailStages
         Task {
             do {
-                try await Self.merging(tail: tail, stage: stage) { try merger.place(chunk: chunk) }
+                try await Self.merging(tail: tail, stage: stage) { try merger.place(chunk: chunk, level: level) }
                 await self.merged(job: job, worker: worker, run: run, target: target)
             } catch {
                 self.fail(run: run, message: "merging the state of job #\(job) failed: \(error)")
@@ -140,11 +149,11 @@ actor DispatcherState {
         events?.yield(.with {
             $0.finished = .with {
                 $0.stage = target.stage; $0.jobID = job; $0.chunkIndex = UInt64(target.chunkIndex)
-                $0.documents = UInt64(target.documents); $0.workerID = worker
+                $0.documents = UInt64(target.documents); $0.workerID = worker; $0.chunks = UInt64(target.chunks)
             }
         })
-        if core.merged(job: job, stage: target.stage, chunkIndex: target.chunkIndex, documents: target.documents,
-                       worker: worker, run: run) {
+        if core.merged(job: job, stage: target.stage, chunkIndex: target.chunkIndex, chunks: target.chunks,
+                       documents: target.documents, worker: worker, run: run) {
             await complete(run: run, stage: target.stage, merger: target.merger)
         }
     }
@@ -156,7 +165,7 @@ actor DispatcherState {
             let result = try await Self.merging(tail: tailStages, stage: stage) { try merger.finish() } ?? []
             guard core.isCurrent(run: run) else { return }
             let inline = result.count <= ClusterLimits.blockSize
-            if core.completed(run: run, stage: stage, result: result, inline: inline) { resumeAll(.job) }
+            if core.completed(run: run, stage: stage, result: result, inline: inline) { resumeAll(.parameters) }
             tailStages.remove(stage)
             events?.yield(.with {
                 $0.complete = .with {
@@ -233,6 +242,7 @@ actor DispatcherState {
         tailStages.removeAll()
         resumeAll(.run)
         resumeAll(.room)
+        resumeAll(.parameters)
         afterRun?()
     }
 
@@ -245,6 +255,9 @@ actor DispatcherState {
                             appendedResult: appendedResult, awaitingBase: awaitingBase)
     }
 
+    /// The threads of the workers registered now.
+    var workerThreads: Int { core.workerThreads }
+
     /// Whether `run` is the run in progress.
     func hasRun(_ run: UInt64) -> Bool { core.run?.id == run }
 
@@ -253,10 +266,11 @@ actor DispatcherState {
     }
 
     /// Queues a chunk's job, waiting while the queue is full: the backpressure.
-    func submit(run: UInt64, stage: UInt64, chunkIndex: Int, firstDocument: Int, documents: Int,
-                payload: [UInt8], sharedPath: String) async throws -> UInt64 {
+    func submit(run: UInt64, stage: UInt64, chunkIndex: Int, level: Int = 0, leafDocuments: Int = 0, firstDocument: Int,
+                documents: Int, payload: [UInt8], sharedPath: String) async throws -> UInt64 {
         while true {
-            if let job = try core.enqueue(run: run, stage: stage, chunkIndex: chunkIndex, firstDocument: firstDocument,
+            if let job = try core.enqueue(run: run, stage: stage, chunkIndex: chunkIndex, level: level,
+                                          leafDocuments: leafDocuments, firstDocument: firstDocument,
                                           documents: documents, payload: payload, sharedPath: sharedPath) {
                 resumeAll(.job)
                 return job
@@ -290,7 +304,7 @@ actor DispatcherState {
 
     // MARK: Waiting
 
-    private enum Wait { case job, room, run }
+    private enum Wait { case job, room, run, parameters }
 
     /// Suspends until `resumeAll(kind)` or `deadline`, whichever comes first; the timer of a
     /// wait that ends early is cancelled, so no task outlives its wait (its sleep's memory,

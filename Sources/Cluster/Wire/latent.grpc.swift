@@ -278,7 +278,8 @@ extension Latent_Cluster_V1_Dispatcher {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The parameters of a stage, fetched once per stage by each worker.
+        /// > The parameters of a stage, fetched once per stage by each worker; for a stage started
+        /// > ahead (StageHeader.appends_base_result), sent once they are made.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Latent_Cluster_V1_FetchStageRequest` messages.
@@ -475,7 +476,8 @@ extension Latent_Cluster_V1_Dispatcher {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The parameters of a stage, fetched once per stage by each worker.
+        /// > The parameters of a stage, fetched once per stage by each worker; for a stage started
+        /// > ahead (StageHeader.appends_base_result), sent once they are made.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Latent_Cluster_V1_FetchStageRequest` message.
@@ -671,7 +673,8 @@ extension Latent_Cluster_V1_Dispatcher {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The parameters of a stage, fetched once per stage by each worker.
+        /// > The parameters of a stage, fetched once per stage by each worker; for a stage started
+        /// > ahead (StageHeader.appends_base_result), sent once they are made.
         ///
         /// - Parameters:
         ///   - request: A `Latent_Cluster_V1_FetchStageRequest` message.
@@ -1304,7 +1307,8 @@ extension Latent_Cluster_V1_Dispatcher {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The parameters of a stage, fetched once per stage by each worker.
+        /// > The parameters of a stage, fetched once per stage by each worker; for a stage started
+        /// > ahead (StageHeader.appends_base_result), sent once they are made.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Latent_Cluster_V1_FetchStageRequest` message.
@@ -1595,7 +1599,8 @@ extension Latent_Cluster_V1_Dispatcher {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The parameters of a stage, fetched once per stage by each worker.
+        /// > The parameters of a stage, fetched once per stage by each worker; for a stage started
+        /// > ahead (StageHeader.appends_base_result), sent once they are made.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Latent_Cluster_V1_FetchStageRequest` message.
@@ -1941,7 +1946,8 @@ extension Latent_Cluster_V1_Dispatcher.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > The parameters of a stage, fetched once per stage by each worker.
+    /// > The parameters of a stage, fetched once per stage by each worker; for a stage started
+    /// > ahead (StageHeader.appends_base_result), sent once they are made.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Latent_Cluster_V1_FetchStageRequest` message.
@@ -2258,7 +2264,8 @@ extension Latent_Cluster_V1_Dispatcher.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > The parameters of a stage, fetched once per stage by each worker.
+    /// > The parameters of a stage, fetched once per stage by each worker; for a stage started
+    /// > ahead (StageHeader.appends_base_result), sent once they are made.
     ///
     /// - Parameters:
     ///   - message: request message to send.

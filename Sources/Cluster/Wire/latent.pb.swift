@@ -243,6 +243,12 @@ package nonisolated struct Latent_Cluster_V1_JobHeader: Sendable {
 
   package var stageParameters: Data = Data()
 
+  /// As the chunk was submitted (ChunkHeader): the job covers 2^level chunks from chunk_index,
+  /// of leaf_documents documents each (the last possibly fewer).
+  package var level: UInt32 = 0
+
+  package var leafDocuments: UInt64 = 0
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -430,6 +436,9 @@ package nonisolated struct Latent_Cluster_V1_JobFinished: Sendable {
 
   package var workerID: UInt64 = 0
 
+  /// the job's chunks (2^level of its ChunkHeader)
+  package var chunks: UInt64 = 0
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -513,8 +522,9 @@ package nonisolated struct Latent_Cluster_V1_StageHeader: Sendable {
   /// not send them back). The dispatcher holds that state until the next stage starts, when
   /// the stage's computation takes changes and the state fits the chain's allowance. Since
   /// protocol version 2 the stage may also start while base_stage is still running (the client
-  /// knows the change but for that state): its chunks are queued, and its jobs handed out
-  /// once base_stage's merged state is appended. One stage at a time may wait so.
+  /// knows the change but for that state): its chunks are queued, and (since version 3) its
+  /// jobs handed out at once, while a FetchStage for it waits until base_stage's merged state
+  /// is appended. One stage at a time may wait so.
   package var appendsBaseResult: Bool = false
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -526,6 +536,10 @@ package nonisolated struct Latent_Cluster_V1_StageReply: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
+
+  /// The threads of the workers registered now: the client makes blocks (ChunkHeader.level)
+  /// large enough to save round trips and small enough that every thread has jobs.
+  package var workerThreads: UInt32 = 0
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -553,6 +567,19 @@ package nonisolated struct Latent_Cluster_V1_ChunkHeader: Sendable {
 
   /// Set on the stage's last chunk: the stage has this many chunks (as EndStage says).
   package var endsStageWith: UInt64 = 0
+
+  /// Since protocol version 3, one job may cover 2^level consecutive chunks of the pass (a
+  /// block), from chunk_index, which is 2^level chunks from the stage's first or a multiple of
+  /// it: the block is a whole subtree of the stage's merge tree, so the worker that runs it
+  /// merges its chunks' states as the tree would and returns the subtree's state (the same
+  /// bits, in fewer and larger jobs). documents counts the block's; each chunk holds
+  /// leaf_documents of them (the pass's chunk size), the last possibly fewer. The payload of
+  /// a block is, in the portable encoding, the count of its chunks and then each chunk's bytes
+  /// (a count and the bytes); of a single chunk (level 0), the chunk's bytes.
+  /// ends_stage_with and EndStage count chunks, not jobs.
+  package var level: UInt32 = 0
+
+  package var leafDocuments: UInt64 = 0
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1044,7 +1071,7 @@ nonisolated extension Latent_Cluster_V1_TakeJobRequest: SwiftProtobuf.Message, S
 
 nonisolated extension Latent_Cluster_V1_JobHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".JobHeader"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{3}run_id\0\u{1}stage\0\u{1}computation\0\u{3}stage_parameters_size\0\u{3}chunk_index\0\u{3}first_document\0\u{1}documents\0\u{3}shared_path\0\u{3}parameters_included\0\u{3}stage_parameters\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{3}run_id\0\u{1}stage\0\u{1}computation\0\u{3}stage_parameters_size\0\u{3}chunk_index\0\u{3}first_document\0\u{1}documents\0\u{3}shared_path\0\u{3}parameters_included\0\u{3}stage_parameters\0\u{1}level\0\u{3}leaf_documents\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1063,6 +1090,8 @@ nonisolated extension Latent_Cluster_V1_JobHeader: SwiftProtobuf.Message, SwiftP
       case 9: try { try decoder.decodeSingularStringField(value: &self.sharedPath) }()
       case 10: try { try decoder.decodeSingularBoolField(value: &self.parametersIncluded) }()
       case 11: try { try decoder.decodeSingularBytesField(value: &self.stageParameters) }()
+      case 12: try { try decoder.decodeSingularUInt32Field(value: &self.level) }()
+      case 13: try { try decoder.decodeSingularUInt64Field(value: &self.leafDocuments) }()
       default: break
       }
     }
@@ -1102,6 +1131,12 @@ nonisolated extension Latent_Cluster_V1_JobHeader: SwiftProtobuf.Message, SwiftP
     if !self.stageParameters.isEmpty {
       try visitor.visitSingularBytesField(value: self.stageParameters, fieldNumber: 11)
     }
+    if self.level != 0 {
+      try visitor.visitSingularUInt32Field(value: self.level, fieldNumber: 12)
+    }
+    if self.leafDocuments != 0 {
+      try visitor.visitSingularUInt64Field(value: self.leafDocuments, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1117,6 +1152,8 @@ nonisolated extension Latent_Cluster_V1_JobHeader: SwiftProtobuf.Message, SwiftP
     if lhs.sharedPath != rhs.sharedPath {return false}
     if lhs.parametersIncluded != rhs.parametersIncluded {return false}
     if lhs.stageParameters != rhs.stageParameters {return false}
+    if lhs.level != rhs.level {return false}
+    if lhs.leafDocuments != rhs.leafDocuments {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1462,7 +1499,7 @@ nonisolated extension Latent_Cluster_V1_RunOpened: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Latent_Cluster_V1_JobFinished: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".JobFinished"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}stage\0\u{3}job_id\0\u{3}chunk_index\0\u{1}documents\0\u{3}worker_id\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}stage\0\u{3}job_id\0\u{3}chunk_index\0\u{1}documents\0\u{3}worker_id\0\u{1}chunks\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1475,6 +1512,7 @@ nonisolated extension Latent_Cluster_V1_JobFinished: SwiftProtobuf.Message, Swif
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.chunkIndex) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.documents) }()
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.workerID) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.chunks) }()
       default: break
       }
     }
@@ -1496,6 +1534,9 @@ nonisolated extension Latent_Cluster_V1_JobFinished: SwiftProtobuf.Message, Swif
     if self.workerID != 0 {
       try visitor.visitSingularUInt64Field(value: self.workerID, fieldNumber: 5)
     }
+    if self.chunks != 0 {
+      try visitor.visitSingularUInt64Field(value: self.chunks, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1505,6 +1546,7 @@ nonisolated extension Latent_Cluster_V1_JobFinished: SwiftProtobuf.Message, Swif
     if lhs.chunkIndex != rhs.chunkIndex {return false}
     if lhs.documents != rhs.documents {return false}
     if lhs.workerID != rhs.workerID {return false}
+    if lhs.chunks != rhs.chunks {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1682,18 +1724,29 @@ nonisolated extension Latent_Cluster_V1_StageHeader: SwiftProtobuf.Message, Swif
 
 nonisolated extension Latent_Cluster_V1_StageReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".StageReply"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_threads\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    // Load everything into unknown fields
-    while try decoder.nextFieldNumber() != nil {}
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.workerThreads) }()
+      default: break
+      }
+    }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.workerThreads != 0 {
+      try visitor.visitSingularUInt32Field(value: self.workerThreads, fieldNumber: 1)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Latent_Cluster_V1_StageReply, rhs: Latent_Cluster_V1_StageReply) -> Bool {
+    if lhs.workerThreads != rhs.workerThreads {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1701,7 +1754,7 @@ nonisolated extension Latent_Cluster_V1_StageReply: SwiftProtobuf.Message, Swift
 
 nonisolated extension Latent_Cluster_V1_ChunkHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".ChunkHeader"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}stage\0\u{3}chunk_index\0\u{3}first_document\0\u{1}documents\0\u{3}shared_path\0\u{3}ends_stage_with\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}stage\0\u{3}chunk_index\0\u{3}first_document\0\u{1}documents\0\u{3}shared_path\0\u{3}ends_stage_with\0\u{1}level\0\u{3}leaf_documents\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1716,6 +1769,8 @@ nonisolated extension Latent_Cluster_V1_ChunkHeader: SwiftProtobuf.Message, Swif
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.documents) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.sharedPath) }()
       case 7: try { try decoder.decodeSingularUInt64Field(value: &self.endsStageWith) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.level) }()
+      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.leafDocuments) }()
       default: break
       }
     }
@@ -1743,6 +1798,12 @@ nonisolated extension Latent_Cluster_V1_ChunkHeader: SwiftProtobuf.Message, Swif
     if self.endsStageWith != 0 {
       try visitor.visitSingularUInt64Field(value: self.endsStageWith, fieldNumber: 7)
     }
+    if self.level != 0 {
+      try visitor.visitSingularUInt32Field(value: self.level, fieldNumber: 8)
+    }
+    if self.leafDocuments != 0 {
+      try visitor.visitSingularUInt64Field(value: self.leafDocuments, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1754,6 +1815,8 @@ nonisolated extension Latent_Cluster_V1_ChunkHeader: SwiftProtobuf.Message, Swif
     if lhs.documents != rhs.documents {return false}
     if lhs.sharedPath != rhs.sharedPath {return false}
     if lhs.endsStageWith != rhs.endsStageWith {return false}
+    if lhs.level != rhs.level {return false}
+    if lhs.leafDocuments != rhs.leafDocuments {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

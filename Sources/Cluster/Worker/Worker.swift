@@ -114,7 +114,7 @@ public struct Worker: Sendable {
     private func session(_ client: DispatcherClient, _ uploadClient: DispatcherClient,
                          _ registration: Latent_Cluster_V1_RegisterReply) async throws {
         let interval = Duration.milliseconds(max(50, Int(registration.heartbeatIntervalMs)))
-        let stages = StageCache(registry: registry)
+        let stages = StageCache(registry: registry, logger: logger)
         let corpora = SharedCorpora()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -197,18 +197,27 @@ public struct Worker: Sendable {
                 let shared = header.sharedPath.isEmpty ? nil : try await corpora.open(header.sharedPath)
                 result = try await onThread {
                     if delay > 0 { Thread.sleep(forTimeInterval: delay) }
-                    let chunk: SparseChunk
+                    guard header.level <= UInt32(DispatcherCore.maximumLevel) else {
+                        throw ClusterError(.protocolViolation, "job #\(header.jobID): a block of 2^\(header.level) chunks, at most 2^\(DispatcherCore.maximumLevel)")
+                    }
+                    let level = Int(header.level), index = Int(header.chunkIndex)
+                    var chunks: [SparseChunk]
                     if let shared {
-                        let first = Int(header.firstDocument)
-                        chunk = try shared.chunk(documents: first..<(first + Int(header.documents)))
-                        guard chunk.termBound <= computation.termBound else {
-                            throw ClusterError(.invalidConfiguration, "\(header.sharedPath): documents \(first)+ hold term ids up to \(chunk.termBound - 1), beyond the model's \(computation.termBound) terms")
+                        chunks = []
+                        for range in try ChunkBlock.ranges(firstDocument: Int(header.firstDocument), documents: Int(header.documents),
+                                                           leafDocuments: Int(header.leafDocuments), chunks: 1 << level) {
+                            let chunk = try shared.chunk(documents: range)
+                            guard chunk.termBound <= computation.termBound else {
+                                throw ClusterError(.invalidConfiguration, "\(header.sharedPath): documents \(range.lowerBound)+ hold term ids up to \(chunk.termBound - 1), beyond the model's \(computation.termBound) terms")
+                            }
+                            chunks.append(chunk)
                         }
                     } else {
-                        chunk = try SparseChunk(portableBytes: job.payload, termBound: computation.termBound,
-                                                payload: "chunk \(header.chunkIndex)")
+                        chunks = try ChunkBlock.decode(job.payload, level: level, termBound: computation.termBound,
+                                                       firstChunk: index)
                     }
-                    return try computation.processEncoded(chunk, index: Int(header.chunkIndex))
+                    guard chunks.count > 1 else { return try computation.processEncoded(chunks.removeFirst(), index: index) }
+                    return try computation.processEncoded(block: chunks, index: index)
                 }
             } catch let error as RPCError {
                 throw error
@@ -236,7 +245,7 @@ public struct Worker: Sendable {
                 if failed.isEmpty {
                     let seconds = roundedSeconds(computed - started)
                     let sent = roundedSeconds(ContinuousClock.now - computed)
-                    logger.info("job #\(header.jobID): chunk \(header.chunkIndex) (\(header.documents) documents) in \(seconds) s, state sent in \(sent) s\(accepted ? "" : "; not needed any more")")
+                    logger.info("job #\(header.jobID): \(header.level == 0 ? "chunk \(header.chunkIndex)" : "chunks \(header.chunkIndex) to \(header.chunkIndex + (1 << UInt64(min(header.level, 16))) - 1)") (\(header.documents) documents) in \(seconds) s, state sent in \(sent) s\(accepted ? "" : "; not needed any more")")
                 }
             }
         }
@@ -261,10 +270,12 @@ private actor SharedCorpora {
 /// are a change of the one before is rebuilt from that one when it is held.
 private actor StageCache {
     private let registry: ComputationRegistry
+    private let logger: Logger
     private var entries: [(run: UInt64, stage: UInt64, computation: any RemoteComputation)] = []
 
-    init(registry: ComputationRegistry) {
+    init(registry: ComputationRegistry, logger: Logger) {
         self.registry = registry
+        self.logger = logger
     }
 
     /// Stages being fetched: the job loops that need one wait for the same fetch (rebuilding a
@@ -296,15 +307,19 @@ private actor StageCache {
             // No timeout: a lost dispatcher ends it (the connection's keepalive pings close a
             // silent connection and fail its calls), and a timeout would hold a timer at both
             // ends for its whole length (`Transport.callOptions`).
+            let asked = ContinuousClock.now
             let bundle = try await client.fetchStage(
                 .with { $0.workerID = worker; $0.runID = run; $0.stage = stage; $0.heldStage = heldStage?.stage ?? 0 },
                 options: Transport.callOptions()
             ) { response in
                 try await receivePayload(response.messages, what: "parameters of stage \(stage)").1
             }
-            return try await onThread {
+            let fetched = ContinuousClock.now
+            let computation = try await onThread {
                 try StageBundle.rebuild(stage: stage, kind: kind, from: bundle, held: heldStage, registry: registry)
             }
+            logger.debug("stage \(stage): parameters fetched (\(bundle.count) bytes) in \(milliseconds(fetched - asked)) ms, rebuilt in \(milliseconds(ContinuousClock.now - fetched)) ms")
+            return computation
         }
         fetching[key] = task
         defer { fetching[key] = nil }

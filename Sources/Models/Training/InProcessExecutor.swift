@@ -275,7 +275,19 @@ public final class TreeMerger<Computation: ChunkedComputation>: Sendable {
     /// Places the state of chunk `index` (of the pass) and performs every merge that makes
     /// ready, on the calling thread.
     public func add(_ index: Int, _ state: Computation.PartialState) throws {
-        var pending = MergeTree.leaf(index - firstChunk, state)
+        try add(block: index, level: 0, state)
+    }
+
+    /// Places the state of the block of 2^`level` chunks from chunk `index` (of the pass), a
+    /// whole subtree of the reduction's tree (`MergeTree.node`), and performs every merge
+    /// that makes ready. Throws when the block is not one: `index - firstChunk` must be a
+    /// multiple of 2^`level`.
+    public func add(block index: Int, level: Int, _ state: Computation.PartialState) throws {
+        let offset = index - firstChunk
+        guard level >= 0, level < 31, offset >= 0, offset % (1 << level) == 0 else {
+            throw ModelError(code: .invalidInput, message: "\(computation.name): chunks \(index) to \(index + (1 << min(max(level, 0), 30)) - 1) are not a block of the reduction from chunk \(firstChunk) (2^level chunks from a multiple of 2^level)")
+        }
+        var pending = MergeTree.node(level: level, index: offset >> level, state)
         while let merge = tree.withLock({ $0.place(pending) }) {
             pending = MergeTree.parent(of: merge, merged: try computation.merge(merge.earlier, merge.later))
         }

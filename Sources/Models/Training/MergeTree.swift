@@ -76,6 +76,13 @@ public struct MergeTree<State> {
         Pending(node: Node(level: 0, index: index), state: state)
     }
 
+    /// The state of the whole subtree at node (`level`, `index`): chunks
+    /// `index·2^level ..< (index+1)·2^level`, merged as the tree merges them (a block of
+    /// chunks run as one job). Placing it is placing its chunks' states one by one.
+    public static func node(level: Int, index: Int, _ state: State) -> Pending {
+        Pending(node: Node(level: level, index: index), state: state)
+    }
+
     public static func parent(of merge: Merge, merged state: State) -> Pending {
         Pending(node: merge.parent, state: state)
     }

@@ -85,6 +85,11 @@ public protocol RemoteComputation: Sendable {
     var termBound: Int { get }
     /// Runs the job of chunk `index` and returns its partial state, encoded.
     func processEncoded(_ chunk: SparseChunk, index: Int) throws -> [UInt8]
+    /// Runs the jobs of a block of 2^k consecutive chunks from chunk `index` and returns the
+    /// merge of their states as a reduction's tree makes it over an aligned subtree (the
+    /// state `RemoteMerger.place(chunk:level:)` places), encoded. `chunks.count` must be a
+    /// power of two.
+    func processEncoded(block chunks: [SparseChunk], index: Int) throws -> [UInt8]
     /// A merger for the states of one reduction whose first chunk is `firstChunk`.
     func makeMerger(firstChunk: Int) -> any RemoteMerger
     /// The computation that `change` (written by `IncrementalComputation.encodeChange`) makes
@@ -99,14 +104,23 @@ extension RemoteComputation {
     public var takesChanges: Bool { false }
 }
 
+extension RemoteMerger {
+    /// Places the held state of chunk `index` (a block of one chunk).
+    public func place(chunk index: Int) throws {
+        try place(chunk: index, level: 0)
+    }
+}
+
 /// The states of one reduction of a remote computation, merged in the same fixed tree as
 /// in-process (`TreeMerger`). A state is decoded (and so checked) first, and placed only
 /// when the caller has decided to keep it: a dispatcher keeps one state per job.
 public protocol RemoteMerger: Sendable {
     /// Decodes the state of chunk `index` and holds it; throws on malformed bytes.
     func receive(_ bytes: [UInt8], chunk index: Int) throws
-    /// Places the held state of chunk `index` and performs every merge that makes ready.
-    func place(chunk index: Int) throws
+    /// Places the held state of the block of 2^`level` chunks from chunk `index` (one chunk
+    /// at level 0; a whole subtree of the reduction's tree, see `TreeMerger.add(block:level:_:)`)
+    /// and performs every merge that makes ready.
+    func place(chunk index: Int, level: Int) throws
     /// Drops the held state of chunk `index`.
     func discard(chunk index: Int)
     /// Once every state was placed: the merge of all, encoded; nil when there were none.
@@ -122,6 +136,22 @@ private struct Erased<Computation: PortableComputation>: RemoteComputation {
 
     func processEncoded(_ chunk: SparseChunk, index: Int) throws -> [UInt8] {
         computation.stateBytes(try computation.process(chunk, index: index))
+    }
+
+    func processEncoded(block chunks: [SparseChunk], index: Int) throws -> [UInt8] {
+        guard !chunks.isEmpty, chunks.count & (chunks.count - 1) == 0 else {
+            throw ModelError(code: .invalidInput, message: "\(computation.name): a block of \(chunks.count) chunks; a block has a power of two")
+        }
+        // The block's own tree, whose leaf 0 is its first chunk: an aligned subtree merges
+        // the same pairs in the same order wherever it sits in the reduction's tree.
+        let merger = TreeMerger(computation, firstChunk: index)
+        for (offset, chunk) in chunks.enumerated() {
+            try merger.add(index + offset, try computation.process(chunk, index: index + offset))
+        }
+        guard let state = try merger.finish() else {
+            throw ModelError(code: .invalidInput, message: "\(computation.name): a block without chunks")
+        }
+        return computation.stateBytes(state)
     }
 
     func makeMerger(firstChunk: Int) -> any RemoteMerger {
@@ -159,11 +189,11 @@ private final class TypedMerger<Computation: PortableComputation>: RemoteMerger 
         held.withLock { $0[index] = state }
     }
 
-    func place(chunk index: Int) throws {
+    func place(chunk index: Int, level: Int) throws {
         guard let state = held.withLock({ $0.removeValue(forKey: index) }) else {
             throw ModelError(code: .invalidInput, message: "\(merger.computation.name): no state of chunk \(index) was received")
         }
-        try merger.add(index, state)
+        try merger.add(block: index, level: level, state)
     }
 
     func discard(chunk index: Int) {
