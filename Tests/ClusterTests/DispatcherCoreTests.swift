@@ -329,7 +329,7 @@ struct DispatcherCoreTests {
         #expect { try core.appendingResult(run: run + 1, base: 3, to: [1]) } throws: { ($0 as? DispatcherCore.Refusal)?.code == .noRun }
     }
 
-    @Test("a stage started ahead of the stage before's end: its jobs are leased at once, its parameters made when that stage's merged state ends its change; no other stage starts meanwhile; a stage before that ended in between is appended at once")
+    @Test("a stage started ahead of the stage before's end: its jobs are leased once every state of that stage is in, its parameters made when that stage's merged state ends its change; no other stage starts meanwhile; a stage before that ended in between is appended at once")
     func startedAhead() throws {
         let padded = try Self.paddedComputation()
         var (core, run) = try Self.started(workers: 1)
@@ -359,7 +359,13 @@ struct DispatcherCoreTests {
         #expect(try core.appendingResult(run: run, base: 1, to: [1, 2]) == nil)
         try start(2, base: 1, parameters: [1, 2], awaiting: true)
         _ = try Self.enqueue(&core, run: run, stage: 2, chunk: 1)
-        // Its job goes out (the worker's fetch of the parameters waits for them).
+        let waiting = core.lease(to: 1)
+        #expect(waiting == nil)
+        // Stage 1's state is in: its merge depends on no worker, and stage 2's job goes out
+        // (the worker's fetch of the parameters waits for them).
+        #expect(try core.endStage(run: run, stage: 1, chunks: 1) == false)
+        let claim = core.claim(job: try #require(first?.job.id), worker: 1, run: run)
+        #expect(claim.claimed && claim.lastJobIn)
         let leased = core.lease(to: 1)
         let ahead = try #require(leased)
         #expect(ahead.job.stage == 2 && ahead.parameters == nil)
@@ -384,6 +390,34 @@ struct DispatcherCoreTests {
         // A change ending with the state of a stage that neither runs nor is held.
         #expect(refusal { _ = try core.appendingResult(run: run, base: 2, to: [1]) }?.code == .invalid)
         #expect(refusal { try start(4, base: 2, parameters: [1], awaiting: true) }?.code == .invalid)
+    }
+
+    @Test("a stage started ahead keeps its jobs while a job of the stage before is out: a worker dropped with one has it requeued, and the worker left runs it rather than wait on the next stage's parameters")
+    func startedAheadWaitsForStates() throws {
+        let padded = try Self.paddedComputation()
+        var (core, run) = try Self.started(workers: 2)
+        try core.startStage(run: run, stage: 1, computation: padded, parameters: [7], baseStage: 0,
+                            merger: padded.makeMerger(firstChunk: 0), firstChunk: 0)
+        let jobs = [try Self.enqueue(&core, run: run, stage: 1, chunk: 0), try Self.enqueue(&core, run: run, stage: 1, chunk: 1)]
+        #expect(try core.endStage(run: run, stage: 1, chunks: 2) == false)
+        let leases = [core.lease(to: 1), core.lease(to: 2)]
+        #expect(leases.map { $0?.job.id } == jobs)
+        try core.startStage(run: run, stage: 2, computation: padded, parameters: [1], baseStage: 1,
+                            merger: padded.makeMerger(firstChunk: 2), firstChunk: 2, awaitingBase: true)
+        let ahead = try Self.enqueue(&core, run: run, stage: 2, chunk: 2)
+        let firstClaim = core.claim(job: try #require(jobs[0]), worker: 1, run: run)
+        #expect(firstClaim.claimed && !firstClaim.lastJobIn)
+        let early = core.lease(to: 1)
+        #expect(early == nil, "worker 1 would wait on stage 2's parameters while stage 1 needs a state")
+        _ = core.heartbeat(worker: 1, epoch: 7, now: Self.at(4))
+        let dropped = core.sweep(now: Self.at(5))
+        #expect(dropped.map(\.requeued) == [[try #require(jobs[1])]])
+        let requeued = core.lease(to: 1)
+        #expect(requeued?.job.id == jobs[1])
+        let lastClaim = core.claim(job: try #require(jobs[1]), worker: 1, run: run)
+        #expect(lastClaim.claimed && lastClaim.lastJobIn)
+        let next = core.lease(to: 1)
+        #expect(next?.job.id == ahead)
     }
 
     @Test("a worker rebuilds a stage from a bundle, and refuses one that is cut short, starts with a change it cannot apply, applies a change to a kind that takes none or ends elsewhere")

@@ -22,8 +22,9 @@ import Testing
         // A stage may start ahead of the end of the stage whose merged state ends its change.
         2: "073c1d3604c6369aae44b7bd1b712098a022ce1e24b4bbbcd48a345bffae0660",
         // One job may cover a block of 2^level chunks (a whole subtree of the stage's merge tree);
-        // a stage started ahead hands out its jobs at once, and FetchStage waits for its parameters.
-        3: "5e129fa3c6b4ce87128ea26cb4c615ce06282d5d4ee43f434a6bb38badf477ff",
+        // a stage started ahead hands out its jobs once the stage before's states are in, and
+        // FetchStage waits for its parameters.
+        3: "be7803f54077cfa97c4dc64d5c4cf4bea662cd383a01a73d6168dea2b9e5ece7",
     ]
 
     @Test func protocolVersionMatchesTheProto() {

@@ -74,7 +74,8 @@ struct DispatcherCore {
         let baseStage: UInt64
         /// The stage started ahead of the stage before's end: `parameters` are the beginning of
         /// the change, to which the stage before's merged state is appended once merged; its
-        /// jobs are queued and leased meanwhile, and the workers' fetches of its parameters wait.
+        /// jobs are queued meanwhile, and leased once every state of the stage before is in
+        /// (`Run.isLeasable`), the workers' fetches of its parameters waiting.
         var awaitingBase = false
         let merger: any RemoteMerger
         let firstChunk: Int
@@ -117,6 +118,19 @@ struct DispatcherCore {
         /// only when it fits the chain's allowance.
         var lastResult: (stage: UInt64, bytes: [UInt8])?
         var queue: [Job] = []
+
+        /// Whether `job` may be leased: any job but one of a stage started ahead whose stage
+        /// before still waits for a state. Such a job goes out once every state of the stage
+        /// before is in, before that stage is merged and this one's parameters are made: its
+        /// worker then has the chunks at hand, and its FetchStage waits for the parameters
+        /// (`awaitsBase`), which no longer depend on any worker. Sooner, a worker waiting so
+        /// could hold up the stage before: a job of it requeued from a dropped worker may have
+        /// none other to run it.
+        func isLeasable(_ job: Job) -> Bool {
+            guard let stage = stages[job.stage], stage.awaitingBase else { return true }
+            guard let base = stages[stage.baseStage], let expected = base.expected else { return false }
+            return base.claimedChunks == expected
+        }
 
         /// Whether stage `number` is the last one and still running: its parameters made, its
         /// merged state not in yet.
@@ -306,10 +320,7 @@ struct DispatcherCore {
 
     /// The next job, leased to `worker`; nil when the queue is empty (or the worker unknown).
     mutating func lease(to worker: UInt64, now: ContinuousClock.Instant = .now) -> Lease? {
-        // A job of a stage started ahead goes out before the stage's parameters are made: its
-        // worker has the chunks at hand, and its FetchStage waits for the parameters
-        // (`awaitsBase`), which come as soon as the stage before is merged.
-        guard workers[worker] != nil, var run, run.queue.first != nil else { return nil }
+        guard workers[worker] != nil, var run, let front = run.queue.first, run.isLeasable(front) else { return nil }
         let job = run.queue.removeFirst()
         guard var stage = run.stages[job.stage] else {
             self.run = run

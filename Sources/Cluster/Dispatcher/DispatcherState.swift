@@ -131,7 +131,10 @@ actor DispatcherState {
             merger.discard(chunk: chunk)
             return false
         }
-        if lastJobIn { tailStages.insert(stage) }
+        if lastJobIn {
+            tailStages.insert(stage)
+            resumeAll(.job)  // the jobs of a stage started ahead may go out now
+        }
         let tail = tailStages
         Task {
             do {
@@ -282,7 +285,9 @@ actor DispatcherState {
     }
 
     func endStage(run: UInt64, stage: UInt64, chunks: Int) async throws {
-        if try core.endStage(run: run, stage: stage, chunks: chunks), let merger = core.merger(run: run, stage: stage) {
+        let merged = try core.endStage(run: run, stage: stage, chunks: chunks)
+        resumeAll(.job)  // every state may be in: the jobs of a stage started ahead may go out
+        if merged, let merger = core.merger(run: run, stage: stage) {
             await complete(run: run, stage: stage, merger: merger)
         }
     }

@@ -523,8 +523,8 @@ package nonisolated struct Latent_Cluster_V1_StageHeader: Sendable {
   /// the stage's computation takes changes and the state fits the chain's allowance. Since
   /// protocol version 2 the stage may also start while base_stage is still running (the client
   /// knows the change but for that state): its chunks are queued, and (since version 3) its
-  /// jobs handed out at once, while a FetchStage for it waits until base_stage's merged state
-  /// is appended. One stage at a time may wait so.
+  /// jobs handed out once every state of base_stage is in, while a FetchStage for it waits
+  /// until base_stage's merged state is appended. One stage at a time may wait so.
   package var appendsBaseResult: Bool = false
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
