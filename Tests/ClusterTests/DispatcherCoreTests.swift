@@ -420,6 +420,47 @@ struct DispatcherCoreTests {
         #expect(next?.job.id == ahead)
     }
 
+    @Test("a worker that sent every state of a stage gets the next stage's change without that stage's merged state (form 2), as soon as the states are in and from the chain after; not when another worker sent one or its jobs are not all of them")
+    func ownStates() throws {
+        let padded = try Self.paddedComputation()
+        var (core, run) = try Self.started(workers: 2)
+        try core.startStage(run: run, stage: 1, computation: padded, parameters: [7], baseStage: 0,
+                            merger: padded.makeMerger(firstChunk: 0), firstChunk: 0)
+        let jobs = try [0, 1].map { try #require(try Self.enqueue(&core, run: run, stage: 1, chunk: $0)) }
+        #expect(try core.endStage(run: run, stage: 1, chunks: 2) == false)
+        let leases = [core.lease(to: 1), core.lease(to: 1)]
+        #expect(leases.map { $0?.job.id } == jobs)
+        try core.startStage(run: run, stage: 2, computation: padded, parameters: [1, 2], baseStage: 1,
+                            merger: padded.makeMerger(firstChunk: 2), firstChunk: 2, awaitingBase: true)
+        func bundle(worker: UInt64, own: Set<UInt64>) throws -> [(form: Int, bytes: [UInt8])]? {
+            guard let bytes = core.stageParameters(run: run, stage: 2, held: 1, worker: worker, ownJobs: own) else { return nil }
+            var reader = PortableReader(bytes, payload: "bundle")
+            let entries: [(Int, [UInt8])] = try (0..<reader.readInt("count", in: 1...100)).map { _ in
+                let form = try reader.readInt("form", in: 0...2)
+                _ = try reader.readInt("stage", in: 1...100)
+                return (form, try reader.readArray("bytes"))
+            }
+            try reader.finish()
+            return entries
+        }
+        let one = core.claim(job: jobs[0], worker: 1, run: run)
+        #expect(one.claimed && !one.lastJobIn)
+        #expect(try bundle(worker: 1, own: Set(jobs)) == nil, "a state of stage 1 is not in")
+        let two = core.claim(job: jobs[1], worker: 1, run: run)
+        #expect(two.lastJobIn)
+        let early = try #require(try bundle(worker: 1, own: Set(jobs)))
+        #expect(early.map(\.form) == [2] && early.map(\.bytes) == [[1, 2]])
+        #expect(try bundle(worker: 2, own: Set(jobs)) == nil, "worker 2 sent none of them")
+        #expect(try bundle(worker: 1, own: [jobs[0]]) == nil, "not every job")
+        // Merged: from the chain, the appended state left out.
+        let formed = core.completed(run: run, stage: 1, result: [5, 5, 5], inline: true)
+        #expect(formed)
+        let late = try #require(try bundle(worker: 1, own: Set(jobs)))
+        #expect(late.map(\.form) == [2] && late.map(\.bytes) == [[1, 2]])
+        let full = try #require(try bundle(worker: 2, own: []))
+        #expect(full.map(\.form) == [1] && full.map(\.bytes) == [[1, 2, 5, 5, 5]])
+    }
+
     @Test("a worker rebuilds a stage from a bundle, and refuses one that is cut short, starts with a change it cannot apply, applies a change to a kind that takes none or ends elsewhere")
     func bundles() throws {
         let whole = WeightSum(termBound: 10, scale: 2).parameterBytes()

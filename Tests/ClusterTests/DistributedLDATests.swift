@@ -86,7 +86,10 @@ struct DistributedLDATests {
         let model = try await Self.distributed(cluster, log: log, parameters: parameters).value
         let local = try await Self.inProcess(parameters)
         #expect(model.lambda == local.lambda && model.alpha == local.alpha)
-        let finished = try #require(cluster.dispatcher).output.split(separator: "\n").filter { $0.contains("finished job #") }
+        let output = try #require(cluster.dispatcher).output
+        // The worker sent every state of each stage: it merges them itself for the next change.
+        #expect(output.contains("the change's beginning to worker #1, which merges its own 2 states of stage 1"), "\(output)")
+        let finished = output.split(separator: "\n").filter { $0.contains("finished job #") }
         // Two passes of two batches: 2 x (2 blocks + 2), and no job of one chunk but the last batches' third.
         #expect(finished.count == 8, "\(finished)")
         #expect(finished.filter { $0.contains("(chunks 0 to 7, 256 documents)") }.count == 2, "\(finished)")

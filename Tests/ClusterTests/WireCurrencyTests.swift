@@ -24,7 +24,7 @@ import Testing
         // One job may cover a block of 2^level chunks (a whole subtree of the stage's merge tree);
         // a stage started ahead hands out its jobs once the stage before's states are in, and
         // FetchStage waits for its parameters.
-        3: "be7803f54077cfa97c4dc64d5c4cf4bea662cd383a01a73d6168dea2b9e5ece7",
+        3: "60597d5621ed86f27203047d253dfb3b4c3ba45fc56a8b4df7f745a86e75be3d",
     ]
 
     @Test func protocolVersionMatchesTheProto() {

@@ -81,8 +81,9 @@ struct DispatcherCore {
         let firstChunk: Int
         /// The chunks submitted so far (every chunk of a block).
         var submitted: Set<Int> = []
-        /// Jobs whose state was claimed, and the chunks they cover.
+        /// Jobs whose state was claimed (and the worker that sent it), and the chunks they cover.
         var claimedJobs: Set<UInt64> = []
+        var claimedFrom: [UInt64: UInt64] = [:]
         var claimedChunks = 0
         /// Chunks whose states are merged.
         var merged = 0
@@ -110,8 +111,11 @@ struct DispatcherCore {
         var lastStage: UInt64 = 0
         /// The parameters of the stages from the last one sent whole on, in order (each after
         /// the first a change of the one before), and the computation of that first one: what
-        /// a worker that holds none of them rebuilds the latest from.
-        var chain: [(stage: UInt64, parameters: [UInt8])] = []
+        /// a worker that holds none of them rebuilds the latest from. `appended`: how many of a
+        /// change's last bytes are the merged state of the stage before (0: none).
+        var chain: [(stage: UInt64, parameters: [UInt8], appended: Int)] = []
+        /// Which worker sent each claimed state of the last complete stage, by job.
+        var lastClaims: (stage: UInt64, claims: [UInt64: UInt64])?
         var chainBase: (any RemoteComputation)?
         /// The merged state of the last complete stage, while the next stage's change may end
         /// with it (`appendingResult`): kept only for a computation that takes changes, and
@@ -348,7 +352,21 @@ struct DispatcherCore {
 
     /// What a worker that holds stage `held`'s computation (0: none) needs for stage `stage`'s,
     /// as the bundle FetchStage sends (see latent.proto); nil when the run or the stage is gone.
-    func stageParameters(run id: UInt64, stage: UInt64, held: UInt64) -> [UInt8]? {
+    /// `worker` and `ownJobs` (the jobs of the stage before whose states the worker holds): when
+    /// those are every job of the stage before, all claimed from it, and stage `stage` is a
+    /// change that ends with that stage's merged state, only the change's beginning (form 2),
+    /// as soon as every state is in: the worker appends the merge of its own states.
+    func stageParameters(run id: UInt64, stage: UInt64, held: UInt64, worker: UInt64 = 0,
+                         ownJobs: Set<UInt64> = []) -> [UInt8]? {
+        if !ownJobs.isEmpty, held + 1 == stage, let beginning = changeBeginning(run: id, stage: stage, worker: worker, ownJobs: ownJobs) {
+            var writer = PortableWriter(reservingCapacity: beginning.count + 40)
+            writer.write(1)
+            writer.write(2)
+            writer.write(Int(stage))
+            writer.write(array: beginning)
+            logger.info("run #\(id), stage \(stage): the change's beginning to worker #\(worker), which merges its own \(counted(ownJobs.count, "state")) of stage \(held)")
+            return writer.bytes
+        }
         guard let run, run.id == id, run.stages[stage] != nil,
               let last = run.chain.firstIndex(where: { $0.stage == stage }) else { return nil }
         let first = run.chain.firstIndex(where: { $0.stage == held }).map { $0 < last ? $0 + 1 : 0 } ?? 0
@@ -360,6 +378,27 @@ struct DispatcherCore {
             writer.write(array: run.chain[index].parameters)
         }
         return writer.bytes
+    }
+
+    /// The beginning of stage `stage`'s change, when it ends with the merged state of the stage
+    /// before and `worker` sent every state of that stage, the jobs `ownJobs` (see
+    /// `stageParameters`); nil otherwise, or while a state of that stage is not in.
+    private func changeBeginning(run id: UInt64, stage: UInt64, worker: UInt64, ownJobs: Set<UInt64>) -> [UInt8]? {
+        guard let run, run.id == id, let record = run.stages[stage], record.baseStage + 1 == stage else { return nil }
+        let base = record.baseStage
+        let claims: [UInt64: UInt64]
+        if let before = run.stages[base], let expected = before.expected, before.claimedChunks == expected {
+            claims = before.claimedFrom
+        } else if let last = run.lastClaims, last.stage == base {
+            claims = last.claims
+        } else {
+            return nil
+        }
+        guard Set(claims.keys) == ownJobs, claims.values.allSatisfy({ $0 == worker }) else { return nil }
+        if record.awaitingBase { return record.parameters }
+        guard let entry = run.chain.last(where: { $0.stage == stage }), entry.appended > 0,
+              entry.appended <= entry.parameters.count else { return nil }
+        return Array(entry.parameters.dropLast(entry.appended))
     }
 
     /// The computation a change for stage `number` of run `id`, made from stage `base`, applies
@@ -424,6 +463,7 @@ struct DispatcherCore {
             return (false, false)
         }
         stage.claimedJobs.insert(id)
+        stage.claimedFrom[id] = worker
         stage.claimedChunks += job.chunks
         stage.workers.insert(worker)
         if let lease = run.leases.removeValue(forKey: id) {
@@ -514,14 +554,16 @@ struct DispatcherCore {
             throw Refusal(code: .invalid, message: "stage \(number) of run #\(id): stage \(waiting.number) still waits for the merged state of the stage before it")
         }
         var parameters = parameters, awaiting = awaitingBase
+        var appended = appendedResult ? run.lastResult.map { $0.stage == baseStage ? $0.bytes.count : 0 } ?? 0 : 0
         if awaiting, let held = run.lastResult, held.stage == baseStage {
             // The stage before ended since the beginning came.
             parameters += held.bytes
+            appended = held.bytes.count
             awaiting = false
         }
         if baseStage == 0 {
             guard !awaiting else { throw Refusal(code: .invalid, message: "stage \(number) of run #\(id): whole parameters cannot wait for a merged state") }
-            run.chain = [(number, parameters)]
+            run.chain = [(number, parameters, 0)]
             run.chainBase = computation
         } else {
             guard baseStage == run.lastStage, run.chain.last?.stage == baseStage else {
@@ -532,7 +574,7 @@ struct DispatcherCore {
                     throw Refusal(code: .invalid, message: "stage \(number) of run #\(id): a change ending with the merged state of stage \(baseStage), which the dispatcher does not hold")
                 }
             } else {
-                run.chain.append((number, parameters))
+                run.chain.append((number, parameters, appended))
             }
         }
         run.lastStage = number
@@ -620,6 +662,7 @@ struct DispatcherCore {
         let held = stage.computation.takesChanges
             && run.chain.first.map { ClusterLimits.holdsMergedState(size: result.count, wholeSize: $0.parameters.count) } == true
         run.lastResult = held ? (number, result) : nil
+        run.lastClaims = (number, stage.claimedFrom)
         if inline {
             run.stages[number] = nil
         } else {
@@ -630,7 +673,7 @@ struct DispatcherCore {
         if var next = run.stages[number + 1], next.awaitingBase, next.baseStage == number {
             next.parameters += result
             next.awaitingBase = false
-            run.chain.append((next.number, next.parameters))
+            run.chain.append((next.number, next.parameters, result.count))
             run.stages[next.number] = next
             formed = true
             logger.info("run #\(id), stage \(next.number): parameters made (\(byteCount(next.parameters.count)), the change ending with stage \(number)'s merged state)")

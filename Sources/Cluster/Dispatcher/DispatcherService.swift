@@ -97,7 +97,9 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
 
     func fetchStage(request: Latent_Cluster_V1_FetchStageRequest, response: RPCWriter<Latent_Cluster_V1_Part>,
                     context: ServerContext) async throws {
-        guard let parameters = await state.stageParameters(run: request.runID, stage: request.stage, held: request.heldStage) else {
+        guard request.ownJobs.count <= 1 << 20,
+              let parameters = await state.stageParameters(run: request.runID, stage: request.stage, held: request.heldStage,
+                                                           worker: request.workerID, ownJobs: Set(request.ownJobs)) else {
             throw RPCError(code: .notFound, message: "run #\(request.runID) has no pass \(request.stage)")
         }
         try await sendPayload(parameters, header: .init(), to: response)

@@ -94,9 +94,12 @@ actor DispatcherState {
     /// What a worker that holds stage `held`'s computation needs for stage `stage`'s (see
     /// `DispatcherCore.stageParameters`); for a stage started ahead, once its parameters are
     /// made. Nil when the run or the stage is gone.
-    func stageParameters(run: UInt64, stage: UInt64, held: UInt64) async -> [UInt8]? {
+    func stageParameters(run: UInt64, stage: UInt64, held: UInt64, worker: UInt64 = 0,
+                         ownJobs: Set<UInt64> = []) async -> [UInt8]? {
         while true {
-            if let parameters = core.stageParameters(run: run, stage: stage, held: held) { return parameters }
+            if let parameters = core.stageParameters(run: run, stage: stage, held: held, worker: worker, ownJobs: ownJobs) {
+                return parameters
+            }
             guard core.awaitsBase(run: run, stage: stage) else { return nil }
             // No deadline: the parameters come with the stage before's merged state, and the
             // run's end or failure ends the wait too.

@@ -255,9 +255,15 @@ package nonisolated struct Latent_Cluster_V1_JobHeader: Sendable {
 }
 
 /// The reply's payload is a bundle in the portable encoding: a count, then for each stage in
-/// order its form (0: whole parameters, 1: a change of the stage before), its number and its
+/// order its form (0: whole parameters, 1: a change of the stage before, 2: the beginning of a
+/// change of the stage before that ends with that stage's merged state), its number and its
 /// bytes (a count and the bytes). It starts from the stage after held_stage when every stage
 /// from there on is a change, otherwise from the last stage sent whole; it ends with `stage`.
+/// Form 2 (protocol version 3) comes alone, for a worker that holds the stage before and whose
+/// own_jobs are every job of it: the worker appends the merge of its own states of those jobs
+/// (in the stage's merge tree, whose first chunk is the lowest of theirs), the bytes the
+/// dispatcher would have sent. It is sent once every state of the stage before is in, before
+/// that stage is merged.
 package nonisolated struct Latent_Cluster_V1_FetchStageRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -271,6 +277,10 @@ package nonisolated struct Latent_Cluster_V1_FetchStageRequest: Sendable {
 
   /// The latest stage of the run whose computation the worker holds; 0: none.
   package var heldStage: UInt64 = 0
+
+  /// The jobs of stage `stage` - 1 (when it is held_stage) whose states this worker computed,
+  /// sent and still holds.
+  package var ownJobs: [UInt64] = []
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1161,7 +1171,7 @@ nonisolated extension Latent_Cluster_V1_JobHeader: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Latent_Cluster_V1_FetchStageRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".FetchStageRequest"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}run_id\0\u{1}stage\0\u{3}held_stage\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}run_id\0\u{1}stage\0\u{3}held_stage\0\u{3}own_jobs\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1173,6 +1183,7 @@ nonisolated extension Latent_Cluster_V1_FetchStageRequest: SwiftProtobuf.Message
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.runID) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.stage) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.heldStage) }()
+      case 5: try { try decoder.decodeRepeatedUInt64Field(value: &self.ownJobs) }()
       default: break
       }
     }
@@ -1191,6 +1202,9 @@ nonisolated extension Latent_Cluster_V1_FetchStageRequest: SwiftProtobuf.Message
     if self.heldStage != 0 {
       try visitor.visitSingularUInt64Field(value: self.heldStage, fieldNumber: 4)
     }
+    if !self.ownJobs.isEmpty {
+      try visitor.visitPackedUInt64Field(value: self.ownJobs, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1199,6 +1213,7 @@ nonisolated extension Latent_Cluster_V1_FetchStageRequest: SwiftProtobuf.Message
     if lhs.runID != rhs.runID {return false}
     if lhs.stage != rhs.stage {return false}
     if lhs.heldStage != rhs.heldStage {return false}
+    if lhs.ownJobs != rhs.ownJobs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

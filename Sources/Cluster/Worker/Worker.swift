@@ -219,6 +219,10 @@ public struct Worker: Sendable {
                     guard chunks.count > 1 else { return try computation.processEncoded(chunks.removeFirst(), index: index) }
                     return try computation.processEncoded(block: chunks, index: index)
                 }
+                if computation.takesChanges {
+                    await stages.keep(OwnState(job: header.jobID, chunkIndex: Int(header.chunkIndex), level: Int(header.level),
+                                               bytes: result), run: header.runID, stage: header.stage)
+                }
             } catch let error as RPCError {
                 throw error
             } catch {
@@ -272,6 +276,20 @@ private actor StageCache {
     private let registry: ComputationRegistry
     private let logger: Logger
     private var entries: [(run: UInt64, stage: UInt64, computation: any RemoteComputation)] = []
+    /// The states this worker computed for the latest two stages (of computations that take
+    /// changes): the next stage's change may end with their merge (bundle form 2).
+    private var own: [(run: UInt64, stage: UInt64, states: [OwnState])] = []
+
+    /// Keeps a state this worker computed for stage `stage`.
+    func keep(_ state: OwnState, run: UInt64, stage: UInt64) {
+        if let index = own.firstIndex(where: { $0.run == run && $0.stage == stage }) {
+            own[index].states.append(state)
+        } else {
+            own.append((run, stage, [state]))
+            own.sort { ($0.run, $0.stage) < ($1.run, $1.stage) }
+            if own.count > 2 { own.removeFirst(own.count - 2) }
+        }
+    }
 
     init(registry: ComputationRegistry, logger: Logger) {
         self.registry = registry
@@ -297,6 +315,10 @@ private actor StageCache {
         let registry = self.registry
         let held = entries.filter { $0.run == run && $0.stage < stage }.max { $0.stage < $1.stage }
         let heldStage = held.map { (stage: $0.stage, computation: $0.computation) }
+        // The states of the stage before, when this worker holds that stage's computation.
+        let ownStates = held.flatMap { held in
+            held.stage + 1 == stage ? own.first { $0.run == run && $0.stage == held.stage }?.states : nil
+        } ?? []
         let task = Task<any RemoteComputation, any Error> {
             if let included {
                 guard included.count == size else {
@@ -309,14 +331,17 @@ private actor StageCache {
             // ends for its whole length (`Transport.callOptions`).
             let asked = ContinuousClock.now
             let bundle = try await client.fetchStage(
-                .with { $0.workerID = worker; $0.runID = run; $0.stage = stage; $0.heldStage = heldStage?.stage ?? 0 },
+                .with {
+                    $0.workerID = worker; $0.runID = run; $0.stage = stage; $0.heldStage = heldStage?.stage ?? 0
+                    $0.ownJobs = ownStates.map(\.job)
+                },
                 options: Transport.callOptions()
             ) { response in
                 try await receivePayload(response.messages, what: "parameters of stage \(stage)").1
             }
             let fetched = ContinuousClock.now
             let computation = try await onThread {
-                try StageBundle.rebuild(stage: stage, kind: kind, from: bundle, held: heldStage, registry: registry)
+                try StageBundle.rebuild(stage: stage, kind: kind, from: bundle, held: heldStage, own: ownStates, registry: registry)
             }
             logger.debug("stage \(stage): parameters fetched (\(bundle.count) bytes) in \(milliseconds(fetched - asked)) ms, rebuilt in \(milliseconds(ContinuousClock.now - fetched)) ms")
             return computation
@@ -332,20 +357,36 @@ private actor StageCache {
     }
 }
 
+/// A state a worker computed and sent: its job, the job's first chunk and level, the bytes.
+struct OwnState: Sendable {
+    let job: UInt64
+    let chunkIndex: Int
+    let level: Int
+    let bytes: [UInt8]
+}
+
 /// What a worker makes of a FetchStage reply.
 enum StageBundle {
     /// Stage `stage`'s computation from a FetchStage bundle (see latent.proto): whole
-    /// parameters, or changes applied in order to the `held` computation or the bundle's first.
+    /// parameters, or changes applied in order to the `held` computation or the bundle's first;
+    /// a change's beginning (form 2) is completed with the merge of `own`, the worker's states
+    /// of every job of the stage before.
     static func rebuild(stage: UInt64, kind: String, from bundle: [UInt8], held: (stage: UInt64, computation: any RemoteComputation)?,
-                        registry: ComputationRegistry) throws -> any RemoteComputation {
+                        own: [OwnState] = [], registry: ComputationRegistry) throws -> any RemoteComputation {
         var reader = PortableReader(bundle, payload: "parameters of stage \(stage)")
         let count = try reader.readInt("stages", in: 1...Int(Int32.max))
         var current = held
         for _ in 0..<count {
-            let whole = try reader.readInt("form", in: 0...1) == 0
+            let form = try reader.readInt("form", in: 0...2)
             let number = UInt64(try reader.readInt("stage", in: 1...Int(Int64.max / 2)))
-            let parameters: [UInt8] = try reader.readArray("parameters", maxCount: ClusterLimits.maxPayloadSize)
-            if whole {
+            var parameters: [UInt8] = try reader.readArray("parameters", maxCount: ClusterLimits.maxPayloadSize)
+            if form == 2 {
+                guard let previous = current, previous.stage + 1 == number, let first = own.map(\.chunkIndex).min() else {
+                    throw reader.error("form", "a change's beginning only for the stage after one held whose states this worker sent")
+                }
+                parameters += try merged(own, firstChunk: first, computation: previous.computation)
+            }
+            if form == 0 {
                 current = (number, try registry.make(kind: kind, parameters: parameters))
             } else {
                 guard let previous = current, previous.stage + 1 == number else {
@@ -359,5 +400,19 @@ enum StageBundle {
             throw reader.error("stages", "parameters that end with stage \(stage) of \(kind)")
         }
         return current.computation
+    }
+
+    /// The merge of `states` in the tree of a reduction from chunk `firstChunk`, encoded: the
+    /// bytes the dispatcher makes of the same states.
+    static func merged(_ states: [OwnState], firstChunk: Int, computation: any RemoteComputation) throws -> [UInt8] {
+        let merger = computation.makeMerger(firstChunk: firstChunk)
+        for state in states {
+            try merger.receive(state.bytes, chunk: state.chunkIndex)
+            try merger.place(chunk: state.chunkIndex, level: state.level)
+        }
+        guard let bytes = try merger.finish() else {
+            throw ClusterError(.protocolViolation, "no state to merge for a change's end")
+        }
+        return bytes
     }
 }
