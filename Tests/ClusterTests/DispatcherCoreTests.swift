@@ -392,29 +392,38 @@ struct DispatcherCoreTests {
         #expect(refusal { try start(4, base: 2, parameters: [1], awaiting: true) }?.code == .invalid)
     }
 
-    @Test("a stage started ahead keeps its jobs while a job of the stage before is out: a worker dropped with one has it requeued, and the worker left runs it rather than wait on the next stage's parameters")
-    func startedAheadWaitsForStates() throws {
-        let padded = try Self.paddedComputation()
-        var (core, run) = try Self.started(workers: 2)
+    /// Two workers, and stage 1 of a computation that takes changes: two jobs (chunks 0 and 1),
+    /// queued, the stage ended.
+    static func twoJobStage() throws -> (core: DispatcherCore, run: UInt64, padded: any RemoteComputation, jobs: [UInt64]) {
+        let padded = try paddedComputation()
+        var (core, run) = try started(workers: 2)
         try core.startStage(run: run, stage: 1, computation: padded, parameters: [7], baseStage: 0,
                             merger: padded.makeMerger(firstChunk: 0), firstChunk: 0)
-        let jobs = [try Self.enqueue(&core, run: run, stage: 1, chunk: 0), try Self.enqueue(&core, run: run, stage: 1, chunk: 1)]
+        let jobs = try [0, 1].map { try #require(try enqueue(&core, run: run, stage: 1, chunk: $0)) }
         #expect(try core.endStage(run: run, stage: 1, chunks: 2) == false)
+        return (core, run, padded, jobs)
+    }
+
+    @Test("a stage started ahead keeps its jobs while a job of the stage before is out: a worker dropped with one has it requeued, and the worker left runs it rather than wait on the next stage's parameters")
+    func startedAheadWaitsForStates() throws {
+        let setup = try Self.twoJobStage()
+        var core = setup.core
+        let (run, padded, jobs) = (setup.run, setup.padded, setup.jobs)
         let leases = [core.lease(to: 1), core.lease(to: 2)]
         #expect(leases.map { $0?.job.id } == jobs)
         try core.startStage(run: run, stage: 2, computation: padded, parameters: [1], baseStage: 1,
                             merger: padded.makeMerger(firstChunk: 2), firstChunk: 2, awaitingBase: true)
         let ahead = try Self.enqueue(&core, run: run, stage: 2, chunk: 2)
-        let firstClaim = core.claim(job: try #require(jobs[0]), worker: 1, run: run)
+        let firstClaim = core.claim(job: jobs[0], worker: 1, run: run)
         #expect(firstClaim.claimed && !firstClaim.lastJobIn)
         let early = core.lease(to: 1)
         #expect(early == nil, "worker 1 would wait on stage 2's parameters while stage 1 needs a state")
         _ = core.heartbeat(worker: 1, epoch: 7, now: Self.at(4))
         let dropped = core.sweep(now: Self.at(5))
-        #expect(dropped.map(\.requeued) == [[try #require(jobs[1])]])
+        #expect(dropped.map(\.requeued) == [[jobs[1]]])
         let requeued = core.lease(to: 1)
         #expect(requeued?.job.id == jobs[1])
-        let lastClaim = core.claim(job: try #require(jobs[1]), worker: 1, run: run)
+        let lastClaim = core.claim(job: jobs[1], worker: 1, run: run)
         #expect(lastClaim.claimed && lastClaim.lastJobIn)
         let next = core.lease(to: 1)
         #expect(next?.job.id == ahead)
@@ -422,12 +431,9 @@ struct DispatcherCoreTests {
 
     @Test("a worker that sent every state of a stage gets the next stage's change without that stage's merged state (form 2), as soon as the states are in and from the chain after; not when another worker sent one or its jobs are not all of them")
     func ownStates() throws {
-        let padded = try Self.paddedComputation()
-        var (core, run) = try Self.started(workers: 2)
-        try core.startStage(run: run, stage: 1, computation: padded, parameters: [7], baseStage: 0,
-                            merger: padded.makeMerger(firstChunk: 0), firstChunk: 0)
-        let jobs = try [0, 1].map { try #require(try Self.enqueue(&core, run: run, stage: 1, chunk: $0)) }
-        #expect(try core.endStage(run: run, stage: 1, chunks: 2) == false)
+        let setup = try Self.twoJobStage()
+        var core = setup.core
+        let (run, padded, jobs) = (setup.run, setup.padded, setup.jobs)
         let leases = [core.lease(to: 1), core.lease(to: 1)]
         #expect(leases.map { $0?.job.id } == jobs)
         try core.startStage(run: run, stage: 2, computation: padded, parameters: [1, 2], baseStage: 1,
