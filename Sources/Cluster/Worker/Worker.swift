@@ -216,7 +216,8 @@ public struct Worker: Sendable {
                         chunks = try ChunkBlock.decode(job.payload, level: level, termBound: computation.termBound,
                                                        firstChunk: index)
                     }
-                    guard chunks.count > 1 else { return try computation.processEncoded(chunks.removeFirst(), index: index) }
+                    // A block of one chunk is that chunk's job (an empty one is refused).
+                    if chunks.count == 1, let chunk = chunks.popLast() { return try computation.processEncoded(chunk, index: index) }
                     return try computation.processEncoded(block: chunks, index: index)
                 }
                 if computation.takesChanges {
