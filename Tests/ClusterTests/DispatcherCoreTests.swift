@@ -392,27 +392,28 @@ struct DispatcherCoreTests {
         #expect(refusal { try start(4, base: 2, parameters: [1], awaiting: true) }?.code == .invalid)
     }
 
-    /// Two workers, and stage 1 of a computation that takes changes: two jobs (chunks 0 and 1),
-    /// queued, the stage ended.
-    static func twoJobStage() throws -> (core: DispatcherCore, run: UInt64, padded: any RemoteComputation, jobs: [UInt64]) {
+    /// Two workers; stage 1 of a computation that takes changes, of two jobs (chunks 0 and 1)
+    /// leased to `workers` in turn; stage 2 started ahead of its end with the change's beginning
+    /// `beginning`.
+    static func startedAhead(leasedTo workers: [UInt64], beginning: [UInt8]) throws -> (core: DispatcherCore, run: UInt64, jobs: [UInt64]) {
         let padded = try paddedComputation()
         var (core, run) = try started(workers: 2)
         try core.startStage(run: run, stage: 1, computation: padded, parameters: [7], baseStage: 0,
                             merger: padded.makeMerger(firstChunk: 0), firstChunk: 0)
         let jobs = try [0, 1].map { try #require(try enqueue(&core, run: run, stage: 1, chunk: $0)) }
         #expect(try core.endStage(run: run, stage: 1, chunks: 2) == false)
-        return (core, run, padded, jobs)
+        let leases = workers.map { core.lease(to: $0) }
+        #expect(leases.map { $0?.job.id } == jobs)
+        try core.startStage(run: run, stage: 2, computation: padded, parameters: beginning, baseStage: 1,
+                            merger: padded.makeMerger(firstChunk: 2), firstChunk: 2, awaitingBase: true)
+        return (core, run, jobs)
     }
 
     @Test("a stage started ahead keeps its jobs while a job of the stage before is out: a worker dropped with one has it requeued, and the worker left runs it rather than wait on the next stage's parameters")
     func startedAheadWaitsForStates() throws {
-        let setup = try Self.twoJobStage()
+        let setup = try Self.startedAhead(leasedTo: [1, 2], beginning: [1])
         var core = setup.core
-        let (run, padded, jobs) = (setup.run, setup.padded, setup.jobs)
-        let leases = [core.lease(to: 1), core.lease(to: 2)]
-        #expect(leases.map { $0?.job.id } == jobs)
-        try core.startStage(run: run, stage: 2, computation: padded, parameters: [1], baseStage: 1,
-                            merger: padded.makeMerger(firstChunk: 2), firstChunk: 2, awaitingBase: true)
+        let (run, jobs) = (setup.run, setup.jobs)
         let ahead = try Self.enqueue(&core, run: run, stage: 2, chunk: 2)
         let firstClaim = core.claim(job: jobs[0], worker: 1, run: run)
         #expect(firstClaim.claimed && !firstClaim.lastJobIn)
@@ -431,13 +432,9 @@ struct DispatcherCoreTests {
 
     @Test("a worker that sent every state of a stage gets the next stage's change without that stage's merged state (form 2), as soon as the states are in and from the chain after; not when another worker sent one or its jobs are not all of them")
     func ownStates() throws {
-        let setup = try Self.twoJobStage()
+        let setup = try Self.startedAhead(leasedTo: [1, 1], beginning: [1, 2])
         var core = setup.core
-        let (run, padded, jobs) = (setup.run, setup.padded, setup.jobs)
-        let leases = [core.lease(to: 1), core.lease(to: 1)]
-        #expect(leases.map { $0?.job.id } == jobs)
-        try core.startStage(run: run, stage: 2, computation: padded, parameters: [1, 2], baseStage: 1,
-                            merger: padded.makeMerger(firstChunk: 2), firstChunk: 2, awaitingBase: true)
+        let (run, jobs) = (setup.run, setup.jobs)
         func bundle(worker: UInt64, own: Set<UInt64>) throws -> [(form: Int, bytes: [UInt8])]? {
             guard let bytes = core.stageParameters(run: run, stage: 2, held: 1, worker: worker, ownJobs: own) else { return nil }
             var reader = PortableReader(bytes, payload: "bundle")
