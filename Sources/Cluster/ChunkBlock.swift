@@ -8,12 +8,8 @@ import LatentModels
 /// chunks' states exactly as the tree would: blocks change how many jobs a stage has, never
 /// its result.
 enum ChunkBlock {
-    /// The payload of `chunks` (2^level of them, consecutive chunks of a pass).
-    static func encode(_ chunks: [SparseChunk]) -> [UInt8] {
-        encode(payloads: chunks.map { $0.portableBytes() })
-    }
-
-    /// The payload of a block of chunks already encoded (`SparseChunk.portableBytes`).
+    /// The payload of a block of 2^level consecutive chunks of a pass, each already encoded
+    /// (`SparseChunk.portableBytes`).
     static func encode(payloads encoded: [[UInt8]]) -> [UInt8] {
         if encoded.count == 1 { return encoded[0] }
         var writer = PortableWriter(reservingCapacity: 8 + encoded.reduce(0) { $0 + $1.count + 8 })

@@ -29,6 +29,11 @@ func milliseconds(_ duration: Duration) -> Int {
     Int((duration / .milliseconds(1)).rounded())
 }
 
+/// "chunk 3", "chunks 8 to 15": `count` chunks from chunk `first`.
+func chunkSpan(_ first: Int, count: Int) -> String {
+    count == 1 ? "chunk \(first)" : "chunks \(first) to \(first + count - 1)"
+}
+
 /// "1 worker", "2 workers".
 func counted(_ count: Int, _ noun: String) -> String {
     "\(count) \(noun)\(count == 1 ? "" : "s")"

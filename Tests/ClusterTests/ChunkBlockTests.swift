@@ -19,10 +19,10 @@ struct ChunkBlockTests {
     @Test("a block's payload decodes to its chunks, checked; one chunk travels as itself")
     func roundTrip() throws {
         let chunks = (0..<4).map { Self.chunk(first: 100 + 3 * $0, documents: $0 == 3 ? 2 : 3) }
-        let payload = ChunkBlock.encode(chunks)
+        let payload = ChunkBlock.encode(payloads: chunks.map { $0.portableBytes() })
         #expect(try ChunkBlock.decode(payload, level: 2, termBound: 5, firstChunk: 8) == chunks)
         try ChunkBlock.check(chunks, firstDocument: 100, documents: 11, leafDocuments: 3)
-        #expect(ChunkBlock.encode([chunks[0]]) == chunks[0].portableBytes())
+        #expect(ChunkBlock.encode(payloads: [chunks[0].portableBytes()]) == chunks[0].portableBytes())
         #expect(try ChunkBlock.decode(chunks[0].portableBytes(), level: 0, termBound: 5, firstChunk: 8) == [chunks[0]])
 
         // Another count than the level says, a term id out of range, bytes cut short.

@@ -81,8 +81,7 @@ struct DispatcherCore {
         let firstChunk: Int
         /// The chunks submitted so far (every chunk of a block).
         var submitted: Set<Int> = []
-        /// Jobs whose state was claimed (and the worker that sent it), and the chunks they cover.
-        var claimedJobs: Set<UInt64> = []
+        /// The worker whose state was claimed, by job, and the chunks those jobs cover.
         var claimedFrom: [UInt64: UInt64] = [:]
         var claimedChunks = 0
         /// Chunks whose states are merged.
@@ -359,23 +358,24 @@ struct DispatcherCore {
     func stageParameters(run id: UInt64, stage: UInt64, held: UInt64, worker: UInt64 = 0,
                          ownJobs: Set<UInt64> = []) -> [UInt8]? {
         if !ownJobs.isEmpty, held + 1 == stage, let beginning = changeBeginning(run: id, stage: stage, worker: worker, ownJobs: ownJobs) {
-            var writer = PortableWriter(reservingCapacity: beginning.count + 40)
-            writer.write(1)
-            writer.write(2)
-            writer.write(Int(stage))
-            writer.write(array: beginning)
             logger.info("run #\(id), stage \(stage): the change's beginning to worker #\(worker), which merges its own \(counted(ownJobs.count, "state")) of stage \(held)")
-            return writer.bytes
+            return Self.bundle([(2, stage, beginning)])
         }
         guard let run, run.id == id, run.stages[stage] != nil,
               let last = run.chain.firstIndex(where: { $0.stage == stage }) else { return nil }
         let first = run.chain.firstIndex(where: { $0.stage == held }).map { $0 < last ? $0 + 1 : 0 } ?? 0
-        var writer = PortableWriter(reservingCapacity: run.chain[first...last].reduce(16) { $0 + $1.parameters.count + 24 })
-        writer.write(last - first + 1)
-        for index in first...last {
-            writer.write(index == 0 ? 0 : 1)
-            writer.write(Int(run.chain[index].stage))
-            writer.write(array: run.chain[index].parameters)
+        return Self.bundle((first...last).map { (form: $0 == 0 ? 0 : 1, stage: run.chain[$0].stage, bytes: run.chain[$0].parameters) })
+    }
+
+    /// A FetchStage bundle of `entries` (see latent.proto): form 0 whole parameters, 1 a change
+    /// of the stage before, 2 the beginning of a change that ends with its merged state.
+    private static func bundle(_ entries: [(form: Int, stage: UInt64, bytes: [UInt8])]) -> [UInt8] {
+        var writer = PortableWriter(reservingCapacity: entries.reduce(16) { $0 + $1.bytes.count + 24 })
+        writer.write(entries.count)
+        for entry in entries {
+            writer.write(entry.form)
+            writer.write(Int(entry.stage))
+            writer.write(array: entry.bytes)
         }
         return writer.bytes
     }
@@ -446,7 +446,7 @@ struct DispatcherCore {
 
     /// Where the state of `job` goes; nil when it is not (or no longer) wanted.
     func target(run id: UInt64, stage: UInt64, job: UInt64) -> Target? {
-        guard let run, run.id == id, let stageRecord = run.stages[stage], !stageRecord.claimedJobs.contains(job),
+        guard let run, run.id == id, let stageRecord = run.stages[stage], stageRecord.claimedFrom[job] == nil,
               let pending = pendingJob(job, of: run), pending.stage == stage else { return nil }
         return Target(stage: stage, merger: stageRecord.merger, chunkIndex: pending.chunkIndex, level: pending.level,
                       documents: pending.documents)
@@ -458,11 +458,10 @@ struct DispatcherCore {
     mutating func claim(job id: UInt64, worker: UInt64, run runID: UInt64,
                         now: ContinuousClock.Instant = .now) -> (claimed: Bool, lastJobIn: Bool) {
         guard var run, run.id == runID, let job = pendingJob(id, of: run), var stage = run.stages[job.stage],
-              !stage.claimedJobs.contains(id) else {
+              stage.claimedFrom[id] == nil else {
             counters.statesUnwanted += 1
             return (false, false)
         }
-        stage.claimedJobs.insert(id)
         stage.claimedFrom[id] = worker
         stage.claimedChunks += job.chunks
         stage.workers.insert(worker)
@@ -499,7 +498,7 @@ struct DispatcherCore {
         run.stages[number] = stage
         self.run = run
         workers[worker]?.jobsDone += 1
-        logger.info("worker #\(worker) finished job #\(id) (\(chunks == 1 ? "chunk \(chunkIndex)" : "chunks \(chunkIndex) to \(chunkIndex + chunks - 1)"), \(documents) documents)")
+        logger.info("worker #\(worker) finished job #\(id) (\(chunkSpan(chunkIndex, count: chunks)), \(documents) documents)")
         return stage.expected == stage.merged
     }
 
@@ -713,7 +712,7 @@ struct DispatcherCore {
 
     private func logLastJobIn(_ stage: Stage) {
         guard let run else { return }
-        logger.info("run #\(run.id), stage \(stage.number): all \(stage.claimedJobs.count) jobs\(stage.claimedJobs.count == stage.claimedChunks ? "" : " (\(counted(stage.claimedChunks, "chunk")))") in; merging states from \(counted(stage.workers.count, "worker"))")
+        logger.info("run #\(run.id), stage \(stage.number): all \(stage.claimedFrom.count) jobs\(stage.claimedFrom.count == stage.claimedChunks ? "" : " (\(counted(stage.claimedChunks, "chunk")))") in; merging states from \(counted(stage.workers.count, "worker"))")
     }
 
     private static func noRun(_ id: UInt64) -> Refusal {

@@ -231,38 +231,30 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
             throw RPCError(code: .invalidArgument, message: "chunk: documents, chunk index, first document, level (at most \(DispatcherCore.maximumLevel)) or documents a chunk of the block out of range")
         }
         let computation = try await mapped { try await state.computation(run: header.runID, stage: header.stage) }
-        let firstDocument: Int, documents: Int
-        let level = Int(header.level)
+        let (firstDocument, documents, leafDocuments) = (Int(header.firstDocument), Int(header.documents), Int(header.leafDocuments))
+        let level = Int(header.level), context = "chunk \(header.chunkIndex): "
         if header.sharedPath.isEmpty {
             // Checked here, so a malformed chunk is refused to the client that sent it rather
             // than failing on a worker.
             let chunks = try await Self.checked {
                 try ChunkBlock.decode(payload, level: level, termBound: computation.termBound, firstChunk: Int(header.chunkIndex))
             }
-            do {
-                try ChunkBlock.check(chunks, firstDocument: Int(header.firstDocument), documents: Int(header.documents),
-                                     leafDocuments: Int(header.leafDocuments))
-            } catch {
-                throw RPCError(code: .invalidArgument, message: "chunk \(header.chunkIndex): \(error)")
+            try await Self.checked(context) {
+                try ChunkBlock.check(chunks, firstDocument: firstDocument, documents: documents, leafDocuments: leafDocuments)
             }
-            (firstDocument, documents) = (Int(header.firstDocument), Int(header.documents))
         } else {
             // Shared storage: the workers read the documents; the path must name a file.
             let path = header.sharedPath
             guard payload.isEmpty, path.hasPrefix("/"), path.utf8.count <= 4096, !path.contains("\0") else {
                 throw RPCError(code: .invalidArgument, message: "chunk \(header.chunkIndex): a shared-storage chunk has an absolute path of at most 4096 bytes and no bytes of its own")
             }
-            do {
-                _ = try ChunkBlock.ranges(firstDocument: Int(header.firstDocument), documents: Int(header.documents),
-                                          leafDocuments: Int(header.leafDocuments), chunks: 1 << level)
-            } catch {
-                throw RPCError(code: .invalidArgument, message: "chunk \(header.chunkIndex): \(error)")
+            _ = try await Self.checked(context) {
+                try ChunkBlock.ranges(firstDocument: firstDocument, documents: documents, leafDocuments: leafDocuments, chunks: 1 << level)
             }
-            (firstDocument, documents) = (Int(header.firstDocument), Int(header.documents))
         }
         let job = try await mapped {
             try await state.submit(run: header.runID, stage: header.stage, chunkIndex: Int(header.chunkIndex), level: level,
-                                   leafDocuments: Int(header.leafDocuments), firstDocument: firstDocument,
+                                   leafDocuments: leafDocuments, firstDocument: firstDocument,
                                    documents: documents, payload: payload, sharedPath: header.sharedPath)
         }
         // The stage's last chunk may say so, in place of an EndStage call.

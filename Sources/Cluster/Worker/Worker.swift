@@ -250,7 +250,7 @@ public struct Worker: Sendable {
                 if failed.isEmpty {
                     let seconds = roundedSeconds(computed - started)
                     let sent = roundedSeconds(ContinuousClock.now - computed)
-                    logger.info("job #\(header.jobID): \(header.level == 0 ? "chunk \(header.chunkIndex)" : "chunks \(header.chunkIndex) to \(header.chunkIndex + (1 << UInt64(min(header.level, 16))) - 1)") (\(header.documents) documents) in \(seconds) s, state sent in \(sent) s\(accepted ? "" : "; not needed any more")")
+                    logger.info("job #\(header.jobID): \(chunkSpan(Int(header.chunkIndex), count: 1 << Int(header.level))) (\(header.documents) documents) in \(seconds) s, state sent in \(sent) s\(accepted ? "" : "; not needed any more")")
                 }
             }
         }
