@@ -19,17 +19,10 @@ struct ProcessRunnerTests {
         // A child told to die by SIGTERM dies of it (status 128 + 15, as a shell reports it).
         let terminated = try runProcess("/bin/sh", ["-c", "kill -TERM $$; sleep 5"])
         #expect(terminated.status == 128 + SIGTERM)
-        // Foundation's Process started inside withSignalsUnblocked: the same.
-        let fromFoundation = try withSignalsUnblocked {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "grep SigBlk /proc/self/status"]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            try process.run()
-            return pipe.fileHandleForReading.readDataToEndOfFile()
-        }
-        #expect(String(decoding: fromFoundation, as: UTF8.self).contains("SigBlk:\t0000000000000000"))
+        // A long-running child (ChildProcess) started from this thread: the same.
+        let watched = try ChildProcess("sh", "/bin/sh", ["-c", "grep SigBlk /proc/self/status"])
+        #expect(watched.waitForExit(timeout: 30) == 0)
+        #expect(watched.output.contains("SigBlk:\t0000000000000000"), "\(watched.output)")
         var after = sigset_t()
         pthread_sigmask(SIG_SETMASK, nil, &after)
         #expect((sigismember(&after, SIGTERM) == 1) == threadBlocksTerm, "the thread's own mask is restored")
@@ -69,5 +62,51 @@ struct ProcessRunnerTests {
             #expect(timeout.description.contains("was still running after"))
         }
         #expect(clock.now - start < .seconds(60))
+    }
+
+    @Test("a watched child: its lines as they come, its exit code or signal, an end without the awaited line reported at once")
+    func watchedChild() throws {
+        let child = try ChildProcess("sh", "/bin/sh", ["-c", "echo ready; echo to-stderr >&2; exec sleep 300"])
+        defer { child.stop() }
+        try child.waitFor("ready")
+        try child.waitFor("to-stderr")
+        #expect(child.isRunning)
+        child.kill(SIGTERM)
+        #expect(child.waitForExit(timeout: 30) == SIGTERM)
+        #expect(!child.isRunning)
+
+        let exits = try ChildProcess("sh", "/bin/sh", ["-c", "printf 'last words'; exit 3"])
+        let clock = ContinuousClock()
+        let start = clock.now
+        #expect(throws: ChildProcessError.self) { try exits.waitFor("never printed", timeout: 120) }
+        #expect(clock.now - start < .seconds(60), "waited for the time limit, not for the end of the process")
+        #expect(exits.waitForExit(timeout: 30) == 3)
+        #expect(exits.output == "last words", "what came just before the exit is kept: \(exits.output)")
+    }
+
+    @Test("a watched child's output is decoded whole when a UTF-8 sequence is split between two reads")
+    func splitSequence() throws {
+        // "é" is C3 A9, "€" E2 82 AC, "𝄞" F0 9D 84 9E: every cut point of each.
+        let bytes: [UInt8] = [0x61, 0xC3, 0xA9, 0xE2, 0x82, 0xAC, 0xF0, 0x9D, 0x84, 0x9E]
+        #expect(ChildProcess.completeUTF8Prefix(bytes) == bytes.count)
+        let cuts = (0...bytes.count).map { ChildProcess.completeUTF8Prefix(Array(bytes[..<$0])) }
+        #expect(cuts == [0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10])
+        #expect(ChildProcess.completeUTF8Prefix([0x80, 0x80]) == 2, "stray continuation bytes are passed on (decoded as U+FFFD)")
+        // A child that writes "é" and "€" cut in parts, a write each.
+        let child = try ChildProcess("sh", "/bin/sh", ["-c", "printf 'x\\303'; printf '\\251 \\342\\202'; printf '\\254\\n'"])
+        defer { child.stop() }
+        #expect(child.waitForExit(timeout: 30) == 0)
+        #expect(child.output == "xé €\n", "\(Array(child.output.utf8))")
+    }
+
+    @Test("200 watched children stopped while they still print: no crash, no child left")
+    func manyStopped() throws {
+        for round in 0..<200 {
+            let child = try ChildProcess("sh", "/bin/sh", ["-c", "echo line \(round); while :; do echo more; echo more >&2; done"])
+            try child.waitFor("line \(round)")
+            child.stop()
+            #expect(!child.isRunning)
+            #expect(kill(child.processIdentifier, 0) == -1, "child \(round) still exists after stop")
+        }
     }
 }

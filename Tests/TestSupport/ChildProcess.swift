@@ -8,105 +8,186 @@ import Glibc
 /// comes: `waitFor` blocks until a line appears, woken by the reader, never by polling.
 /// The process is killed when `stop` is called or the object goes away, so a failing test
 /// leaves nothing running.
+///
+/// The child is started with posix_spawn as a shell would start it (no signal blocked, stdin
+/// from /dev/null, in the tests' process group), and its two streams are read by a thread
+/// each with blocking reads, its exit waited for by a third. Foundation's `Process` with a
+/// `readabilityHandler` was used before: tearing down a pipe whose handler is set races
+/// libdispatch's cancellation of its read source, which crashed the whole test process now
+/// and then (SIGILL in `_dispatch_event_loop_drain` on the manager thread, during the test
+/// after the one whose dispatcher had just been stopped; swift-corelibs-foundation #3276).
 public final class ChildProcess: @unchecked Sendable {
     public let name: String
-    private let process = Process()
-    // `text` is guarded by `condition`.
-    private let condition = NSCondition()
-    private var text = ""
-    private var stopped = false
+    public let processIdentifier: Int32
+    /// What the reader and waiter threads share with the test; they hold this, not the
+    /// `ChildProcess`, so that dropping the last reference still kills the child.
+    private let state: State
 
-    /// Starts `executable`; stdout and stderr are read into one transcript.
+    private final class State: @unchecked Sendable {
+        // Every property is guarded by `condition`.
+        let condition = NSCondition()
+        var text = ""
+        /// The bytes of a UTF-8 sequence cut between two reads, kept until it is whole.
+        var partial: [UInt8] = []
+        var openStreams = 2
+        /// The raw wait status, once the child has been reaped.
+        var waitStatus: Int32?
+        var stopped = false
+    }
+
+    /// Starts `executable` (a path; no search of PATH) with `environment` added to this
+    /// process's; stdout and stderr are read into one transcript.
     public init(_ name: String, _ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
         self.name = name
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        for pipe in [out, err] {
-            pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-                let data = handle.availableData
-                guard let self else { return }
-                if data.isEmpty {
-                    handle.readabilityHandler = nil
-                    return
-                }
-                self.condition.lock()
-                self.text += String(decoding: data, as: UTF8.self)
-                self.condition.broadcast()
-                self.condition.unlock()
-            }
+        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+        guard pipe(&outPipe) == 0 else { throw ChildProcessError("pipe: \(String(cString: strerror(errno)))") }
+        guard pipe(&errPipe) == 0 else {
+            close(outPipe[0]); close(outPipe[1])
+            throw ChildProcessError("pipe: \(String(cString: strerror(errno)))")
         }
-        process.terminationHandler = { [weak self] _ in
-            guard let self else { return }
-            self.condition.lock()
-            self.condition.broadcast()
-            self.condition.unlock()
+        // Only the child's stdout and stderr (dup2'd) are inherited, not these ends.
+        for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        let attributes = ShellSpawnAttributes(ownProcessGroup: false)
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        let merged = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in envp { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, executable, &actions, &attributes.value, argv, envp)
+        close(outPipe[1])
+        close(errPipe[1])
+        guard spawned == 0 else {
+            close(outPipe[0]); close(errPipe[0])
+            throw ChildProcessError("cannot start \(name) (\(executable)): \(String(cString: strerror(spawned)))")
         }
-        try withSignalsUnblocked { try process.run() }
+        let child = pid
+        processIdentifier = child
+        let state = State()
+        self.state = state
+        for fd in [outPipe[0], errPipe[0]] {
+            Thread.detachNewThread { Self.read(fd, into: state) }
+        }
+        Thread.detachNewThread { Self.reap(child, into: state) }
     }
 
     deinit { stop() }
 
-    /// Everything printed so far.
-    public var output: String {
-        condition.lock()
-        defer { condition.unlock() }
-        return text
+    /// Appends what arrives on `fd` to the transcript until the end of the stream, then closes it.
+    private static func read(_ fd: Int32, into state: State) {
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = Glibc.read(fd, &buffer, buffer.count)
+            if count < 0 && errno == EINTR { continue }
+            state.condition.lock()
+            if count > 0 {
+                state.partial += buffer[0..<count]
+                let whole = completeUTF8Prefix(state.partial)
+                state.text += String(decoding: state.partial[0..<whole], as: UTF8.self)
+                state.partial.removeFirst(whole)
+            } else {
+                state.text += String(decoding: state.partial, as: UTF8.self)
+                state.partial = []
+                state.openStreams -= 1
+            }
+            state.condition.broadcast()
+            state.condition.unlock()
+            if count <= 0 { break }
+        }
+        close(fd)
     }
 
-    public var isRunning: Bool { process.isRunning }
-    public var processIdentifier: Int32 { process.processIdentifier }
+    /// Waits for the child to exit, then reaps it. It is left a zombie until the status is
+    /// recorded under the lock, so `kill` under the same lock never signals a reused pid.
+    private static func reap(_ pid: pid_t, into state: State) {
+        var info = siginfo_t()
+        while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) == -1 && errno == EINTR {}
+        state.condition.lock()
+        var raw: Int32 = 0
+        while waitpid(pid, &raw, 0) == -1 && errno == EINTR {}
+        state.waitStatus = raw
+        state.condition.broadcast()
+        state.condition.unlock()
+    }
+
+    /// The length of the longest prefix of `bytes` that does not end inside a UTF-8 sequence.
+    public static func completeUTF8Prefix(_ bytes: [UInt8]) -> Int {
+        var start = bytes.count
+        while start > 0 && bytes.count - start < 4 && bytes[start - 1] & 0xC0 == 0x80 { start -= 1 }
+        guard start > 0 else { return bytes.count }
+        let lead = bytes[start - 1]
+        let length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1
+        return bytes.count - (start - 1) >= length ? bytes.count : start - 1
+    }
+
+    /// Everything printed so far.
+    public var output: String {
+        state.condition.lock()
+        defer { state.condition.unlock() }
+        return state.text
+    }
+
+    public var isRunning: Bool {
+        state.condition.lock()
+        defer { state.condition.unlock() }
+        return state.waitStatus == nil
+    }
+
+    /// How a reaped child ended: its exit code, or the number of the signal that killed it.
+    private static func code(_ raw: Int32) -> Int32 { raw & 0x7f == 0 ? (raw >> 8) & 0xff : raw & 0x7f }
 
     /// Waits until the transcript holds `needle` at least `count` times; returns the
-    /// transcript. Throws after `timeout` seconds or when the process ends without it.
+    /// transcript. Throws after `timeout` seconds, or when the process has ended and both its
+    /// streams are read to their end without it.
     @discardableResult
     public func waitFor(_ needle: String, count: Int = 1, timeout: Double = 30) throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
-        condition.lock()
-        defer { condition.unlock() }
-        while text.components(separatedBy: needle).count - 1 < count {
-            if !process.isRunning {
-                // The last output may still be in the pipe: give the reader a moment.
-                if !condition.wait(until: Date().addingTimeInterval(0.5)) {
-                    throw ChildProcessError("\(name) exited (status \(process.terminationStatus)) without printing '\(needle)':\n\(text)")
-                }
-                continue
+        state.condition.lock()
+        defer { state.condition.unlock() }
+        while state.text.components(separatedBy: needle).count - 1 < count {
+            if let raw = state.waitStatus, state.openStreams == 0 {
+                throw ChildProcessError("\(name) exited (status \(Self.code(raw))) without printing '\(needle)':\n\(state.text)")
             }
-            if !condition.wait(until: deadline), Date() >= deadline {
-                throw ChildProcessError("\(name) did not print '\(needle)' x\(count) within \(timeout) s:\n\(text)")
+            if !state.condition.wait(until: deadline), Date() >= deadline {
+                throw ChildProcessError("\(name) did not print '\(needle)' x\(count) within \(timeout) s:\n\(state.text)")
             }
         }
-        return text
+        return state.text
     }
 
-    /// Waits for the process to end; returns its status, or nil after `timeout` seconds.
+    /// Waits for the process to end; returns its exit code (or the number of the signal that
+    /// killed it), or nil after `timeout` seconds.
     public func waitForExit(timeout: Double) -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
-        condition.lock()
-        defer { condition.unlock() }
-        while process.isRunning {
-            if !condition.wait(until: deadline), Date() >= deadline { return nil }
+        state.condition.lock()
+        defer { state.condition.unlock() }
+        while state.waitStatus == nil {
+            if !state.condition.wait(until: deadline), Date() >= deadline { return nil }
         }
-        return process.terminationStatus
+        return state.waitStatus.map(Self.code)
     }
 
-    /// Sends a signal (SIGKILL by default).
+    /// Sends a signal (SIGKILL by default) unless the process has already ended.
     public func kill(_ signal: Int32 = SIGKILL) {
-        if process.isRunning { Glibc.kill(process.processIdentifier, signal) }
+        state.condition.lock()
+        defer { state.condition.unlock() }
+        if state.waitStatus == nil { Glibc.kill(processIdentifier, signal) }
     }
 
     /// Kills the process and waits for it.
     public func stop() {
-        condition.lock()
-        let already = stopped
-        stopped = true
-        condition.unlock()
-        guard !already else { return }
-        kill(SIGKILL)
-        process.waitUntilExit()
+        state.condition.lock()
+        defer { state.condition.unlock() }
+        guard !state.stopped else { return }
+        state.stopped = true
+        if state.waitStatus == nil { Glibc.kill(processIdentifier, SIGKILL) }
+        while state.waitStatus == nil { state.condition.wait() }
     }
 }
 

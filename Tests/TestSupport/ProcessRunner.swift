@@ -123,16 +123,19 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
 }
 
 /// posix_spawn attributes that start a child as a shell would, whatever thread spawns it:
-/// no signal blocked, every signal at its default action, and a process group of its own
-/// (so the child and everything it starts can be killed together by `kill(-pid, ...)`).
+/// no signal blocked, every signal at its default action, and by default a process group of
+/// its own (so the child and everything it starts can be killed together by `kill(-pid, ...)`).
 /// The threads tests run on (Dispatch's, Swift concurrency's) block nearly every signal, and
 /// a child inherits the mask of the thread that starts it.
 public final class ShellSpawnAttributes {
     public var value = posix_spawnattr_t()
 
-    public init() {
+    /// `ownProcessGroup: false` keeps the child in the tests' group, so that an interrupt from
+    /// the terminal (^C on `make test`) ends it with the tests.
+    public init(ownProcessGroup: Bool = true) {
         posix_spawnattr_init(&value)
-        posix_spawnattr_setflags(&value, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let group = ownProcessGroup ? POSIX_SPAWN_SETPGROUP : 0
+        posix_spawnattr_setflags(&value, Int16(group | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         posix_spawnattr_setpgroup(&value, 0)
         var unblocked = sigset_t()
         sigemptyset(&unblocked)
@@ -145,15 +148,4 @@ public final class ShellSpawnAttributes {
     }
 
     deinit { posix_spawnattr_destroy(&value) }
-}
-
-/// Runs `body` with the calling thread's signals unblocked, so that a child Foundation's
-/// `Process` starts inside it begins with none blocked, as from a shell (Foundation leaves
-/// the mask as it finds it). The thread's mask is restored afterwards.
-public func withSignalsUnblocked<T>(_ body: () throws -> T) rethrows -> T {
-    var none = sigset_t(), previous = sigset_t()
-    sigemptyset(&none)
-    pthread_sigmask(SIG_SETMASK, &none, &previous)
-    defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
-    return try body()
 }
