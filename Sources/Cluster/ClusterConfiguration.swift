@@ -105,7 +105,7 @@ public enum ClusterProtocol {
     /// computation's encoding included); `WireCurrencyTests` records latent.proto's digest
     /// for it and fails when the file changes without a new version. 0 is a peer from before
     /// versions were sent.
-    public static let version: UInt32 = 3
+    public static let version: UInt32 = 4
 
     /// Why a peer whose version is `theirs` cannot work with this program, or nil when it can.
     /// `peer` names it ("the dispatcher at host:port", "worker 'name'"), `us` this program.

@@ -392,18 +392,19 @@ struct DispatcherCoreTests {
         #expect(refusal { try start(4, base: 2, parameters: [1], awaiting: true) }?.code == .invalid)
     }
 
-    /// Two workers; stage 1 of a computation that takes changes, of two jobs (chunks 0 and 1)
-    /// leased to `workers` in turn; stage 2 started ahead of its end with the change's beginning
+    /// Two workers; stage 1 of a computation that takes changes, of two jobs (chunks 0 and 1),
+    /// ended by the client unless `ended` is false, its jobs leased to `workers` in turn (the
+    /// rest left queued); stage 2 started ahead of its end with the change's beginning
     /// `beginning`.
-    static func startedAhead(leasedTo workers: [UInt64], beginning: [UInt8]) throws -> (core: DispatcherCore, run: UInt64, jobs: [UInt64]) {
+    static func startedAhead(leasedTo workers: [UInt64], beginning: [UInt8], ended: Bool = true) throws -> (core: DispatcherCore, run: UInt64, jobs: [UInt64]) {
         let padded = try paddedComputation()
         var (core, run) = try started(workers: 2)
         try core.startStage(run: run, stage: 1, computation: padded, parameters: [7], baseStage: 0,
                             merger: padded.makeMerger(firstChunk: 0), firstChunk: 0)
         let jobs = try [0, 1].map { try #require(try enqueue(&core, run: run, stage: 1, chunk: $0)) }
-        #expect(try core.endStage(run: run, stage: 1, chunks: 2) == false)
+        if ended { #expect(try core.endStage(run: run, stage: 1, chunks: 2) == false) }
         let leases = workers.map { core.lease(to: $0) }
-        #expect(leases.map { $0?.job.id } == jobs)
+        #expect(leases.map { $0?.job.id } == Array(jobs.prefix(workers.count)))
         try core.startStage(run: run, stage: 2, computation: padded, parameters: beginning, baseStage: 1,
                             merger: padded.makeMerger(firstChunk: 2), firstChunk: 2, awaitingBase: true)
         return (core, run, jobs)
@@ -430,25 +431,37 @@ struct DispatcherCoreTests {
         #expect(next?.job.id == ahead)
     }
 
-    @Test("a worker that sent every state of a stage gets the next stage's change without that stage's merged state (form 2), as soon as the states are in and from the chain after; not when another worker sent one or its jobs are not all of them")
+    /// Stage 2's FetchStage bundle for `worker` holding stage 1 and the states of `own`, as
+    /// (form, bytes) entries; nil when the dispatcher has none to give yet.
+    static func bundle(_ core: DispatcherCore, run: UInt64, worker: UInt64, own: Set<UInt64>) throws -> [(form: Int, bytes: [UInt8])]? {
+        guard let bytes = core.stageParameters(run: run, stage: 2, held: 1, worker: worker, ownJobs: own) else { return nil }
+        var reader = PortableReader(bytes, payload: "bundle")
+        let entries: [(Int, [UInt8])] = try (0..<reader.readInt("count", in: 1...100)).map { _ in
+            let form = try reader.readInt("form", in: 0...2)
+            _ = try reader.readInt("stage", in: 1...100)
+            return (form, try reader.readArray("bytes"))
+        }
+        try reader.finish()
+        return entries
+    }
+
+    @Test("a worker whose are every job of a stage (states in from it, or jobs leased to it) gets the next stage's change without that stage's merged state (form 2) at once, and from the chain after the merge; not for a part of its jobs or another worker")
     func ownStates() throws {
         let setup = try Self.startedAhead(leasedTo: [1, 1], beginning: [1, 2])
         var core = setup.core
         let (run, jobs) = (setup.run, setup.jobs)
         func bundle(worker: UInt64, own: Set<UInt64>) throws -> [(form: Int, bytes: [UInt8])]? {
-            guard let bytes = core.stageParameters(run: run, stage: 2, held: 1, worker: worker, ownJobs: own) else { return nil }
-            var reader = PortableReader(bytes, payload: "bundle")
-            let entries: [(Int, [UInt8])] = try (0..<reader.readInt("count", in: 1...100)).map { _ in
-                let form = try reader.readInt("form", in: 0...2)
-                _ = try reader.readInt("stage", in: 1...100)
-                return (form, try reader.readArray("bytes"))
-            }
-            try reader.finish()
-            return entries
+            try Self.bundle(core, run: run, worker: worker, own: own)
         }
+        // Both jobs leased to worker 1, no state in yet: the worker holds both once computed.
+        let leased = try #require(try bundle(worker: 1, own: Set(jobs)))
+        #expect(leased.map(\.form) == [2] && leased.map(\.bytes) == [[1, 2]])
+        #expect(try bundle(worker: 2, own: Set(jobs)) == nil, "worker 2 holds none of them")
+        #expect(try bundle(worker: 1, own: [jobs[0]]) == nil, "not every job")
         let one = core.claim(job: jobs[0], worker: 1, run: run)
         #expect(one.claimed && !one.lastJobIn)
-        #expect(try bundle(worker: 1, own: Set(jobs)) == nil, "a state of stage 1 is not in")
+        let half = try #require(try bundle(worker: 1, own: Set(jobs)), "one state in, the other job leased to it")
+        #expect(half.map(\.form) == [2] && half.map(\.bytes) == [[1, 2]])
         let two = core.claim(job: jobs[1], worker: 1, run: run)
         #expect(two.lastJobIn)
         let early = try #require(try bundle(worker: 1, own: Set(jobs)))
@@ -462,6 +475,29 @@ struct DispatcherCoreTests {
         #expect(late.map(\.form) == [2] && late.map(\.bytes) == [[1, 2]])
         let full = try #require(try bundle(worker: 2, own: []))
         #expect(full.map(\.form) == [1] && full.map(\.bytes) == [[1, 2, 5, 5, 5]])
+    }
+
+    @Test("no form 2 while a job of the stage before is another worker's or still queued, or before the client has ended that stage; once the job is requeued and leased to the worker, it comes")
+    func ownStatesNotYet() throws {
+        let split = try Self.startedAhead(leasedTo: [1, 2], beginning: [1])
+        var core = split.core
+        let first = core.claim(job: split.jobs[0], worker: 1, run: split.run)
+        #expect(first.claimed)
+        #expect(try Self.bundle(core, run: split.run, worker: 1, own: [split.jobs[0]]) == nil, "job 2 is leased to worker 2")
+        #expect(try Self.bundle(core, run: split.run, worker: 1, own: Set(split.jobs)) == nil, "worker 1 holds no state of job 2")
+        // Worker 2 goes quiet and is dropped: its job comes back to worker 1.
+        _ = core.heartbeat(worker: 1, epoch: 7, now: Self.at(4))
+        let dropped = core.sweep(now: Self.at(5))
+        #expect(dropped.map(\.requeued) == [[split.jobs[1]]])
+        #expect(try Self.bundle(core, run: split.run, worker: 1, own: Set(split.jobs)) == nil, "job 2 is queued")
+        let requeued = core.lease(to: 1)
+        #expect(requeued?.job.id == split.jobs[1])
+        #expect(try Self.bundle(core, run: split.run, worker: 1, own: Set(split.jobs))?.map(\.form) == [2])
+
+        let queued = try Self.startedAhead(leasedTo: [1], beginning: [1])
+        #expect(try Self.bundle(queued.core, run: queued.run, worker: 1, own: Set(queued.jobs)) == nil, "job 2 is queued")
+        let open = try Self.startedAhead(leasedTo: [1, 1], beginning: [1], ended: false)
+        #expect(try Self.bundle(open.core, run: open.run, worker: 1, own: Set(open.jobs)) == nil, "the client may send more chunks")
     }
 
     @Test("a worker rebuilds a stage from a bundle, and refuses one that is cut short, starts with a change it cannot apply, applies a change to a kind that takes none or ends elsewhere")

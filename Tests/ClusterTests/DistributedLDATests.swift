@@ -74,14 +74,16 @@ struct DistributedLDATests {
         #expect(dispatcher.contains(", a change of stage 2 ending with its merged state)"), "\(dispatcher)")
     }
 
-    @Test("one worker of one thread: a batch's 16 chunks go as two blocks of 8, each merged on the worker as the tree merges it, and the pass's short last batch (3 chunks) as blocks of 2 and 1; the model is the in-process one, bit for bit")
+    @Test("one worker of one thread: a batch's 16 chunks go as two blocks of 8, each merged on the worker as the tree merges it, and the pass's short last batch (3 chunks) as blocks of 2 and 1; a stage started ahead is rebuilt as soon as the worker's last job of the stage before is computed; the model is the in-process one, bit for bit")
     func blocks() async throws {
         // 600 documents in batches of 512: 16 jobs of 32 documents, then 88 documents in 3.
         let parameters = LDAParameters(topics: 4, chunkSize: 512, passes: 2, alpha: .auto, evalEvery: 1, seed: 4)
         let cluster = TestCluster()
         defer { cluster.stop() }
         try cluster.startDispatcher()
-        try cluster.startWorker(expectedID: 1)
+        // Jobs of 0.2 s at least: the client has started the next stage ahead long before the
+        // worker's last job of a stage is computed and asks for it.
+        let worker = try cluster.startWorker(expectedID: 1, jobDelayMilliseconds: 200, arguments: ["--log-level", "debug"])
         let log = LogCapture()
         let model = try await Self.distributed(cluster, log: log, parameters: parameters).value
         let local = try await Self.inProcess(parameters)
@@ -103,6 +105,11 @@ struct DistributedLDATests {
         let fixedModel = try await Self.distributed(cluster, log: LogCapture(), parameters: fixed).value
         let fixedLocal = try await Self.inProcess(fixed)
         #expect(fixedModel.lambda == fixedLocal.lambda && fixedModel.alpha == fixedLocal.alpha)
+        // The second pass's second stage was started ahead (the first pass's starts when the
+        // first is merged): asked for, and rebuilt from the worker's own states, right after
+        // the worker's last job of the stage before, while that job's state was on its way.
+        let ahead = worker.output.split(separator: "\n").filter { $0.contains("stage 4: parameters fetched ahead") }
+        #expect(ahead.count == 1, "\(worker.output.suffix(6000))\n\(cluster.dispatcher?.output.suffix(12000) ?? "")")
     }
 
     @Test("shared storage: the workers read the training documents of a file whose last ones are held out; the in-process model, bit for bit")

@@ -25,6 +25,10 @@ import Testing
         // a stage started ahead hands out its jobs once the stage before's states are in, and
         // FetchStage waits for its parameters.
         3: "60597d5621ed86f27203047d253dfb3b4c3ba45fc56a8b4df7f745a86e75be3d",
+        // A worker may ask for the next stage's parameters without waiting (FetchStage
+        // without_waiting), and a change's beginning (form 2) goes out once every job of the
+        // stage before is the worker's, in or leased.
+        4: "cdd4f82503baf43888a96c502fb58245b47ef9b1869f673935bd6e5ba111976f",
     ]
 
     @Test func protocolVersionMatchesTheProto() {

@@ -354,7 +354,8 @@ struct DispatcherCore {
     /// `worker` and `ownJobs` (the jobs of the stage before whose states the worker holds): when
     /// those are every job of the stage before, all claimed from it, and stage `stage` is a
     /// change that ends with that stage's merged state, only the change's beginning (form 2),
-    /// as soon as every state is in: the worker appends the merge of its own states.
+    /// as soon as every other job of it is leased to the worker: the worker appends the merge
+    /// of its own states.
     func stageParameters(run id: UInt64, stage: UInt64, held: UInt64, worker: UInt64 = 0,
                          ownJobs: Set<UInt64> = []) -> [UInt8]? {
         if !ownJobs.isEmpty, held + 1 == stage, let beginning = changeBeginning(run: id, stage: stage, worker: worker, ownJobs: ownJobs) {
@@ -381,14 +382,20 @@ struct DispatcherCore {
     }
 
     /// The beginning of stage `stage`'s change, when it ends with the merged state of the stage
-    /// before and `worker` sent every state of that stage, the jobs `ownJobs` (see
-    /// `stageParameters`); nil otherwise, or while a state of that stage is not in.
+    /// before and every job of that stage is `worker`'s, the jobs `ownJobs` (see
+    /// `stageParameters`): its state in from the worker, or the job leased to it (the worker
+    /// holds the state it is sending; the same bytes whoever computes a job, so a lease that
+    /// later goes elsewhere changes nothing). Nil otherwise, or while a job of that stage is
+    /// queued or the client has not ended it.
     private func changeBeginning(run id: UInt64, stage: UInt64, worker: UInt64, ownJobs: Set<UInt64>) -> [UInt8]? {
         guard let run, run.id == id, let record = run.stages[stage], record.baseStage + 1 == stage else { return nil }
         let base = record.baseStage
         let claims: [UInt64: UInt64]
-        if let before = run.stages[base], let expected = before.expected, before.claimedChunks == expected {
-            claims = before.claimedFrom
+        if let before = run.stages[base], let expected = before.expected {
+            let leased = run.leases.filter { $0.value.job.stage == base }
+            let leasedChunks = leased.values.reduce(0) { $0 + $1.job.chunks }
+            guard leased.values.allSatisfy({ $0.worker == worker }), before.claimedChunks + leasedChunks == expected else { return nil }
+            claims = before.claimedFrom.merging(leased.mapValues(\.worker)) { claimed, _ in claimed }
         } else if let last = run.lastClaims, last.stage == base {
             claims = last.claims
         } else {

@@ -99,7 +99,8 @@ struct DispatcherService: Latent_Cluster_V1_Dispatcher.SimpleServiceProtocol {
                     context: ServerContext) async throws {
         guard request.ownJobs.count <= 1 << 20,
               let parameters = await state.stageParameters(run: request.runID, stage: request.stage, held: request.heldStage,
-                                                           worker: request.workerID, ownJobs: Set(request.ownJobs)) else {
+                                                           worker: request.workerID, ownJobs: Set(request.ownJobs),
+                                                           waiting: !request.withoutWaiting) else {
             throw RPCError(code: .notFound, message: "run #\(request.runID) has no pass \(request.stage)")
         }
         try await sendPayload(parameters, header: .init(), to: response)

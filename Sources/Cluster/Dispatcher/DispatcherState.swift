@@ -93,13 +93,15 @@ actor DispatcherState {
 
     /// What a worker that holds stage `held`'s computation needs for stage `stage`'s (see
     /// `DispatcherCore.stageParameters`); for a stage started ahead, once its parameters are
-    /// made. Nil when the run or the stage is gone.
+    /// made. Nil when the run or the stage is gone. Without `waiting`, at once: empty when
+    /// the parameters cannot be had now, whatever the reason.
     func stageParameters(run: UInt64, stage: UInt64, held: UInt64, worker: UInt64 = 0,
-                         ownJobs: Set<UInt64> = []) async -> [UInt8]? {
+                         ownJobs: Set<UInt64> = [], waiting: Bool = true) async -> [UInt8]? {
         while true {
             if let parameters = core.stageParameters(run: run, stage: stage, held: held, worker: worker, ownJobs: ownJobs) {
                 return parameters
             }
+            guard waiting else { return [] }
             guard core.awaitsBase(run: run, stage: stage) else { return nil }
             // No deadline: the parameters come with the stage before's merged state, and the
             // run's end or failure ends the wait too.

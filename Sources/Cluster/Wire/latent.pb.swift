@@ -262,8 +262,9 @@ package nonisolated struct Latent_Cluster_V1_JobHeader: Sendable {
 /// Form 2 (protocol version 3) comes alone, for a worker that holds the stage before and whose
 /// own_jobs are every job of it: the worker appends the merge of its own states of those jobs
 /// (in the stage's merge tree, whose first chunk is the lowest of theirs), the bytes the
-/// dispatcher would have sent. It is sent once every state of the stage before is in, before
-/// that stage is merged.
+/// dispatcher would have sent. It is sent once every job of the stage before is either in
+/// from this worker or leased to it (version 4; version 3 waited for every state to be in):
+/// the worker holds those states, so it need not wait for its own uploads to land.
 package nonisolated struct Latent_Cluster_V1_FetchStageRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -281,6 +282,11 @@ package nonisolated struct Latent_Cluster_V1_FetchStageRequest: Sendable {
   /// The jobs of stage `stage` - 1 (when it is held_stage) whose states this worker computed,
   /// sent and still holds.
   package var ownJobs: [UInt64] = []
+
+  /// Ask ahead, as soon as the worker's last job of the stage before is computed: answer at
+  /// once, with an empty payload when stage `stage`'s parameters cannot be had yet, instead of
+  /// waiting for them. The stage may not exist yet either: that is an empty payload too.
+  package var withoutWaiting: Bool = false
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1171,7 +1177,7 @@ nonisolated extension Latent_Cluster_V1_JobHeader: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Latent_Cluster_V1_FetchStageRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".FetchStageRequest"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}run_id\0\u{1}stage\0\u{3}held_stage\0\u{3}own_jobs\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}run_id\0\u{1}stage\0\u{3}held_stage\0\u{3}own_jobs\0\u{3}without_waiting\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1184,6 +1190,7 @@ nonisolated extension Latent_Cluster_V1_FetchStageRequest: SwiftProtobuf.Message
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.stage) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.heldStage) }()
       case 5: try { try decoder.decodeRepeatedUInt64Field(value: &self.ownJobs) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.withoutWaiting) }()
       default: break
       }
     }
@@ -1205,6 +1212,9 @@ nonisolated extension Latent_Cluster_V1_FetchStageRequest: SwiftProtobuf.Message
     if !self.ownJobs.isEmpty {
       try visitor.visitPackedUInt64Field(value: self.ownJobs, fieldNumber: 5)
     }
+    if self.withoutWaiting != false {
+      try visitor.visitSingularBoolField(value: self.withoutWaiting, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1214,6 +1224,7 @@ nonisolated extension Latent_Cluster_V1_FetchStageRequest: SwiftProtobuf.Message
     if lhs.stage != rhs.stage {return false}
     if lhs.heldStage != rhs.heldStage {return false}
     if lhs.ownJobs != rhs.ownJobs {return false}
+    if lhs.withoutWaiting != rhs.withoutWaiting {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -223,6 +223,8 @@ public struct Worker: Sendable {
                 if computation.takesChanges {
                     await stages.keep(OwnState(job: header.jobID, chunkIndex: Int(header.chunkIndex), level: Int(header.level),
                                                bytes: result), run: header.runID, stage: header.stage)
+                    await stages.prefetch(run: header.runID, stage: header.stage + 1, kind: header.computation,
+                                          client: client, worker: worker)
                 }
             } catch let error as RPCError {
                 throw error
@@ -306,13 +308,47 @@ private actor StageCache {
         let stage: UInt64
     }
 
+    /// A fetch asked ahead found the stage's parameters not to be had yet.
+    private struct NotReady: Error {}
+
     /// The stage's computation: from the cache, from the parameters that came with the job
-    /// (`included`), or from the dispatcher.
+    /// (`included`), or from the dispatcher (joining a fetch asked ahead, when there is one
+    /// that succeeds).
     func computation(run: UInt64, stage: UInt64, kind: String, size: UInt64, included: [UInt8]?, client: DispatcherClient,
                      worker: UInt64) async throws -> any RemoteComputation {
-        if let entry = entries.first(where: { $0.run == run && $0.stage == stage }) { return entry.computation }
         let key = StageID(run: run, stage: stage)
-        if let task = fetching[key] { return try await task.value }
+        while true {
+            if let entry = entries.first(where: { $0.run == run && $0.stage == stage }) { return entry.computation }
+            guard let task = fetching[key] else { break }
+            do {
+                return try await task.value
+            } catch is NotReady {
+                if fetching[key] == task { fetching[key] = nil }
+            }
+        }
+        let task = fetch(key, kind: kind, size: size, included: included, client: client, worker: worker, waiting: true)
+        return try await finish(task, key)
+    }
+
+    /// Asks ahead for stage `stage`'s computation, once this worker has computed a job of the
+    /// stage before: when every job of that stage is this worker's (its states in or being
+    /// sent), the dispatcher answers at once with the change's beginning and the stage is
+    /// rebuilt while the last state is still on its way and the next job is not yet leased.
+    /// Otherwise the dispatcher answers that it cannot yet, and the stage is fetched as usual
+    /// when a job of it comes.
+    func prefetch(run: UInt64, stage: UInt64, kind: String, client: DispatcherClient, worker: UInt64) {
+        let key = StageID(run: run, stage: stage)
+        guard fetching[key] == nil, !entries.contains(where: { $0.run == run && $0.stage >= stage }),
+              entries.contains(where: { $0.run == run && $0.stage + 1 == stage }),
+              own.contains(where: { $0.run == run && $0.stage + 1 == stage }) else { return }
+        let task = fetch(key, kind: kind, size: 0, included: nil, client: client, worker: worker, waiting: false)
+        Task { _ = try? await self.finish(task, key) }
+    }
+
+    /// Starts fetching and rebuilding a stage's computation, as the job loops' shared fetch of it.
+    private func fetch(_ key: StageID, kind: String, size: UInt64, included: [UInt8]?, client: DispatcherClient,
+                       worker: UInt64, waiting: Bool) -> Task<any RemoteComputation, any Error> {
+        let (run, stage) = (key.run, key.stage)
         let registry = self.registry
         let held = entries.filter { $0.run == run && $0.stage < stage }.max { $0.stage < $1.stage }
         let heldStage = held.map { (stage: $0.stage, computation: $0.computation) }
@@ -320,6 +356,7 @@ private actor StageCache {
         let ownStates = held.flatMap { held in
             held.stage + 1 == stage ? own.first { $0.run == run && $0.stage == held.stage }?.states : nil
         } ?? []
+        let logger = self.logger
         let task = Task<any RemoteComputation, any Error> {
             if let included {
                 guard included.count == size else {
@@ -335,23 +372,31 @@ private actor StageCache {
                 .with {
                     $0.workerID = worker; $0.runID = run; $0.stage = stage; $0.heldStage = heldStage?.stage ?? 0
                     $0.ownJobs = ownStates.map(\.job)
+                    $0.withoutWaiting = !waiting
                 },
                 options: Transport.callOptions()
             ) { response in
                 try await receivePayload(response.messages, what: "parameters of stage \(stage)").1
             }
+            if bundle.isEmpty && !waiting { throw NotReady() }
             let fetched = ContinuousClock.now
             let computation = try await onThread {
                 try StageBundle.rebuild(stage: stage, kind: kind, from: bundle, held: heldStage, own: ownStates, registry: registry)
             }
-            logger.debug("stage \(stage): parameters fetched (\(bundle.count) bytes) in \(milliseconds(fetched - asked)) ms, rebuilt in \(milliseconds(ContinuousClock.now - fetched)) ms")
+            logger.debug("stage \(stage): parameters fetched\(waiting ? "" : " ahead") (\(bundle.count) bytes) in \(milliseconds(fetched - asked)) ms, rebuilt in \(milliseconds(ContinuousClock.now - fetched)) ms")
             return computation
         }
         fetching[key] = task
-        defer { fetching[key] = nil }
+        return task
+    }
+
+    /// Waits for a fetch and keeps its computation (the latest two stages).
+    private func finish(_ task: Task<any RemoteComputation, any Error>, _ key: StageID) async throws -> any RemoteComputation {
+        defer { if fetching[key] == task { fetching[key] = nil } }
         let computation = try await task.value
-        if !entries.contains(where: { $0.run == run && $0.stage == stage }) {
-            entries.append((run, stage, computation))
+        if !entries.contains(where: { $0.run == key.run && $0.stage == key.stage }) {
+            entries.append((key.run, key.stage, computation))
+            entries.sort { ($0.run, $0.stage) < ($1.run, $1.stage) }
             if entries.count > 2 { entries.removeFirst() }
         }
         return computation
