@@ -39,39 +39,13 @@ public final class ChildProcess: @unchecked Sendable {
     /// process's; stdout and stderr are read into one transcript.
     public init(_ name: String, _ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
         self.name = name
-        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
-        guard pipe(&outPipe) == 0 else { throw ChildProcessError("pipe: \(String(cString: strerror(errno)))") }
-        guard pipe(&errPipe) == 0 else {
-            close(outPipe[0]); close(outPipe[1])
-            throw ChildProcessError("pipe: \(String(cString: strerror(errno)))")
-        }
-        // Only the child's stdout and stderr (dup2'd) are inherited, not these ends.
-        for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-        let attributes = ShellSpawnAttributes(ownProcessGroup: false)
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
         let merged = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for pointer in envp { free(pointer) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, &attributes.value, argv, envp)
-        close(outPipe[1])
-        close(errPipe[1])
-        guard spawned == 0 else {
-            close(outPipe[0]); close(errPipe[0])
-            throw ChildProcessError("cannot start \(name) (\(executable)): \(String(cString: strerror(spawned)))")
-        }
+        let (pid, outRead, errRead) = try spawnWithPipes(executable, arguments, environment: merged, ownProcessGroup: false)
         let child = pid
         processIdentifier = child
         let state = State()
         self.state = state
-        for fd in [outPipe[0], errPipe[0]] {
+        for fd in [outRead, errRead] {
             Thread.detachNewThread { Self.read(fd, into: state) }
         }
         Thread.detachNewThread { Self.reap(child, into: state) }

@@ -40,34 +40,8 @@ public struct ProcessTimeout: Error, CustomStringConvertible {
 public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
                        timeLimit: Duration = .seconds(900)) throws -> ProcessResult {
     let command = ([executable] + arguments).joined(separator: " ")
-    var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
-    guard pipe(&outPipe) == 0 else { throw ChildProcessError("pipe: \(String(cString: strerror(errno)))") }
-    guard pipe(&errPipe) == 0 else {
-        close(outPipe[0]); close(outPipe[1])
-        throw ChildProcessError("pipe: \(String(cString: strerror(errno)))")
-    }
-    // Only the child's stdout and stderr (dup2'd) are inherited, not these ends.
-    for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-    defer { close(outPipe[0]); close(errPipe[0]) }
-
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-    posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-
-    let attributes = ShellSpawnAttributes()
-    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-    defer { for pointer in argv { free(pointer) } }
-    let envp = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
-    defer { for pointer in envp ?? [] { free(pointer) } }
-    var pid: pid_t = 0
-    let spawned = envp.map { posix_spawn(&pid, executable, &actions, &attributes.value, argv, $0) }
-        ?? posix_spawn(&pid, executable, &actions, &attributes.value, argv, environ)
-    close(outPipe[1])
-    close(errPipe[1])
-    guard spawned == 0 else { throw ChildProcessError("cannot start \(executable): \(String(cString: strerror(spawned)))") }
+    let (pid, outRead, errRead) = try spawnWithPipes(executable, arguments, environment: environment)
+    defer { close(outRead); close(errRead) }
 
     // The child's exit, as an event: a thread waits for it, then kills what it left behind.
     let exited = DispatchSemaphore(value: 0)
@@ -88,8 +62,8 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
     var open = [true, true]
     var buffer = [UInt8](repeating: 0, count: 65536)
     while open[0] || open[1] {
-        var fds = [pollfd(fd: open[0] ? outPipe[0] : -1, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: open[1] ? errPipe[0] : -1, events: Int16(POLLIN), revents: 0)]
+        var fds = [pollfd(fd: open[0] ? outRead : -1, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: open[1] ? errRead : -1, events: Int16(POLLIN), revents: 0)]
         let ready = poll(&fds, 2, timedOut ? 10_000 : Int32(clamping: millisecondsLeft()))
         if ready == -1 && errno == EINTR { continue }
         if ready == 0 {
@@ -99,7 +73,7 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
             timedOut = true
             continue
         }
-        for (index, fd) in [outPipe[0], errPipe[0]].enumerated() where open[index] && fds[index].revents != 0 {
+        for (index, fd) in [outRead, errRead].enumerated() where open[index] && fds[index].revents != 0 {
             let count = read(fd, &buffer, buffer.count)
             if count > 0 {
                 if index == 0 { output += buffer[0..<count] } else { error += buffer[0..<count] }
@@ -120,6 +94,42 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
     // Exited: its exit code; killed by a signal: 128 + the signal, as a shell reports it.
     let code = raw & 0x7f == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
     return ProcessResult(status: code, output: out, error: err)
+}
+
+/// Starts `executable` (a path; no search of PATH) as a shell would (`ShellSpawnAttributes`),
+/// stdin from /dev/null, stdout and stderr into pipes whose read ends are returned, for the
+/// caller to close. `environment`, when given, is the child's whole environment.
+func spawnWithPipes(_ executable: String, _ arguments: [String], environment: [String: String]?,
+                    ownProcessGroup: Bool = true) throws -> (pid: pid_t, stdout: Int32, stderr: Int32) {
+    var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+    guard pipe(&outPipe) == 0 else { throw ChildProcessError("pipe: \(String(cString: strerror(errno)))") }
+    guard pipe(&errPipe) == 0 else {
+        close(outPipe[0]); close(outPipe[1])
+        throw ChildProcessError("pipe: \(String(cString: strerror(errno)))")
+    }
+    // Only the child's stdout and stderr (dup2'd) are inherited, not these ends.
+    for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+    posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+    let attributes = ShellSpawnAttributes(ownProcessGroup: ownProcessGroup)
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    defer { for pointer in argv { free(pointer) } }
+    let envp = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+    defer { for pointer in envp ?? [] { free(pointer) } }
+    var pid: pid_t = 0
+    let spawned = envp.map { posix_spawn(&pid, executable, &actions, &attributes.value, argv, $0) }
+        ?? posix_spawn(&pid, executable, &actions, &attributes.value, argv, environ)
+    close(outPipe[1])
+    close(errPipe[1])
+    guard spawned == 0 else {
+        close(outPipe[0]); close(errPipe[0])
+        throw ChildProcessError("cannot start \(executable): \(String(cString: strerror(spawned)))")
+    }
+    return (pid, outPipe[0], errPipe[0])
 }
 
 /// posix_spawn attributes that start a child as a shell would, whatever thread spawns it:
