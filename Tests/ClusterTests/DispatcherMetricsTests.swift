@@ -38,7 +38,9 @@ struct DispatcherMetricsTests {
             try #require(parts.count == 2, "a sample is a name and a value: \(line)")
             let name = String(parts[0].prefix { $0 != "{" })
             #expect(typed.contains(name) && helped.contains(name), "\(name) has no TYPE or HELP line before it")
-            values[parts[0]] = try #require(Double(parts[1]), "\(line)")
+            let value = Double(parts[1])
+            #expect(value != nil, "not a number: \(line)")
+            values[parts[0]] = value
         }
         return values
     }
@@ -61,7 +63,7 @@ struct DispatcherMetricsTests {
         }
         // A chunk for a run that does not exist: refused at its header.
         let address = ClusterAddress(host: "127.0.0.1", port: cluster.port)
-        try await Transport.withDispatcher(address, security: ClusterSecurity(token: Self.token)) { client in
+        _ = try await Transport.withDispatcher(address, security: ClusterSecurity(token: Self.token)) { client in
             await #expect(throws: RPCError.self) {
                 _ = try await Transport.upload({ try await client.submitChunk(options: Transport.callOptions(timeout: .seconds(30)), requestProducer: $0, onResponse: $1) }) { writer in
                     try await writer.write(.with {

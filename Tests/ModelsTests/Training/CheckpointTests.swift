@@ -73,7 +73,7 @@ struct CheckpointTests {
         var termCount: Int? { base.termCount }
         var nonZeroCount: Int? { nil }
 
-        func makeReader() throws -> Reader { Reader(base: try base.makeReader(), failAt: failAt) }
+        func makeReader() throws -> Reader { Reader(base: base.makeReader(), failAt: failAt) }
 
         struct Reader: DocumentReader {
             var base: InMemoryCorpus.Reader
@@ -83,7 +83,7 @@ struct CheckpointTests {
             mutating func appendNext(to chunk: inout SparseChunk) throws -> Bool {
                 guard position < failAt else { throw CorpusError(code: .io, file: "failing", message: "interrupted") }
                 position += 1
-                return try base.appendNext(to: &chunk)
+                return base.appendNext(to: &chunk)
             }
         }
     }
@@ -204,7 +204,7 @@ struct CheckpointTests {
                 return made
             }
             if number == failOnReading { throw CorpusError(code: .io, file: "counting", message: "interrupted") }
-            return try base.makeReader()
+            return base.makeReader()
         }
 
         typealias Reader = InMemoryCorpus.Reader
