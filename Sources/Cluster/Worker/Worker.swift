@@ -151,6 +151,33 @@ public struct Worker: Sendable {
     private struct ReceivedJob: Sendable {
         var header: Latent_Cluster_V1_JobHeader
         var payload: [UInt8]
+        /// The job's chunks, read (shared storage) or decoded as soon as the job came, while
+        /// the job before ran; a failure is the job's, reported when it runs. Their term ids
+        /// are checked against the stage's computation then.
+        var chunks: Result<[SparseChunk], any Error>
+    }
+
+    /// The chunks of a job: from the shared file, or decoded from its payload.
+    private static func chunks(of header: Latent_Cluster_V1_JobHeader, payload: [UInt8],
+                               corpora: SharedCorpora) async -> Result<[SparseChunk], any Error> {
+        do {
+            guard header.level <= UInt32(DispatcherCore.maximumLevel) else {
+                throw ClusterError(.protocolViolation, "job #\(header.jobID): a block of 2^\(header.level) chunks, at most 2^\(DispatcherCore.maximumLevel)")
+            }
+            let level = Int(header.level)
+            let shared = header.sharedPath.isEmpty ? nil : try await corpora.open(header.sharedPath)
+            return .success(try await onThread {
+                guard let shared else {
+                    // Term ids up to Int32's, checked against the computation's when the job runs.
+                    return try ChunkBlock.decode(payload, level: level, termBound: Int(Int32.max), firstChunk: Int(header.chunkIndex))
+                }
+                return try ChunkBlock.ranges(firstDocument: Int(header.firstDocument), documents: Int(header.documents),
+                                             leafDocuments: Int(header.leafDocuments), chunks: 1 << level)
+                    .map { try shared.chunk(documents: $0) }
+            })
+        } catch {
+            return .failure(error)
+        }
     }
 
     private func jobLoop(_ client: DispatcherClient, _ uploadClient: DispatcherClient,
@@ -158,7 +185,7 @@ public struct Worker: Sendable {
                          stages: StageCache, corpora: SharedCorpora) async throws {
         let worker = registration.workerID
         let take: @Sendable () async throws -> ReceivedJob? = {
-            try await client.takeJob(
+            let received = try await client.takeJob(
                 .with { $0.workerID = worker; $0.dispatcherEpoch = registration.dispatcherEpoch },
                 // The dispatcher answers within a second (its long poll); the timeout only
                 // ends a call that hangs, and is short because its timer lives that long.
@@ -166,8 +193,10 @@ public struct Worker: Sendable {
             ) { response in
                 let (header, payload) = try await receivePayload(response.messages, what: "job")
                 guard case .job(let job)? = header.about else { throw Lost(description: "a job stream without a job header") }
-                return job.jobID == 0 ? nil : ReceivedJob(header: job, payload: payload)
+                return job.jobID == 0 ? nil : (job, payload)
             }
+            guard let (header, payload) = received else { return nil }
+            return ReceivedJob(header: header, payload: payload, chunks: await Self.chunks(of: header, payload: payload, corpora: corpora))
         }
         var upload: Task<Void, any Error>?
         // The next job is asked for while this one runs, so that a job's round trip to the
@@ -194,30 +223,16 @@ public struct Worker: Sendable {
                     run: header.runID, stage: header.stage, kind: header.computation, size: header.stageParametersSize,
                     included: header.parametersIncluded ? [UInt8](header.stageParameters) : nil, client: client, worker: worker)
                 let delay = jobDelay
-                let shared = header.sharedPath.isEmpty ? nil : try await corpora.open(header.sharedPath)
+                let chunks = try job.chunks.get()
                 result = try await onThread {
                     if delay > 0 { Thread.sleep(forTimeInterval: delay) }
-                    guard header.level <= UInt32(DispatcherCore.maximumLevel) else {
-                        throw ClusterError(.protocolViolation, "job #\(header.jobID): a block of 2^\(header.level) chunks, at most 2^\(DispatcherCore.maximumLevel)")
-                    }
-                    let level = Int(header.level), index = Int(header.chunkIndex)
-                    var chunks: [SparseChunk]
-                    if let shared {
-                        chunks = []
-                        for range in try ChunkBlock.ranges(firstDocument: Int(header.firstDocument), documents: Int(header.documents),
-                                                           leafDocuments: Int(header.leafDocuments), chunks: 1 << level) {
-                            let chunk = try shared.chunk(documents: range)
-                            guard chunk.termBound <= computation.termBound else {
-                                throw ClusterError(.invalidConfiguration, "\(header.sharedPath): documents \(range.lowerBound)+ hold term ids up to \(chunk.termBound - 1), beyond the model's \(computation.termBound) terms")
-                            }
-                            chunks.append(chunk)
-                        }
-                    } else {
-                        chunks = try ChunkBlock.decode(job.payload, level: level, termBound: computation.termBound,
-                                                       firstChunk: index)
+                    let index = Int(header.chunkIndex)
+                    for (offset, chunk) in chunks.enumerated() where chunk.termBound > computation.termBound {
+                        let source = header.sharedPath.isEmpty ? "chunk \(index + offset) holds" : "\(header.sharedPath): documents \(chunk.firstDocument)+ hold"
+                        throw ClusterError(.invalidConfiguration, "\(source) term ids up to \(chunk.termBound - 1), beyond the model's \(computation.termBound) terms")
                     }
                     // A block of one chunk is that chunk's job (an empty one is refused).
-                    if chunks.count == 1, let chunk = chunks.popLast() { return try computation.processEncoded(chunk, index: index) }
+                    if chunks.count == 1, let chunk = chunks.first { return try computation.processEncoded(chunk, index: index) }
                     return try computation.processEncoded(block: chunks, index: index)
                 }
                 if computation.takesChanges {
