@@ -32,7 +32,6 @@ public final class ChildProcess: @unchecked Sendable {
         var openStreams = 2
         /// The raw wait status, once the child has been reaped.
         var waitStatus: Int32?
-        var stopped = false
     }
 
     /// Starts `executable` (a path; no search of PATH) with `environment` added to this
@@ -154,12 +153,10 @@ public final class ChildProcess: @unchecked Sendable {
         if state.waitStatus == nil { Glibc.kill(processIdentifier, signal) }
     }
 
-    /// Kills the process and waits for it.
+    /// Kills the process, unless it has ended, and waits for it.
     public func stop() {
         state.condition.lock()
         defer { state.condition.unlock() }
-        guard !state.stopped else { return }
-        state.stopped = true
         if state.waitStatus == nil { Glibc.kill(processIdentifier, SIGKILL) }
         while state.waitStatus == nil { state.condition.wait() }
     }

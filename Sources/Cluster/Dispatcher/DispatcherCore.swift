@@ -352,9 +352,9 @@ struct DispatcherCore {
     /// What a worker that holds stage `held`'s computation (0: none) needs for stage `stage`'s,
     /// as the bundle FetchStage sends (see latent.proto); nil when the run or the stage is gone.
     /// `worker` and `ownJobs` (the jobs of the stage before whose states the worker holds): when
-    /// those are every job of the stage before, all claimed from it, and stage `stage` is a
-    /// change that ends with that stage's merged state, only the change's beginning (form 2),
-    /// as soon as every other job of it is leased to the worker: the worker appends the merge
+    /// those are every job of the stage before, each with its state in from the worker or
+    /// leased to it (`changeBeginning`), and stage `stage` is a change that ends with that
+    /// stage's merged state, only the change's beginning (form 2): the worker appends the merge
     /// of its own states.
     func stageParameters(run id: UInt64, stage: UInt64, held: UInt64, worker: UInt64 = 0,
                          ownJobs: Set<UInt64> = []) -> [UInt8]? {

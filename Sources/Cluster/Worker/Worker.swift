@@ -232,7 +232,7 @@ public struct Worker: Sendable {
                         throw ClusterError(.invalidConfiguration, "\(source) term ids up to \(chunk.termBound - 1), beyond the model's \(computation.termBound) terms")
                     }
                     // A block of one chunk is that chunk's job (an empty one is refused).
-                    if chunks.count == 1, let chunk = chunks.first { return try computation.processEncoded(chunk, index: index) }
+                    if chunks.count == 1 { return try computation.processEncoded(chunks[0], index: index) }
                     return try computation.processEncoded(block: chunks, index: index)
                 }
                 if computation.takesChanges {
