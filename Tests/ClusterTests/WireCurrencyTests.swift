@@ -28,7 +28,7 @@ import Testing
         // A worker may ask for the next stage's parameters without waiting (FetchStage
         // without_waiting), and a change's beginning (form 2) goes out once every job of the
         // stage before is the worker's, in or leased.
-        4: "cdd4f82503baf43888a96c502fb58245b47ef9b1869f673935bd6e5ba111976f",
+        4: "f3f4be6cd3305ab741535d9d26039df607739b9cb999bcf9a892ba4634dc3792",
     ]
 
     @Test func protocolVersionMatchesTheProto() {

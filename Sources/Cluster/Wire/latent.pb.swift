@@ -279,8 +279,8 @@ package nonisolated struct Latent_Cluster_V1_FetchStageRequest: Sendable {
   /// The latest stage of the run whose computation the worker holds; 0: none.
   package var heldStage: UInt64 = 0
 
-  /// The jobs of stage `stage` - 1 (when it is held_stage) whose states this worker computed,
-  /// sent and still holds.
+  /// The jobs of stage `stage` - 1 (when it is held_stage) whose states this worker computed
+  /// and still holds (sent, or still being sent).
   package var ownJobs: [UInt64] = []
 
   /// Ask ahead, as soon as the worker's last job of the stage before is computed: answer at
