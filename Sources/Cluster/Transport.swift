@@ -58,6 +58,10 @@ enum Transport {
         return HTTP2ServerTransport.Posix(address: socket, transportSecurity: transportSecurity, config: config)
     }
 
+    /// How often clients and workers ping the dispatcher (a dispatcher closes connections
+    /// silent for longer than its silence limit, which must exceed this).
+    static let clientPingInterval = Duration.seconds(4)
+
     /// A client transport to the dispatcher at `address`. Keepalive pings every 4 s with a
     /// 3 s timeout notice a dispatcher that stopped answering (a partition, a frozen host)
     /// within 7 s even when the connection is not closed; reconnection backs off to at most
@@ -85,7 +89,7 @@ enum Transport {
             }
         }
         let config = HTTP2ClientTransport.Posix.Config.defaults { config in
-            config.connection.keepalive = .init(time: .seconds(4), timeout: .seconds(3), allowWithoutCalls: true)
+            config.connection.keepalive = .init(time: clientPingInterval, timeout: .seconds(3), allowWithoutCalls: true)
             config.backoff.initial = .milliseconds(100)
             config.backoff.max = .seconds(1)
             config.backoff.multiplier = 2

@@ -20,11 +20,13 @@ final class InProcessCluster: Sendable {
 
     deinit { stop() }
 
-    /// Starts the dispatcher on a port the system picks; returns its address once it listens.
-    func startDispatcher() async throws -> ClusterAddress {
+    /// Starts the dispatcher on a port the system picks, with the options `configure` sets;
+    /// returns its address once it listens.
+    func startDispatcher(configure: (inout Dispatcher.Options) -> Void = { _ in }) async throws -> ClusterAddress {
         let listening = AsyncStream<ClusterAddress>.makeStream()
-        let dispatcher = try Dispatcher(options: .init(listen: ClusterAddress(host: "127.0.0.1", port: 0)),
-                                        registry: registry, logger: dispatcherLog.logger)
+        var options = Dispatcher.Options(listen: ClusterAddress(host: "127.0.0.1", port: 0))
+        configure(&options)
+        let dispatcher = try Dispatcher(options: options, registry: registry, logger: dispatcherLog.logger)
         let task = Task {
             do {
                 try await dispatcher.run { address in listening.continuation.yield(address) }

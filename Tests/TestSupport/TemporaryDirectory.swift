@@ -50,7 +50,7 @@ public final class TemporaryDirectory: Sendable {
         guard let walker = FileManager.default.enumerator(atPath: root) else { return result }
         while let relative = walker.nextObject() as? String {
             var isFolder: ObjCBool = false
-            FileManager.default.fileExists(atPath: root + "/" + relative, isDirectory: &isFolder)
+            _ = FileManager.default.fileExists(atPath: root + "/" + relative, isDirectory: &isFolder)
             let type = (try? FileManager.default.attributesOfItem(atPath: root + "/" + relative))?[.type] as? FileAttributeType
             if isFolder.boolValue {
                 result[relative + "/"] = []

@@ -11,9 +11,10 @@ import Glibc
 /// peer, or a flood of them, cannot use up the process's descriptors. Loopback peers count
 /// toward the total only: they are this machine's own processes (workers, `latent status`).
 ///
-/// And a connection that sends nothing for `silence` is closed: one that never spoke
-/// HTTP/2, or whose peer went away without a word. Latent's clients and workers ping every
-/// 4 s (`Transport.client`), so they are never silent that long while alive. (gRPC's own
+/// And a connection that sends nothing for `silence` (`Dispatcher.Options.silenceLimit`, 20 s
+/// by default) is closed: one that never spoke HTTP/2, or whose peer went away without a
+/// word. Latent's clients and workers ping every 4 s (`Transport.clientPingInterval`), so
+/// they are never silent that long while alive. (gRPC's own
 /// keepalive sends a GOAWAY to such a peer but then waits for an answer that never comes.)
 final class ConnectionLimits: Sendable {
     let total: Int
@@ -25,7 +26,7 @@ final class ConnectionLimits: Sendable {
     /// ("ipv4:HOST:PORT", as `ServerContext.remotePeer` says).
     let onClose: @Sendable (String) -> Void
 
-    init(total: Int, perPeer: Int, silence: TimeAmount = .seconds(20), onClose: @escaping @Sendable (String) -> Void = { _ in }) {
+    init(total: Int, perPeer: Int, silence: TimeAmount, onClose: @escaping @Sendable (String) -> Void = { _ in }) {
         self.total = max(1, total)
         self.perPeer = max(1, perPeer)
         self.silence = silence

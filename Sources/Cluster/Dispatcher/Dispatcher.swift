@@ -2,6 +2,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import LatentModels
 import Logging
+import NIOCore
 
 /// `latent dispatcher`: the one process workers and clients connect to. It keeps the
 /// registry of workers, the queue of jobs of the run in progress and their leases, and
@@ -29,6 +30,10 @@ public struct Dispatcher: Sendable {
         /// closed as soon as it is accepted.
         public var maxConnections: Int?
         public var maxConnectionsPerPeer = 256
+        /// A connection that sends nothing for this long is closed (a peer gone without a
+        /// word, or one that never spoke gRPC). Latent's clients and workers ping every 4 s,
+        /// so it must be longer than that.
+        public var silenceLimit: Duration = .seconds(20)
 
         public init(listen: ClusterAddress = .defaultDispatcher, security: ClusterSecurity = ClusterSecurity(),
                     insecure: Bool = false, insecurePlaintextToken: Bool = false, heartbeatTimeout: Duration = .seconds(4),
@@ -63,6 +68,9 @@ public struct Dispatcher: Sendable {
         guard options.heartbeatTimeout > options.heartbeatInterval, options.heartbeatInterval > .zero else {
             throw ClusterError(.invalidConfiguration, "--heartbeat-timeout must be longer than the heartbeat interval")
         }
+        guard options.silenceLimit > Transport.clientPingInterval else {
+            throw ClusterError(.invalidConfiguration, "the silence limit (\(options.silenceLimit)) must be longer than the interval at which clients and workers ping (\(Transport.clientPingInterval))")
+        }
         try options.security.check()
         self.options = options
         self.registry = registry
@@ -88,7 +96,8 @@ public struct Dispatcher: Sendable {
         ComputeThreads.alone(on: 1)
         let state = self.state
         let limits = ConnectionLimits(total: options.maxConnections ?? ConnectionLimits.defaultTotal,
-                                      perPeer: options.maxConnectionsPerPeer) { peer in
+                                      perPeer: options.maxConnectionsPerPeer,
+                                      silence: TimeAmount(options.silenceLimit)) { peer in
             Task { await state.connectionClosed(peer: peer) }
         }
         let transport = try Transport.server(options.listen, security: options.security, limits: limits, logger: logger)
