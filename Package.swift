@@ -3,6 +3,14 @@ import PackageDescription
 
 // The layers of design.md §2, one module each; every layer depends only on those above it.
 // LinearAlgebra -> Corpus -> Models -> (Cluster) -> CLI. `Latent` re-exports the library layers.
+
+// What a target of this package that imports `Latent` depends on: the umbrella and, named
+// again, the layers it re-exports. SwiftPM rebuilds a target when a module it depends on
+// directly has changed, not when one it sees through the umbrella's `@_exported import` has:
+// a release build once kept the command line's inlined copy of a struct's initializer from
+// before a stored property was added to it, and the program crashed.
+let umbrella: [Target.Dependency] = ["Latent", "LatentLinearAlgebra", "LatentCorpus", "LatentModels", "LatentCluster"]
+
 let package = Package(
     name: "Latent",
     platforms: [.macOS(.v15)],
@@ -102,7 +110,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "LatentCLI",
-            dependencies: ["Latent", "LatentServer", "CMalloc", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: umbrella + ["LatentServer", "CMalloc", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/CLI"
         ),
         // Benchmarks/: the synthetic corpus generator (Wikipedia-shaped, LDA-like).
@@ -119,7 +127,7 @@ let package = Package(
         // A dispatcher or worker with the tests' own computations, for the cluster tests.
         .executableTarget(
             name: "latent-cluster-fixture",
-            dependencies: ["Latent", "TestSupport"],
+            dependencies: umbrella + ["TestSupport"],
             path: "Tests/ClusterFixture"
         ),
         .testTarget(
@@ -139,13 +147,13 @@ let package = Package(
         ),
         .testTarget(
             name: "InteropTests",
-            dependencies: ["Latent", "TestSupport"],
+            dependencies: umbrella + ["TestSupport"],
             path: "Tests/InteropTests"
         ),
         .testTarget(
             name: "ClusterTests",
-            dependencies: [
-                "Latent", "LatentCluster", "TestSupport", "latent-cluster-fixture",
+            dependencies: umbrella + [
+                "TestSupport", "latent-cluster-fixture",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ],
@@ -153,7 +161,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CLITests",
-            dependencies: ["Latent", "TestSupport"],
+            dependencies: umbrella + ["TestSupport"],
             path: "Tests/CLITests"
         ),
     ],
