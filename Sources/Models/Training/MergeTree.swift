@@ -88,12 +88,17 @@ public struct MergeTree<State> {
     }
 
     /// Places a state; returns the merge to perform if its sibling was waiting.
+    ///
+    /// Only a state that waits extends the prefix. One that is merged at once stays out of it
+    /// until its parent is placed: while the caller merges the pair, the prefix holds the
+    /// sibling it already had (or neither), never both, so a tree resumed from it makes that
+    /// merge itself, where this one made it, and not in `drain` at the end.
     public mutating func place(_ pending: Pending) -> Merge? {
         let node = pending.node
-        extendPrefix(node, pending.state)
         let sibling = Node(level: node.level, index: node.index ^ 1)
         guard let other = waiting.removeValue(forKey: sibling) else {
             waiting[node] = pending.state
+            extendPrefix(node, pending.state)
             return nil
         }
         let parent = Node(level: node.level + 1, index: node.index >> 1)

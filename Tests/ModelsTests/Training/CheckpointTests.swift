@@ -56,6 +56,36 @@ struct CheckpointTests {
         }
     }
 
+    @Test("the finished start taken while a pair is being merged holds one of the pair at most, and a tree resumed from it merges the pair itself")
+    func prefixDuringMerge() throws {
+        for (leaves, cut) in [(2, 1), (4, 3), (8, 7), (13, 11)] {
+            var reference = MergeTree<String>()
+            Self.place(0..<leaves, into: &reference)
+            let expected = Self.drained(&reference)
+            // Leaves 0..<cut placed, then leaf `cut`, whose sibling waits: the merges it starts
+            // are in the caller's hands when the prefix is taken.
+            var tree = MergeTree<String>()
+            Self.place(0..<cut, into: &tree)
+            let started = tree.place(MergeTree.leaf(cut, "\(cut)"))
+            let merge = try #require(started)
+            let prefix = tree.prefix
+            #expect(prefix.chunks <= cut && !prefix.blocks.contains { $0.level == 0 && $0.index == cut },
+                    "\(leaves) leaves: the leaf being merged is not in the prefix: \(prefix.blocks.map { ($0.level, $0.index) })")
+            var resumed = try MergeTree<String>(resuming: prefix)
+            Self.place(prefix.chunks..<leaves, into: &resumed)
+            // The same merges, made as the leaves are placed: the drain has only the aligned
+            // blocks of the leaf count left, as the reference's has.
+            let left = resumed.drain()
+            #expect(left.count == leaves.nonzeroBitCount, "\(leaves) leaves: \(left)")
+            #expect(left.reduce(nil) { (merged: String?, state) in merged.map { "(\($0) \(state))" } ?? state } == expected)
+            // The interrupted tree finishes the merge it had started and agrees too.
+            var pending = MergeTree.parent(of: merge, merged: "(\(merge.earlier) \(merge.later))")
+            while let next = tree.place(pending) { pending = MergeTree.parent(of: next, merged: "(\(next.earlier) \(next.later))") }
+            Self.place((cut + 1)..<leaves, into: &tree)
+            #expect(Self.drained(&tree) == expected)
+        }
+    }
+
     @Test("a resumed tree refuses blocks that do not cover its first leaves in order")
     func prefixValidation() {
         let gap = ReductionPrefix(chunks: 3, blocks: [.init(level: 1, index: 0, state: "(0 1)"), .init(level: 0, index: 3, state: "3")])
