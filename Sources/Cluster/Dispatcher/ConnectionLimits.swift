@@ -14,8 +14,8 @@ import Glibc
 /// And a connection that sends nothing for `silence` (`Dispatcher.Options.silenceLimit`, 20 s
 /// by default) is closed: one that never spoke HTTP/2, or whose peer went away without a
 /// word. Latent's clients and workers ping every 4 s (`Transport.clientPingInterval`), so
-/// they are never silent that long while alive. (gRPC's own
-/// keepalive sends a GOAWAY to such a peer but then waits for an answer that never comes.)
+/// they are never silent that long while alive. (gRPC's own keepalive sends a GOAWAY to such
+/// a peer but then waits for an answer that never comes.)
 final class ConnectionLimits: Sendable {
     let total: Int
     let perPeer: Int
