@@ -48,7 +48,10 @@ public struct PlantedCorpus: Sendable {
     /// LAPACK's SVD of the dense matrix: the exact reference.
     public func computeExact() throws -> (u: Matrix<Double>, s: [Double]) {
         // A = L Q with Q orthonormal: A and the square L share U and s, and V is not formed.
-        let (u, s, _) = try dense.lowerFactor().svd()
+        // L by Householder QR of Aᵀ (geqrf): for a matrix this far from thin, a third of the
+        // work of `lowerFactor`'s repeated Cholesky QR (3.5 s against 9.4 s here, in a debug
+        // build; the singular values agree to 1e-15).
+        let (u, s, _) = try dense.transposed().upperFactor().transposed().svd()
         return (u, s)
     }
 }
